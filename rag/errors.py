@@ -1,0 +1,39 @@
+"""The exception tree: every error a user can cause or meet, with what to do."""
+
+from __future__ import annotations
+
+
+class RagError(Exception):
+    """Base of every notes-rag error; the message says what to do."""
+
+
+class InvalidInput(RagError):
+    """A query, parameter or file that cannot be used as given."""
+
+
+class TooLarge(RagError):
+    """A query or upload over its size limit."""
+
+
+class NotFound(RagError):
+    """A source or path that does not exist."""
+
+
+class AuthError(RagError):
+    """A missing or wrong API key on a write."""
+
+
+class IndexBusy(RagError):
+    """Another index run is in progress."""
+
+
+class StoreUnavailable(RagError):
+    """The vector store cannot be reached."""
+
+
+class IndexMismatch(RagError):
+    """The index was built by a different embedder than the one configured."""
+
+
+class LLMError(RagError):
+    """The optional LLM endpoint failed."""

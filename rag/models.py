@@ -1,0 +1,102 @@
+"""Frozen dataclasses passed between the pipeline stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Note:
+    """One note file as read from disk."""
+
+    source: str  # path relative to the corpus folder, with "/" separators
+    text: str  # decoded text, line endings normalised to "\n"
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A span of a note: its text is lines start_line..end_line (or a sub-span)."""
+
+    source: str
+    start_line: int  # 1-based, inclusive
+    end_line: int  # 1-based, inclusive
+    heading: str  # "A > B > C", "" if none
+    text: str
+
+    @property
+    def embed_text(self) -> str:
+        """What the embedder sees: the heading path makes a headless fragment findable."""
+        return f"{self.heading}\n{self.text}" if self.heading else self.text
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A stored chunk returned by retrieval."""
+
+    id: str
+    source: str
+    start_line: int
+    end_line: int
+    heading: str
+    text: str
+    score: float = 0.0
+    scores: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Citation:
+    """An answer's reference `[n]`: the passage and the lines of the cited sentences."""
+
+    n: int
+    passage: Passage
+    cited_start: int
+    cited_end: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A composed answer with its citations."""
+
+    question: str
+    search_query: str
+    text: str
+    answered: bool
+    mode: str  # "extractive" or "llm"
+    citations: list[Citation]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """What an index run did to one file."""
+
+    source: str
+    status: str  # added | updated | removed | unchanged | skipped | failed
+    reason: str = ""
+    chunks: int = 0
+    embedded: int = 0
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """The summary of one index run (INTERFACE.md)."""
+
+    added: int
+    updated: int
+    removed: int
+    unchanged: int
+    chunks: int
+    seconds: float
+    embedded: int
+    files: list[FileReport]
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """One indexed note as `rag sources` lists it."""
+
+    source: str
+    chunks: int
+    sha256: str
+    indexed_at: str

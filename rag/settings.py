@@ -1,0 +1,59 @@
+"""Settings: one object, read from RAG_* environment variables (and `.env`)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Nothing may reach the network: set before any hub-aware library is imported.
+OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "ANONYMIZED_TELEMETRY": "False",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
+class Settings(BaseSettings):
+    """Every knob of notes-rag; CLI flags override these."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore")
+
+    corpus_dir: Path = Field(Path("./corpus"), description="The notes folder that is indexed.")
+    data_dir: Path = Field(Path("./.rag"), description="Embedded Chroma's folder and caches.")
+    chroma_url: str | None = Field(None, description="Use a Chroma server at this URL.")
+    collection: str = Field("notes", description="Chroma collection name.")
+    embed_model: str = Field("", description="sentence-transformers model name or path; empty = packaged.")
+    embed_backend: Literal["auto", "onnx", "torch"] = Field(
+        "auto", description="auto: ONNX Runtime for the packaged model, torch otherwise."
+    )
+    embed_precision: Literal["fp32", "int8"] = Field("fp32", description="ONNX precision.")
+    chunk_tokens: int = Field(200, ge=32, le=2000, description="Chunk budget in tiktoken tokens.")
+    overlap_tokens: int = Field(40, ge=0, description="Largest trailing block carried into the next chunk.")
+    api_key: str | None = Field(None, description="Bearer key required by write endpoints.")
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint for generated answers.")
+    llm_model: str = Field("gpt-4o-mini", description="Model name sent to the LLM endpoint.")
+    llm_api_key: str | None = Field(None, description="Key for the LLM endpoint.")
+    llm_timeout: float = Field(30.0, description="Seconds before the LLM call is abandoned.")
+    host: str = Field("127.0.0.1", description="Where `rag serve` listens.")
+    port: int = Field(8000, description="Port of `rag serve`.")
+    max_query_chars: int = Field(2000, description="Longer queries are refused (413).")
+    max_upload_bytes: int = Field(2_000_000, description="Larger uploads are refused (413).")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings from the environment, then apply non-None overrides."""
+    apply_offline_env()
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**clean)  # type: ignore[arg-type]
+
+
+def apply_offline_env() -> None:
+    """Make every hub-aware library stay offline unless the user said otherwise."""
+    for key, value in OFFLINE_ENV.items():
+        os.environ.setdefault(key, value)
