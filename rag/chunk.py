@@ -194,11 +194,16 @@ def merge_neighbours(pieces: list[list[Block]], lines: list[str], budget: Budget
     for piece in pieces:
         prev = merged[-1] if merged else None
         if (prev and prev[-1].end < piece[0].start and prev[-1].text is None and piece[0].text is None
-                and fits(prev + piece, lines, budget)):
+                and same_topic(prev, piece) and fits(prev + piece, lines, budget)):
             merged[-1] = prev + piece
         else:
             merged.append(piece)
     return merged
+
+
+def same_topic(a: list[Block], b: list[Block]) -> bool:
+    """Pieces share a heading (or neither has one): two top-level topics are never joined."""
+    return bool(heading_of(a + b)) or not (heading_of(a) or heading_of(b))
 
 
 def pack_blocks(blocks: list[Block], lines: list[str], budget: Budget) -> list[list[Block]]:

@@ -1,0 +1,130 @@
+"""Rag: the one container of live parts (settings, embedder, store, retriever), built lazily."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rag.errors import InvalidInput, NotFound, TooLarge
+from rag.models import Answer, IndexReport, Passage, SourceInfo
+from rag.settings import Settings, load_settings
+from rag.store import ChromaStore
+
+if TYPE_CHECKING:
+    from rag.chunk import Budget
+    from rag.embed import Embedder
+    from rag.index import Progress
+    from rag.retrieve import Mode, Retriever
+
+MAX_K = 50
+
+
+class Rag:
+    """Everything the CLI, the API and the UI call; each part is created on first use."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        if embedder is not None:  # tests share one loaded model between containers
+            self.__dict__["embedder"] = embedder
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        from rag.embed import build_embedder
+
+        return build_embedder(self.settings)
+
+    @cached_property
+    def store(self) -> ChromaStore:
+        s = self.settings
+        return ChromaStore(s.data_dir, s.collection, s.chroma_url)
+
+    @cached_property
+    def retriever(self) -> Retriever:
+        from rag.retrieve import Retriever
+
+        return Retriever(self.store, self.embedder)
+
+    @cached_property
+    def budget(self) -> Budget:
+        from rag.chunk import Budget
+        from rag.tokens import count_budget_tokens
+
+        embedder = self.embedder
+        return Budget(
+            max_tokens=self.settings.chunk_tokens,
+            overlap_tokens=self.settings.overlap_tokens,
+            count=count_budget_tokens,
+            fits_model=lambda text: embedder.count_tokens(text) <= embedder.max_tokens,
+        )
+
+    def warm_up(self) -> None:
+        """Load the model and the lexical index now rather than on the first request."""
+        self.embedder.embed(["warm up"])
+        self.retriever.refresh(force=True)
+
+    def index(self, paths: Sequence[Path] = (), rebuild: bool = False,
+              progress: Progress | None = None) -> IndexReport:
+        """Bring the index in line with the corpus folder (or the given paths)."""
+        from rag.index import index_lock, index_notes
+
+        with index_lock(self.settings.data_dir):
+            report = index_notes(self.settings.corpus_dir, self.store, self.embedder, self.budget,
+                                 paths, rebuild, progress)
+        self.retriever.refresh(force=True)
+        return report
+
+    def search(self, query: str, k: int = 5, sources: Sequence[str] = (), mode: Mode = "hybrid") -> list[Passage]:
+        """The k best passages for a query."""
+        query = self.check_query(query)
+        self.check_k(k)
+        self.check_sources(sources)
+        return self.retriever.search(query, k, sources, mode)
+
+    def ask(self, question: str, k: int = 5, history: Sequence[tuple[str, str]] = (),
+            mode: str | None = None) -> Answer:
+        """A short answer to the question, every sentence cited to its passage."""
+        from rag.answer import answer_question
+
+        question = self.check_query(question)
+        self.check_k(k)
+        return answer_question(self, question, k, history, mode)
+
+    def sources(self) -> list[SourceInfo]:
+        """The indexed notes with their chunk counts, hashes and index times."""
+        grouped = defaultdict(list)
+        for row in self.store.rows(with_text=False):
+            grouped[row.source].append(row)
+        return [
+            SourceInfo(source, len(rows), rows[0].file_sha256, max(r.indexed_at for r in rows))
+            for source, rows in sorted(grouped.items())
+        ]
+
+    def check_query(self, query: str) -> str:
+        query = (query or "").strip()
+        if not query:
+            raise InvalidInput("the query is empty: type a question")
+        if len(query) > self.settings.max_query_chars:
+            raise TooLarge(f"the query is {len(query)} characters; the limit is "
+                           f"{self.settings.max_query_chars}: shorten it")
+        return query
+
+    @staticmethod
+    def check_k(k: int) -> None:
+        if not 1 <= k <= MAX_K:
+            raise InvalidInput(f"k must be between 1 and {MAX_K}, got {k}")
+
+    def check_sources(self, sources: Sequence[str]) -> None:
+        if not sources:
+            return
+        known = self.retriever.refresh().sources
+        unknown = sorted(set(sources) - known)
+        if unknown:
+            raise NotFound(f"unknown source(s): {', '.join(unknown)}; `rag sources` lists the indexed notes")
+
+
+def build(settings: Settings | None = None, **overrides: object) -> Rag:
+    """The container for these settings (from the environment when not given)."""
+    return Rag(settings or load_settings(**overrides))

@@ -1,0 +1,177 @@
+"""`rag ...` verbs: parse the arguments, call Rag, print (heavy modules load only when needed)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from rag.errors import RagError
+
+if TYPE_CHECKING:
+    from rag.app import Rag
+    from rag.models import IndexReport, Passage
+
+cli = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Ask your notes: index them, search them, get cited answers.")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+KOption = Annotated[int, typer.Option("-k", "--k", help="How many passages.")]
+
+
+def make_rag(**overrides: object) -> Rag:
+    from rag.app import build
+
+    return build(**overrides)
+
+
+def emit_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+@cli.command()
+def index(
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (default: the corpus folder).")] = None,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Drop the index and start clean.")] = False,
+    corpus: Annotated[Path | None, typer.Option(help="Notes folder (RAG_CORPUS_DIR).")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """(Re-)index the notes; only what changed is embedded."""
+    rag = make_rag(corpus_dir=corpus)
+    if sys.stderr.isatty() and not as_json:
+        report = index_with_progress(rag, paths or [], rebuild)
+    else:
+        report = rag.index(paths or [], rebuild)
+    if as_json:
+        emit_json(report_dict(report))
+    else:
+        print_report(report)
+
+
+def index_with_progress(rag: Rag, paths: list[Path], rebuild: bool) -> IndexReport:
+    from rich.progress import Progress
+
+    with Progress(transient=True) as bar:
+        task = bar.add_task("embedding", total=None)
+        return rag.index(paths, rebuild, lambda done, total: bar.update(task, completed=done, total=total))
+
+
+def report_dict(report: IndexReport) -> dict[str, Any]:
+    data = asdict(report)
+    data["files"] = [{k: f[k] for k in ("source", "status", "reason", "chunks", "embedded")} for f in data["files"]]
+    return data
+
+
+def print_report(report: IndexReport) -> None:
+    for f in report.files:
+        if f.status != "unchanged":
+            reason = f" ({f.reason})" if f.reason else ""
+            typer.echo(f"{f.status:9} {f.source}{reason}")
+    typer.echo(
+        f"{report.added} added, {report.updated} updated, {report.removed} removed, {report.unchanged} unchanged; "
+        f"{report.embedded} chunks embedded, {report.chunks} in the index ({report.seconds:.2f} s)"
+    )
+
+
+@cli.command()
+def search(
+    query: str,
+    k: KOption = 5,
+    source: Annotated[list[str] | None, typer.Option("--source", help="Only these notes.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """The passages that best match a query."""
+    results = make_rag().search(query, k, source or [])
+    if as_json:
+        emit_json({"query": query, "results": [passage_dict(p) for p in results]})
+        return
+    for n, p in enumerate(results, 1):
+        typer.echo(f"[{n}] {p.source}:{p.start_line}-{p.end_line}  {p.heading}  (score {p.score:.4f})")
+        typer.echo("    " + p.text[:300].replace("\n", "\n    ") + ("…" if len(p.text) > 300 else ""))
+
+
+def passage_dict(p: Passage) -> dict[str, Any]:
+    return asdict(p)
+
+
+@cli.command()
+def ask(question: str, k: KOption = 5, as_json: JsonFlag = False) -> None:
+    """A short answer, every sentence cited to the lines it came from."""
+    answer = make_rag().ask(question, k)
+    if as_json:
+        emit_json({
+            "question": answer.question, "search_query": answer.search_query, "answer": answer.text,
+            "answered": answer.answered, "mode": answer.mode,
+            "citations": [{"n": c.n, **passage_dict(c.passage), "cited_start_line": c.cited_start,
+                           "cited_end_line": c.cited_end} for c in answer.citations],
+        })
+        return
+    typer.echo(answer.text)
+    for c in answer.citations:
+        typer.echo(f"  [{c.n}] {c.passage.source}:{c.cited_start}-{c.cited_end}  {c.passage.heading}")
+
+
+@cli.command()
+def sources(as_json: JsonFlag = False) -> None:
+    """The indexed notes with their chunk counts."""
+    infos = make_rag().sources()
+    if as_json:
+        emit_json({"sources": [asdict(s) for s in infos]})
+        return
+    if not infos:
+        typer.echo("nothing indexed yet: run `rag index`")
+    for s in infos:
+        typer.echo(f"{s.chunks:6} chunks  {s.indexed_at}  {s.source}")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on (RAG_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (RAG_PORT).")] = None,
+) -> None:
+    """The REST API and the web UI in one process."""
+    from rag.api import serve as run_server
+
+    run_server(make_rag(host=host, port=port))
+
+
+@cli.command("eval")
+def evaluate(
+    file: Annotated[Path, typer.Argument(help="Question set (JSONL).")] = Path("eval/dev_questions.jsonl"),
+    k: KOption = 10,
+    source: Annotated[str, typer.Option(help="The note the gold line ranges refer to.")] = "interview-notes.md",
+    as_json: JsonFlag = False,
+) -> None:
+    """Retrieval quality and abstention on a question set, per retrieval variant."""
+    from rag.evaluate import evaluate_file, format_report
+
+    report = evaluate_file(make_rag(), file, k, source)
+    if as_json:
+        emit_json(report)
+    else:
+        typer.echo(format_report(report))
+
+
+def main() -> None:
+    """Entry point: RagError -> one line on stderr and exit status 1."""
+    try:
+        cli(standalone_mode=False)
+    except RagError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("aborted", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.exceptions.UsageError):
+            exc.show()
+            sys.exit(2)
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        raise

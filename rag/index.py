@@ -1,0 +1,175 @@
+"""Incremental indexing: compare file hashes with the store, embed only chunks that changed."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rag.chunk import Budget, chunk_note
+from rag.embed import Embedder
+from rag.errors import IndexBusy, IndexMismatch, StoreUnavailable
+from rag.load import Skipped, find_note_files, read_note, source_name
+from rag.models import Chunk, FileReport, IndexReport, Note
+from rag.store import ChromaStore, StoredChunk
+
+log = logging.getLogger(__name__)
+EMBED_BATCH = 32
+Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
+
+
+@dataclass(frozen=True)
+class FilePlan:
+    """What one changed note needs: new rows to embed, moved rows to relabel, stale ids to drop."""
+
+    source: str
+    status: str  # added | updated
+    to_embed: list[StoredChunk]
+    to_relabel: list[StoredChunk]
+    to_delete: list[str]
+    chunks: int
+
+
+def chunk_ids(chunks: Sequence[Chunk]) -> list[str]:
+    """Stable ids from source, heading and text, so re-indexing the same chunk never duplicates it."""
+    seen: Counter[tuple[str, str]] = Counter()
+    ids = []
+    for chunk in chunks:
+        key = (chunk.heading, chunk.text)
+        digest = hashlib.sha1(f"{chunk.source}\0{chunk.heading}\0{chunk.text}\0{seen[key]}".encode()).hexdigest()
+        seen[key] += 1
+        ids.append(f"{chunk.source}#{digest[:16]}")
+    return ids
+
+
+def stored_rows(note: Note, chunks: Sequence[Chunk], indexed_at: str) -> list[StoredChunk]:
+    """The rows a note's chunks become in the store."""
+    return [
+        StoredChunk(id_, c.source, c.start_line, c.end_line, c.heading, c.text, n, note.sha256, indexed_at)
+        for n, (id_, c) in enumerate(zip(chunk_ids(chunks), chunks))
+    ]
+
+
+def plan_file(note: Note, budget: Budget, existing: dict[str, StoredChunk], indexed_at: str) -> FilePlan:
+    """Diff a changed note's chunks against what the store holds for it."""
+    rows = stored_rows(note, chunk_note(note, budget), indexed_at)
+    to_embed = [r for r in rows if r.id not in existing]
+    to_relabel = [replace(r, indexed_at=existing[r.id].indexed_at) for r in rows
+                  if r.id in existing and r.metadata() != replace(existing[r.id], indexed_at=r.indexed_at).metadata()]
+    new_ids = {r.id for r in rows}
+    to_delete = [i for i in existing if i not in new_ids]
+    return FilePlan(note.source, "updated" if existing else "added", to_embed, to_relabel, to_delete, len(rows))
+
+
+@contextmanager
+def index_lock(data_dir: Path) -> Iterator[None]:
+    """One index run at a time per data folder, across processes."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with open(data_dir / "index.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise IndexBusy("an index run is already in progress: wait for it to finish and retry") from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def index_notes(
+    corpus_dir: Path,
+    store: ChromaStore,
+    embedder: Embedder,
+    budget: Budget,
+    paths: Sequence[Path] = (),
+    rebuild: bool = False,
+    progress: Progress | None = None,
+) -> IndexReport:
+    """Bring the store in line with the notes on disk; a re-run after a crash converges."""
+    started = time.perf_counter()
+    files = find_note_files(corpus_dir, paths)
+    if rebuild:
+        store.drop()
+    else:
+        store.check_embedder(embedder.id)
+    indexed_at = datetime.now(UTC).isoformat(timespec="seconds")
+    by_source: dict[str, dict[str, StoredChunk]] = defaultdict(dict)
+    for row in store.rows(with_text=False):
+        by_source[row.source][row.id] = row
+
+    reports: list[FileReport] = []
+    plans: list[FilePlan] = []
+    on_disk: set[str] = set()
+    for path in files:
+        source = source_name(path, corpus_dir)
+        on_disk.add(source)
+        note = read_note(path, source)
+        existing = by_source.get(source, {})
+        if isinstance(note, Skipped):
+            kept = " (the previously indexed version is kept)" if existing else ""
+            reports.append(FileReport(source, "skipped", note.reason + kept, len(existing)))
+        elif existing and {r.file_sha256 for r in existing.values()} == {note.sha256}:
+            reports.append(FileReport(source, "unchanged", "", len(existing)))
+        else:
+            try:
+                plans.append(plan_file(note, budget, existing, indexed_at))
+            except Exception as exc:  # one note the chunker chokes on must not stop the others
+                log.exception("chunking %s failed", source)
+                reports.append(FileReport(source, "failed", f"could not be chunked: {exc}"))
+
+    reports += apply_plans(plans, store, embedder, progress)
+    if not paths:
+        for source in sorted(set(by_source) - on_disk):
+            store.delete(list(by_source[source]))
+            reports.append(FileReport(source, "removed", "the file is gone from the corpus folder"))
+    if plans or rebuild or any(r.status == "removed" for r in reports) or store.embedder_id() is None:
+        store.mark_written(embedder.id)
+    return summarize(sorted(reports, key=lambda r: r.source), store.count(), time.perf_counter() - started)
+
+
+def apply_plans(plans: list[FilePlan], store: ChromaStore, embedder: Embedder,
+                progress: Progress | None) -> list[FileReport]:
+    """Embed and write each file's changes; a file is written new rows first, stale rows last."""
+    total = sum(len(p.to_embed) for p in plans)
+    done = 0
+    reports = []
+    for plan in plans:
+        try:
+            for start in range(0, len(plan.to_embed), EMBED_BATCH):
+                batch = plan.to_embed[start : start + EMBED_BATCH]
+                store.upsert(batch, embedder.embed([embed_text(r) for r in batch]))
+                done += len(batch)
+                if progress:
+                    progress(done, total)
+            store.update_metadata(plan.to_relabel)
+            store.delete(plan.to_delete)
+        except (StoreUnavailable, IndexMismatch):
+            raise
+        except Exception as exc:  # the next run re-diffs this file against the store and converges
+            log.exception("indexing %s failed", plan.source)
+            reports.append(FileReport(plan.source, "failed", f"{type(exc).__name__}: {exc}; run `rag index` again"))
+            continue
+        reports.append(FileReport(plan.source, plan.status, "", plan.chunks, len(plan.to_embed)))
+    return reports
+
+
+def embed_text(row: StoredChunk) -> str:
+    """What the embedder sees for a stored row (the heading path, then the text)."""
+    return Chunk(row.source, row.start_line, row.end_line, row.heading, row.text).embed_text
+
+
+def summarize(files: list[FileReport], chunks: int, seconds: float) -> IndexReport:
+    """Count the per-file outcomes into the INTERFACE.md summary."""
+    counts = Counter(f.status for f in files)
+    return IndexReport(
+        added=counts["added"], updated=counts["updated"], removed=counts["removed"],
+        unchanged=counts["unchanged"], chunks=chunks, seconds=round(seconds, 3),
+        embedded=sum(f.embedded for f in files), files=files,
+    )

@@ -1,0 +1,125 @@
+"""Dense + lexical search, fused by reciprocal rank, overlapping passages collapsed."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from rag.embed import Embedder
+from rag.lexical import LexicalIndex
+from rag.models import Passage
+from rag.store import ChromaStore, StoredChunk
+
+Mode = Literal["dense", "lexical", "hybrid"]
+RRF_K = 60  # the constant of Cormack et al. (2009); damps the weight of the very first ranks
+CANDIDATES = 40  # per-retriever depth before fusion
+GENERATION_TTL = 1.0  # seconds between checks for index changes made by other processes
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A candidate with the scores each stage gave it."""
+
+    row: StoredChunk
+    scores: dict[str, float]
+
+
+def rrf_fuse(rankings: Sequence[Sequence[StoredChunk]], k: int = RRF_K) -> list[tuple[StoredChunk, float]]:
+    """Reciprocal-rank fusion: sum of 1/(k + rank) over the rankings a row appears in."""
+    fused: dict[str, float] = {}
+    rows: dict[str, StoredChunk] = {}
+    for ranking in rankings:
+        for rank, row in enumerate(ranking, start=1):
+            fused[row.id] = fused.get(row.id, 0.0) + 1.0 / (k + rank)
+            rows[row.id] = row
+    order = sorted(fused, key=lambda i: -fused[i])
+    return [(rows[i], fused[i]) for i in order]
+
+
+def overlaps(a: StoredChunk | Passage, b: StoredChunk | Passage, share: float = 0.5) -> bool:
+    """True if two passages of one note share more than `share` of the shorter one's lines."""
+    if a.source != b.source:
+        return False
+    common = min(a.end_line, b.end_line) - max(a.start_line, b.start_line) + 1
+    shorter = min(a.end_line - a.start_line, b.end_line - b.start_line) + 1
+    return common > 0 and common / shorter > share
+
+
+def collapse_overlaps(ranked: Sequence[Ranked]) -> list[Ranked]:
+    """Keep the best of passages that are mostly the same lines (chunk overlap, duplicates)."""
+    kept: list[Ranked] = []
+    for cand in ranked:
+        if not any(overlaps(cand.row, k.row) or cand.row.text == k.row.text for k in kept):
+            kept.append(cand)
+    return kept
+
+
+class Retriever:
+    """Search over the store; keeps its BM25 snapshot in step with the store's generation."""
+
+    def __init__(self, store: ChromaStore, embedder: Embedder) -> None:
+        self._store = store
+        self._embedder = embedder
+        self._lexical: LexicalIndex | None = None
+        self._generation = -1
+        self._checked_at = 0.0
+        self._lock = threading.Lock()
+
+    def refresh(self, force: bool = False) -> LexicalIndex:
+        """The BM25 index, rebuilt from the store when another write has happened."""
+        now = time.monotonic()
+        with self._lock:
+            if force or self._lexical is None or now - self._checked_at > GENERATION_TTL:
+                generation = self._store.generation()
+                self._checked_at = now
+                if force or self._lexical is None or generation != self._generation:
+                    self._lexical = LexicalIndex(self._store.rows())
+                    self._generation = generation
+            return self._lexical
+
+    def search(self, query: str, k: int = 5, sources: Sequence[str] = (), mode: Mode = "hybrid") -> list[Passage]:
+        """The k best passages for a query, with per-stage scores."""
+        self._store.check_embedder(self._embedder.id)
+        depth = max(CANDIDATES, 3 * k)
+        dense: list[tuple[StoredChunk, float]] = []
+        lexical: list[tuple[StoredChunk, float]] = []
+        if mode in ("dense", "hybrid"):
+            vector = self._embedder.embed([query])[0]
+            dense = self._store.query(vector, depth, sources)
+        if mode in ("lexical", "hybrid"):
+            lexical = self.refresh().search(query, depth, sources)
+        ranked = rank(dense, lexical, mode)
+        return [to_passage(r) for r in collapse_overlaps(ranked)[:k]]
+
+
+def rank(dense: list[tuple[StoredChunk, float]], lexical: list[tuple[StoredChunk, float]], mode: Mode) -> list[Ranked]:
+    """Order candidates by the mode's score; every candidate keeps each stage's score."""
+    dense_score = {row.id: s for row, s in dense}
+    lexical_score = {row.id: s for row, s in lexical}
+
+    def stage_scores(row: StoredChunk, fused: float | None = None) -> dict[str, float]:
+        scores = {}
+        if row.id in dense_score:
+            scores["dense"] = round(dense_score[row.id], 4)
+        if row.id in lexical_score:
+            scores["lexical"] = round(lexical_score[row.id], 4)
+        if fused is not None:
+            scores["fused"] = round(fused, 5)
+        return scores
+
+    if mode == "dense":
+        return [Ranked(row, stage_scores(row)) for row, _ in dense]
+    if mode == "lexical":
+        return [Ranked(row, stage_scores(row)) for row, _ in lexical]
+    fused = rrf_fuse([[r for r, _ in dense], [r for r, _ in lexical]])
+    return [Ranked(row, stage_scores(row, score)) for row, score in fused]
+
+
+def to_passage(ranked: Ranked) -> Passage:
+    """A Passage whose `score` is the last stage's score."""
+    scores = ranked.scores
+    score = scores.get("fused", scores.get("dense", scores.get("lexical", 0.0)))
+    return replace(ranked.row.to_passage(score, scores))

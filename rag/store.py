@@ -1,0 +1,236 @@
+"""ChromaStore: the passages and their vectors in ChromaDB (embedded or a server)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import wraps
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from urllib.parse import urlparse
+
+import numpy as np
+
+from rag.errors import IndexMismatch, StoreUnavailable
+from rag.models import Passage
+
+if TYPE_CHECKING:
+    from chromadb.api import ClientAPI
+    from chromadb.api.models.Collection import Collection
+
+P = ParamSpec("P")
+T = TypeVar("T")
+GET_PAGE = 5000  # rows per `get` call when reading the whole store
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """One row of the store: a chunk, where it is, and which file version it came from."""
+
+    id: str
+    source: str
+    start_line: int
+    end_line: int
+    heading: str
+    text: str
+    ordinal: int  # position of the chunk in its note
+    file_sha256: str
+    indexed_at: str
+
+    def metadata(self) -> dict[str, str | int]:
+        return {
+            "source": self.source,
+            "start_line": self.start_line,
+            "end_line": self.end_line,
+            "heading": self.heading,
+            "ordinal": self.ordinal,
+            "file_sha256": self.file_sha256,
+            "indexed_at": self.indexed_at,
+        }
+
+    def to_passage(self, score: float = 0.0, scores: dict[str, float] | None = None) -> Passage:
+        return Passage(self.id, self.source, self.start_line, self.end_line, self.heading, self.text,
+                       score, scores or {})
+
+
+def wrap_store_errors(func: Callable[P, T]) -> Callable[P, T]:
+    """Chroma's and the network's exceptions become StoreUnavailable, with what to do."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return func(*args, **kwargs)
+        except (IndexMismatch, StoreUnavailable):
+            raise
+        except Exception as exc:  # chromadb raises many unrelated types for one failure
+            if type(exc).__name__ in ("InvalidArgumentError", "DuplicateIDError"):
+                raise
+            raise StoreUnavailable(
+                f"the vector store is unreachable ({type(exc).__name__}: {exc}); "
+                "check that Chroma is running (RAG_CHROMA_URL) and retry"
+            ) from exc
+
+    return wrapper
+
+
+class ChromaStore:
+    """One Chroma collection; the client is created on first use."""
+
+    def __init__(self, data_dir: Path, collection: str, chroma_url: str | None = None) -> None:
+        self._data_dir = data_dir
+        self._name = collection
+        self._url = chroma_url
+        self._lock = threading.Lock()
+        self._client: ClientAPI | None = None
+
+    @property
+    def location(self) -> str:
+        return self._url or str(self._data_dir / "chroma")
+
+    def _connect(self) -> ClientAPI:
+        import chromadb
+        from chromadb.config import Settings as ChromaSettings
+
+        chroma_settings = ChromaSettings(anonymized_telemetry=False)
+        if self._url:
+            url = urlparse(self._url)
+            return chromadb.HttpClient(host=url.hostname or "127.0.0.1", port=url.port or 8000,
+                                       ssl=url.scheme == "https", settings=chroma_settings)
+        self._data_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(self._data_dir / "chroma"), settings=chroma_settings)
+
+    def _collection(self) -> Collection:
+        with self._lock:
+            if self._client is None:
+                self._client = self._connect()
+            return self._client.get_or_create_collection(
+                self._name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+            )
+
+    def _reset_client(self) -> None:
+        """Forget the connection so the next call reconnects (the server may be back)."""
+        with self._lock:
+            self._client = None
+
+    @contextmanager
+    def _reconnecting(self) -> Iterator[None]:
+        try:
+            yield
+        except Exception:
+            if self._url:
+                self._reset_client()
+            raise
+
+    @wrap_store_errors
+    def embedder_id(self) -> str | None:
+        """The embedder that built the index, or None for an empty store."""
+        with self._reconnecting():
+            meta = self._collection().metadata or {}
+        return meta.get("embedder")
+
+    @wrap_store_errors
+    def generation(self) -> int:
+        """A counter bumped by every index change: readers use it to see writes of other processes."""
+        with self._reconnecting():
+            meta = self._collection().metadata or {}
+        return int(meta.get("generation", 0))
+
+    @wrap_store_errors
+    def mark_written(self, embedder_id: str) -> None:
+        """Record the embedder and bump the generation after a write."""
+        with self._reconnecting():
+            collection = self._collection()
+            meta = dict(collection.metadata or {})
+            meta.update(embedder=embedder_id, generation=int(meta.get("generation", 0)) + 1)
+            collection.modify(metadata=meta)
+
+    def check_embedder(self, embedder_id: str) -> None:
+        """Refuse to mix vectors from two embedders."""
+        built_by = self.embedder_id()
+        if built_by and built_by != embedder_id:
+            raise IndexMismatch(
+                f"the index was built with {built_by} but the configured embedder is {embedder_id}: "
+                "run `rag index --rebuild` (or set RAG_EMBED_MODEL / RAG_EMBED_PRECISION back)"
+            )
+
+    @wrap_store_errors
+    def count(self) -> int:
+        with self._reconnecting():
+            return int(self._collection().count())
+
+    @wrap_store_errors
+    def upsert(self, rows: Sequence[StoredChunk], vectors: np.ndarray) -> None:
+        if not rows:
+            return
+        with self._reconnecting():
+            self._collection().upsert(
+                ids=[r.id for r in rows],
+                embeddings=vectors.astype(np.float32),
+                documents=[r.text for r in rows],
+                metadatas=[r.metadata() for r in rows],  # type: ignore[misc]
+            )
+
+    @wrap_store_errors
+    def update_metadata(self, rows: Sequence[StoredChunk]) -> None:
+        if rows:
+            with self._reconnecting():
+                self._collection().update(ids=[r.id for r in rows], metadatas=[r.metadata() for r in rows])  # type: ignore[misc]
+
+    @wrap_store_errors
+    def delete(self, ids: Sequence[str]) -> None:
+        if ids:
+            with self._reconnecting():
+                self._collection().delete(ids=list(ids))
+
+    @wrap_store_errors
+    def rows(self, source: str | None = None, with_text: bool = True) -> list[StoredChunk]:
+        """Every stored chunk (of one source, if given), read page by page."""
+        where: Any = {"source": source} if source else None
+        include: Any = ["metadatas", "documents"] if with_text else ["metadatas"]
+        out: list[StoredChunk] = []
+        with self._reconnecting():
+            collection = self._collection()
+            offset = 0
+            while True:
+                page = collection.get(where=where, include=include, limit=GET_PAGE, offset=offset)
+                docs = page.get("documents") or [""] * len(page["ids"])
+                out.extend(row_from(i, m, d) for i, m, d in zip(page["ids"], page["metadatas"] or [], docs))
+                if len(page["ids"]) < GET_PAGE:
+                    return out
+                offset += GET_PAGE
+
+    @wrap_store_errors
+    def query(self, vector: np.ndarray, k: int, sources: Sequence[str] = ()) -> list[tuple[StoredChunk, float]]:
+        """The k nearest chunks with their cosine similarity."""
+        where: Any = None
+        if sources:
+            where = {"source": sources[0]} if len(sources) == 1 else {"source": {"$in": list(sources)}}
+        with self._reconnecting():
+            collection = self._collection()
+            n = min(k, collection.count())
+            if n == 0:
+                return []
+            res = collection.query(query_embeddings=[vector.astype(np.float32)], n_results=n, where=where,
+                                   include=["metadatas", "documents", "distances"])
+        ids, metas = res["ids"][0], (res["metadatas"] or [[]])[0]
+        docs, dists = (res["documents"] or [[]])[0], (res["distances"] or [[]])[0]
+        return [(row_from(i, m, d), 1.0 - float(dist)) for i, m, d, dist in zip(ids, metas, docs, dists)]
+
+    @wrap_store_errors
+    def drop(self) -> None:
+        """Delete the whole collection (`rag index --rebuild`)."""
+        with self._reconnecting():
+            self._collection()
+            assert self._client is not None
+            self._client.delete_collection(self._name)
+
+
+def row_from(id_: str, meta: Any, text: str | None) -> StoredChunk:
+    """A StoredChunk from Chroma's id, metadata and document."""
+    return StoredChunk(
+        id=id_, source=str(meta["source"]), start_line=int(meta["start_line"]), end_line=int(meta["end_line"]),
+        heading=str(meta.get("heading", "")), text=text or "", ordinal=int(meta.get("ordinal", 0)),
+        file_sha256=str(meta.get("file_sha256", "")), indexed_at=str(meta.get("indexed_at", "")),
+    )
