@@ -123,3 +123,11 @@ def to_passage(ranked: Ranked) -> Passage:
     scores = ranked.scores
     score = scores.get("fused", scores.get("dense", scores.get("lexical", 0.0)))
     return replace(ranked.row.to_passage(score, scores))
+
+
+COVERAGE_FLOOR = 0.35  # calibrated on the dev set: see `rag eval`
+
+
+def is_covered(passages: Sequence[Passage], floor: float = COVERAGE_FLOOR) -> bool:
+    """Whether the notes seem to answer: the best dense similarity clears the floor."""
+    return any(p.scores.get("dense", 0.0) >= floor for p in passages)

@@ -1,0 +1,147 @@
+"""`rag eval`: retrieval quality, abstention and latency on a question set, per retrieval variant."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rag.errors import InvalidInput, NotFound
+from rag.models import Passage
+from rag.retrieve import is_covered
+
+if TYPE_CHECKING:
+    from rag.app import Rag
+
+VARIANTS = ("dense", "lexical", "hybrid")
+SHIPPED = "hybrid"
+
+
+@dataclass(frozen=True)
+class Question:
+    """One line of a question file (see eval/README or ../shared/eval/README.md)."""
+
+    id: str
+    question: str
+    kind: str
+    gold_lines: list[tuple[int, int]]
+    evidence: list[str]
+
+    @property
+    def answerable(self) -> bool:
+        return self.kind != "unanswerable"
+
+
+def load_questions(path: Path) -> list[Question]:
+    """Parse a JSONL question file; a bad line is an error that names the line."""
+    if not path.is_file():
+        raise NotFound(f"question file {path} does not exist")
+    questions = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            questions.append(Question(
+                id=str(raw.get("id", n)), question=raw["question"], kind=raw.get("kind", "factual"),
+                gold_lines=[(int(a), int(b)) for a, b in raw.get("gold_lines", [])],
+                evidence=list(raw.get("evidence", [])),
+            ))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InvalidInput(f"{path}:{n}: not a valid question ({exc})") from exc
+    return questions
+
+
+def normalise(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def is_relevant(passage: Passage, question: Question, source: str) -> bool:
+    """Contains an evidence snippet, or covers at least half of a gold line range of `source`."""
+    text = normalise(passage.text)
+    if any(normalise(e) in text for e in question.evidence if e.strip()):
+        return True
+    if passage.source != source:
+        return False
+    for start, end in question.gold_lines:
+        covered = min(end, passage.end_line) - max(start, passage.start_line) + 1
+        if covered > 0 and covered >= (end - start + 1) / 2:
+            return True
+    return False
+
+
+def rank_metrics(flags: Sequence[bool], n_gold: int) -> dict[str, float]:
+    """Recall@1/5/10, reciprocal rank and nDCG@10 of one ranked list of relevance flags."""
+    first = next((i for i, f in enumerate(flags[:10]) if f), None)
+    dcg = sum(1 / math.log2(i + 2) for i, f in enumerate(flags[:10]) if f)
+    ideal = sum(1 / math.log2(i + 2) for i in range(min(max(n_gold, 1), 10)))
+    return {
+        "recall@1": float(any(flags[:1])), "recall@5": float(any(flags[:5])),
+        "recall@10": float(any(flags[:10])), "mrr@10": 0.0 if first is None else 1 / (first + 1),
+        "ndcg@10": min(1.0, dcg / ideal),
+    }
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] if ordered else 0.0
+
+
+def evaluate_variant(rag: Rag, questions: list[Question], k: int, source: str, mode: str) -> dict[str, Any]:
+    """Metrics for one retrieval variant over all questions."""
+    per_question: list[dict[str, Any]] = []
+    latencies: list[float] = []
+    for q in questions:
+        started = time.perf_counter()
+        passages = rag.search(q.question, max(k, 10), mode=mode)  # type: ignore[arg-type]
+        latencies.append((time.perf_counter() - started) * 1000)
+        flags = [is_relevant(p, q, source) for p in passages]
+        row: dict[str, Any] = {"id": q.id, "answerable": q.answerable, "answered": is_covered(passages)}
+        if q.answerable:
+            row.update(rank_metrics(flags, len(q.gold_lines)))
+        per_question.append(row)
+    scored = [r for r in per_question if r["answerable"]]
+    metrics = {m: round(statistics.fmean(r[m] for r in scored), 3) if scored else 0.0
+               for m in ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")}
+    unanswerable = [r for r in per_question if not r["answerable"]]
+    return {
+        **metrics,
+        "abstained_unanswerable": sum(not r["answered"] for r in unanswerable),
+        "unanswerable": len(unanswerable),
+        "wrongly_abstained": sum(not r["answered"] for r in scored),
+        "answerable": len(scored),
+        "latency_ms_p50": round(percentile(latencies, 0.5), 2),
+        "latency_ms_p95": round(percentile(latencies, 0.95), 2),
+        "misses@5": [r["id"] for r in scored if not r["recall@5"]],
+    }
+
+
+def evaluate_file(rag: Rag, path: Path, k: int = 10, source: str = "interview-notes.md") -> dict[str, Any]:
+    """Every variant side by side, in one run, so each change shows what it bought."""
+    questions = load_questions(path)
+    rag.warm_up()
+    variants = {mode: evaluate_variant(rag, questions, k, source, mode) for mode in VARIANTS}
+    return {"file": str(path), "questions": len(questions), "shipped": SHIPPED,
+            "embedder": rag.embedder.id, "variants": variants}
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """A plain-text table of the variants."""
+    cols = ["recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "latency_ms_p50", "latency_ms_p95"]
+    lines = [f"{report['file']}: {report['questions']} questions, embedder {report['embedder']}",
+             f"{'variant':10}" + "".join(f"{c:>16}" for c in cols) + f"{'abstention':>16}"]
+    for name, v in report["variants"].items():
+        mark = "*" if name == report["shipped"] else " "
+        abst = f"{v['abstained_unanswerable']}/{v['unanswerable']}, {v['wrongly_abstained']} wrong"
+        lines.append(f"{name + mark:10}" + "".join(f"{v[c]:>16}" for c in cols) + f"{abst:>16}")
+    shipped = report["variants"][report["shipped"]]
+    if shipped["misses@5"]:
+        lines.append(f"missed at 5 ({report['shipped']}): {', '.join(shipped['misses@5'])}")
+    lines.append("* shipped configuration")
+    return "\n".join(lines)
