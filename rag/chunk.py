@@ -16,6 +16,10 @@ CELL_MARKER = re.compile(r"^(?:In|Out)[ \t]*\[[ \t\d]*\]:[ \t]*$")
 # A line of prose after a notebook cell: starts with a capital, ends like a sentence.
 PROSE = re.compile(r"^[A-Z*][^=(){}\[\]]{30,}[.:?!)]\s*$")
 SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
+# Table rules, horizontal rules, bold/italic markers, LaTeX inline/display delimiters.
+MARKUP_NOISE = re.compile(r"\|?(?:[ \t]*:?-{3,}:?[ \t]*\|)+[ \t]*:?-*|^[ \t]*(?:[-*_=][ \t]*){3,}$|\*\*|\\[()\[\]]",
+                          re.MULTILINE)
+SPACES = re.compile(r"[ \t]{2,}")
 MAX_TITLE = 80  # a longer "heading" is prose set in a heading; keep its first sentence
 HEADING_SEP = " > "
 
@@ -289,8 +293,14 @@ def span_text(blocks: list[Block], lines: list[str]) -> str:
 
 
 def embed_view(heading: str, text: str) -> str:
-    """What the embedder will see for a chunk (kept in step with Chunk.embed_text)."""
-    return f"{heading}\n{text}" if heading else text
+    """What the embedder sees: the heading path, then the text without markdown noise."""
+    return strip_markup(f"{heading}\n{text}" if heading else text)
+
+
+def strip_markup(text: str) -> str:
+    """Drop syntax that costs model tokens and carries no meaning (rules, bold markers, math delimiters)."""
+    text = MARKUP_NOISE.sub(" ", text)
+    return SPACES.sub(" ", text)
 
 
 def to_chunk(source: str, blocks: list[Block], lines: list[str]) -> Chunk:

@@ -19,7 +19,7 @@ from rag.retrieve import is_covered
 if TYPE_CHECKING:
     from rag.app import Rag
 
-VARIANTS = ("dense", "lexical", "hybrid")
+VARIANTS = ("dense", "lexical", "rrf", "hybrid")
 SHIPPED = "hybrid"
 
 

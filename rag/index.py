@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from rag.chunk import Budget, chunk_note
+from rag.chunk import Budget, chunk_note, embed_view
 from rag.embed import Embedder
 from rag.errors import IndexBusy, IndexMismatch, StoreUnavailable
 from rag.load import Skipped, find_note_files, read_note, source_name
@@ -161,8 +161,8 @@ def apply_plans(plans: list[FilePlan], store: ChromaStore, embedder: Embedder,
 
 
 def embed_text(row: StoredChunk) -> str:
-    """What the embedder sees for a stored row (the heading path, then the text)."""
-    return Chunk(row.source, row.start_line, row.end_line, row.heading, row.text).embed_text
+    """What the embedder sees for a stored row (the same view the chunker budgeted)."""
+    return embed_view(row.heading, row.text)
 
 
 def summarize(files: list[FileReport], chunks: int, seconds: float) -> IndexReport:

@@ -24,11 +24,6 @@ class Chunk:
     heading: str  # "A > B > C", "" if none
     text: str
 
-    @property
-    def embed_text(self) -> str:
-        """What the embedder sees: the heading path makes a headless fragment findable."""
-        return f"{self.heading}\n{self.text}" if self.heading else self.text
-
 
 @dataclass(frozen=True)
 class Passage:

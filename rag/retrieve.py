@@ -13,8 +13,11 @@ from rag.lexical import LexicalIndex
 from rag.models import Passage
 from rag.store import ChromaStore, StoredChunk
 
-Mode = Literal["dense", "lexical", "hybrid"]
+Mode = Literal["dense", "lexical", "hybrid", "rrf"]
 RRF_K = 60  # the constant of Cormack et al. (2009); damps the weight of the very first ranks
+# Weight of the dense side in the convex fusion (Bruch et al. 2023, "An Analysis of Fusion
+# Functions for Hybrid Retrieval"). Dev set: MRR@10 is flat within 0.02 for 0.6..0.8.
+DENSE_WEIGHT = 0.7
 CANDIDATES = 40  # per-retriever depth before fusion
 GENERATION_TTL = 1.0  # seconds between checks for index changes made by other processes
 
@@ -37,6 +40,26 @@ def rrf_fuse(rankings: Sequence[Sequence[StoredChunk]], k: int = RRF_K) -> list[
             rows[row.id] = row
     order = sorted(fused, key=lambda i: -fused[i])
     return [(rows[i], fused[i]) for i in order]
+
+
+def convex_fuse(dense: Sequence[tuple[StoredChunk, float]], lexical: Sequence[tuple[StoredChunk, float]],
+                weight: float = DENSE_WEIGHT) -> list[tuple[StoredChunk, float]]:
+    """weight * dense + (1 - weight) * lexical, each scaled by its best score.
+
+    A row one retriever did not return gets that retriever's lowest returned score: it ranks below them all.
+    """
+    dense_n, lexical_n = scale_by_best(dense), scale_by_best(lexical)
+    dense_floor = min(dense_n.values(), default=0.0)
+    lexical_floor = min(lexical_n.values(), default=0.0)
+    rows = {row.id: row for row, _ in [*dense, *lexical]}
+    fused = {i: weight * dense_n.get(i, dense_floor) + (1 - weight) * lexical_n.get(i, lexical_floor) for i in rows}
+    return [(rows[i], fused[i]) for i in sorted(fused, key=lambda i: -fused[i])]
+
+
+def scale_by_best(ranked: Sequence[tuple[StoredChunk, float]]) -> dict[str, float]:
+    """Scores divided by the best one, so both retrievers' scores live in [0, 1]."""
+    best = max((s for _, s in ranked), default=0.0)
+    return {row.id: (s / best if best > 0 else 0.0) for row, s in ranked}
 
 
 def overlaps(a: StoredChunk | Passage, b: StoredChunk | Passage, share: float = 0.5) -> bool:
@@ -86,10 +109,10 @@ class Retriever:
         depth = max(CANDIDATES, 3 * k)
         dense: list[tuple[StoredChunk, float]] = []
         lexical: list[tuple[StoredChunk, float]] = []
-        if mode in ("dense", "hybrid"):
+        if mode != "lexical":
             vector = self._embedder.embed([query])[0]
             dense = self._store.query(vector, depth, sources)
-        if mode in ("lexical", "hybrid"):
+        if mode != "dense":
             lexical = self.refresh().search(query, depth, sources)
         ranked = rank(dense, lexical, mode)
         return [to_passage(r) for r in collapse_overlaps(ranked)[:k]]
@@ -114,7 +137,10 @@ def rank(dense: list[tuple[StoredChunk, float]], lexical: list[tuple[StoredChunk
         return [Ranked(row, stage_scores(row)) for row, _ in dense]
     if mode == "lexical":
         return [Ranked(row, stage_scores(row)) for row, _ in lexical]
-    fused = rrf_fuse([[r for r, _ in dense], [r for r, _ in lexical]])
+    if mode == "rrf":
+        fused = rrf_fuse([[r for r, _ in dense], [r for r, _ in lexical]])
+    else:
+        fused = convex_fuse(dense, lexical)
     return [Ranked(row, stage_scores(row, score)) for row, score in fused]
 
 
@@ -125,7 +151,9 @@ def to_passage(ranked: Ranked) -> Passage:
     return replace(ranked.row.to_passage(score, scores))
 
 
-COVERAGE_FLOOR = 0.35  # calibrated on the dev set: see `rag eval`
+# Calibrated on the dev set (`rag eval`): the midpoint between the best dense similarity of the
+# unanswerable questions the notes miss (<= 0.37) and that of the weakest answerable one (>= 0.385).
+COVERAGE_FLOOR = 0.375
 
 
 def is_covered(passages: Sequence[Passage], floor: float = COVERAGE_FLOOR) -> bool:

@@ -33,7 +33,10 @@ class Settings(BaseSettings):
         "auto", description="auto: ONNX Runtime for the packaged model, torch otherwise."
     )
     embed_precision: Literal["fp32", "int8"] = Field("fp32", description="ONNX precision.")
-    chunk_tokens: int = Field(200, ge=32, le=2000, description="Chunk budget in tiktoken tokens.")
+    chunk_tokens: int = Field(
+        300, ge=32, le=2000,
+        description="Chunk budget in tiktoken tokens; the embedder's own limit (256 word pieces) also binds.",
+    )
     overlap_tokens: int = Field(40, ge=0, description="Largest trailing block carried into the next chunk.")
     api_key: str | None = Field(None, description="Bearer key required by write endpoints.")
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint for generated answers.")

@@ -1,0 +1,178 @@
+"""Passages -> answer units (sentences, list items, formulas, table rows, code blocks) with exact lines (pure)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from rag.models import Passage
+
+FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
+ITEM = re.compile(r"^([ \t]*)(?:[-*+]|\d{1,3}[.)])[ \t]+\S")
+ROW = re.compile(r"^[ \t]*\|")
+SEPARATOR_ROW = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}[-:| \t]*$")
+HEADING = re.compile(r"^[ \t]{0,3}(#{1,6})[ \t]+(.*?)[ \t#]*$")
+RULE = re.compile(r"^[ \t]*([-*_])([ \t]*\1){2,}[ \t]*$")
+# A sentence ends at . ! ? before a space and something that starts a sentence; "e.g. the" stays whole.
+SENTENCE_END = re.compile(r"(?<=[.!?])[ \t\n]+(?=[A-Z0-9*\"'(\\`\[])")
+ABBREVIATION = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|cf|approx|Fig|Eq|No)\.|\b[A-Z]\.)$")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """The smallest piece of a passage an answer quotes, with its lines in the note."""
+
+    passage: int  # position of the passage in the retrieved list
+    start_line: int  # 1-based, inclusive
+    end_line: int
+    kind: str  # sentence | item | formula | row | code | heading
+    text: str
+    context: str = ""  # nearest heading above it: what the unit is about
+    depth: int = 0  # an item's indentation: a deeper item belongs to the one above it
+    lead: int | None = None  # the unit this one continues (a list's "...:" line, a nested item's parent)
+    header: int | None = None  # for a table row: its table's header row
+
+
+def split_passage(passage: Passage, index: int = 0) -> list[Unit]:
+    """Cut a passage into answer units, each with the note's line numbers."""
+    lines = passage.text.split("\n")
+    context = passage.heading.split(" > ")[-1].strip() if passage.heading else ""
+    units: list[Unit] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if not line.strip() or RULE.match(line):
+            i += 1
+            continue
+        kind, end = classify(lines, i)
+        line_no = passage.start_line + i
+        if kind == "heading":
+            context = clean_markup(HEADING.match(line).group(2))  # type: ignore[union-attr]
+            units.append(Unit(index, line_no, line_no, "heading", context, context))
+        elif kind == "para":
+            units.extend(split_sentences(lines[i : end + 1], line_no, index, context))
+        elif not (kind == "row" and SEPARATOR_ROW.match(line)):
+            text = "\n".join(lines[i : end + 1]) if kind in ("code", "formula") else join_lines(lines[i : end + 1])
+            depth = len(line) - len(line.lstrip()) if kind == "item" else 0
+            units.append(Unit(index, line_no, passage.start_line + end, kind, text, context, depth))
+        i = end + 1
+    return link_units(units)
+
+
+def classify(lines: list[str], i: int) -> tuple[str, int]:
+    """The kind of the block starting at line i and its last line (0-based)."""
+    line = lines[i]
+    stripped = line.strip()
+    fence = FENCE.match(line)
+    if fence:
+        marker = fence.group(1)
+        return "code", find_line(lines, i + 1, lambda s: s.strip().startswith(marker) and not s.strip(marker[0]).strip())
+    if stripped.startswith("\\["):
+        closes = "\\]" in stripped[2:]
+        return "formula", i if closes else find_line(lines, i + 1, lambda s: "\\]" in s)
+    if stripped.startswith("$$"):
+        closes = "$$" in stripped[2:]
+        return "formula", i if closes else find_line(lines, i + 1, lambda s: "$$" in s)
+    if HEADING.match(line):
+        return "heading", i
+    if ROW.match(line):
+        return "row", i
+    if ITEM.match(line):
+        return "item", run_end(lines, i, lambda s: not starts_block(s) and not ITEM.match(s))
+    return "para", run_end(lines, i, lambda s: not starts_block(s) and not ITEM.match(s))
+
+
+def starts_block(line: str) -> bool:
+    """True if a line opens a block of its own (so it ends a paragraph or item)."""
+    s = line.strip()
+    return bool(FENCE.match(line) or HEADING.match(line) or ROW.match(line) or RULE.match(line)
+                or s.startswith("\\[") or s.startswith("$$"))
+
+
+def find_line(lines: list[str], start: int, closes: Callable[[str], bool]) -> int:
+    """The first line from `start` for which `closes` holds; the last line if none (a cut-off block)."""
+    for j in range(start, len(lines)):
+        if closes(lines[j]):
+            return j
+    return len(lines) - 1
+
+
+def run_end(lines: list[str], i: int, continues: Callable[[str], bool]) -> int:
+    """Last line of a run of non-blank lines starting at i while `continues` holds."""
+    j = i
+    while j + 1 < len(lines) and lines[j + 1].strip() and continues(lines[j + 1]):
+        j += 1
+    return j
+
+
+def split_sentences(lines: list[str], first_line: int, index: int, context: str) -> list[Unit]:
+    """A paragraph's sentences, each with the lines it spans."""
+    text = "\n".join(lines)
+    units = []
+    start = 0
+    for match in SENTENCE_END.finditer(text):
+        if ABBREVIATION.search(text[start : match.start()]):
+            continue
+        units.append(sentence_unit(text, start, match.start(), first_line, index, context))
+        start = match.end()
+    units.append(sentence_unit(text, start, len(text.rstrip()), first_line, index, context))
+    return [u for u in units if u.text]
+
+
+def sentence_unit(text: str, start: int, end: int, first_line: int, index: int, context: str) -> Unit:
+    """The sentence text[start:end] as a Unit; its lines come from the newlines before it."""
+    return Unit(index, first_line + text.count("\n", 0, start), first_line + text.count("\n", 0, max(start, end - 1)),
+                "sentence", join_lines(text[start:end].split("\n")), context)
+
+
+def join_lines(lines: list[str]) -> str:
+    """Lines of one sentence or item as a single line of the notes' own words."""
+    return " ".join(line.strip() for line in lines if line.strip())
+
+
+def clean_markup(text: str) -> str:
+    """A heading without its emphasis markers."""
+    return re.sub(r"[*_`]+", "", text).strip()
+
+
+def link_units(units: list[Unit]) -> list[Unit]:
+    """Point items, formulas and code at the line they continue, and rows at their table's header."""
+    linked: list[Unit] = []
+    for n, unit in enumerate(units):
+        lead = header = None
+        if unit.kind == "item":
+            lead = item_lead(units, n)
+        elif unit.kind in ("formula", "code") and n > 0 and is_lead_in(units[n - 1]):
+            lead = n - 1
+        elif unit.kind == "row":
+            header = table_header(units, n)
+            first = linked[header] if header < n else unit
+            lead = first.lead if header < n else (n - 1 if n > 0 and is_lead_in(units[n - 1]) else None)
+            header = header if header < n else None
+        linked.append(replace(unit, lead=lead, header=header))
+    return linked
+
+
+def is_lead_in(unit: Unit) -> bool:
+    """A sentence or item that announces what follows ("... include:")."""
+    return unit.kind in ("sentence", "item") and unit.text.rstrip("*_ ").endswith(":")
+
+
+def item_lead(units: list[Unit], n: int) -> int | None:
+    """A nested item's parent item, or the "...:" sentence that introduces a top-level list."""
+    depth = units[n].depth
+    j = n - 1
+    while j >= 0 and units[j].kind == "item":
+        if units[j].depth < depth:
+            return j
+        j -= 1
+    return j if j >= 0 and is_lead_in(units[j]) else None
+
+
+def table_header(units: list[Unit], n: int) -> int:
+    """The first row of the table a row belongs to."""
+    j = n
+    while j > 0 and units[j - 1].kind == "row" and units[j].start_line - units[j - 1].end_line <= 2:
+        j -= 1
+    return j
