@@ -30,7 +30,7 @@ def make_settings(root: Path, **overrides: object) -> Settings:
     """Settings for a throwaway corpus folder and data folder under `root`."""
     corpus = root / "corpus"
     corpus.mkdir(parents=True, exist_ok=True)
-    return load_settings(corpus_dir=corpus, data_dir=root / "data", **overrides)
+    return load_settings(**{"corpus_dir": corpus, "data_dir": root / "data", **overrides})
 
 
 @pytest.fixture

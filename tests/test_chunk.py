@@ -1,0 +1,148 @@
+"""Chunker: structure kept, exact line spans, every chunk within the model's limit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag.chunk import Budget, chunk_note, embed_view
+from rag.embed import load_tokenizer, model_max_tokens, packaged_model_path
+from rag.load import Skipped, decode_note, read_note
+from rag.models import Chunk, Note
+from rag.tokens import count_budget_tokens
+
+REAL_NOTE = Path(__file__).resolve().parent.parent / "corpus" / "interview-notes.md"
+
+
+@pytest.fixture(scope="module")
+def model_tokens():
+    tokenizer = load_tokenizer(packaged_model_path())
+    return lambda text: len(tokenizer.encode(text).ids)
+
+
+@pytest.fixture(scope="module")
+def limit() -> int:
+    return model_max_tokens(packaged_model_path())
+
+
+def budget_for(model_tokens, limit: int, max_tokens: int = 300) -> Budget:
+    return Budget(max_tokens, 40, count_budget_tokens, lambda t: model_tokens(t) <= limit)
+
+
+def note_of(text: str, source: str = "n.md") -> Note:
+    note = decode_note(text.encode(), source)
+    assert isinstance(note, Note)
+    return note
+
+
+def assert_exact_spans(note: Note, chunks: list[Chunk]) -> None:
+    lines = note.text.split("\n")
+    for c in chunks:
+        span = "\n".join(lines[c.start_line - 1 : c.end_line])
+        assert c.text == span or (c.start_line == c.end_line and c.text in span), (c.start_line, c.end_line)
+
+
+def test_hash_lines_inside_code_fences_are_code_not_headings(model_tokens, limit):
+    text = "# Real heading\n\nIntro.\n\n```python\n# a comment\nx = 1\n## not a heading\n```\n\nAfter.\n"
+    note = note_of(text)
+    chunks = chunk_note(note, budget_for(model_tokens, limit))
+    assert all(c.heading == "Real heading" for c in chunks)
+    assert any("# a comment" in c.text and "```" in c.text for c in chunks)
+    assert_exact_spans(note, chunks)
+
+
+def test_code_fence_is_not_split_when_it_fits(model_tokens, limit):
+    body = "\n".join(f"line_{i} = {i}" for i in range(30))
+    text = "# Code\n\n" + "Some prose. " * 40 + "\n\n```python\n" + body + "\n```\n"
+    note = note_of(text)
+    chunks = chunk_note(note, budget_for(model_tokens, limit, 300))
+    fenced = [c for c in chunks if "```python" in c.text]
+    assert len(fenced) == 1 and fenced[0].text.rstrip().endswith("```")
+
+
+def test_a_fence_over_budget_is_split_by_lines(model_tokens, limit):
+    body = "\n".join(f"value_{i} = compute_something({i}, other_argument={i * 7})" for i in range(120))
+    note = note_of("# Big\n\n```python\n" + body + "\n```\n")
+    chunks = chunk_note(note, budget_for(model_tokens, limit))
+    assert len(chunks) > 2
+    assert all(model_tokens(embed_view(c.heading, c.text)) <= limit for c in chunks)
+    assert_exact_spans(note, chunks)
+
+
+def test_tables_stay_whole(model_tokens, limit):
+    table = "| a | b |\n|---|---|\n" + "\n".join(f"| r{i} | v{i} |" for i in range(8))
+    note = note_of("# T\n\n" + "Prose line here. " * 30 + "\n\n" + table + "\n\nMore prose.\n")
+    chunks = chunk_note(note, budget_for(model_tokens, limit, 120))
+    with_table = [c for c in chunks if "| r0 |" in c.text]
+    assert len(with_table) == 1 and "| r7 |" in with_table[0].text and "| a | b |" in with_table[0].text
+
+
+def test_text_with_no_headings(model_tokens, limit):
+    note = note_of("\n\n".join(f"Paragraph {i} talks about topic {i}." for i in range(50)))
+    chunks = chunk_note(note, budget_for(model_tokens, limit, 60))
+    assert len(chunks) > 1 and all(c.heading == "" for c in chunks)
+    assert chunks[0].start_line == 1 and chunks[-1].end_line == 99
+    assert_exact_spans(note, chunks)
+
+
+def test_a_paragraph_longer_than_the_budget_is_split_at_sentences(model_tokens, limit):
+    line = " ".join(f"Sentence number {i} explains one more detail." for i in range(200))
+    note = note_of("# Long\n\n" + line + "\n")
+    chunks = chunk_note(note, budget_for(model_tokens, limit))
+    assert len(chunks) > 3
+    assert all(c.start_line == c.end_line == 3 for c in chunks if c.text != "# Long")
+    assert all(count_budget_tokens(c.text) <= 300 for c in chunks)
+    assert all(c.text.endswith(".") for c in chunks if c.start_line == 3)
+    assert_exact_spans(note, chunks)
+
+
+def test_a_one_megabyte_line_without_spaces_is_cut_within_limits(model_tokens, limit):
+    note = note_of("x" * 50_000)
+    chunks = chunk_note(note, budget_for(model_tokens, limit))
+    assert "".join(c.text for c in chunks) == "x" * 50_000
+    assert all(model_tokens(c.text) <= limit for c in chunks)
+
+
+def test_crlf_notes_get_the_same_lines_as_lf(model_tokens, limit):
+    text = "# A\r\n\r\nfirst para\r\n\r\n## B\r\n\r\nsecond para\r\n"
+    crlf, lf = decode_note(text.encode(), "a.md"), decode_note(text.replace("\r\n", "\n").encode(), "a.md")
+    assert isinstance(crlf, Note) and isinstance(lf, Note)
+    budget = budget_for(model_tokens, limit)
+    assert [(c.start_line, c.end_line, c.text) for c in chunk_note(crlf, budget)] == [
+        (c.start_line, c.end_line, c.text) for c in chunk_note(lf, budget)]
+    assert "\r" not in crlf.text
+
+
+@pytest.mark.parametrize("raw, reason", [(b"", "empty"), (b"  \n\n", "empty"),
+                                         (b"caf\xe9 latin-1", "UTF-8"), (b"\x89PNG\x00\x00", "binary")])
+def test_unusable_notes_are_skipped_with_a_reason(raw, reason):
+    result = decode_note(raw, "bad.md")
+    assert isinstance(result, Skipped) and reason in result.reason
+
+
+def test_notebook_cells_stay_with_their_code(model_tokens, limit):
+    note = note_of("In [1]:\nx = 1\n\n\ny = 2\nprint(x + y)\n\n3\n\n\nThe cell above adds two numbers together.\n")
+    chunks = chunk_note(note, budget_for(model_tokens, limit))
+    assert chunks[0].start_line == 1 and "print(x + y)" in chunks[0].text
+
+
+def test_heading_path_nests_and_pops(model_tokens, limit):
+    note = note_of("# A\n\n" + "text a. " * 80 + "\n\n## B\n\n" + "text b. " * 80
+                   + "\n\n# C\n\n" + "text c. " * 80 + "\n")
+    headings = [c.heading for c in chunk_note(note, budget_for(model_tokens, limit, 100))]
+    assert "A > B" in headings and "C" in headings and not any(h.startswith("A > B > C") for h in headings)
+
+
+def test_every_chunk_of_the_real_notes_is_exact_and_within_the_model_limit(model_tokens, limit):
+    note = read_note(REAL_NOTE, "interview-notes.md")
+    assert isinstance(note, Note)
+    chunks = chunk_note(note, budget_for(model_tokens, limit))
+    assert len(chunks) > 100
+    assert_exact_spans(note, chunks)
+    for c in chunks:
+        assert model_tokens(embed_view(c.heading, c.text)) <= limit, (c.start_line, c.end_line)
+    covered = {n for c in chunks for n in range(c.start_line, c.end_line + 1)}
+    lines = note.text.split("\n")
+    uncovered = [n for n in range(1, len(lines) + 1) if n not in covered and lines[n - 1].strip()]
+    assert uncovered == []

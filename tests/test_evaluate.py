@@ -1,0 +1,77 @@
+"""`rag eval` metrics on a tiny corpus and question file whose right numbers are known by hand."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rag.errors import InvalidInput
+from rag.evaluate import evaluate_file, is_relevant, load_questions, rank_metrics
+from rag.models import Passage
+
+NOTE = """# Cats
+
+Cats purr when they are content and sometimes when stressed.
+
+# Volcanoes
+
+Volcanoes erupt when magma pressure exceeds the strength of the crust.
+
+# Bread
+
+Bread rises because yeast produces carbon dioxide during fermentation.
+"""
+
+
+def test_rank_metrics_by_hand():
+    m = rank_metrics([False, True, False], n_gold=1)
+    assert m["recall@1"] == 0 and m["recall@5"] == 1 and m["mrr@10"] == 0.5
+    assert m["ndcg@10"] == pytest.approx(1 / 1.5849625, rel=1e-6)
+    assert rank_metrics([False] * 10, 1) == {"recall@1": 0, "recall@5": 0, "recall@10": 0, "mrr@10": 0, "ndcg@10": 0}
+
+
+def test_relevance_by_evidence_or_by_line_coverage():
+    q = load_questions_from([{"question": "q", "kind": "factual", "gold_lines": [[10, 13]], "evidence": ["Yeast  PRODUCES"]}])[0]
+    assert is_relevant(Passage("1", "n.md", 1, 2, "", "the yeast produces gas", 0), q, "n.md")
+    assert is_relevant(Passage("2", "n.md", 12, 20, "", "unrelated", 0), q, "n.md")  # 2 of 4 lines
+    assert not is_relevant(Passage("3", "n.md", 13, 20, "", "unrelated", 0), q, "n.md")  # 1 of 4
+    assert not is_relevant(Passage("4", "other.md", 10, 13, "", "unrelated", 0), q, "n.md")
+
+
+def load_questions_from(rows: list[dict], tmp: Path | None = None) -> list:
+    import tempfile
+
+    path = Path(tempfile.mkdtemp()) / "q.jsonl" if tmp is None else tmp
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    return load_questions(path)
+
+
+def test_a_bad_question_line_names_the_line(tmp_path):
+    path = tmp_path / "q.jsonl"
+    path.write_text('{"question": "ok"}\n{not json}\n')
+    with pytest.raises(InvalidInput, match="q.jsonl:2"):
+        load_questions(path)
+
+
+def test_eval_on_a_tiny_corpus(make_rag, tmp_path):
+    rag = make_rag()
+    (rag.settings.corpus_dir / "tiny.md").write_text(NOTE)
+    rag.index()
+    questions = [
+        {"id": "a", "question": "why do cats purr?", "kind": "factual", "gold_lines": [[3, 3]], "evidence": []},
+        {"id": "b", "question": "why does bread rise?", "kind": "factual", "gold_lines": [[11, 11]],
+         "evidence": ["yeast produces carbon dioxide"]},
+        {"id": "c", "question": "what is the capital of Peru?", "kind": "unanswerable", "gold_lines": [],
+         "evidence": []},
+    ]
+    path = tmp_path / "q.jsonl"
+    path.write_text("\n".join(json.dumps(q) for q in questions))
+    report = evaluate_file(rag, path, 10, "tiny.md")
+    for name in ("dense", "lexical", "hybrid"):
+        v = report["variants"][name]
+        assert v["answerable"] == 2 and v["unanswerable"] == 1
+        assert v["recall@1"] == 1.0 and v["mrr@10"] == 1.0 and v["recall@10"] == 1.0
+    assert report["variants"]["hybrid"]["abstained_unanswerable"] == 1
+    assert report["variants"]["hybrid"]["wrongly_abstained"] == 0

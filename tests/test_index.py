@@ -1,0 +1,196 @@
+"""Incremental indexing against a real Chroma and the real model."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag.app import Rag
+from rag.errors import IndexBusy, IndexMismatch, NotFound
+from rag.index import index_lock
+
+SECTION = "## {name}\n\n{body}\n"
+
+
+class CountingEmbedder:
+    """Wraps the real embedder: counts texts embedded, and can fail after a number of calls."""
+
+    def __init__(self, inner, fail_after: int | None = None) -> None:
+        self.inner, self.fail_after, self.calls, self.texts = inner, fail_after, 0, 0
+
+    id = property(lambda self: self.inner.id)
+    max_tokens = property(lambda self: self.inner.max_tokens)
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if self.fail_after is not None and self.calls >= self.fail_after:
+            raise RuntimeError("simulated crash inside the embed step")
+        self.calls += 1
+        self.texts += len(texts)
+        return self.inner.embed(texts)
+
+
+def write_notes(corpus: Path, n_sections: int = 6, name: str = "topics.md") -> Path:
+    parts = [SECTION.format(name=f"Topic {i}", body=f"Topic {i} is about subject number {i}. " * 12)
+             for i in range(n_sections)]
+    path = corpus / name
+    path.write_text("# Notes\n\n" + "\n".join(parts))
+    return path
+
+
+def snapshot(rag: Rag) -> list[tuple]:
+    """The store's rows without the index time: what a clean rebuild must reproduce."""
+    return sorted((r.id, r.text, r.source, r.start_line, r.end_line, r.heading, r.ordinal, r.file_sha256)
+                  for r in rag.store.rows())
+
+
+def counting_rag(make_rag, embedder, fail_after=None) -> tuple[Rag, CountingEmbedder]:
+    counter = CountingEmbedder(embedder, fail_after)
+    rag = make_rag()
+    rag.__dict__["embedder"] = counter
+    return rag, counter
+
+
+def test_add_edit_rename_delete(make_rag, embedder):
+    rag, counter = counting_rag(make_rag, embedder)
+    corpus = rag.settings.corpus_dir
+    path = write_notes(corpus, n_sections=8)
+    first = rag.index()
+    assert first.added == 1 and first.chunks == counter.texts > 1
+
+    counter.texts = 0
+    again = rag.index()
+    assert again.unchanged == 1 and again.embedded == 0 and counter.texts == 0
+
+    path.write_text(path.read_text().replace("Topic 3 is about subject number 3.", "Topic 3 was edited.", 1))
+    edited = rag.index()
+    assert edited.updated == 1 and counter.texts == 1 == edited.embedded
+    assert any("Topic 3 was edited." in p.text for p in rag.search("Topic 3 was edited", 3))
+
+    path.rename(corpus / "renamed.md")
+    renamed = rag.index()
+    statuses = {f.source: f.status for f in renamed.files}
+    assert statuses == {"renamed.md": "added", "topics.md": "removed"}
+    assert {s.source for s in rag.sources()} == {"renamed.md"}
+
+    (corpus / "renamed.md").unlink()
+    gone = rag.index()
+    assert gone.removed == 1 and gone.chunks == 0 and rag.store.count() == 0
+
+
+def test_moved_chunks_are_relabelled_not_re_embedded(make_rag, embedder):
+    rag, counter = counting_rag(make_rag, embedder)
+    path = write_notes(rag.settings.corpus_dir)
+    rag.index()
+    before = {r.id: r.start_line for r in rag.store.rows()}
+    counter.texts = 0
+    path.write_text("Intro line added at the top.\n\n" + path.read_text())
+    rag.index()
+    after = {r.id: r.start_line for r in rag.store.rows()}
+    shared = set(before) & set(after)
+    assert shared and all(after[i] == before[i] + 2 for i in shared)
+    assert counter.texts == len(after) - len(shared)
+
+
+def test_a_crash_mid_index_then_a_rerun_equals_a_clean_rebuild(make_rag, embedder, tmp_path):
+    rag, _ = counting_rag(make_rag, embedder)
+    corpus = rag.settings.corpus_dir
+    for n in range(3):
+        write_notes(corpus, n_sections=40, name=f"note{n}.md")
+    rag.index()
+    for n in range(3):  # change every note so the next run has a lot to embed
+        p = corpus / f"note{n}.md"
+        p.write_text(p.read_text().replace("subject", "matter"))
+    crashing, _ = counting_rag(make_rag, embedder, fail_after=2)
+    report = crashing.index()
+    assert any(f.status == "failed" and "simulated crash" in f.reason for f in report.files)
+
+    rag.index()
+    clean = Rag(rag.settings.model_copy(update={"data_dir": tmp_path / "clean"}), embedder=embedder)
+    clean.index(rebuild=True)
+    assert snapshot(rag) == snapshot(clean)
+
+
+def test_skipped_files_are_reported_and_the_others_indexed(make_rag):
+    rag = make_rag()
+    corpus = rag.settings.corpus_dir
+    write_notes(corpus)
+    (corpus / "latin1.md").write_bytes(b"caf\xe9")
+    (corpus / "empty.txt").write_text("")
+    (corpus / "image.md").write_bytes(b"\x89PNG\r\n\x00\x00")
+    (corpus / "ignored.pdf").write_bytes(b"%PDF")
+    report = rag.index()
+    statuses = {f.source: (f.status, f.reason) for f in report.files}
+    assert statuses["topics.md"][0] == "added"
+    assert statuses["latin1.md"][0] == statuses["empty.txt"][0] == statuses["image.md"][0] == "skipped"
+    assert "UTF-8" in statuses["latin1.md"][1] and "binary" in statuses["image.md"][1]
+    assert "ignored.pdf" not in statuses
+
+
+def test_notes_in_subfolders_keep_their_relative_path(make_rag):
+    rag = make_rag()
+    sub = rag.settings.corpus_dir / "ml" / "deep"
+    sub.mkdir(parents=True)
+    write_notes(sub, name="nets.markdown")
+    rag.index()
+    assert [s.source for s in rag.sources()] == ["ml/deep/nets.markdown"]
+
+
+def test_a_missing_corpus_folder_is_a_clear_error(make_rag, tmp_path):
+    rag = make_rag(corpus_dir=tmp_path / "nope")
+    with pytest.raises(NotFound, match="does not exist"):
+        rag.index()
+
+
+def test_a_second_index_run_is_refused_while_one_runs(make_rag):
+    rag = make_rag()
+    with index_lock(rag.settings.data_dir), pytest.raises(IndexBusy):
+        rag.index()
+
+
+def test_an_index_built_by_another_embedder_is_refused(make_rag):
+    rag = make_rag()
+    write_notes(rag.settings.corpus_dir)
+    rag.index()
+    rag.store.mark_written("some-other-model:int8")
+    with pytest.raises(IndexMismatch, match="rag index --rebuild"):
+        rag.search("topic", 3)
+    with pytest.raises(IndexMismatch):
+        rag.index()
+    assert rag.index(rebuild=True).added == 1
+    assert rag.search("topic", 3)
+
+
+def test_lexical_index_follows_add_edit_delete(make_rag):
+    rag = make_rag()
+    corpus = rag.settings.corpus_dir
+    write_notes(corpus)
+    rag.index()
+    assert rag.search("zanzibar", 5, mode="lexical") == []
+    (corpus / "travel.md").write_text("# Travel\n\nZanzibar is an island with spice farms.\n")
+    rag.index()
+    assert [p.source for p in rag.search("zanzibar", 5, mode="lexical")] == ["travel.md"]
+    (corpus / "travel.md").write_text("# Travel\n\nMadagascar has lemurs.\n")
+    rag.index()
+    assert rag.search("zanzibar", 5, mode="lexical") == []
+    assert [p.source for p in rag.search("lemurs", 5, mode="lexical")] == ["travel.md"]
+    (corpus / "travel.md").unlink()
+    rag.index()
+    assert rag.search("lemurs", 5, mode="lexical") == []
+
+
+def test_a_second_process_sees_writes_through_the_store(make_rag, embedder):
+    writer = make_rag()
+    reader = Rag(writer.settings, embedder=embedder)
+    write_notes(writer.settings.corpus_dir)
+    writer.index()
+    assert reader.search("subject number 2", 3, mode="lexical")
+    (writer.settings.corpus_dir / "extra.md").write_text("# Extra\n\nQuokkas smile a lot.\n")
+    writer.index()
+    reader.retriever.refresh(force=True)
+    assert [p.source for p in reader.search("quokkas", 3, mode="lexical")] == ["extra.md"]
