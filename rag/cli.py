@@ -175,3 +175,7 @@ def main() -> None:
         if isinstance(exc, click.exceptions.Exit):
             sys.exit(exc.exit_code)
         raise
+
+
+if __name__ == "__main__":
+    main()

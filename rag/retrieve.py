@@ -92,10 +92,14 @@ class Retriever:
         self._lock = threading.Lock()
 
     def refresh(self, force: bool = False) -> LexicalIndex:
-        """The BM25 index, rebuilt from the store when another write has happened."""
+        """The BM25 index, rebuilt from the store when another write has happened.
+
+        The store is asked at most once a second, so a search costs no extra round trip.
+        """
         now = time.monotonic()
         with self._lock:
             if force or self._lexical is None or now - self._checked_at > GENERATION_TTL:
+                self._store.check_embedder(self._embedder.id)
                 generation = self._store.generation()
                 self._checked_at = now
                 if force or self._lexical is None or generation != self._generation:
@@ -105,7 +109,7 @@ class Retriever:
 
     def search(self, query: str, k: int = 5, sources: Sequence[str] = (), mode: Mode = "hybrid") -> list[Passage]:
         """The k best passages for a query, with per-stage scores."""
-        self._store.check_embedder(self._embedder.id)
+        lexical_index = self.refresh()  # also refuses an index built by another embedder
         depth = max(CANDIDATES, 3 * k)
         dense: list[tuple[StoredChunk, float]] = []
         lexical: list[tuple[StoredChunk, float]] = []
@@ -113,7 +117,7 @@ class Retriever:
             vector = self._embedder.embed([query])[0]
             dense = self._store.query(vector, depth, sources)
         if mode != "dense":
-            lexical = self.refresh().search(query, depth, sources)
+            lexical = lexical_index.search(query, depth, sources)
         ranked = rank(dense, lexical, mode)
         return [to_passage(r) for r in collapse_overlaps(ranked)[:k]]
 

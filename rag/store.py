@@ -84,6 +84,7 @@ class ChromaStore:
         self._url = chroma_url
         self._lock = threading.Lock()
         self._client: ClientAPI | None = None
+        self._cached: Collection | None = None
 
     @property
     def location(self) -> str:
@@ -101,18 +102,22 @@ class ChromaStore:
         self._data_dir.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(self._data_dir / "chroma"), settings=chroma_settings)
 
-    def _collection(self) -> Collection:
+    def _collection(self, fresh: bool = False) -> Collection:
+        """The collection handle, created once; `fresh` re-reads it (metadata written by other processes)."""
         with self._lock:
             if self._client is None:
                 self._client = self._connect()
-            return self._client.get_or_create_collection(
-                self._name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
-            )
+            if fresh or self._cached is None:
+                self._cached = self._client.get_or_create_collection(
+                    self._name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+                )
+            return self._cached
 
     def _reset_client(self) -> None:
         """Forget the connection so the next call reconnects (the server may be back)."""
         with self._lock:
             self._client = None
+            self._cached = None
 
     @contextmanager
     def _reconnecting(self) -> Iterator[None]:
@@ -127,21 +132,21 @@ class ChromaStore:
     def embedder_id(self) -> str | None:
         """The embedder that built the index, or None for an empty store."""
         with self._reconnecting():
-            meta = self._collection().metadata or {}
+            meta = self._collection(fresh=True).metadata or {}
         return meta.get("embedder")
 
     @wrap_store_errors
     def generation(self) -> int:
         """A counter bumped by every index change: readers use it to see writes of other processes."""
         with self._reconnecting():
-            meta = self._collection().metadata or {}
+            meta = self._collection(fresh=True).metadata or {}
         return int(meta.get("generation", 0))
 
     @wrap_store_errors
     def mark_written(self, embedder_id: str) -> None:
         """Record the embedder and bump the generation after a write."""
         with self._reconnecting():
-            collection = self._collection()
+            collection = self._collection(fresh=True)
             meta = dict(collection.metadata or {})
             meta.update(embedder=embedder_id, generation=int(meta.get("generation", 0)) + 1)
             collection.modify(metadata=meta)
@@ -225,6 +230,7 @@ class ChromaStore:
             self._collection()
             assert self._client is not None
             self._client.delete_collection(self._name)
+            self._cached = None
 
 
 def row_from(id_: str, meta: Any, text: str | None) -> StoredChunk:

@@ -1,0 +1,89 @@
+"""Index and search figures on the real notes: full, unchanged and one-edit re-index, cold start, warm search.
+
+Prints medians measured in one run; not a test. Usage: python bench/bench_index.py [--backend onnx|torch]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rag.app import Rag
+from rag.settings import load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+QUERIES = [
+    "what is the kernel trick in SVM?", "difference between L1 and L2 regularization",
+    "how does dropout prevent overfitting", "what is encapsulation", "explain precision and recall",
+    "vanishing gradient problem", "what is a virtual function in C++", "how does batch normalization work",
+    "what is the curse of dimensionality", "how to handle missing values",
+]
+
+
+def ms(seconds: list[float], q: float) -> float:
+    ordered = sorted(seconds)
+    return 1000 * ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--backend", default="onnx", choices=["onnx", "torch"])
+    parser.add_argument("--rounds", type=int, default=20)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="bench-index-"))
+    corpus = work / "corpus"
+    shutil.copytree(ROOT / "corpus", corpus)
+    env = {**os.environ, "RAG_CORPUS_DIR": str(corpus), "RAG_DATA_DIR": str(work / "data"),
+           "RAG_EMBED_BACKEND": args.backend}
+    os.environ.update(env)
+    rag = Rag(load_settings())
+    rag.warm_up()  # model load (and the one-off ONNX export) is not indexing time
+
+    started = time.perf_counter()
+    full = rag.index()
+    full_s = time.perf_counter() - started
+    unchanged = rag.index()
+    note = corpus / "interview-notes.md"
+    text = note.read_text()
+    note.write_text(text.replace("Data abstraction is", "Data abstraction (edited) is", 1))
+    edited = rag.index()
+    note.write_text(text)
+    rag.index()
+
+    floor, search = [], []
+    for _ in range(args.rounds):
+        for query in QUERIES:
+            t0 = time.perf_counter()
+            rag.store.query(rag.embedder.embed([query])[0], 5)
+            floor.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            rag.search(query, 5)
+            search.append(time.perf_counter() - t0)
+
+    cold = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "rag.cli", "search", "svm kernel", "-k", "1"], env=env,
+                       check=True, capture_output=True)
+        cold.append(time.perf_counter() - t0)
+
+    print(f"embedder {rag.embedder.id} ({args.backend}); corpus {note.name}, {len(text.splitlines())} lines")
+    print(f"full index            {full_s:8.2f} s   {full.chunks} chunks, {full.chunks / full_s:.1f} chunks/s")
+    print(f"unchanged re-index    {unchanged.seconds * 1000:8.1f} ms  embedded {unchanged.embedded}")
+    print(f"one-paragraph edit    {edited.seconds * 1000:8.1f} ms  embedded {edited.embedded}")
+    print(f"cold start (search)   {statistics.median(cold):8.2f} s   median of 3, process start to first result")
+    print(f"floor (embed+query)   p50 {ms(floor, .5):6.2f} ms  p95 {ms(floor, .95):6.2f} ms")
+    print(f"rag search (hybrid)   p50 {ms(search, .5):6.2f} ms  p95 {ms(search, .95):6.2f} ms  "
+          f"ratio p50 {ms(search, .5) / ms(floor, .5):.2f}x")
+    shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
