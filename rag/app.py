@@ -61,9 +61,15 @@ class Rag:
         )
 
     def warm_up(self) -> None:
-        """Load the model and the lexical index now rather than on the first request."""
-        self.embedder.embed(["warm up"])
-        self.retriever.refresh(force=True)
+        """Load the model and open the store side by side (ONNX Runtime loads without the GIL)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        embedder, retriever = self.embedder, self.retriever  # built here, not raced in two threads
+        with ThreadPoolExecutor(2) as pool:
+            model = pool.submit(embedder.embed, ["warm up"])
+            lexical = pool.submit(retriever.refresh, True)
+            model.result()
+            lexical.result()
 
     def index(self, paths: Sequence[Path] = (), rebuild: bool = False,
               progress: Progress | None = None) -> IndexReport:

@@ -85,7 +85,9 @@ def search(
     as_json: JsonFlag = False,
 ) -> None:
     """The passages that best match a query."""
-    results = make_rag().search(query, k, source or [])
+    rag = make_rag()
+    rag.warm_up()
+    results = rag.search(query, k, source or [])
     if as_json:
         emit_json({"query": query, "results": [passage_dict(p) for p in results]})
         return
