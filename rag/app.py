@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -53,11 +53,16 @@ class Rag:
         from rag.tokens import count_budget_tokens
 
         embedder = self.embedder
+
+        @lru_cache(maxsize=4096)  # the chunker asks about the same growing spans repeatedly
+        def fits_model(text: str) -> bool:
+            return embedder.count_tokens(text) <= embedder.max_tokens
+
         return Budget(
             max_tokens=self.settings.chunk_tokens,
             overlap_tokens=self.settings.overlap_tokens,
-            count=count_budget_tokens,
-            fits_model=lambda text: embedder.count_tokens(text) <= embedder.max_tokens,
+            count=lru_cache(maxsize=4096)(count_budget_tokens),
+            fits_model=fits_model,
         )
 
     def warm_up(self) -> None:
