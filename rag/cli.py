@@ -24,9 +24,10 @@ KOption = Annotated[int, typer.Option("-k", "--k", help="How many passages.")]
 
 
 def make_rag(**overrides: object) -> Rag:
-    from rag.app import build
+    from rag.app import Rag
+    from rag.settings import load_settings
 
-    return build(**overrides)
+    return Rag(load_settings(**overrides))
 
 
 def emit_json(data: Any) -> None:

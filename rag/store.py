@@ -217,7 +217,8 @@ class ChromaStore:
             n = min(k, collection.count())
             if n == 0:
                 return []
-            res = collection.query(query_embeddings=[vector.astype(np.float32)], n_results=n, where=where,
+            res = collection.query(query_embeddings=[vector.astype(np.float32)],  # type: ignore[arg-type]
+                                   n_results=n, where=where,
                                    include=["metadatas", "documents", "distances"])
         ids, metas = res["ids"][0], (res["metadatas"] or [[]])[0]
         docs, dists = (res["documents"] or [[]])[0], (res["distances"] or [[]])[0]

@@ -33,7 +33,8 @@ def test_rank_metrics_by_hand():
 
 
 def test_relevance_by_evidence_or_by_line_coverage():
-    q = load_questions_from([{"question": "q", "kind": "factual", "gold_lines": [[10, 13]], "evidence": ["Yeast  PRODUCES"]}])[0]
+    row = {"question": "q", "kind": "factual", "gold_lines": [[10, 13]], "evidence": ["Yeast  PRODUCES"]}
+    q = load_questions_from([row])[0]
     assert is_relevant(Passage("1", "n.md", 1, 2, "", "the yeast produces gas", 0), q, "n.md")
     assert is_relevant(Passage("2", "n.md", 12, 20, "", "unrelated", 0), q, "n.md")  # 2 of 4 lines
     assert not is_relevant(Passage("3", "n.md", 13, 20, "", "unrelated", 0), q, "n.md")  # 1 of 4
