@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from rag.models import Passage
@@ -34,12 +34,25 @@ class Unit:
     header: int | None = None  # for a table row: its table's header row
 
 
+def split_passages(passages: Sequence[Passage]) -> list[Unit]:
+    """The units of several passages in one list (their `lead`/`header` refer to positions in it)."""
+    units: list[Unit] = []
+    for n, passage in enumerate(passages):
+        offset = len(units)
+        units += [replace(u, lead=None if u.lead is None else u.lead + offset,
+                          header=None if u.header is None else u.header + offset)
+                  for u in split_passage(passage, n)]
+    return units
+
+
 def split_passage(passage: Passage, index: int = 0) -> list[Unit]:
     """Cut a passage into answer units, each with the note's line numbers."""
     lines = passage.text.split("\n")
     context = passage.heading.split(" > ")[-1].strip() if passage.heading else ""
     units: list[Unit] = []
-    i = 0
+    i = open_code_end(lines) + 1
+    if i:  # the chunker cut a long code block: the passage starts inside it
+        units.append(Unit(index, passage.start_line, passage.start_line + i - 1, "code", "\n".join(lines[:i]), context))
     while i < len(lines):
         line = lines[i]
         if not line.strip() or RULE.match(line):
@@ -60,6 +73,19 @@ def split_passage(passage: Passage, index: int = 0) -> list[Unit]:
     return link_units(units)
 
 
+def open_code_end(lines: list[str]) -> int:
+    """The closing fence of a code block the passage starts inside (-1 if it doesn't).
+
+    A first fence with no language that is followed by an odd number of fences, or by one with a
+    language, closes a block rather than opening one.
+    """
+    fences = [i for i, line in enumerate(lines) if FENCE.match(line)]
+    if not fences or lines[fences[0]].strip().strip("`~"):
+        return -1
+    later_has_language = len(fences) > 1 and bool(lines[fences[1]].strip().strip("`~"))
+    return fences[0] if len(fences) % 2 == 1 or later_has_language else -1
+
+
 def classify(lines: list[str], i: int) -> tuple[str, int]:
     """The kind of the block starting at line i and its last line (0-based)."""
     line = lines[i]
@@ -67,7 +93,10 @@ def classify(lines: list[str], i: int) -> tuple[str, int]:
     fence = FENCE.match(line)
     if fence:
         marker = fence.group(1)
-        return "code", find_line(lines, i + 1, lambda s: s.strip().startswith(marker) and not s.strip(marker[0]).strip())
+        def is_close(s: str) -> bool:
+            return s.strip().startswith(marker) and not s.strip(marker[0]).strip()
+
+        return "code", find_line(lines, i + 1, is_close)
     if stripped.startswith("\\["):
         closes = "\\]" in stripped[2:]
         return "formula", i if closes else find_line(lines, i + 1, lambda s: "\\]" in s)

@@ -1,0 +1,298 @@
+"""Cited answers: follow-up resolution, extractive unit selection and composition, optional LLM."""
+
+from __future__ import annotations
+
+import logging
+import re
+import textwrap
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from rag.errors import InvalidInput, LLMError
+from rag.models import Answer, Citation, Passage
+from rag.retrieve import is_covered
+from rag.units import Unit, is_lead_in, split_passage, split_passages
+
+if TYPE_CHECKING:
+    from rag.app import Rag
+
+log = logging.getLogger(__name__)
+
+FOLLOW_UP_START = re.compile(r"^(?:and|but|also|so|then|or|what about|how about|what of|same for)\b", re.I)
+PRONOUN = re.compile(r"\b(?:it|its|it's|they|them|their|this|that|these|those|former|latter)\b", re.I)
+CODE_WORDS = re.compile(r"\b(?:code|example|snippet|implement\w*|sample|script|program)\b", re.I)
+COMPARATIVE = re.compile(r"\b(?:which|when|better|prefer|pick|choose|more|less|differ\w*|compare\w*)\b", re.I)
+SIDE_SPLIT = re.compile(r"\s+(?:vs\.?|versus|compared (?:to|with)|over|or)\s+|\s*\bvs\.?\s+", re.I)
+BETWEEN = re.compile(r"\bbetween\s+(.+?)\s+and\s+(.+)", re.I)
+STOPWORDS = frozenset({
+    "a", "about", "actually", "all", "an", "and", "any", "are", "as", "at", "be", "been", "but", "by", "can",
+    "could", "do", "does", "doing", "for", "from", "get", "gets", "give", "has", "have", "how", "i", "if", "in",
+    "into", "is", "it", "its", "just", "me", "more", "most", "my", "of", "on", "or", "over", "should", "so",
+    "some", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "to",
+    "use", "used", "using", "vs", "versus", "was", "we", "what", "when", "where", "which", "while", "who", "why",
+    "will", "with", "would", "you", "your", "between", "difference", "differences", "compare",
+})
+PASSAGE_PRIOR = 0.25  # a unit of a better-ranked passage gets up to this much extra relevance
+MMR_LAMBDA = 0.6  # relevance against novelty: 1 would pick near-duplicates of the best unit
+RELEVANCE_GAP = 0.2  # units this far below the best one are not worth quoting
+MAX_UNITS = 4
+MAX_CHARS = 1200  # the chosen prose (code excluded) stops growing past this
+MAX_CHILDREN = 8  # a "...:" line brings at most this many of the items it introduces
+
+
+def answer_question(rag: Rag, question: str, k: int = 5, history: Sequence[tuple[str, str]] = (),
+                    mode: str | None = None) -> Answer:
+    """A short answer to `question` from the notes, every sentence cited; an LLM writes it if configured."""
+    if mode not in (None, "extractive", "llm"):
+        raise InvalidInput(f"mode must be 'extractive' or 'llm', got {mode!r}")
+    search_query = resolve_followup(question, history, rag.settings.max_query_chars)
+    passages = rag.search(search_query, k)
+    if not is_covered(passages):
+        text = not_covered_text(passages)
+        return Answer(question, search_query, text, False, "extractive", [])
+    use_llm = mode == "llm" or (mode is None and bool(rag.settings.llm_base_url))
+    note = ""
+    if use_llm and rag.settings.llm_base_url:
+        from rag.generate import generate_answer
+
+        try:
+            text, citations = generate_answer(rag.settings, question, search_query, passages, history)
+            return Answer(question, search_query, text, True, "llm", citations)
+        except LLMError as exc:
+            log.warning("LLM answer failed, answering extractively: %s", exc)
+            note = f"the LLM endpoint failed ({exc}); this is the extractive answer"
+    elif use_llm:
+        note = "no LLM endpoint is configured (RAG_LLM_BASE_URL); this is the extractive answer"
+    text, citations = extractive_answer(rag, question, search_query, passages)
+    return Answer(question, search_query, text, True, "extractive", citations, note)
+
+
+def resolve_followup(question: str, history: Sequence[tuple[str, str]], limit: int = 2000) -> str:
+    """The question with the previous question's topic prepended when it only makes sense as a follow-up."""
+    earlier = [content for role, content in history if role == "user" and content.strip()]
+    if not earlier:
+        return question
+    words = question.split()
+    follows = FOLLOW_UP_START.match(question) or len(words) <= 3 or (len(words) <= 8 and PRONOUN.search(question))
+    if not follows:
+        return question
+    # The previous question may itself be a follow-up: resolve it against what came before it.
+    previous = resolve_followup(earlier[-1], [("user", c) for c in earlier[:-1]], limit)
+    room = max(0, limit - len(question) - 1)
+    return f"{previous[-room:] if room else ''} {question}".strip()
+
+
+def not_covered_text(passages: Sequence[Passage]) -> str:
+    """What to say when the notes don't answer: that, and the nearest topics they do cover."""
+    topics: list[str] = []
+    for p in passages:
+        topic = topic_of(p)
+        if topic and topic not in [t.split(" (")[0] for t in topics]:
+            topics.append(f"{topic} ({p.source}, line {p.start_line})")
+    text = "The notes don't cover this, so I won't guess."
+    if topics:
+        text += " The nearest topics they do cover: " + "; ".join(topics[:3]) + "."
+    return text
+
+
+def topic_of(passage: Passage) -> str:
+    """A short name for what a passage is about: its heading, else its first words."""
+    if passage.heading:
+        return passage.heading.split(" > ")[-1].strip()
+    headings = [u.text for u in split_passage(passage) if u.kind == "heading"]
+    return headings[0] if headings else " ".join(passage.text.split()[:8])
+
+
+def extractive_answer(rag: Rag, question: str, search_query: str,
+                      passages: Sequence[Passage]) -> tuple[str, list[Citation]]:
+    """Quote the passages' most relevant, mutually different units, each cited."""
+    units = split_passages(passages)
+    rel, sim = score_units(rag, question, search_query, units)
+    chosen = select_units(units, rel, sim, question)
+    return compose(units, keep_order(units, chosen, rel), passages)
+
+
+def score_units(rag: Rag, question: str, search_query: str, units: Sequence[Unit]) -> tuple[np.ndarray, np.ndarray]:
+    """Each unit's relevance to the question, and the units' similarity to one another."""
+    queries = [question] if search_query == question else [question, search_query]
+    texts = [unit_view(u, units) for u in units]
+    vectors = rag.embedder.embed(queries + texts) if units else np.zeros((len(queries), 1), np.float32)
+    q, u = vectors[: len(queries)], vectors[len(queries) :]
+    rel = (u @ q.T).mean(axis=1) if len(units) else np.zeros(0)
+    # Retrieval already weighed the words and the meaning of whole passages: trust its order.
+    prior = np.array([PASSAGE_PRIOR / (1 + unit.passage) for unit in units])
+    return rel + prior, u @ u.T
+
+
+def unit_view(unit: Unit, units: Sequence[Unit]) -> str:
+    """What the embedder sees of a unit: the heading it sits under and the line that introduces it."""
+    lead = units[unit.lead].text if unit.lead is not None else ""
+    parts = [unit.context, lead, unit.text[:1500]]
+    return "\n".join(p for p in parts if p)
+
+
+def select_units(units: Sequence[Unit], rel: np.ndarray, sim: np.ndarray, question: str) -> list[int]:
+    """The units to quote: the code block a code question asks for, else MMR over prose, plus context."""
+    # A block of one or two lines is printed output, not the code a question asks for.
+    code = [i for i, u in enumerate(units) if u.kind == "code" and len(u.text.strip("`~\n").split("\n")) >= 3]
+    if CODE_WORDS.search(question) and code:
+        best = max(code, key=lambda i: rel[i])
+        chosen = [best]
+        if units[best].lead is None:
+            prose = [i for i, u in enumerate(units) if u.passage == units[best].passage and u.kind == "sentence"]
+            chosen += sorted(prose, key=lambda i: -rel[i])[:1]
+        return with_context(units, chosen, rel)
+    candidates = [i for i, u in enumerate(units) if u.kind not in ("heading", "code") and not is_label(u)]
+    chosen = mmr(candidates, rel, sim, units)
+    chosen += cover_sides(comparison_sides(question), units, candidates, chosen, rel)
+    return with_context(units, chosen, rel)
+
+
+def is_label(unit: Unit) -> bool:
+    """A few words announcing what follows ("- **Causes**:"): context for what it announces, no answer alone."""
+    return is_lead_in(unit) and len(re.findall(r"\w+", unit.text)) <= 6
+
+
+def mmr(candidates: Sequence[int], rel: np.ndarray, sim: np.ndarray, units: Sequence[Unit]) -> list[int]:
+    """Maximal marginal relevance: relevant units that each add a point the others don't make."""
+    if not candidates:
+        return []
+    floor = max(rel[i] for i in candidates) - RELEVANCE_GAP
+    pool = [i for i in candidates if rel[i] >= floor]
+    chosen: list[int] = []
+    size = 0
+    while pool and len(chosen) < MAX_UNITS and size < MAX_CHARS:
+        def gain(i: int) -> float:
+            novelty = max((sim[i, j] for j in chosen), default=0.0)
+            return MMR_LAMBDA * rel[i] - (1 - MMR_LAMBDA) * novelty
+
+        best = max(pool, key=gain)
+        pool.remove(best)
+        chosen.append(best)
+        size += len(units[best].text)
+    return chosen
+
+
+def comparison_sides(question: str) -> list[str]:
+    """The things a comparison question weighs against each other ("A vs B", "between A and B")."""
+    between = BETWEEN.search(question)
+    parts = list(between.groups()) if between else SIDE_SPLIT.split(question)
+    if len(parts) < 2 or (not between and not re.search(r"\bvs\.?|versus\b", question, re.I)
+                          and not COMPARATIVE.search(question)):
+        return []
+    sides = []
+    for n, part in enumerate(parts):
+        words = [w for w in re.findall(r"[\w+#-]+", part.lower()) if w not in STOPWORDS and len(w) > 1]
+        if words:  # the word nearest the separator names the side: "LSTMs" in "... LSTMs vs transformers ..."
+            sides.append(words[-1] if n == 0 else words[0])
+    return sides if len(sides) >= 2 else []
+
+
+def mentions(text: str, side: str) -> bool:
+    """True if a text names a side of a comparison (a plural side matches its singular too)."""
+    stem = side[:-1] if side.endswith("s") and len(side) > 3 else side
+    return re.search(rf"(?<![\w-]){re.escape(stem)}", text.lower()) is not None
+
+
+def cover_sides(sides: Sequence[str], units: Sequence[Unit], candidates: Sequence[int],
+                chosen: Sequence[int], rel: np.ndarray) -> list[int]:
+    """For each side no chosen unit mentions, the most relevant unit that does."""
+    extra: list[int] = []
+    for side in sides:
+        if any(mentions(units[i].text, side) for i in [*chosen, *extra]):
+            continue
+        naming = [i for i in candidates if mentions(units[i].text, side) and i not in chosen]
+        if naming:
+            extra.append(max(naming, key=lambda i: rel[i]))
+    return extra
+
+
+def with_context(units: Sequence[Unit], chosen: Sequence[int], rel: np.ndarray) -> list[int]:
+    """Chosen units plus what they need to be read: lead-in lines, the items a lead-in announces, headers."""
+    picked = list(dict.fromkeys(chosen))
+    for i in list(picked):
+        unit = units[i]
+        if is_lead_in(unit):
+            picked += [j for j, u in enumerate(units) if u.lead == i][:MAX_CHILDREN]
+        if unit.kind == "row" and unit.header is None:  # a table's header row is read with its rows
+            picked += [j for j, u in enumerate(units) if u.header == i][:MAX_CHILDREN]
+        j = unit.lead
+        while j is not None:  # a nested item needs its parents up to the list's "...:" line
+            picked.append(j)
+            j = units[j].lead
+        if unit.header is not None:
+            picked.append(unit.header)
+    return list(dict.fromkeys(picked))
+
+
+def keep_order(units: Sequence[Unit], chosen: Sequence[int], rel: Mapping[int, float] | np.ndarray) -> list[int]:
+    """Chosen units grouped by passage, the passage of the most relevant unit first, each in the notes' order."""
+    best: dict[int, float] = {}
+    for i in chosen:
+        best[units[i].passage] = max(best.get(units[i].passage, -1.0), float(rel[i]))
+    return sorted(dict.fromkeys(chosen), key=lambda i: (-best[units[i].passage], units[i].passage, i))
+
+
+def compose(units: Sequence[Unit], ordered: Sequence[int], passages: Sequence[Passage]) -> tuple[str, list[Citation]]:
+    """The answer text and its citations: passages numbered in order of use, every unit ending in its [n]."""
+    blocks: list[str] = []
+    citations: list[Citation] = []
+    for p in dict.fromkeys(units[i].passage for i in ordered):
+        mine = [units[i] for i in ordered if units[i].passage == p]
+        n = len(citations) + 1
+        blocks += render(mine, n)
+        citations.append(Citation(n, passages[p], min(u.start_line for u in mine), max(u.end_line for u in mine)))
+    return "\n\n".join(blocks), citations
+
+
+def render(units: Sequence[Unit], n: int) -> list[str]:
+    """Markdown blocks for one passage's units: sentences as a paragraph, items as a list, blocks whole."""
+    groups: list[list[Unit]] = []
+    for unit in units:
+        new_table = unit.kind == "row" and unit.header is None  # a header row starts another table
+        if groups and groups[-1][0].kind == unit.kind and unit.kind in ("sentence", "item", "row") and not new_table:
+            groups[-1].append(unit)
+        else:
+            groups.append([unit])
+    blocks = []
+    for group in groups:
+        if group[0].kind == "row":
+            blocks.append(render_table(group, n))
+        else:
+            blocks.append((" " if group[0].kind == "sentence" else "\n").join(render_unit(u, n) for u in group))
+    return blocks
+
+
+def render_unit(unit: Unit, n: int) -> str:
+    """One unit in the notes' own words with its marker."""
+    if unit.kind == "code":
+        return f"{fenced(unit.text)}\n[{n}]"
+    if unit.kind == "formula":
+        return f"{textwrap.dedent(unit.text).strip()} [{n}]"
+    if unit.kind == "row":
+        return unit.text
+    if unit.kind == "item":
+        return f"{' ' * unit.depth}{unit.text} [{n}]"
+    return f"{unit.text} [{n}]"
+
+
+def fenced(code: str) -> str:
+    """A code block with both fences, also when the passage cut it at either end."""
+    code = textwrap.dedent(code).strip("\n")
+    lines = code.split("\n")
+    opens = re.match(r"`{3,}|~{3,}", lines[0].strip())
+    if not opens:
+        lines.insert(0, "```")
+    fence = re.match(r"`{3,}|~{3,}", lines[0].strip()).group(0)  # type: ignore[union-attr]
+    if len(lines) == 1 or not (lines[-1].strip().startswith(fence) and not lines[-1].strip().strip(fence[0])):
+        lines.append(fence)
+    return "\n".join(lines)
+
+
+def render_table(rows: Sequence[Unit], n: int) -> str:
+    """Table rows as a table: the first row, a separator, the rest, then the marker."""
+    cells = max(1, rows[0].text.strip().strip("|").count("|") + 1)
+    separator = "|" + "---|" * cells
+    return "\n".join([rows[0].text, separator, *(r.text for r in rows[1:])]) + f"\n\n[{n}]"

@@ -1,0 +1,345 @@
+"""Answers: unit splitting, follow-ups, selection and composition; the real corpus; the LLM path (stand-in)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import make_settings
+from llm_standin import StandInLLM, running
+
+from rag.answer import comparison_sides, compose, keep_order, resolve_followup
+from rag.app import Rag
+from rag.embed import Embedder
+from rag.generate import keep_real_citations
+from rag.models import Answer, Passage
+from rag.units import split_passage, split_passages
+
+NOTE = """# Support Vector Machines
+
+SVM finds the hyperplane with the maximum margin between the classes. The support vectors are the
+training points closest to the hyperplane; they alone decide where it lies.
+
+## Multi-class SVM
+
+SVM is inherently a binary classifier. For multi-class problems, common strategies include:
+1. **One-vs-One**: Train k(k-1)/2 classifiers, one per pair of classes.
+2. **One-vs-Rest**: Train k classifiers, one per class against the rest.
+
+## RBF kernel
+
+The RBF kernel is defined as:
+\\[
+K(x, y) = \\exp(-\\gamma \\|x - y\\|^2)
+\\]
+
+# Regularization
+
+L1 regularization adds the absolute values of the weights to the loss and drives some weights to exactly zero.
+L2 regularization adds the squared weights to the loss and shrinks all weights smoothly towards zero.
+
+| Property | L1 | L2 |
+|---|---|---|
+| Sparse weights | yes | no |
+| Penalty | absolute values | squares |
+
+## Example in PyTorch
+
+Adding an L1 penalty to the loss:
+```python
+import torch.nn as nn
+model = nn.Sequential(nn.Linear(10, 1))
+l1 = sum(p.abs().sum() for p in model.parameters())
+loss = criterion(model(x), y) + 0.01 * l1
+```
+"""
+
+
+def passage(text: str, start: int = 10, heading: str = "Topic") -> Passage:
+    return Passage("p", "note.md", start, start + text.count("\n"), heading, text)
+
+
+def marked_lines(text: str) -> list[str]:
+    """The answer's lines that must end with a marker (not code, table rows or blank lines)."""
+    lines, inside = [], ""
+    for line in text.split("\n"):
+        if line.startswith("```") and inside in ("", "code"):
+            inside = "" if inside else "code"
+        elif line.startswith("\\[") and not inside:
+            inside = "" if "\\]" in line else "formula"
+        elif inside == "formula" and line.startswith("\\]"):
+            inside = ""
+            lines.append(line)
+        elif not inside and line.strip() and not line.startswith("|"):
+            lines.append(line)
+    return lines
+
+
+# --- units ----------------------------------------------------------------------------------
+
+
+def test_sentences_keep_their_lines() -> None:
+    units = split_passage(passage("First sentence here. Second one\nruns over a line. Third.\n\nNew para.", 10))
+    assert [(u.start_line, u.end_line, u.text) for u in units] == [
+        (10, 10, "First sentence here."), (10, 11, "Second one runs over a line."), (11, 11, "Third."),
+        (13, 13, "New para."),
+    ]
+
+
+def test_abbreviations_do_not_end_sentences() -> None:
+    units = split_passage(passage("Use a norm, e.g. L2 or L1. Then stop."))
+    assert [u.text for u in units] == ["Use a norm, e.g. L2 or L1.", "Then stop."]
+
+
+def test_items_formulas_rows_and_code_are_whole_units() -> None:
+    text = ("Strategies include:\n- one\n  continued\n- two\n\\[\na = b\n\\]\n$$x$$\n"
+            "| h1 | h2 |\n|---|---|\n| a | b |\n```py\nx = 1\n\ny = 2\n```")
+    units = split_passage(passage(text, 1))
+    kinds = [(u.kind, u.start_line, u.end_line) for u in units]
+    assert kinds == [("sentence", 1, 1), ("item", 2, 3), ("item", 4, 4), ("formula", 5, 7), ("formula", 8, 8),
+                     ("row", 9, 9), ("row", 11, 11), ("code", 12, 16)]
+    assert units[1].text == "- one continued" and units[1].lead == 0 and units[2].lead == 0
+    assert units[6].header == 5
+
+
+def test_nested_items_point_at_their_parent() -> None:
+    units = split_passage(passage("1. **Types**:\n   - Right skew:\n     - Mean > Median.\n2. Other."))
+    assert [u.lead for u in units] == [None, 0, 1, None]
+
+
+def test_a_passage_cut_inside_a_code_block_starts_with_code() -> None:
+    units = split_passage(passage("    return x\nprint(f())\n```\n\nAfter the code.", 40))
+    assert (units[0].kind, units[0].start_line, units[0].end_line) == ("code", 40, 42)
+    assert units[1].kind == "sentence"
+
+
+def test_leads_refer_to_the_combined_list() -> None:
+    units = split_passages([passage("Alone."), passage("Intro:\n- item", 50)])
+    assert units[2].lead == 1 and units[1].text == "Intro:"
+
+
+# --- follow-ups and comparisons -------------------------------------------------------------
+
+
+def test_follow_up_gets_the_previous_topic() -> None:
+    history = [("user", "What is a support vector machine?"), ("assistant", "An SVM ... [1]")]
+    assert resolve_followup("and its disadvantages?", history) == \
+        "What is a support vector machine? and its disadvantages?"
+    assert resolve_followup("What about kernels?", history).startswith("What is a support vector machine?")
+    assert resolve_followup("How does it scale?", history).startswith("What is a support vector machine?")
+
+
+def test_standalone_questions_are_left_alone() -> None:
+    history = [("user", "What is a support vector machine?")]
+    question = "How is the learning rate chosen for gradient descent in deep networks?"
+    assert resolve_followup(question, history) == question
+    assert resolve_followup("and its disadvantages?", []) == "and its disadvantages?"
+
+
+def test_follow_up_of_a_follow_up_keeps_the_original_topic() -> None:
+    history = [("user", "What is dropout?"), ("assistant", "..."), ("user", "and its drawbacks?")]
+    expected = "What is dropout? and its drawbacks? what about its rate?"
+    assert resolve_followup("what about its rate?", history) == expected
+
+
+def test_follow_up_respects_the_query_limit() -> None:
+    assert len(resolve_followup("and it?", [("user", "x" * 5000)], limit=100)) <= 100
+
+
+@pytest.mark.parametrize(("question", "sides"), [
+    ("when would I pick MAE over MSE?", ["mae", "mse"]),
+    ("LSTMs vs transformers on long sequences", ["lstms", "transformers"]),
+    ("what is the difference between L1 and L2 regularization?", ["l1", "l2"]),
+    ("private vs protected vs public", ["private", "protected", "public"]),
+    ("what is overfitting?", []),
+    ("is it over?", []),
+])
+def test_comparison_sides(question: str, sides: list[str]) -> None:
+    assert comparison_sides(question) == sides
+
+
+# --- composition ----------------------------------------------------------------------------
+
+
+def test_compose_numbers_passages_and_cites_unit_lines() -> None:
+    passages = [passage("Alpha is one. Beta is two.", 5), passage("Gamma:\n- g1\n- g2", 20)]
+    units = split_passages(passages)
+    order = keep_order(units, [4, 1, 2, 3], {1: 0.2, 2: 0.1, 3: 0.9, 4: 0.3})
+    text, citations = compose(units, order, passages)
+    spans = [(c.n, c.passage.start_line, c.cited_start, c.cited_end) for c in citations]
+    assert spans == [(1, 20, 20, 22), (2, 5, 5, 5)]
+    assert text.startswith("Gamma: [1]\n\n- g1 [1]\n- g2 [1]")
+    assert "Beta is two. [2]" in text
+    assert all(line.endswith(("[1]", "[2]")) for line in marked_lines(text))
+
+
+def test_llm_markers_are_checked_and_renumbered() -> None:
+    passages = [passage("a", 1), passage("b", 5), passage("c", 9)]
+    text, citations = keep_real_citations("X [3]. Y [7]. Z [1] and [3].", passages)
+    assert text == "X [1]. Y. Z [2] and [1]."
+    assert [(c.n, c.passage.start_line) for c in citations] == [(1, 9), (2, 1)]
+
+
+# --- extractive answers over a hand-made note ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_rag(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Rag:
+    settings = make_settings(tmp_path_factory.mktemp("answer"))
+    (settings.corpus_dir / "ml.md").write_text(NOTE)
+    rag = Rag(settings, embedder=embedder)
+    rag.index()
+    return rag
+
+
+def note_lines(*needles: str) -> set[int]:
+    return {n for n, line in enumerate(NOTE.split("\n"), 1) if any(s in line for s in needles)}
+
+
+def assert_well_cited(answer: Answer) -> None:
+    assert answer.answered and answer.citations
+    assert [c.n for c in answer.citations] == list(range(1, len(answer.citations) + 1))
+    used = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
+    assert used == {c.n for c in answer.citations}
+    for c in answer.citations:
+        assert c.passage.start_line <= c.cited_start <= c.cited_end <= c.passage.end_line
+    assert all(line.endswith("]") for line in marked_lines(answer.text))
+
+
+def test_answer_quotes_the_lines_that_answer(small_rag: Rag) -> None:
+    answer = small_rag.ask("How do you use an SVM for multi-class classification?", k=3)
+    assert_well_cited(answer)
+    first = answer.citations[0]
+    assert note_lines("One-vs-One") <= set(range(first.cited_start, first.cited_end + 1))
+    assert "One-vs-Rest" in answer.text and answer.mode == "extractive"
+
+
+def test_code_question_returns_the_code_block(small_rag: Rag) -> None:
+    answer = small_rag.ask("Show me PyTorch code for an L1 penalty", k=3)
+    assert_well_cited(answer)
+    assert "```python\nimport torch.nn as nn" in answer.text and answer.text.count("```") == 2
+
+
+def test_comparison_draws_from_both_sides(small_rag: Rag) -> None:
+    answer = small_rag.ask("L1 vs L2 regularization: how do they differ?", k=3)
+    assert_well_cited(answer)
+    assert "L1" in answer.text and "L2" in answer.text
+
+
+def test_formula_question_returns_the_formula(small_rag: Rag) -> None:
+    answer = small_rag.ask("What is the formula of the RBF kernel?", k=3)
+    assert_well_cited(answer)
+    assert "K(x, y) = \\exp(-\\gamma \\|x - y\\|^2)" in answer.text
+
+
+def test_uncovered_question_says_so_and_names_near_topics(small_rag: Rag) -> None:
+    answer = small_rag.ask("Who won the football world cup in 1998?", k=3)
+    assert not answer.answered and answer.citations == []
+    assert "don't cover" in answer.text and "ml.md" in answer.text
+
+
+def test_follow_up_is_searched_with_its_topic(small_rag: Rag) -> None:
+    answer = small_rag.ask("and what are the strategies for many classes?", k=3,
+                           history=[("user", "What is an SVM?"), ("assistant", "SVM finds ... [1]")])
+    assert answer.search_query.startswith("What is an SVM?")
+    assert "One-vs-One" in answer.text
+
+
+# --- the real notes --------------------------------------------------------------------------
+
+
+def test_svm_multiclass_cites_its_section(corpus_rag: Rag) -> None:
+    answer = corpus_rag.ask("SVMs are binary classifiers -- so how do you use them for multi-class problems?")
+    assert_well_cited(answer)
+    first = answer.citations[0]
+    assert first.cited_start >= 1555 and first.cited_end <= 1559
+    assert "One-vs-One" in answer.text and "One-vs-Rest" in answer.text
+
+
+def test_real_code_question_returns_a_fenced_block(corpus_rag: Rag) -> None:
+    answer = corpus_rag.ask("PyTorch example of a model with a dropout layer?")
+    assert_well_cited(answer)
+    assert re.search(r"```python\n.*nn\.Dropout.*\n```", answer.text, re.S)
+    assert answer.citations[0].cited_start >= 4470 and answer.citations[0].cited_end <= 4500
+
+
+def test_real_uncovered_question_abstains(corpus_rag: Rag) -> None:
+    answer = corpus_rag.ask("What's the formula for the KL divergence between two distributions P and Q?")
+    assert not answer.answered and "don't cover" in answer.text
+
+
+# --- generated answers (stand-in LLM server) -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def llm() -> Iterator[tuple[StandInLLM, str]]:
+    standin = StandInLLM()
+    with running(standin.app()) as url:
+        yield standin, url + "/v1"
+
+
+def llm_rag(small_rag: Rag, url: str | None, timeout: float = 5.0) -> Rag:
+    settings = small_rag.settings.model_copy(update={"llm_base_url": url, "llm_timeout": timeout})
+    rag = Rag(settings, embedder=small_rag.embedder)
+    rag.__dict__["store"] = small_rag.store  # the same index, read only
+    return rag
+
+
+@pytest.fixture(autouse=True)
+def reset_llm(request: pytest.FixtureRequest) -> None:
+    if "llm" in request.fixturenames:
+        standin, _ = request.getfixturevalue("llm")
+        standin.failures, standin.delay, standin.reply = 0, 0.0, None
+        standin.requests.clear()
+
+
+def test_llm_answer_is_cited_and_bogus_markers_dropped(small_rag: Rag, llm: tuple[StandInLLM, str]) -> None:
+    standin, url = llm
+    answer = llm_rag(small_rag, url).ask("How do you use an SVM for multi-class classification?", k=3)
+    assert answer.mode == "llm" and answer.answered
+    assert "[1]" in answer.text and "[99]" not in answer.text
+    assert [c.n for c in answer.citations] == [1]
+    prompt = standin.requests[0]["messages"]
+    assert prompt[0]["role"] == "system" and "only" in prompt[0]["content"]
+    assert "[1] ml.md lines" in prompt[-1]["content"]
+
+
+def test_llm_retries_server_errors(small_rag: Rag, llm: tuple[StandInLLM, str]) -> None:
+    standin, url = llm
+    standin.failures = 2
+    answer = llm_rag(small_rag, url).ask("What are support vectors?", k=3)
+    assert answer.mode == "llm" and len(standin.requests) == 3
+
+
+def test_llm_failure_falls_back_to_extractive(small_rag: Rag, llm: tuple[StandInLLM, str]) -> None:
+    standin, url = llm
+    standin.failures = 10
+    answer = llm_rag(small_rag, url).ask("What are support vectors?", k=3)
+    assert answer.mode == "extractive" and answer.answered and "500" in answer.note
+    assert len(standin.requests) == 3  # the first try and two retries
+
+
+def test_llm_timeout_falls_back(small_rag: Rag, llm: tuple[StandInLLM, str]) -> None:
+    standin, url = llm
+    standin.delay = 1.0
+    answer = llm_rag(small_rag, url, timeout=0.2).ask("What are support vectors?", k=3)
+    assert answer.mode == "extractive" and "did not answer" in answer.note
+
+
+def test_llm_answer_without_real_citations_falls_back(small_rag: Rag, llm: tuple[StandInLLM, str]) -> None:
+    standin, url = llm
+    standin.reply = "Support vectors are magic [42]."
+    answer = llm_rag(small_rag, url).ask("What are support vectors?", k=3)
+    assert answer.mode == "extractive" and "cited none" in answer.note
+
+
+def test_llm_mode_without_endpoint_says_why(small_rag: Rag) -> None:
+    answer = llm_rag(small_rag, None).ask("What are support vectors?", k=3, mode="llm")
+    assert answer.mode == "extractive" and "RAG_LLM_BASE_URL" in answer.note
+
+
+def test_unreachable_llm_falls_back(small_rag: Rag, tmp_path: Path) -> None:
+    answer = llm_rag(small_rag, "http://127.0.0.1:9/v1", timeout=0.5).ask("What are support vectors?", k=3)
+    assert answer.mode == "extractive" and answer.note
