@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
@@ -23,6 +22,10 @@ if TYPE_CHECKING:
 P = ParamSpec("P")
 T = TypeVar("T")
 GET_PAGE = 5000  # rows per `get` call when reading the whole store
+# chromadb's HTTP client never times out: a hung server would hold every request thread forever.
+HTTP_TIMEOUT = 30.0  # seconds for one call to a Chroma server (a full read of 100k rows takes a few)
+CONNECT_TIMEOUT = 3.0  # seconds to reach a Chroma server at all
+USER_ERRORS = ("InvalidArgumentError", "DuplicateIDError")  # chromadb's names for a bad request, not an outage
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,7 @@ def wrap_store_errors(func: Callable[P, T]) -> Callable[P, T]:
         except (IndexMismatch, StoreUnavailable):
             raise
         except Exception as exc:  # chromadb raises many unrelated types for one failure
-            if type(exc).__name__ in ("InvalidArgumentError", "DuplicateIDError"):
+            if type(exc).__name__ in USER_ERRORS:
                 raise
             raise StoreUnavailable(
                 f"the vector store is unreachable ({type(exc).__name__}: {exc}); "
@@ -78,10 +81,12 @@ def wrap_store_errors(func: Callable[P, T]) -> Callable[P, T]:
 class ChromaStore:
     """One Chroma collection; the client is created on first use."""
 
-    def __init__(self, data_dir: Path, collection: str, chroma_url: str | None = None) -> None:
+    def __init__(self, data_dir: Path, collection: str, chroma_url: str | None = None,
+                 timeout: float = HTTP_TIMEOUT) -> None:
         self._data_dir = data_dir
         self._name = collection
         self._url = chroma_url
+        self._timeout = timeout
         self._lock = threading.Lock()
         self._client: ClientAPI | None = None
         self._cached: Collection | None = None
@@ -96,11 +101,27 @@ class ChromaStore:
 
         chroma_settings = ChromaSettings(anonymized_telemetry=False)
         if self._url:
+            self._check_heartbeat()  # HttpClient's own check below has no timeout
             url = urlparse(self._url)
-            return chromadb.HttpClient(host=url.hostname or "127.0.0.1", port=url.port or 8000,
-                                       ssl=url.scheme == "https", settings=chroma_settings)
+            client = chromadb.HttpClient(host=url.hostname or "127.0.0.1", port=url.port or 8000,
+                                         ssl=url.scheme == "https", settings=chroma_settings)
+            set_http_timeout(client, self._timeout)
+            return client
         self._data_dir.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(self._data_dir / "chroma"), settings=chroma_settings)
+
+    def _check_heartbeat(self) -> None:
+        """Fail fast, with a bounded wait, when the server is down or hung."""
+        import httpx
+
+        url = f"{self._url.rstrip('/')}/api/v2/heartbeat" if self._url else ""
+        try:
+            httpx.get(url, timeout=httpx.Timeout(self._timeout, connect=CONNECT_TIMEOUT)).raise_for_status()
+        except httpx.HTTPError as exc:
+            raise StoreUnavailable(
+                f"the Chroma server at {self._url} is unreachable ({type(exc).__name__}: {exc}); "
+                "start it or fix RAG_CHROMA_URL, then retry"
+            ) from exc
 
     def _collection(self, fresh: bool = False) -> Collection:
         """The collection handle, created once; `fresh` re-reads it (metadata written by other processes)."""
@@ -119,37 +140,46 @@ class ChromaStore:
             self._client = None
             self._cached = None
 
-    @contextmanager
-    def _reconnecting(self) -> Iterator[None]:
+    def _run(self, op: Callable[[Collection], T], fresh: bool = False) -> T:
+        """Run `op` on the collection; on a failure reconnect and try once more.
+
+        The retry covers a server that restarted and a collection another process re-created (`--rebuild`):
+        the cached handle is stale, a fresh one works. A timeout is not retried: the caller has waited enough.
+        """
         try:
-            yield
-        except Exception:
-            if self._url:
-                self._reset_client()
+            return op(self._collection(fresh))
+        except StoreUnavailable:
             raise
+        except Exception as exc:
+            if type(exc).__name__ in USER_ERRORS:
+                raise
+            self._reset_client()
+            if "Timeout" in type(exc).__name__:
+                raise
+        return op(self._collection(fresh=True))
 
     @wrap_store_errors
     def embedder_id(self) -> str | None:
         """The embedder that built the index, or None for an empty store."""
-        with self._reconnecting():
-            meta = self._collection(fresh=True).metadata or {}
+        meta = self._run(lambda c: c.metadata or {}, fresh=True)
         return meta.get("embedder")
 
     @wrap_store_errors
     def generation(self) -> int:
         """A counter bumped by every index change: readers use it to see writes of other processes."""
-        with self._reconnecting():
-            meta = self._collection(fresh=True).metadata or {}
+        meta = self._run(lambda c: c.metadata or {}, fresh=True)
         return int(meta.get("generation", 0))
 
     @wrap_store_errors
     def mark_written(self, embedder_id: str) -> None:
         """Record the embedder and bump the generation after a write."""
-        with self._reconnecting():
-            collection = self._collection(fresh=True)
+
+        def bump(collection: Collection) -> None:
             meta = dict(collection.metadata or {})
             meta.update(embedder=embedder_id, generation=int(meta.get("generation", 0)) + 1)
             collection.modify(metadata=meta)
+
+        self._run(bump, fresh=True)
 
     def check_embedder(self, embedder_id: str) -> None:
         """Refuse to mix vectors from two embedders."""
@@ -162,41 +192,36 @@ class ChromaStore:
 
     @wrap_store_errors
     def count(self) -> int:
-        with self._reconnecting():
-            return int(self._collection().count())
+        return self._run(lambda c: int(c.count()))
 
     @wrap_store_errors
     def upsert(self, rows: Sequence[StoredChunk], vectors: np.ndarray) -> None:
-        if not rows:
-            return
-        with self._reconnecting():
-            self._collection().upsert(
+        if rows:
+            self._run(lambda c: c.upsert(
                 ids=[r.id for r in rows],
                 embeddings=vectors.astype(np.float32),
                 documents=[r.text for r in rows],
                 metadatas=[r.metadata() for r in rows],  # type: ignore[misc]
-            )
+            ))
 
     @wrap_store_errors
     def update_metadata(self, rows: Sequence[StoredChunk]) -> None:
         if rows:
-            with self._reconnecting():
-                self._collection().update(ids=[r.id for r in rows], metadatas=[r.metadata() for r in rows])  # type: ignore[misc]
+            self._run(lambda c: c.update(ids=[r.id for r in rows], metadatas=[r.metadata() for r in rows]))  # type: ignore[misc]
 
     @wrap_store_errors
     def delete(self, ids: Sequence[str]) -> None:
         if ids:
-            with self._reconnecting():
-                self._collection().delete(ids=list(ids))
+            self._run(lambda c: c.delete(ids=list(ids)))
 
     @wrap_store_errors
     def rows(self, source: str | None = None, with_text: bool = True) -> list[StoredChunk]:
         """Every stored chunk (of one source, if given), read page by page."""
         where: Any = {"source": source} if source else None
         include: Any = ["metadatas", "documents"] if with_text else ["metadatas"]
-        out: list[StoredChunk] = []
-        with self._reconnecting():
-            collection = self._collection()
+
+        def read_all(collection: Collection) -> list[StoredChunk]:
+            out: list[StoredChunk] = []
             offset = 0
             while True:
                 page = collection.get(where=where, include=include, limit=GET_PAGE, offset=offset)
@@ -206,32 +231,51 @@ class ChromaStore:
                     return out
                 offset += GET_PAGE
 
+        return self._run(read_all)
+
     @wrap_store_errors
     def query(self, vector: np.ndarray, k: int, sources: Sequence[str] = ()) -> list[tuple[StoredChunk, float]]:
         """The k nearest chunks with their cosine similarity."""
         where: Any = None
         if sources:
             where = {"source": sources[0]} if len(sources) == 1 else {"source": {"$in": list(sources)}}
-        with self._reconnecting():
-            collection = self._collection()
+
+        def nearest(collection: Collection) -> Any:
             n = min(k, collection.count())
             if n == 0:
-                return []
-            res = collection.query(query_embeddings=[vector.astype(np.float32)],  # type: ignore[arg-type]
-                                   n_results=n, where=where,
-                                   include=["metadatas", "documents", "distances"])
+                return None
+            return collection.query(query_embeddings=[vector.astype(np.float32)],  # type: ignore[arg-type]
+                                    n_results=n, where=where, include=["metadatas", "documents", "distances"])
+
+        res = self._run(nearest)
+        if res is None:
+            return []
         ids, metas = res["ids"][0], (res["metadatas"] or [[]])[0]
         docs, dists = (res["documents"] or [[]])[0], (res["distances"] or [[]])[0]
         return [(row_from(i, m, d), 1.0 - float(dist)) for i, m, d, dist in zip(ids, metas, docs, dists)]
 
     @wrap_store_errors
     def drop(self) -> None:
-        """Delete the whole collection (`rag index --rebuild`)."""
-        with self._reconnecting():
-            self._collection()
+        """Delete the whole collection (`rag index --rebuild`), keeping its generation counting up.
+
+        A reader that saw generation n before the drop must not take the rebuilt collection's count for n.
+        """
+        generation = self.generation()
+        self._run(lambda c: None)  # connected, and the collection exists, so deleting it cannot fail on absence
+        with self._lock:
             assert self._client is not None
             self._client.delete_collection(self._name)
             self._cached = None
+        self._run(lambda c: c.modify(metadata={"generation": generation + 1}), fresh=True)
+
+
+def set_http_timeout(client: ClientAPI, seconds: float) -> None:
+    """Bound every request of chromadb's HTTP client (it has no setting for this; its session is an httpx.Client)."""
+    import httpx
+
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = httpx.Timeout(seconds, connect=CONNECT_TIMEOUT)
 
 
 def row_from(id_: str, meta: Any, text: str | None) -> StoredChunk:

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from rag.app import Rag
@@ -52,3 +60,81 @@ def corpus_rag(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> 
     rag = Rag(settings, embedder=embedder)
     rag.index()
     yield rag
+
+
+# --- Chroma server (tests/test_chroma_server.py, tests/test_faults.py) ---------------------------
+
+CHROMA_BIN = Path(sys.executable).parent / "chroma"
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ChromaServer:
+    """`chroma run` on loopback as a child process; stop and start again on the same port and folder."""
+
+    def __init__(self, path: Path, port: int | None = None) -> None:
+        self.path, self.port = path, port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Start the server and wait (bounded) for its heartbeat."""
+        log = open(self.path.parent / f"chroma-{self.port}.log", "ab")  # noqa: SIM115 - the child owns it
+        self._proc = subprocess.Popen(
+            [str(CHROMA_BIN), "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise RuntimeError(f"chroma exited with {self._proc.returncode}; see {log.name}")
+            try:
+                if httpx.get(f"{self.url}/api/v2/heartbeat", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"chroma did not answer on {self.url} within {timeout} s")
+
+    def stop(self) -> None:
+        """Terminate the server (kill it if it lingers) and wait until the port is free."""
+        if self._proc is None:
+            return
+        self._proc.terminate()
+        try:
+            self._proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        self._proc = None
+
+    def pause(self) -> None:
+        """Freeze the server (SIGSTOP): it accepts connections but never answers."""
+        assert self._proc is not None
+        self._proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self._proc is not None
+        self._proc.send_signal(signal.SIGCONT)
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
+    """One Chroma server for the session; tests use their own collection on it."""
+    server = ChromaServer(tmp_path_factory.mktemp("chroma-server") / "db")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def collection_name(request: pytest.FixtureRequest) -> str:
+    """A collection name unique to the test (Chroma wants 3-512 of [a-zA-Z0-9._-])."""
+    return "t-" + re.sub(r"[^a-zA-Z0-9]+", "-", request.node.name)[-60:].strip("-") + f"-{os.getpid()}"
