@@ -147,12 +147,16 @@ def evaluate(
     file: Annotated[Path, typer.Argument(help="Question set (JSONL).")] = Path("eval/dev_questions.jsonl"),
     k: KOption = 10,
     source: Annotated[str, typer.Option(help="The note the gold line ranges refer to.")] = "interview-notes.md",
+    precision: Annotated[list[str] | None, typer.Option(
+        "--precision", help="Also score the hybrid search with the ONNX model at this precision (fp32, int8).")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Retrieval quality and abstention on a question set, per retrieval variant."""
-    from rag.evaluate import evaluate_file, format_report
+    from rag.evaluate import evaluate_file, evaluate_precision, format_report
 
-    report = evaluate_file(make_rag(), file, k, source)
+    rag = make_rag()
+    report = evaluate_file(rag, file, k, source)
+    report["precisions"] = {p: evaluate_precision(rag, file, k, source, p) for p in precision or []}
     if as_json:
         emit_json(report)
     else:

@@ -131,6 +131,23 @@ def evaluate_file(rag: Rag, path: Path, k: int = 10, source: str = "interview-no
             "embedder": rag.embedder.id, "variants": variants}
 
 
+def evaluate_precision(rag: Rag, path: Path, k: int, source: str, precision: str) -> dict[str, Any]:
+    """The shipped variant with the ONNX model at another precision, on a throwaway index of the same notes."""
+    import tempfile
+
+    from rag.app import Rag as Container
+    from rag.embed import build_embedder
+
+    with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
+        settings = rag.settings.model_copy(update={
+            "data_dir": Path(tmp), "embed_precision": precision, "chroma_url": None, "embed_backend": "onnx"})
+        # Reuse the exported models cached under the real data folder.
+        embedder = build_embedder(settings.model_copy(update={"data_dir": rag.settings.data_dir}))
+        other = Container(settings, embedder=embedder)
+        other.index()
+        return evaluate_variant(other, load_questions(path), k, source, SHIPPED)
+
+
 def format_report(report: dict[str, Any]) -> str:
     """A plain-text table of the variants."""
     cols = ["recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "latency_ms_p50", "latency_ms_p95"]
@@ -140,6 +157,9 @@ def format_report(report: dict[str, Any]) -> str:
         mark = "*" if name == report["shipped"] else " "
         abst = f"{v['abstained_unanswerable']}/{v['unanswerable']}, {v['wrongly_abstained']} wrong"
         lines.append(f"{name + mark:10}" + "".join(f"{v[c]:>16}" for c in cols) + f"{abst:>16}")
+    for precision, v in report.get("precisions", {}).items():
+        abst = f"{v['abstained_unanswerable']}/{v['unanswerable']}, {v['wrongly_abstained']} wrong"
+        lines.append(f"{'onnx-' + precision:10}" + "".join(f"{v[c]:>16}" for c in cols) + f"{abst:>16}")
     shipped = report["variants"][report["shipped"]]
     if shipped["misses@5"]:
         lines.append(f"missed at 5 ({report['shipped']}): {', '.join(shipped['misses@5'])}")
