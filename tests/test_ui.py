@@ -1,0 +1,381 @@
+"""The web UI: HTML rendering and note handling, then Chromium and gradio_client against a live server."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from rag.app import Rag
+from rag.embed import Embedder
+from rag.errors import AuthError, InvalidInput, NotFound, TooLarge
+from rag.models import Answer, Citation, Passage
+from rag.settings import load_settings
+from ui import build_ui, mount_ui
+from ui.chat import pieces, respond
+from ui.notes import check_key, remove_note, safe_name
+from ui.render import Turn, render_conversation, render_sources
+
+ROOT = Path(__file__).resolve().parent.parent
+REAL_NOTE = ROOT / "corpus" / "interview-notes.md"
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+EVIL = '<script>window.__pwned = 1</script>\n<img src=x onerror="window.__pwned=2">'
+QUOKKA_NOTE = f"""# Quokka facts
+
+The quokka is a small marsupial that lives on Rottnest Island near Perth.
+{EVIL}
+Quokkas are nocturnal herbivores that eat grasses and leaves.
+"""
+SOURDOUGH_NOTE = """# Sourdough starter
+
+A sourdough starter is fed equal weights of rye flour and water every twelve hours.
+A healthy starter doubles in size within six hours of a feeding.
+"""
+ANSWER_TIMEOUT = 120_000  # ms: the first question also warms the lexical index on 2 cores
+
+
+# --- rendering and file handling, no server ---------------------------------------------------------
+
+
+def cited_answer(text: str, note_text: str, answered: bool = True) -> Answer:
+    """An answer citing lines 11-12 of a passage spanning lines 10-13."""
+    passage = Passage("n.md#0001", "n.md", 10, 13, "Top > Sub", note_text)
+    return Answer("q?", "q?", text, answered, "extractive", [Citation(1, passage, 11, 12)])
+
+
+def test_card_escapes_note_html_and_marks_cited_lines() -> None:
+    answer = cited_answer("It runs [1]. Not a marker [7].", f"intro\n{EVIL}\nend")
+    html = render_conversation([Turn("q?", answer)])
+    assert "<script>" not in html and "<img" not in html
+    assert "&lt;script&gt;window.__pwned = 1&lt;/script&gt;" in html
+    assert '<a class="cite" href="#t0-c1">[1]</a>' in html and "[7]" in html
+    assert 'id="t0-c1"' in html and "lines 11–12" in html and "Top &gt; Sub" in html
+    cited = re.findall(r'<span class="ln cited"><span class="no">(\d+)</span>', html)
+    assert cited[:2] == ["11", "12"]
+    assert "<details><summary>Full passage (lines 10–13)</summary>" in html
+
+
+def test_answer_markdown_is_escaped_and_code_markers_stay_text() -> None:
+    html = render_conversation([Turn("q?", cited_answer("`arr[1]` and <b onclick=x>bold</b> [1]", "a\nb\nc\nd"))])
+    assert "<b onclick" not in html and "&lt;b onclick=x&gt;" in html
+    assert "<code>arr[1]</code>" in html and html.count('class="cite"') == 1
+
+
+def test_not_covered_answer_looks_different() -> None:
+    html = render_conversation([Turn("q?", cited_answer("The notes don't cover this.", "a", answered=False))])
+    assert "not-found" in html and "Not in your notes" in html
+
+
+def test_streamed_pieces_grow_to_the_full_text() -> None:
+    text = "one two three four five six seven eight nine ten eleven twelve thirteen [1]"
+    shown = list(pieces(text, steps=4))
+    assert shown[-1] == text and len(shown) >= 4
+    assert all(a != b and b.startswith(a) for a, b in zip(shown, shown[1:], strict=False))
+
+
+def test_sources_table_escapes_names() -> None:
+    from rag.models import SourceInfo
+
+    html = render_sources([SourceInfo("<img src=x>.md", 3, "abc", "2026-01-02T03:04:05+00:00")])
+    assert "<img" not in html and "2026-01-02 03:04 UTC" in html
+
+
+class FakeRag:
+    """Stands in for Rag in handler tests: records each `ask` call and answers from a script."""
+
+    def __init__(self, *replies: Answer | Exception) -> None:
+        self.replies, self.calls = list(replies), []
+        self.settings = load_settings(api_key="s3cret")
+
+    def ask(
+        self,
+        question: str,
+        k: int = 5,
+        history: Sequence[tuple[str, str]] = (),
+        mode: str | None = None,
+        sources: Sequence[str] = (),
+    ) -> Answer:
+        self.calls.append({"question": question, "k": k, "history": list(history), "sources": list(sources)})
+        reply = self.replies.pop(0)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+
+def test_respond_streams_the_answer_then_keeps_the_turn() -> None:
+    fake = FakeRag(cited_answer("first answer " * 20 + "[1]", "a\nb\nc\nd"), cited_answer("second [1]", "a"))
+    outputs = list(respond(fake, "  first?  ", [], 3.0, ["n.md"], "extractive"))  # type: ignore[arg-type]
+    assert outputs[0][2] == "" and "Searching your notes" in outputs[0][0]  # the question box is cleared at once
+    assert any("turn streaming" in html for html, *_ in outputs[1:-1])
+    html, turns, *_ = outputs[-1]
+    assert "turn streaming" not in html and 'class="card"' in html and [t.question for t in turns] == ["first?"]
+    assert fake.calls[0] == {"question": "first?", "k": 3, "history": [], "sources": ["n.md"]}
+    list(respond(fake, "and then?", turns, 5, [], "extractive"))  # type: ignore[arg-type]
+    assert fake.calls[1]["history"] == [("user", "first?"), ("assistant", "first answer " * 20 + "[1]")]
+
+
+def test_respond_shows_a_rag_error_as_a_warning_and_keeps_the_question() -> None:
+    fake = FakeRag(TooLarge("the query is too long: shorten it"))
+    with pytest.warns(UserWarning, match="shorten it"):
+        *_, (html, turns, box, _) = respond(fake, "why?", [], 5, [], None)  # type: ignore[arg-type]
+    assert turns == [] and box == "why?" and "Ask a question about your notes" in html
+
+
+def test_note_changes_need_the_api_key_when_one_is_set() -> None:
+    settings = load_settings(api_key="s3cret")
+    check_key(settings, "s3cret")
+    for wrong in (None, "", "nope"):
+        with pytest.raises(AuthError):
+            check_key(settings, wrong)
+    check_key(load_settings(api_key=None), None)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("notes.md", "notes.md"),
+        ("../../etc/evil.md", "evil.md"),
+        ("my notes (v2).TXT", "my-notes-v2.txt"),
+        ("<script>.md", "script.md"),
+        ("-.md", "note.md"),
+    ],
+)
+def test_safe_name(name: str, expected: str) -> None:
+    assert safe_name(name) == expected
+
+
+def test_safe_name_refuses_other_files() -> None:
+    with pytest.raises(InvalidInput):
+        safe_name("photo.png")
+
+
+def test_remove_note_stays_inside_the_corpus(tmp_path: Path) -> None:
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "outside.md").write_text("keep me")
+    with pytest.raises(NotFound):
+        remove_note("../outside.md", tmp_path / "corpus")
+    assert (tmp_path / "outside.md").exists()
+
+
+# --- a live server ------------------------------------------------------------------------------------
+
+
+def make_app(rag: Rag) -> FastAPI:
+    """The real app when rag.api exists (it mounts the UI at "/"), else the UI on a bare FastAPI app."""
+    if importlib.util.find_spec("rag.api") is not None:
+        from rag.api import create_app
+
+        return create_app(rag)
+    return mount_ui(FastAPI(), rag)
+
+
+@pytest.fixture(scope="module")
+def ui_rag(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Rag:
+    """The real notes in a temp corpus this module may add notes to."""
+    root = tmp_path_factory.mktemp("ui")
+    (root / "corpus").mkdir()
+    settings = load_settings(corpus_dir=root / "corpus", data_dir=root / "data")
+    shutil.copy(REAL_NOTE, settings.corpus_dir / REAL_NOTE.name)
+    rag = Rag(settings, embedder=embedder)
+    rag.index()
+    return rag
+
+
+@pytest.fixture(scope="module")
+def base_url(ui_rag: Rag) -> Iterator[str]:
+    """uvicorn serving the app on a free loopback port, in a thread."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(make_app(ui_rag), log_level="warning", timeout_graceful_shutdown=2))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "the server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
+    server.should_exit = True
+    thread.join(timeout=10)
+    sock.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def requested() -> list[str]:
+    """Every URL the test's page requests, in order."""
+    return []
+
+
+@pytest.fixture
+def page(browser: Browser, base_url: str, requested: list[str], request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A fresh page on `/`; afterwards a screenshot is saved and every request must have stayed local."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    tab = context.new_page()
+    tab.on("request", lambda r: requested.append(r.url))
+    tab.goto(base_url, wait_until="load")
+    tab.wait_for_selector("#question textarea")
+    yield tab
+    ARTIFACTS.mkdir(exist_ok=True)
+    tab.screenshot(path=str(ARTIFACTS / f"ui-{request.node.name}.png"), full_page=True)
+    context.close()
+    assert_all_local(requested)
+
+
+def assert_all_local(urls: list[str]) -> None:
+    """Every request went to the test server: no font, CDN or analytics host."""
+    hosts = {urlsplit(u).hostname for u in urls if urlsplit(u).scheme in ("http", "https", "ws", "wss")}
+    assert urls and hosts <= LOCAL_HOSTS, sorted(hosts - LOCAL_HOSTS)
+
+
+def ask(page: Page, question: str) -> None:
+    """Type a question, send it and wait until its answer has finished streaming."""
+    turns = page.locator("#conversation .turn").count()
+    page.fill("#question textarea", question)
+    page.press("#question textarea", "Enter")
+    page.wait_for_function(
+        "n => document.querySelectorAll('#conversation .turn').length === n"
+        " && !document.querySelector('#conversation .turn.streaming')",
+        arg=turns + 1,
+        timeout=ANSWER_TIMEOUT,
+    )
+
+
+def upload(page: Page, tmp_path: Path, name: str, text: str) -> None:
+    """Upload one note through the Notes tab and wait for its index report."""
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    page.get_by_role("tab", name="Notes").click()
+    page.set_input_files("#upload input[type=file]", str(path))
+    page.wait_for_selector(f"#upload :text('{name}')")
+    page.click("#add-notes")
+    saved = safe_name(name)
+    expect(page.locator("#index-report tr", has_text=saved)).to_contain_text("added", timeout=ANSWER_TIMEOUT)
+    expect(page.locator("#notes-table")).to_contain_text(saved)
+    page.get_by_role("tab", name="Chat").click()
+
+
+def test_page_loads_with_examples_and_the_notes_list(page: Page, requested: list[str]) -> None:
+    expect(page.locator(".examples button")).to_have_count(4)
+    page.get_by_role("tab", name="Notes").click()
+    expect(page.locator("#notes-table")).to_contain_text("interview-notes.md")
+    assert_all_local(requested)
+
+
+def test_ask_shows_a_cited_answer_with_source_cards(page: Page, requested: list[str]) -> None:
+    ask(page, "how do SVMs handle multi-class classification?")
+    turn = page.locator("#conversation .turn").last
+    expect(turn.locator("a.cite").first).to_have_text("[1]")
+    card = turn.locator("#t0-c1")
+    expect(card.locator(".src")).to_have_text("interview-notes.md")
+    expect(card.locator(".lines")).to_have_text(re.compile(r"^lines? \d+(–\d+)?$"))
+    first = int(card.locator(".ln.cited .no").first.inner_text())
+    shown = card.locator(".ln.cited").first.inner_text()[len(str(first)) :]
+    assert shown.strip() == REAL_NOTE.read_text(encoding="utf-8").split("\n")[first - 1].strip()
+    turn.locator("a.cite").first.click()
+    assert page.evaluate("location.hash") == "#t0-c1"
+    expect(turn.locator(".query-used")).to_contain_text("searched for")
+    assert_all_local(requested)
+
+
+def test_follow_up_uses_the_conversation_and_new_chat_clears_it(page: Page) -> None:
+    ask(page, "What is the difference between compile-time and runtime polymorphism?")
+    ask(page, "and what about in C++?")
+    expect(page.locator("#conversation .turn")).to_have_count(2)
+    used = page.locator("#conversation .turn").last.locator(".query-used")
+    expect(used).to_contain_text("polymorphism")
+    page.click("#new-chat")
+    expect(page.locator("#conversation .turn")).to_have_count(0)
+    expect(page.locator(".examples button").first).to_be_visible()
+
+
+def test_a_question_the_notes_do_not_cover_is_marked(page: Page) -> None:
+    ask(page, "What is the boiling point of tungsten?")
+    expect(page.locator("#conversation .not-found")).to_contain_text("Not in your notes")
+
+
+def test_uploaded_note_is_indexed_and_cited(page: Page, requested: list[str], tmp_path: Path) -> None:
+    upload(page, tmp_path, "sourdough starter.md", SOURDOUGH_NOTE)
+    expect(page.locator("#notes-table")).to_contain_text("sourdough-starter.md")
+    ask(page, "How often is a sourdough starter fed?")
+    card = page.locator("#conversation .card").first
+    expect(card.locator(".src")).to_have_text("sourdough-starter.md")
+    assert_all_local(requested)
+
+
+def test_html_in_a_note_is_shown_as_text_and_never_runs(page: Page, requested: list[str], tmp_path: Path) -> None:
+    upload(page, tmp_path, "quokka.md", QUOKKA_NOTE)
+    ask(page, "Where do quokkas live and what do they eat?")
+    card = page.locator("#conversation .card", has_text="quokka.md").first
+    card.locator("summary").click()
+    expect(card.locator(".excerpt.full")).to_contain_text("<script>window.__pwned = 1</script>")
+    expect(card.locator(".excerpt.full")).to_contain_text('<img src=x onerror="window.__pwned=2">')
+    assert page.locator("#conversation script, #conversation img").count() == 0
+    assert page.evaluate("window.__pwned") is None
+    assert_all_local(requested)
+
+
+def test_delete_and_reindex_report_per_file(page: Page, ui_rag: Rag, tmp_path: Path) -> None:
+    (ui_rag.settings.corpus_dir / "doomed.md").write_text("# Doomed\n\nThis note will be deleted.\n")
+    (ui_rag.settings.corpus_dir / "binary.md").write_bytes(b"\x00\xff\xfe not text")
+    page.get_by_role("tab", name="Notes").click()
+    page.click("#reindex")
+    report = page.locator("#index-report")
+    expect(report.locator("tr", has_text="doomed.md")).to_contain_text("added", timeout=ANSWER_TIMEOUT)
+    expect(report.locator("tr", has_text="binary.md")).to_contain_text("skipped")
+    expect(report.locator("tr", has_text="interview-notes.md")).to_contain_text("unchanged")
+    page.click("#delete-choice input")
+    page.get_by_role("option", name="doomed.md").click()
+    page.click("#delete-note")
+    expect(report.locator("tr", has_text="doomed.md")).to_contain_text("removed", timeout=ANSWER_TIMEOUT)
+    expect(page.locator("#notes-table")).not_to_contain_text("doomed.md")
+    assert not (ui_rag.settings.corpus_dir / "doomed.md").exists()
+    (ui_rag.settings.corpus_dir / "binary.md").unlink()
+
+
+def test_gradio_client_calls_the_chat_function(base_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # else the client reaches for the Hub when it starts
+    from gradio_client import Client
+
+    client = Client(base_url, verbose=False)
+    try:
+        endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+        assert "/ask" in endpoints
+        question = "how do SVMs handle multi-class classification?"
+        html, *_ = client.predict(question, 5, [], "extractive", api_name="/ask")
+    finally:
+        client.close()
+    assert 'class="cite"' in html and "interview-notes.md" in html and re.search(r"lines? \d+", html)
+
+
+def test_build_ui_does_no_work_until_a_page_loads(make_rag) -> None:  # type: ignore[no-untyped-def]
+    rag = make_rag()
+    build_ui(rag)
+    assert "store" not in rag.__dict__ and "retriever" not in rag.__dict__

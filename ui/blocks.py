@@ -1,0 +1,165 @@
+"""The Gradio Blocks layout: a chat tab and a notes tab, each event wired to a handler."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import gradio as gr
+
+from ui import chat, notes
+from ui.render import Turn, render_conversation
+from ui.theme import CSS
+
+if TYPE_CHECKING:
+    from rag.app import Rag
+
+# Gradio's autoscroll gives up once a tall answer pushes the bottom out of reach: bring each new
+# question to the top instead, so its answer streams in below it.
+SCROLL_TO_NEW_TURN = """
+let seen = 0;
+new MutationObserver(() => {
+  const turns = element.querySelectorAll('.turn');
+  if (turns.length > seen) turns[turns.length - 1].scrollIntoView({block: 'start'});
+  seen = turns.length;
+}).observe(element, {childList: true, subtree: true});
+"""
+PROGRESS = gr.Progress()  # Gradio spots a progress parameter by this default and passes a fresh tracker
+
+
+def build_blocks(rag: Rag) -> gr.Blocks:
+    """The whole UI over one Rag container; nothing touches the store until a page loads."""
+    with gr.Blocks(title="notes-rag", analytics_enabled=False) as demo:
+        gr.HTML(
+            '<div class="app-header"><h1>notes-rag</h1>'
+            "<p>Ask your study notes; every answer is cited to the exact lines.</p></div>",
+            head=f"<style>{CSS}</style>",  # carried by the Blocks itself, so any mount gets the styles
+        )
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"):
+                restrict = chat_tab(rag)
+            with gr.Tab("Notes", id="notes"):
+                listing = notes_tab(rag, restrict)
+        demo.load(lambda: notes.refresh(rag), outputs=listing, api_visibility="private")
+    return demo
+
+
+def settings_panel(rag: Rag) -> tuple[gr.Slider, gr.Dropdown, gr.Radio]:
+    """How many passages, which notes, which answer mode."""
+    llm = bool(rag.settings.llm_base_url)
+    with gr.Accordion("Settings", open=True):
+        k = gr.Slider(1, 20, value=5, step=1, label="Passages (k)")
+        sources = gr.Dropdown(
+            [],
+            value=[],
+            multiselect=True,
+            label="Only these notes",
+            info="Empty searches every note.",
+            elem_id="restrict-sources",
+            visible=chat.accepts_sources(rag),
+        )
+        mode = gr.Radio(
+            ["extractive", "llm"] if llm else ["extractive"],
+            value="extractive",
+            label="Answer mode",
+            interactive=llm,
+            info=None if llm else "Set RAG_LLM_BASE_URL for generated answers.",
+        )
+    return k, sources, mode
+
+
+def conversation_column() -> tuple[gr.HTML, gr.Row, list[gr.Button], gr.Textbox, gr.Button]:
+    """The conversation, the example questions, the question box and "New chat"."""
+    conversation = gr.HTML(
+        render_conversation([]),
+        elem_id="conversation",
+        min_height=260,
+        max_height=720,
+        padding=True,
+        js_on_load=SCROLL_TO_NEW_TURN,
+    )
+    with gr.Row(elem_classes="examples") as examples:
+        buttons = [gr.Button(q, size="sm", variant="secondary") for q in chat.EXAMPLES]
+    with gr.Row():
+        question = gr.Textbox(
+            placeholder="Ask your notes a question…",
+            show_label=False,
+            scale=6,
+            autofocus=True,
+            elem_id="question",
+            submit_btn="Ask",
+        )
+        clear = gr.Button("New chat", scale=1, elem_id="new-chat")
+    return conversation, examples, buttons, question, clear
+
+
+def chat_tab(rag: Rag) -> gr.Dropdown:
+    """Conversation, question box, examples, settings; `ask` is the API name clients call."""
+    turns = gr.State([])
+    with gr.Row():
+        with gr.Column(scale=4):
+            conversation, examples, buttons, question, clear = conversation_column()
+        with gr.Column(scale=1, min_width=280):
+            k, sources, mode = settings_panel(rag)
+
+    def ask(
+        question: str, turns: list[Turn], k: float, sources: list[str] | None, mode: str | None
+    ) -> Iterator[chat.ChatOutput]:
+        """Answer a question from the notes, with the cited passages."""
+        yield from chat.respond(rag, question, turns, k, sources, mode)
+
+    outputs = [conversation, turns, question, examples]
+    inputs = [question, turns, k, sources, mode]
+    question.submit(ask, inputs, outputs, api_name="ask", show_progress="hidden")
+    for button in buttons:
+        button.click(lambda q: q, button, question, api_visibility="private", queue=False).then(
+            ask, inputs, outputs, api_visibility="private", show_progress="hidden"
+        )
+    clear.click(chat.new_chat, None, outputs, api_visibility="private", queue=False)
+    return sources
+
+
+def notes_controls(rag: Rag) -> tuple[gr.Textbox, gr.File, gr.Button, gr.Dropdown, gr.Button, gr.Checkbox, gr.Button]:
+    """The API key (when one is set), upload, delete and re-index controls."""
+    key = gr.Textbox(
+        label="API key",
+        type="password",
+        visible=bool(rag.settings.api_key),
+        info="Needed to change the notes (RAG_API_KEY).",
+    )
+    files = gr.File(file_count="multiple", file_types=[".md", ".txt"], label="Upload notes", elem_id="upload")
+    add = gr.Button("Add and index", variant="primary", elem_id="add-notes")
+    with gr.Row():
+        victim = gr.Dropdown([], label="Delete a note", elem_id="delete-choice", scale=3)
+        remove = gr.Button("Delete", variant="stop", elem_id="delete-note", scale=1)
+    rebuild = gr.Checkbox(label="Rebuild from scratch", value=False)
+    again = gr.Button("Re-index", elem_id="reindex")
+    return key, files, add, victim, remove, rebuild, again
+
+
+def notes_tab(rag: Rag, restrict: gr.Dropdown) -> list[gr.Component]:
+    """Indexed notes; upload, delete, re-index with a progress bar and the per-file report."""
+    with gr.Row():
+        with gr.Column(scale=3):
+            table = gr.HTML(elem_id="notes-table")
+            report = gr.HTML(elem_id="index-report")
+        with gr.Column(scale=2):
+            key, files, add, victim, remove, rebuild, again = notes_controls(rag)
+    listing: list[gr.Component] = [table, victim, restrict]
+
+    def on_upload(files: list[str] | None, key: str | None, progress: gr.Progress = PROGRESS) -> Any:
+        return notes.upload(rag, files, key, progress)
+
+    def on_delete(source: str | None, key: str | None, progress: gr.Progress = PROGRESS) -> Any:
+        return notes.delete(rag, source, key, progress)
+
+    def on_reindex(rebuild: bool, key: str | None, progress: gr.Progress = PROGRESS) -> Any:
+        return notes.reindex(rag, rebuild, key, progress)
+
+    changed = [report, *listing]
+    add.click(on_upload, [files, key], changed, api_visibility="private", show_progress_on=report).then(
+        lambda: None, None, files, api_visibility="private", queue=False
+    )
+    remove.click(on_delete, [victim, key], changed, api_visibility="private", show_progress_on=report)
+    again.click(on_reindex, [rebuild, key], changed, api_visibility="private", show_progress_on=report)
+    return listing

@@ -1,0 +1,133 @@
+"""The notes tab's handlers: list, upload, delete and re-index notes through the Rag container."""
+
+from __future__ import annotations
+
+import hmac
+import os
+import re
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import gradio as gr
+
+from rag.errors import AuthError, InvalidInput, NotFound, RagError, TooLarge
+from rag.load import NOTE_SUFFIXES
+from ui.render import render_report, render_sources
+
+if TYPE_CHECKING:
+    from rag.app import Rag
+    from rag.models import IndexReport
+    from rag.settings import Settings
+
+NotesOutput = tuple[str, Any, Any]  # notes table HTML, delete dropdown, "restrict to" dropdown
+UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(filename: str) -> str:
+    """The uploaded file's base name reduced to [A-Za-z0-9._-], keeping a note suffix."""
+    base = Path(filename.replace("\\", "/")).name
+    stem, suffix = os.path.splitext(base)
+    if suffix.lower() not in NOTE_SUFFIXES:
+        raise InvalidInput(f"{base}: only .md and .txt notes can be uploaded")
+    stem = UNSAFE.sub("-", stem).strip("-._")[:100] or "note"
+    return stem + suffix.lower()
+
+
+def save_upload(upload: str, corpus_dir: Path, max_bytes: int) -> Path:
+    """Copy one uploaded file into the corpus folder under a safe name; a same-named note is replaced."""
+    source = Path(upload)
+    name = safe_name(source.name)
+    data = source.read_bytes()
+    if len(data) > max_bytes:
+        raise TooLarge(f"{name} is {len(data)} bytes; the limit is {max_bytes} (RAG_MAX_UPLOAD_BYTES)")
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{name} is not UTF-8 text: save it as UTF-8 and upload it again") from exc
+    corpus_dir.mkdir(parents=True, exist_ok=True)
+    target = corpus_dir / name
+    partial = corpus_dir / f".{name}.part"  # not a note suffix: an index run never sees half a file
+    partial.write_bytes(data)
+    os.replace(partial, target)
+    return target
+
+
+def remove_note(source: str, corpus_dir: Path) -> None:
+    """Delete one note file, refusing anything outside the corpus folder."""
+    root = corpus_dir.resolve()
+    path = (root / source).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        raise NotFound(f"{source} is not a note in {corpus_dir}: refresh the list")
+    path.unlink()
+
+
+def check_key(settings: Settings, key: str | None) -> None:
+    """Changes to the notes need the API key when one is configured, as the REST writes do."""
+    if settings.api_key and not hmac.compare_digest((key or "").encode(), settings.api_key.encode()):
+        raise AuthError("enter the API key (RAG_API_KEY) above to change the notes")
+
+
+def index_progress(progress: gr.Progress) -> Callable[[int, int], None]:
+    """Feed the indexer's (done, total) chunk counts to a Gradio progress bar."""
+
+    def update(done: int, total: int) -> None:
+        progress((done, total or None), desc="Embedding chunks", unit="chunks")
+
+    return update
+
+
+def notes_view(rag: Rag) -> NotesOutput:
+    """The notes table and the two dropdowns that list note names."""
+    sources = rag.sources()
+    names = [s.source for s in sources]
+    return render_sources(sources), gr.update(choices=names, value=None), gr.update(choices=names, value=[])
+
+
+def refresh(rag: Rag) -> NotesOutput:
+    """The notes panel as it is now; a store error becomes a message, not a trace."""
+    try:
+        return notes_view(rag)
+    except RagError as exc:
+        gr.Warning(str(exc))
+        return '<div class="notes-empty">The notes could not be listed.</div>', gr.update(), gr.update()
+
+
+def run_write(rag: Rag, key: str | None, action: Callable[[], IndexReport]) -> tuple[str, str, Any, Any]:
+    """Check the key, run one change plus its index run, and show the report and the new list."""
+    try:
+        check_key(rag.settings, key)
+        report = action()
+        return (render_report(report), *notes_view(rag))
+    except RagError as exc:
+        raise gr.Error(str(exc), print_exception=False) from exc
+
+
+def upload(rag: Rag, files: Sequence[str] | None, key: str | None, progress: gr.Progress) -> tuple[str, str, Any, Any]:
+    """Save the uploaded notes into the corpus folder and index just those files."""
+    if not files:
+        raise gr.Error("Choose one or more .md or .txt files first.", print_exception=False)
+
+    def action() -> IndexReport:
+        s = rag.settings
+        paths = [save_upload(f, s.corpus_dir, s.max_upload_bytes) for f in files]
+        return rag.index(paths, progress=index_progress(progress))
+
+    return run_write(rag, key, action)
+
+
+def delete(rag: Rag, source: str | None, key: str | None, progress: gr.Progress) -> tuple[str, str, Any, Any]:
+    """Remove a note's file, then re-index so its chunks leave the store."""
+    if not source:
+        raise gr.Error("Pick a note to delete first.", print_exception=False)
+
+    def action() -> IndexReport:
+        remove_note(source, rag.settings.corpus_dir)
+        return rag.index(progress=index_progress(progress))
+
+    return run_write(rag, key, action)
+
+
+def reindex(rag: Rag, rebuild: bool, key: str | None, progress: gr.Progress) -> tuple[str, str, Any, Any]:
+    """Bring the index in line with the corpus folder (from scratch when `rebuild`)."""
+    return run_write(rag, key, lambda: rag.index(rebuild=bool(rebuild), progress=index_progress(progress)))
