@@ -38,6 +38,7 @@ PASSAGE_PRIOR = 0.25  # a unit of a better-ranked passage gets up to this much e
 MMR_LAMBDA = 0.6  # relevance against novelty: 1 would pick near-duplicates of the best unit
 RELEVANCE_GAP = 0.2  # units this far below the best one are not worth quoting
 MAX_UNITS = 4
+FOLLOW_UP_WEIGHT = 0.7  # weight of the follow-up question itself against the query resolved with its topic
 MAX_CHARS = 1200  # the chosen prose (code excluded) stops growing past this
 MAX_CHILDREN = 8  # a "...:" line brings at most this many of the items it introduces
 
@@ -120,7 +121,9 @@ def score_units(rag: Rag, question: str, search_query: str, units: Sequence[Unit
     texts = [unit_view(u, units) for u in units]
     vectors = rag.embedder.embed(queries + texts) if units else np.zeros((len(queries), 1), np.float32)
     q, u = vectors[: len(queries)], vectors[len(queries) :]
-    rel = (u @ q.T).mean(axis=1) if len(units) else np.zeros(0)
+    # A follow-up's own words say what is asked now; the resolved query only says about what.
+    weights = np.array([1.0] if len(queries) == 1 else [FOLLOW_UP_WEIGHT, 1 - FOLLOW_UP_WEIGHT])
+    rel = (u @ q.T) @ weights if len(units) else np.zeros(0)
     # Retrieval already weighed the words and the meaning of whole passages: trust its order.
     prior = np.array([PASSAGE_PRIOR / (1 + unit.passage) for unit in units])
     return rel + prior, u @ u.T

@@ -1,0 +1,294 @@
+"""The REST API: create_app(rag) -> FastAPI, the one error -> status table, and `rag serve`."""
+
+from __future__ import annotations
+
+import importlib.util
+import ipaddress
+import logging
+import secrets
+import sys
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, File, Request, Security, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from rag.api_chat import get_rag
+from rag.api_chat import router as chat_router
+from rag.api_models import (
+    AskRequest,
+    AskResponse,
+    ErrorOut,
+    Health,
+    IndexRequest,
+    IndexSummary,
+    SearchRequest,
+    SearchResponse,
+    SourcesResponse,
+    answer_out,
+    passage_out,
+    sources_out,
+    summary_out,
+)
+from rag.app import Rag
+from rag.errors import (
+    AuthError,
+    IndexBusy,
+    IndexMismatch,
+    InvalidInput,
+    LLMError,
+    NotFound,
+    RagError,
+    StoreUnavailable,
+    TooLarge,
+)
+from rag.settings import Settings
+from rag.uploads import SourceExists, check_note_bytes, note_name, note_path, restore, save_note
+
+log = logging.getLogger(__name__)
+
+# The one place errors become statuses; a subclass is looked up before its base.
+ERROR_STATUS: dict[type[RagError], int] = {
+    InvalidInput: 422,
+    TooLarge: 413,
+    NotFound: 404,
+    AuthError: 401,
+    IndexBusy: 409,
+    SourceExists: 409,
+    IndexMismatch: 409,  # the index needs `rag index --rebuild`: a conflict with the configured model
+    StoreUnavailable: 503,
+    LLMError: 502,
+}
+MULTIPART_SLACK = 64 * 1024  # headers and boundaries around the file in a multipart body
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorOut, "description": desc} for code, desc in [
+        (404, "Unknown source"), (409, "An index run is in progress, or the note exists"),
+        (413, "Query or upload over the limit"), (422, "Invalid body"), (503, "The vector store is unreachable"),
+    ]
+}
+WRITE_ERRORS = {401: {"model": ErrorOut, "description": "Missing or wrong API key"}, **ERRORS}
+
+bearer = HTTPBearer(auto_error=False, description="RAG_API_KEY; write endpoints need it when it is set.")
+router = APIRouter()
+RagDep = Annotated[Rag, Depends(get_rag)]
+
+
+def package_version() -> str:
+    try:
+        return version("notes-rag")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(bearer)]
+
+
+def require_key(request: Request, credentials: Credentials) -> None:
+    """Writes need `Authorization: Bearer <RAG_API_KEY>` when a key is configured."""
+    key = get_rag(request).settings.api_key
+    if not key:
+        return
+    given = credentials.credentials if credentials else ""
+    if not secrets.compare_digest(given.encode(), key.encode()):
+        raise AuthError("missing or wrong API key: send the header `Authorization: Bearer <RAG_API_KEY>`")
+
+
+@router.get("/health", response_model=Health, tags=["status"])
+def health(rag: RagDep) -> Health:
+    """Liveness and what is indexed."""
+    chunks = rag.store.count()
+    return Health(status="ok", chunks=chunks, sources=len(rag.retriever.refresh().sources), version=package_version())
+
+
+@router.post("/v1/search", response_model=SearchResponse, responses=ERRORS, tags=["query"])
+def search(body: SearchRequest, rag: RagDep) -> SearchResponse:
+    """The k passages that best match the query."""
+    results = rag.search(body.query, body.k, body.sources)
+    return SearchResponse(query=body.query, results=[passage_out(p) for p in results])
+
+
+@router.post("/v1/ask", response_model=AskResponse, responses=ERRORS, tags=["query"])
+def ask(body: AskRequest, rag: RagDep) -> AskResponse:
+    """A short answer, every sentence cited `[n]` to the lines it came from."""
+    history = [(m.role, m.content) for m in body.history]
+    return answer_out(rag.ask(body.question, body.k, history, body.mode))
+
+
+@router.get("/v1/sources", response_model=SourcesResponse, responses=ERRORS, tags=["notes"])
+def list_sources(rag: RagDep) -> SourcesResponse:
+    """The indexed notes with their chunk counts."""
+    return sources_out(rag.sources())
+
+
+@router.post("/v1/sources", status_code=201, response_model=IndexSummary, responses=WRITE_ERRORS,
+             dependencies=[Depends(require_key)], tags=["notes"])
+def upload_source(rag: RagDep, file: Annotated[UploadFile, File(description="A .md or .txt note")],
+                  overwrite: bool = False) -> IndexSummary:
+    """Save a note in the corpus folder and index it; an existing note is replaced only with `overwrite=true`."""
+    name = note_name(file.filename)
+    data = file.file.read(rag.settings.max_upload_bytes + 1)
+    check_note_bytes(data, name, rag.settings.max_upload_bytes)
+    path, previous = save_note(rag.settings.corpus_dir, name, data, overwrite)
+    try:
+        report = rag.index([path])
+    except BaseException:
+        restore(path, previous)  # a note that could not be indexed is not left half-added
+        raise
+    return summary_out(report)
+
+
+@router.delete("/v1/sources/{source:path}", response_model=IndexSummary, responses=WRITE_ERRORS,
+               dependencies=[Depends(require_key)], tags=["notes"])
+def delete_source(source: str, rag: RagDep) -> IndexSummary:
+    """Remove a note's file and its chunks."""
+    path = note_path(rag.settings.corpus_dir, source)
+    indexed = any(s.source == source for s in rag.sources())
+    if not path.is_file() and not indexed:
+        raise NotFound(f"no note named {source}: GET /v1/sources lists them")
+    previous = path.read_bytes() if path.is_file() else None
+    path.unlink(missing_ok=True)
+    try:
+        report = rag.index()
+    except BaseException:
+        if previous is not None:
+            restore(path, previous)
+        raise
+    return summary_out(report)
+
+
+@router.post("/v1/index", response_model=IndexSummary, responses=WRITE_ERRORS,
+             dependencies=[Depends(require_key)], tags=["notes"])
+def reindex(rag: RagDep, body: IndexRequest | None = None) -> IndexSummary:
+    """Bring the index in line with the corpus folder (only changed notes are embedded)."""
+    return summary_out(rag.index(rebuild=body.rebuild if body else False))
+
+
+def status_for(exc: RagError) -> int:
+    """The status of an error class, or of its nearest mapped base."""
+    return next((ERROR_STATUS[c] for c in type(exc).__mro__ if c in ERROR_STATUS), 500)
+
+
+async def rag_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RagError)
+    status = status_for(exc)
+    if status >= 500:
+        log.error("%s %s -> %s: %s", request.method, request.url.path, status, exc)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
+
+
+async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in exc.errors()
+    )
+    return JSONResponse({"detail": f"invalid request: {problems}"}, status_code=422)
+
+
+async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+    # The traceback goes to the server log (uvicorn logs it too); the client gets no internals.
+    log.error("%s %s failed: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
+    return JSONResponse({"detail": f"internal error: {type(exc).__name__}; the server log has the details"},
+                        status_code=500)
+
+
+class UploadLimit:
+    """Answer 413 to an upload whose declared size is over the limit, without parsing or storing it."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] == "/v1/sources":
+            length = dict(scope["headers"]).get(b"content-length", b"")
+            if length.isdigit() and int(length) > self.limit + MULTIPART_SLACK:
+                # Drain the body first: a client still sending would otherwise see a reset, not the 413.
+                message = await receive()
+                while message.get("more_body") and message["type"] == "http.request":
+                    message = await receive()
+                detail = f"the upload is {int(length)} bytes; the limit is {self.limit} (RAG_MAX_UPLOAD_BYTES)"
+                await JSONResponse({"detail": detail}, status_code=413)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def create_app(rag: Rag, with_ui: bool = True) -> FastAPI:
+    """The REST API (and the web UI at / when the `ui` package is installed) over `rag`."""
+    app = FastAPI(title="notes-rag", version=package_version(),
+                  description="Ask your study notes; every answer is cited to the exact lines.")
+    app.state.rag = rag
+    app.include_router(router)
+    app.include_router(chat_router)
+    app.add_exception_handler(RagError, rag_error)
+    app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(Exception, internal_error)
+    app.add_middleware(UploadLimit, limit=rag.settings.max_upload_bytes)
+    if with_ui:
+        mount_ui(app, rag)
+    return app
+
+
+def mount_ui(app: FastAPI, rag: Rag) -> None:
+    """Mount the Gradio UI at / if the `ui` package is there (the API works without it)."""
+    if importlib.util.find_spec("ui") is None:
+        log.info("no `ui` package: serving the API only")
+        return
+    import ui
+
+    if hasattr(ui, "mount_ui"):
+        ui.mount_ui(app, rag, path="/")
+    elif hasattr(ui, "build_ui"):
+        import gradio as gr
+
+        gr.mount_gradio_app(app, ui.build_ui(rag), path="/")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def listen_host(settings: Settings) -> str:
+    """Where to bind: anywhere with a key; without one, loopback only, because writes would be open to all."""
+    if settings.api_key or is_loopback(settings.host):
+        return settings.host
+    log.warning("RAG_API_KEY is not set, so notes-rag will not listen on %s (anyone there could change your "
+                "notes); listening on 127.0.0.1 instead. Set RAG_API_KEY to serve other hosts.", settings.host)
+    return "127.0.0.1"
+
+
+def serve(rag: Rag) -> None:
+    """`rag serve`: warm the model, then run the API and UI with uvicorn until interrupted."""
+    import uvicorn
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    settings = rag.settings
+    host = listen_host(settings)
+    try:
+        rag.warm_up()
+    except RagError as exc:  # the store may come up later; /health reports it until then
+        log.warning("warm-up failed: %s", exc)
+    app = create_app(rag)
+    sys.stderr.write(describe_service(rag, host) + "\n")
+    uvicorn.run(app, host=host, port=settings.port, log_level="info")
+
+
+def describe_service(rag: Rag, host: str) -> str:
+    """What `rag serve` serves, printed once at start-up."""
+    s = rag.settings
+    base = f"http://{host if ':' not in host else f'[{host}]'}:{s.port}"
+    try:
+        indexed = f"{rag.store.count()} chunks from {len(rag.retriever.refresh().sources)} notes"
+    except RagError:
+        indexed = "the index (store not reachable yet)"
+    answers = f"generated by {s.llm_base_url} ({s.llm_model})" if s.llm_base_url else "extractive"
+    writes = "need `Authorization: Bearer <RAG_API_KEY>`" if s.api_key else "are open (no RAG_API_KEY; loopback only)"
+    ui = f"  web UI   {base}/\n" if importlib.util.find_spec("ui") else ""
+    return (f"notes-rag {package_version()} serving {indexed} in {s.corpus_dir}\n{ui}"
+            f"  REST API {base}/v1/...  (docs {base}/docs)\n  answers  {answers}; writes {writes}")

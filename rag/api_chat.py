@@ -1,0 +1,123 @@
+"""OpenAI-compatible /v1/chat/completions over Rag.ask, so OpenAI clients can use the notes as a model."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from rag.app import MAX_K, Rag
+from rag.errors import InvalidInput
+from rag.models import Answer
+
+MODEL_ID = "notes-rag"
+PIECE_WORDS = 8  # words per streamed chunk: small enough to look live, few enough to stay cheap
+
+router = APIRouter(tags=["openai"])
+
+
+def get_rag(request: Request) -> Rag:
+    return request.app.state.rag  # type: ignore[no-any-return]
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[dict[str, Any]] | None = None
+
+
+class ChatRequest(BaseModel):
+    """The fields of an OpenAI chat-completions request this endpoint uses; others are accepted and ignored."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str = MODEL_ID
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False
+    k: int = Field(5, ge=1, le=MAX_K, description="Extension: how many passages the answer may draw on.")
+
+
+def message_text(message: ChatMessage) -> str:
+    """A message's text, also when it comes as a list of content parts."""
+    if isinstance(message.content, list):
+        return "\n".join(str(part.get("text", "")) for part in message.content if part.get("type") == "text")
+    return message.content or ""
+
+
+def split_conversation(messages: list[ChatMessage]) -> tuple[str, list[tuple[str, str]]]:
+    """The last user message is the question; the user and assistant turns before it are its history."""
+    last = max((i for i, m in enumerate(messages) if m.role == "user"), default=None)
+    if last is None:
+        raise InvalidInput("the conversation has no user message: add one with the question")
+    history: list[tuple[str, str]] = [
+        (m.role, message_text(m)) for m in messages[:last] if m.role in ("user", "assistant")
+    ]
+    return message_text(messages[last]), history
+
+
+def reply_content(answer: Answer) -> str:
+    """The cited answer followed by where each [n] points."""
+    if not answer.citations:
+        return answer.text
+    sources = "\n".join(
+        f"[{c.n}] {c.passage.source}:{c.cited_start}-{c.cited_end}"
+        + (f" ({c.passage.heading})" if c.passage.heading else "")
+        for c in answer.citations
+    )
+    return f"{answer.text}\n\nSources:\n{sources}"
+
+
+def usage(prompt: str, content: str) -> dict[str, int]:
+    from rag.tokens import count_budget_tokens
+
+    prompt_tokens, completion_tokens = count_budget_tokens(prompt), count_budget_tokens(content)
+    return {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens}
+
+
+@router.post("/v1/chat/completions", response_model=None)
+def chat_completions(body: ChatRequest, request: Request) -> dict[str, Any] | StreamingResponse:
+    """An OpenAI chat completion whose content is the cited answer (`stream: true` gives server-sent events)."""
+    rag = get_rag(request)
+    question, history = split_conversation(body.messages)
+    answer = rag.ask(question, body.k, history)
+    content = reply_content(answer)
+    completion_id, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+    if body.stream:
+        return StreamingResponse(stream_chunks(completion_id, created, body.model, content),
+                                 media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+    return {
+        "id": completion_id, "object": "chat.completion", "created": created, "model": body.model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+        "usage": usage(question, content),
+    }
+
+
+def stream_chunks(completion_id: str, created: int, model: str, content: str) -> Iterator[str]:
+    """`data: {chat.completion.chunk}` events: the role, the content a few words at a time, the stop, [DONE]."""
+
+    def event(delta: dict[str, str], finish: str | None = None) -> str:
+        chunk = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
+                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        return f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
+
+    yield event({"role": "assistant", "content": ""})
+    words = re.findall(r"\s*\S+\s*", content) or [content]
+    for start in range(0, len(words), PIECE_WORDS):
+        yield event({"content": "".join(words[start : start + PIECE_WORDS])})
+    yield event({}, "stop")
+    yield "data: [DONE]\n\n"
+
+
+@router.get("/v1/models")
+def list_models() -> dict[str, Any]:
+    """The one model this server is, for clients that list models before chatting."""
+    return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "notes-rag"}]}

@@ -1,0 +1,87 @@
+"""Notes written into or removed from the corpus folder through the API: names and bytes checked first (I/O)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from urllib.parse import unquote
+
+from rag.errors import InvalidInput, NotFound, RagError, TooLarge
+from rag.load import NOTE_SUFFIXES, Skipped, decode_note
+
+UPLOAD_SUFFIXES = (".md", ".txt")
+MAX_NAME_BYTES = 255  # what most file systems allow for one name
+
+
+class SourceExists(RagError):
+    """An upload would replace another note without `overwrite=true`."""
+
+
+def note_name(filename: str | None) -> str:
+    """The uploaded file's name if it is a plain, safe note name; InvalidInput saying why not otherwise."""
+    name = (filename or "").strip()
+    if not name:
+        raise InvalidInput("the upload has no file name: send the note as the multipart field `file` with a name")
+    # Clients percent-encode odd characters in multipart file names: "x%00.md" is a NUL in disguise.
+    for form in (name, unquote(name)):
+        if any(ord(c) < 32 or ord(c) == 127 for c in form):
+            raise InvalidInput("the file name contains control characters (e.g. NUL): rename the file")
+        if "/" in form or "\\" in form or form.startswith(".") or ".." in form:
+            raise InvalidInput(f"{name!r} is not a plain file name: no folders, no '..', no leading dot")
+    if len(name.encode("utf-8")) > MAX_NAME_BYTES:
+        raise InvalidInput(f"the file name is over {MAX_NAME_BYTES} bytes: shorten it")
+    if Path(name).suffix.lower() not in UPLOAD_SUFFIXES:
+        raise InvalidInput(f"{name!r} is not a note: only {' and '.join(UPLOAD_SUFFIXES)} files can be uploaded")
+    return name
+
+
+def check_note_bytes(data: bytes, name: str, limit: int) -> None:
+    """Refuse content over the size limit, binary, not UTF-8 or empty, before anything is written."""
+    if len(data) > limit:
+        raise TooLarge(f"{name} is over the upload limit of {limit} bytes (RAG_MAX_UPLOAD_BYTES): split the note")
+    note = decode_note(data, name)
+    if isinstance(note, Skipped):
+        raise InvalidInput(f"{name} cannot be indexed: {note.reason}")
+
+
+def save_note(corpus_dir: Path, name: str, data: bytes, overwrite: bool) -> tuple[Path, bytes | None]:
+    """Write the note atomically; returns its path and the bytes it replaced (for `restore`)."""
+    target = corpus_dir / name
+    previous = target.read_bytes() if target.is_file() else None
+    if target.exists() and not overwrite:
+        raise SourceExists(f"{name} already exists: upload with ?overwrite=true to replace it, or rename the file")
+    fd, tmp = tempfile.mkstemp(dir=corpus_dir, prefix=".upload-", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        if overwrite:
+            os.replace(tmp, target)
+        else:
+            os.link(tmp, target)  # fails if another upload took the name meanwhile: never overwrites
+    except FileExistsError as exc:
+        raise SourceExists(f"{name} already exists: upload with ?overwrite=true to replace it") from exc
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return target, previous
+
+
+def restore(path: Path, previous: bytes | None) -> None:
+    """Undo `save_note` or a removal: put the old bytes back, or remove a file that was new."""
+    if previous is None:
+        path.unlink(missing_ok=True)
+    else:
+        path.write_bytes(previous)
+
+
+def note_path(corpus_dir: Path, source: str) -> Path:
+    """The file of an indexed note name, refusing anything that would leave the corpus folder."""
+    if not source or "\x00" in source or source.startswith(("/", "\\")) or ".." in Path(source).parts:
+        raise InvalidInput(f"{source!r} is not a note name: use a name as GET /v1/sources lists it")
+    root = corpus_dir.resolve()
+    path = (root / source).resolve()
+    if not path.is_relative_to(root) or path == root:
+        raise InvalidInput(f"{source!r} is outside the corpus folder")
+    if path.suffix.lower() not in NOTE_SUFFIXES:
+        raise NotFound(f"{source} is not a note: GET /v1/sources lists the notes")
+    return path
