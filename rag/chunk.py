@@ -20,7 +20,9 @@ SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
 MARKUP_NOISE = re.compile(r"\|?(?:[ \t]*:?-{3,}:?[ \t]*\|)+[ \t]*:?-*|^[ \t]*(?:[-*_=][ \t]*){3,}$|\*\*|\\[()\[\]]",
                           re.MULTILINE)
 SPACES = re.compile(r"[ \t]{2,}")
-MAX_TITLE = 80  # a longer "heading" is prose set in a heading; keep its first sentence
+# A longer "heading" is prose set as a heading; every chunk below inherits it, so keep it short
+# enough (about ten words) not to outweigh the chunk's own text in its embedding.
+MAX_TITLE = 60
 HEADING_SEP = " > "
 
 
@@ -32,6 +34,14 @@ class Budget:
     overlap_tokens: int  # a trailing block this small is repeated in the next chunk
     count: Callable[[str], int]  # budget tokens of a text
     fits_model: Callable[[str], bool]  # True if the embedder sees the text untruncated
+
+    @property
+    def id(self) -> str:
+        """What decides chunk boundaries: stored with the index so a change re-cuts the notes."""
+        return f"v{CHUNKER_VERSION}:{self.max_tokens}:{self.overlap_tokens}"
+
+
+CHUNKER_VERSION = 3  # bump when chunk boundaries or headings change, so `rag index` re-cuts every note
 
 
 @dataclass(frozen=True)
@@ -143,7 +153,8 @@ def clean_heading(title: str) -> str:
     """A heading's text without emphasis markers, cut to its first sentence if it is prose."""
     title = title.replace("**", "").strip()
     if len(title) > MAX_TITLE:
-        title = SENTENCE_END.split(title, maxsplit=1)[0]
+        first = SENTENCE_END.search(title, 20)  # "18. What is …" is a numbered title, not a sentence
+        title = title[: first.start()] if first else title
     return title if len(title) <= MAX_TITLE else title[: MAX_TITLE - 1].rstrip() + "…"
 
 

@@ -103,6 +103,7 @@ def index_notes(
     by_source: dict[str, dict[str, StoredChunk]] = defaultdict(dict)
     for row in store.rows(with_text=False):
         by_source[row.source][row.id] = row
+    recut = bool(by_source) and store.chunker_id() != budget.id  # chunking changed: diff every note
 
     reports: list[FileReport] = []
     plans: list[FilePlan] = []
@@ -115,7 +116,7 @@ def index_notes(
         if isinstance(note, Skipped):
             kept = " (the previously indexed version is kept)" if existing else ""
             reports.append(FileReport(source, "skipped", note.reason + kept, len(existing)))
-        elif existing and {r.file_sha256 for r in existing.values()} == {note.sha256}:
+        elif existing and not recut and {r.file_sha256 for r in existing.values()} == {note.sha256}:
             reports.append(FileReport(source, "unchanged", "", len(existing)))
         else:
             try:
@@ -129,8 +130,8 @@ def index_notes(
         for source in sorted(set(by_source) - on_disk):
             store.delete(list(by_source[source]))
             reports.append(FileReport(source, "removed", "the file is gone from the corpus folder"))
-    if plans or rebuild or any(r.status == "removed" for r in reports) or store.embedder_id() is None:
-        store.mark_written(embedder.id)
+    if plans or rebuild or recut or any(r.status == "removed" for r in reports) or store.embedder_id() is None:
+        store.mark_written(embedder.id, budget.id if not any(r.status == "failed" for r in reports) else None)
     return summarize(sorted(reports, key=lambda r: r.source), store.count(), time.perf_counter() - started)
 
 

@@ -165,18 +165,26 @@ class ChromaStore:
         return meta.get("embedder")
 
     @wrap_store_errors
+    def chunker_id(self) -> str | None:
+        """The chunker settings the stored chunks were cut with."""
+        meta = self._run(lambda c: c.metadata or {}, fresh=True)
+        return meta.get("chunker")
+
+    @wrap_store_errors
     def generation(self) -> int:
         """A counter bumped by every index change: readers use it to see writes of other processes."""
         meta = self._run(lambda c: c.metadata or {}, fresh=True)
         return int(meta.get("generation", 0))
 
     @wrap_store_errors
-    def mark_written(self, embedder_id: str) -> None:
-        """Record the embedder and bump the generation after a write."""
+    def mark_written(self, embedder_id: str, chunker_id: str | None = None) -> None:
+        """Record the embedder (and chunker) and bump the generation after a write."""
 
         def bump(collection: Collection) -> None:
             meta = dict(collection.metadata or {})
             meta.update(embedder=embedder_id, generation=int(meta.get("generation", 0)) + 1)
+            if chunker_id:
+                meta["chunker"] = chunker_id
             collection.modify(metadata=meta)
 
         self._run(bump, fresh=True)

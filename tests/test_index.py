@@ -196,3 +196,17 @@ def test_a_second_process_sees_writes_through_the_store(make_rag, embedder):
     writer.index()
     reader.retriever.refresh(force=True)
     assert [p.source for p in reader.search("quokkas", 3, mode="lexical")] == ["extra.md"]
+
+
+def test_changing_the_chunk_budget_re_cuts_unchanged_notes(make_rag, embedder):
+    rag, counter = counting_rag(make_rag, embedder)
+    write_notes(rag.settings.corpus_dir, n_sections=30)
+    rag.index()
+    smaller = Rag(rag.settings.model_copy(update={"chunk_tokens": 64}), embedder=embedder)
+    report = smaller.index()
+    assert report.updated == 1 and report.embedded > 0
+    clean = Rag(smaller.settings.model_copy(update={"data_dir": rag.settings.data_dir.parent / "clean"}),
+                embedder=embedder)
+    clean.index()
+    assert snapshot(smaller) == snapshot(clean)
+    assert smaller.index().unchanged == 1
