@@ -107,6 +107,7 @@ class ChromaServer:
         """Terminate the server (kill it if it lingers) and wait until the port is free."""
         if self._proc is None:
             return
+        self._proc.send_signal(signal.SIGCONT)  # a paused server cannot act on SIGTERM
         self._proc.terminate()
         try:
             self._proc.wait(timeout=15)

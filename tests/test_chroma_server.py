@@ -12,11 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import REAL_NOTE, ChromaServer
 
 from rag.app import Rag
 from rag.retrieve import GENERATION_TTL
-
-from conftest import REAL_NOTE, ChromaServer
 
 ROOT = Path(__file__).resolve().parent.parent
 RAG_BIN = str(Path(sys.executable).parent / "rag")
@@ -153,7 +152,7 @@ def test_the_compose_file_refuses_to_start_without_an_api_key(tmp_path):
 @pytest.mark.parametrize("broken", [
     COMPOSE.replace("condition: service_healthy", "condition: service_hapy"),
     COMPOSE.replace("      chroma:\n        condition", "      chromadb:\n        condition"),
-    COMPOSE.replace("    healthcheck:\n      test: [\"CMD\", \"python\"", "    healthcheck:\n      tset: [\"CMD\", \"python\""),
+    COMPOSE.replace('test: ["CMD", "python"', 'tset: ["CMD", "python"'),
 ], ids=["bad-condition", "unknown-service", "misspelt-key"])
 def test_an_invalid_compose_file_fails_validation(tmp_path, broken):
     assert broken != COMPOSE
