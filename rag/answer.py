@@ -40,6 +40,7 @@ RELEVANCE_GAP = 0.2  # units this far below the best one are not worth quoting
 MAX_UNITS = 4
 FOLLOW_UP_WEIGHT = 0.7  # weight of the follow-up question itself against the query resolved with its topic
 MAX_CHARS = 1200  # the chosen prose (code excluded) stops growing past this
+VIEW_CHARS = 400  # of a unit (twice that of code) are embedded: enough to place it, cheap to embed
 MAX_CHILDREN = 8  # a "...:" line brings at most this many of the items it introduces
 
 
@@ -116,14 +117,20 @@ def extractive_answer(rag: Rag, question: str, search_query: str,
 
 
 def score_units(rag: Rag, question: str, search_query: str, units: Sequence[Unit]) -> tuple[np.ndarray, np.ndarray]:
-    """Each unit's relevance to the question, and the units' similarity to one another."""
+    """Each unit's relevance to the question (-inf for units never quoted), and their similarity to one another."""
     queries = [question] if search_query == question else [question, search_query]
-    texts = [unit_view(u, units) for u in units]
-    vectors = rag.embedder.embed(queries + texts) if units else np.zeros((len(queries), 1), np.float32)
-    q, u = vectors[: len(queries)], vectors[len(queries) :]
+    wants_code = bool(CODE_WORDS.search(question))
+    # Embedding is the cost of an answer: only units that can be quoted on their own are embedded.
+    scored = [i for i, u in enumerate(units) if u.kind != "heading" and not is_label(u)
+              and (u.kind != "code" or wants_code)]
+    vectors = rag.embedder.embed(queries + [unit_view(units[i], units) for i in scored])
+    q = vectors[: len(queries)]
+    u = np.zeros((len(units), vectors.shape[1]), np.float32)
+    u[scored] = vectors[len(queries) :]
     # A follow-up's own words say what is asked now; the resolved query only says about what.
     weights = np.array([1.0] if len(queries) == 1 else [FOLLOW_UP_WEIGHT, 1 - FOLLOW_UP_WEIGHT])
-    rel = (u @ q.T) @ weights if len(units) else np.zeros(0)
+    rel = np.full(len(units), -np.inf)
+    rel[scored] = (u[scored] @ q.T) @ weights
     # Retrieval already weighed the words and the meaning of whole passages: trust its order.
     prior = np.array([PASSAGE_PRIOR / (1 + unit.passage) for unit in units])
     return rel + prior, u @ u.T
@@ -131,8 +138,8 @@ def score_units(rag: Rag, question: str, search_query: str, units: Sequence[Unit
 
 def unit_view(unit: Unit, units: Sequence[Unit]) -> str:
     """What the embedder sees of a unit: the heading it sits under and the line that introduces it."""
-    lead = units[unit.lead].text if unit.lead is not None else ""
-    parts = [unit.context, lead, unit.text[:1500]]
+    lead = units[unit.lead].text[:VIEW_CHARS] if unit.lead is not None else ""
+    parts = [unit.context, lead, unit.text[: 2 * VIEW_CHARS if unit.kind == "code" else VIEW_CHARS]]
     return "\n".join(p for p in parts if p)
 
 

@@ -1,0 +1,142 @@
+"""REST API load figures: /v1/search and /v1/ask p50/p95 latency, requests/s and errors at 1, 8 and 32 clients.
+
+Starts `rag serve` on a free loopback port over a copy of corpus/ indexed into a temp folder (or over
+--data-dir if it already holds the index), then drives it with httpx from this process. Prints figures;
+not a test. Usage: python bench/bench_api.py [--clients 1,8,32] [--rounds 4] [--url http://127.0.0.1:8000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+RAG = Path(sys.executable).parent / "rag"
+QUESTIONS = [json.loads(line)["question"] for line in (ROOT / "eval" / "dev_questions.jsonl").open()]
+
+
+@dataclass(frozen=True)
+class Run:
+    endpoint: str
+    clients: int
+    latencies: list[float]  # seconds, successful requests only
+    errors: int
+    seconds: float
+
+    def row(self) -> str:
+        ms = sorted(x * 1000 for x in self.latencies) or [float("nan")]
+        p95 = ms[min(len(ms) - 1, round(0.95 * (len(ms) - 1)))]
+        done = len(self.latencies) + self.errors
+        return (f"{self.endpoint:11} {self.clients:7} {done:8} {self.errors:6} {statistics.median(ms):8.0f} "
+                f"{p95:8.0f} {len(self.latencies) / self.seconds:8.1f}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def rag_server(data_dir: Path | None) -> Iterator[str]:
+    """`rag index` (unless the folder has an index) and `rag serve` in a temp folder; yields the base URL."""
+    with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
+        corpus = Path(tmp) / "corpus"
+        shutil.copytree(ROOT / "corpus", corpus)
+        env = {**os.environ, "RAG_CORPUS_DIR": str(corpus), "RAG_DATA_DIR": str(data_dir or Path(tmp) / "data")}
+        env.pop("RAG_API_KEY", None)
+        started = time.perf_counter()
+        subprocess.run([str(RAG), "index"], env=env, check=True, stdout=subprocess.DEVNULL)
+        print(f"index: {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        port = free_port()
+        proc = subprocess.Popen([str(RAG), "serve", "--port", str(port)], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            yield wait_until_up(f"http://127.0.0.1:{port}", proc)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=30)
+
+
+def wait_until_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 180) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"rag serve exited with {proc.returncode}")
+        try:
+            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                return url
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError("rag serve did not come up")
+
+
+def body_for(endpoint: str, n: int) -> dict[str, object]:
+    question = QUESTIONS[n % len(QUESTIONS)]
+    return {"query": question, "k": 5} if endpoint == "search" else {"question": question, "k": 5}
+
+
+async def drive(url: str, endpoint: str, clients: int, total: int) -> Run:
+    """`clients` concurrent workers send `total` requests between them, each waiting for its answer."""
+    latencies: list[float] = []
+    errors = 0
+    counter = iter(range(total))
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+
+        async def worker() -> None:
+            nonlocal errors
+            for n in counter:
+                started = time.perf_counter()
+                try:
+                    response = await client.post(f"/v1/{endpoint}", json=body_for(endpoint, n))
+                    ok = response.status_code == 200
+                except httpx.HTTPError:
+                    ok = False
+                if ok:
+                    latencies.append(time.perf_counter() - started)
+                else:
+                    errors += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+    return Run(endpoint, clients, latencies, errors, time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", default="1,8,32", help="Concurrency levels, comma-separated.")
+    parser.add_argument("--rounds", type=int, default=4, help="Requests per client at each level (at least 30).")
+    parser.add_argument("--url", help="Measure a running server instead of starting one.")
+    parser.add_argument("--data-dir", type=Path, help="Index folder to reuse (default: a fresh temp one).")
+    args = parser.parse_args()
+    levels = [int(c) for c in args.clients.split(",")]
+    with (nullcontext(args.url) if args.url else rag_server(args.data_dir)) as url:
+        for endpoint in ("search", "ask"):
+            asyncio.run(drive(url, endpoint, 2, 10))  # warm caches and connections; not counted
+        print(f"{os.cpu_count()} CPUs; server {url}")
+        print(f"{'endpoint':11} {'clients':>7} {'requests':>8} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>8}")
+        for endpoint in ("search", "ask"):
+            for clients in levels:
+                print(asyncio.run(drive(url, endpoint, clients, max(30, args.rounds * clients))).row(), flush=True)
+
+
+if __name__ == "__main__":
+    main()
