@@ -181,6 +181,9 @@ async def rag_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    if any(e.get("type") == "json_invalid" for e in exc.errors()):
+        detail = "the body is not valid JSON: send a JSON object with Content-Type: application/json"
+        return JSONResponse({"detail": detail}, status_code=422)
     problems = "; ".join(
         f"{'.'.join(str(part) for part in e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in exc.errors()
     )
