@@ -12,6 +12,7 @@ import numpy as np
 
 from rag.errors import InvalidInput, LLMError
 from rag.models import Answer, Citation, Passage
+from rag.questions import comparison_sides, mentions, resolve_followup, wants_code
 from rag.retrieve import is_covered
 from rag.units import Unit, is_lead_in, split_passage, split_passages
 
@@ -20,20 +21,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FOLLOW_UP_START = re.compile(r"^(?:and|but|also|so|then|or|what about|how about|what of|same for)\b", re.I)
-PRONOUN = re.compile(r"\b(?:it|its|it's|they|them|their|this|that|these|those|former|latter)\b", re.I)
-CODE_WORDS = re.compile(r"\b(?:code|example|snippet|implement\w*|sample|script|program)\b", re.I)
-COMPARATIVE = re.compile(r"\b(?:which|when|better|prefer|pick|choose|more|less|differ\w*|compare\w*)\b", re.I)
-SIDE_SPLIT = re.compile(r"\s+(?:vs\.?|versus|compared (?:to|with)|over|or)\s+|\s*\bvs\.?\s+", re.I)
-BETWEEN = re.compile(r"\bbetween\s+(.+?)\s+and\s+(.+)", re.I)
-STOPWORDS = frozenset({
-    "a", "about", "actually", "all", "an", "and", "any", "are", "as", "at", "be", "been", "but", "by", "can",
-    "could", "do", "does", "doing", "for", "from", "get", "gets", "give", "has", "have", "how", "i", "if", "in",
-    "into", "is", "it", "its", "just", "me", "more", "most", "my", "of", "on", "or", "over", "should", "so",
-    "some", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "to",
-    "use", "used", "using", "vs", "versus", "was", "we", "what", "when", "where", "which", "while", "who", "why",
-    "will", "with", "would", "you", "your", "between", "difference", "differences", "compare",
-})
 PASSAGE_PRIOR = 0.25  # a unit of a better-ranked passage gets up to this much extra relevance
 MMR_LAMBDA = 0.6  # relevance against novelty: 1 would pick near-duplicates of the best unit
 RELEVANCE_GAP = 0.2  # units this far below the best one are not worth quoting
@@ -71,21 +58,6 @@ def answer_question(rag: Rag, question: str, k: int = 5, history: Sequence[tuple
     return Answer(question, search_query, text, True, "extractive", citations, note)
 
 
-def resolve_followup(question: str, history: Sequence[tuple[str, str]], limit: int = 2000) -> str:
-    """The question with the previous question's topic prepended when it only makes sense as a follow-up."""
-    earlier = [content for role, content in history if role == "user" and content.strip()]
-    if not earlier:
-        return question
-    words = question.split()
-    follows = FOLLOW_UP_START.match(question) or len(words) <= 3 or (len(words) <= 8 and PRONOUN.search(question))
-    if not follows:
-        return question
-    # The previous question may itself be a follow-up: resolve it against what came before it.
-    previous = resolve_followup(earlier[-1], [("user", c) for c in earlier[:-1]], limit)
-    room = max(0, limit - len(question) - 1)
-    return f"{previous[-room:] if room else ''} {question}".strip()
-
-
 def not_covered_text(passages: Sequence[Passage]) -> str:
     """What to say when the notes don't answer: that, and the nearest topics they do cover."""
     topics: list[str] = []
@@ -119,10 +91,10 @@ def extractive_answer(rag: Rag, question: str, search_query: str,
 def score_units(rag: Rag, question: str, search_query: str, units: Sequence[Unit]) -> tuple[np.ndarray, np.ndarray]:
     """Each unit's relevance to the question (-inf for units never quoted), and their similarity to one another."""
     queries = [question] if search_query == question else [question, search_query]
-    wants_code = bool(CODE_WORDS.search(question))
+    code_asked = wants_code(question)
     # Embedding is the cost of an answer: only units that can be quoted on their own are embedded.
     scored = [i for i, u in enumerate(units) if u.kind != "heading" and not is_label(u)
-              and (u.kind != "code" or wants_code)]
+              and (u.kind != "code" or code_asked)]
     vectors = rag.embedder.embed(queries + [unit_view(units[i], units) for i in scored])
     q = vectors[: len(queries)]
     u = np.zeros((len(units), vectors.shape[1]), np.float32)
@@ -147,7 +119,7 @@ def select_units(units: Sequence[Unit], rel: np.ndarray, sim: np.ndarray, questi
     """The units to quote: the code block a code question asks for, else MMR over prose, plus context."""
     # A block of one or two lines is printed output, not the code a question asks for.
     code = [i for i, u in enumerate(units) if u.kind == "code" and len(u.text.strip("`~\n").split("\n")) >= 3]
-    if CODE_WORDS.search(question) and code:
+    if wants_code(question) and code:
         best = max(code, key=lambda i: rel[i])
         chosen = [best]
         if units[best].lead is None:
@@ -183,27 +155,6 @@ def mmr(candidates: Sequence[int], rel: np.ndarray, sim: np.ndarray, units: Sequ
         chosen.append(best)
         size += len(units[best].text)
     return chosen
-
-
-def comparison_sides(question: str) -> list[str]:
-    """The things a comparison question weighs against each other ("A vs B", "between A and B")."""
-    between = BETWEEN.search(question)
-    parts = list(between.groups()) if between else SIDE_SPLIT.split(question)
-    if len(parts) < 2 or (not between and not re.search(r"\bvs\.?|versus\b", question, re.I)
-                          and not COMPARATIVE.search(question)):
-        return []
-    sides = []
-    for n, part in enumerate(parts):
-        words = [w for w in re.findall(r"[\w+#-]+", part.lower()) if w not in STOPWORDS and len(w) > 1]
-        if words:  # the word nearest the separator names the side: "LSTMs" in "... LSTMs vs transformers ..."
-            sides.append(words[-1] if n == 0 else words[0])
-    return sides if len(sides) >= 2 else []
-
-
-def mentions(text: str, side: str) -> bool:
-    """True if a text names a side of a comparison (a plural side matches its singular too)."""
-    stem = side[:-1] if side.endswith("s") and len(side) > 3 else side
-    return re.search(rf"(?<![\w-]){re.escape(stem)}", text.lower()) is not None
 
 
 def cover_sides(sides: Sequence[str], units: Sequence[Unit], candidates: Sequence[int],

@@ -10,11 +10,12 @@ import pytest
 from conftest import make_settings
 from llm_standin import StandInLLM, running
 
-from rag.answer import comparison_sides, compose, keep_order, resolve_followup
+from rag.answer import compose, keep_order
 from rag.app import Rag
 from rag.embed import Embedder
 from rag.generate import keep_real_citations
 from rag.models import Answer, Passage
+from rag.questions import comparison_sides, resolve_followup
 from rag.units import split_passage, split_passages
 
 NOTE = """# Support Vector Machines
