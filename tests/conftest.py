@@ -23,12 +23,16 @@ from rag.settings import Settings, load_settings
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 REAL_NOTE = CORPUS / "interview-notes.md"
+TEST_CACHE = ROOT / ".rag-test"
 
 
 @pytest.fixture(scope="session")
-def embedder(tmp_path_factory: pytest.TempPathFactory) -> Embedder:
-    """The default embedder (the packaged model), loaded once for the whole session."""
-    settings = load_settings(data_dir=tmp_path_factory.mktemp("model-cache"))
+def embedder() -> Embedder:
+    """The default embedder (the packaged model), loaded once for the whole session.
+
+    Its exported ONNX file is cached in `.rag-test/` (keyed by the weights' hash) so runs reuse it.
+    """
+    settings = load_settings(data_dir=TEST_CACHE)
     model = build_embedder(settings)
     model.embed(["load the model now"])
     return model
