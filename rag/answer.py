@@ -60,23 +60,25 @@ def answer_question(rag: Rag, question: str, k: int = 5, history: Sequence[tuple
 
 def not_covered_text(passages: Sequence[Passage]) -> str:
     """What to say when the notes don't answer: that, and the nearest topics they do cover."""
-    topics: list[str] = []
+    topics: dict[str, str] = {}
     for p in passages:
         topic = topic_of(p)
-        if topic and topic not in [t.split(" (")[0] for t in topics]:
-            topics.append(f"{topic} ({p.source}, line {p.start_line})")
+        if topic and topic not in topics:
+            topics[topic] = f"{topic} ({p.source}, line {p.start_line})"
     text = "The notes don't cover this, so I won't guess."
     if topics:
-        text += " The nearest topics they do cover: " + "; ".join(topics[:3]) + "."
+        text += " The nearest topics they do cover: " + "; ".join(list(topics.values())[:3]) + "."
     return text
 
 
 def topic_of(passage: Passage) -> str:
     """A short name for what a passage is about: its heading, else its first words."""
     if passage.heading:
-        return passage.heading.split(" > ")[-1].strip()
-    headings = [u.text for u in split_passage(passage) if u.kind == "heading"]
-    return headings[0] if headings else " ".join(passage.text.split()[:8])
+        topic = passage.heading.split(" > ")[-1]
+    else:
+        headings = [u.text for u in split_passage(passage) if u.kind == "heading"]
+        topic = headings[0] if headings else " ".join(passage.text.split()[:8])
+    return re.sub(r"^[#\s]+|[*_`]+|[\s:]+$", "", topic)
 
 
 def extractive_answer(rag: Rag, question: str, search_query: str,
