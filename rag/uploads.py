@@ -12,6 +12,7 @@ from rag.load import NOTE_SUFFIXES, Skipped, decode_note
 
 UPLOAD_SUFFIXES = (".md", ".txt")
 MAX_NAME_BYTES = 255  # what most file systems allow for one name
+MAX_PATH_BYTES = 1024  # far below PATH_MAX, so stat() never fails with ENAMETOOLONG
 
 
 class SourceExists(RagError):
@@ -78,6 +79,9 @@ def note_path(corpus_dir: Path, source: str) -> Path:
     """The file of an indexed note name, refusing anything that would leave the corpus folder."""
     if not source or "\x00" in source or source.startswith(("/", "\\")) or ".." in Path(source).parts:
         raise InvalidInput(f"{source!r} is not a note name: use a name as GET /v1/sources lists it")
+    parts = Path(source).parts
+    if len(source.encode("utf-8")) > MAX_PATH_BYTES or any(len(p.encode("utf-8")) > MAX_NAME_BYTES for p in parts):
+        raise InvalidInput(f"{source[:60]!r}... is too long to be a note name: GET /v1/sources lists them")
     root = corpus_dir.resolve()
     path = (root / source).resolve()
     if not path.is_relative_to(root) or path == root:

@@ -275,6 +275,7 @@ def test_upload_ask_and_delete_a_note(writer: httpx.Client) -> None:
 
 @pytest.mark.parametrize(("source", "status"), [
     ("..%2Foop.md", 422), ("%2e%2e%2Fcorpus%2Foop.md", 422), ("nothere.md", 404), ("oop.py", 404),
+    ("x" * 300 + ".md", 422), ("%00.md", 422),
 ])
 def test_delete_errors(writer: httpx.Client, source: str, status: int) -> None:
     assert writer.delete(f"/v1/sources/{source}", headers=AUTH).status_code == status
