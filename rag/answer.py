@@ -32,12 +32,12 @@ MAX_CHILDREN = 8  # a "...:" line brings at most this many of the items it intro
 
 
 def answer_question(rag: Rag, question: str, k: int = 5, history: Sequence[tuple[str, str]] = (),
-                    mode: str | None = None) -> Answer:
+                    mode: str | None = None, sources: Sequence[str] = ()) -> Answer:
     """A short answer to `question` from the notes, every sentence cited; an LLM writes it if configured."""
     if mode not in (None, "extractive", "llm"):
         raise InvalidInput(f"mode must be 'extractive' or 'llm', got {mode!r}")
     search_query = resolve_followup(question, history, rag.settings.max_query_chars)
-    passages = rag.search(search_query, k)
+    passages = rag.search(search_query, k, sources)
     if not is_covered(passages):
         text = not_covered_text(passages)
         return Answer(question, search_query, text, False, "extractive", [])

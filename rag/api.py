@@ -113,7 +113,7 @@ def search(body: SearchRequest, rag: RagDep) -> SearchResponse:
 def ask(body: AskRequest, rag: RagDep) -> AskResponse:
     """A short answer, every sentence cited `[n]` to the lines it came from."""
     history = [(m.role, m.content) for m in body.history]
-    return answer_out(rag.ask(body.question, body.k, history, body.mode))
+    return answer_out(rag.ask(body.question, body.k, history, body.mode, body.sources))
 
 
 @router.get("/v1/sources", response_model=SourcesResponse, responses=ERRORS, tags=["notes"])

@@ -49,6 +49,7 @@ class AskRequest(BaseModel):
     mode: Literal["extractive", "llm"] | None = Field(
         None, description="Default: llm when RAG_LLM_BASE_URL is set, else extractive."
     )
+    sources: list[str] = Field(default_factory=list, description="Only these notes (default: all).")
 
 
 class CitationOut(PassageOut):

@@ -95,13 +95,13 @@ class Rag:
         return self.retriever.search(query, k, sources, mode)
 
     def ask(self, question: str, k: int = 5, history: Sequence[tuple[str, str]] = (),
-            mode: str | None = None) -> Answer:
-        """A short answer to the question, every sentence cited to its passage."""
+            mode: str | None = None, sources: Sequence[str] = ()) -> Answer:
+        """A short answer to the question, every sentence cited to its passage (from `sources` only, if given)."""
         from rag.answer import answer_question
 
         question = self.check_query(question)
         self.check_k(k)
-        return answer_question(self, question, k, history, mode)
+        return answer_question(self, question, k, history, mode, sources)
 
     def sources(self) -> list[SourceInfo]:
         """The indexed notes with their chunk counts, hashes and index times."""

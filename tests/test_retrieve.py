@@ -85,3 +85,10 @@ def test_search_validates_its_input(corpus_rag):
 def test_source_filter_restricts_results(corpus_rag):
     results = corpus_rag.search("svm kernels", 5, sources=["interview-notes.md"])
     assert results and all(p.source == "interview-notes.md" for p in results)
+
+
+def test_ask_can_be_restricted_to_some_notes(corpus_rag):
+    answer = corpus_rag.ask("how do SVMs handle multi-class problems?", 5, sources=["interview-notes.md"])
+    assert answer.answered and all(c.passage.source == "interview-notes.md" for c in answer.citations)
+    with pytest.raises(NotFound):
+        corpus_rag.ask("svm", 5, sources=["nope.md"])

@@ -56,7 +56,6 @@ def settings_panel(rag: Rag) -> tuple[gr.Slider, gr.Dropdown, gr.Radio]:
             label="Only these notes",
             info="Empty searches every note.",
             elem_id="restrict-sources",
-            visible=chat.accepts_sources(rag),
         )
         mode = gr.Radio(
             ["extractive", "llm"] if llm else ["extractive"],

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import re
 import time
 from collections.abc import Iterator, Sequence
@@ -29,11 +28,6 @@ STREAM_DELAY = 0.03  # seconds between pieces: visible as typing, short enough n
 ChatOutput = tuple[str, list[Turn], Any, Any]  # conversation HTML, turns, question box, examples box
 
 
-def accepts_sources(rag: Rag) -> bool:
-    """Whether this container's `ask` can restrict retrieval to some notes."""
-    return "sources" in inspect.signature(rag.ask).parameters
-
-
 def history_of(turns: Sequence[Turn]) -> list[tuple[str, str]]:
     """Prior answered turns as (role, content) messages, as `rag.ask` takes them for a follow-up."""
     messages = []
@@ -58,7 +52,7 @@ def pieces(text: str, steps: int = STREAM_STEPS) -> Iterator[str]:
 def ask_options(rag: Rag, k: float, sources: Sequence[str] | None, mode: str | None) -> dict[str, Any]:
     """Keyword arguments for `rag.ask` from the settings panel."""
     options: dict[str, Any] = {"k": int(k), "mode": mode or None}
-    if sources and accepts_sources(rag):
+    if sources:
         options["sources"] = list(sources)
     return options
 
