@@ -8,9 +8,10 @@ from dataclasses import dataclass
 
 from rag.models import Chunk, Note
 
-HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
+# The markdown line grammar, shared with rag.units.
+HEADING = re.compile(r"^[ \t]{0,3}(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
 FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
-LIST_ITEM = re.compile(r"^[ \t]*(?:[-*+]|\d{1,3}[.)])[ \t]+\S")
+LIST_ITEM = re.compile(r"^([ \t]*)(?:[-*+]|\d{1,3}[.)])[ \t]+\S")  # group 1: the item's indentation
 TABLE_ROW = re.compile(r"^[ \t]*\|")
 CELL_MARKER = re.compile(r"^(?:In|Out)[ \t]*\[[ \t\d]*\]:[ \t]*$")
 # A line of prose after a notebook cell: starts with a capital, ends like a sentence.
@@ -99,8 +100,8 @@ def classify(lines: list[str], i: int) -> tuple[str, int]:
     if TABLE_ROW.match(line):
         return "table", run_end(lines, i, lambda s: bool(TABLE_ROW.match(s)))
     if LIST_ITEM.match(line):
-        return "item", run_end(lines, i, is_item_continuation)
-    return "para", run_end(lines, i, is_para_continuation)
+        return "item", run_end(lines, i, continues_block)
+    return "para", run_end(lines, i, continues_block)
 
 
 def fence_end(lines: list[str], i: int, marker: str) -> int:
@@ -134,13 +135,8 @@ def run_end(lines: list[str], i: int, continues: Callable[[str], bool]) -> int:
     return j
 
 
-def is_item_continuation(line: str) -> bool:
-    """A line that continues the list item above it (not a new item or another block)."""
-    return not (LIST_ITEM.match(line) or starts_other_block(line))
-
-
-def is_para_continuation(line: str) -> bool:
-    """A line that continues the paragraph above it."""
+def continues_block(line: str) -> bool:
+    """A line that continues the paragraph or list item above it (not a new item or another block)."""
     return not (LIST_ITEM.match(line) or starts_other_block(line))
 
 

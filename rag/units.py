@@ -6,13 +6,12 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
+from rag.chunk import FENCE, HEADING, run_end
+from rag.chunk import LIST_ITEM as ITEM
+from rag.chunk import TABLE_ROW as ROW
 from rag.models import Passage
 
-FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
-ITEM = re.compile(r"^([ \t]*)(?:[-*+]|\d{1,3}[.)])[ \t]+\S")
-ROW = re.compile(r"^[ \t]*\|")
 SEPARATOR_ROW = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}[-:| \t]*$")
-HEADING = re.compile(r"^[ \t]{0,3}(#{1,6})[ \t]+(.*?)[ \t#]*$")
 RULE = re.compile(r"^[ \t]*([-*_])([ \t]*\1){2,}[ \t]*$")
 # A sentence ends at . ! ? before a space and something that starts a sentence; "e.g. the" stays whole.
 SENTENCE_END = re.compile(r"(?<=[.!?])[ \t\n]+(?=[A-Z0-9*\"'(\\`\[])")
@@ -125,14 +124,6 @@ def find_line(lines: list[str], start: int, closes: Callable[[str], bool]) -> in
         if closes(lines[j]):
             return j
     return len(lines) - 1
-
-
-def run_end(lines: list[str], i: int, continues: Callable[[str], bool]) -> int:
-    """Last line of a run of non-blank lines starting at i while `continues` holds."""
-    j = i
-    while j + 1 < len(lines) and lines[j + 1].strip() and continues(lines[j + 1]):
-        j += 1
-    return j
 
 
 def split_sentences(lines: list[str], first_line: int, index: int, context: str) -> list[Unit]:
