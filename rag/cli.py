@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -14,7 +13,7 @@ from rag.errors import RagError
 
 if TYPE_CHECKING:
     from rag.app import Rag
-    from rag.models import IndexReport, Passage
+    from rag.models import IndexReport
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Ask your notes: index them, search them, get cited answers.")
@@ -48,7 +47,9 @@ def index(
     else:
         report = rag.index(paths or [], rebuild)
     if as_json:
-        emit_json(report_dict(report))
+        from rag.api_models import summary_out
+
+        emit_json(summary_out(report).model_dump())
     else:
         print_report(report)
 
@@ -59,12 +60,6 @@ def index_with_progress(rag: Rag, paths: list[Path], rebuild: bool) -> IndexRepo
     with Progress(transient=True) as bar:
         task = bar.add_task("embedding", total=None)
         return rag.index(paths, rebuild, lambda done, total: bar.update(task, completed=done, total=total))
-
-
-def report_dict(report: IndexReport) -> dict[str, Any]:
-    data = asdict(report)
-    data["files"] = [{k: f[k] for k in ("source", "status", "reason", "chunks", "embedded")} for f in data["files"]]
-    return data
 
 
 def print_report(report: IndexReport) -> None:
@@ -90,15 +85,13 @@ def search(
     rag.warm_up()
     results = rag.search(query, k, source or [])
     if as_json:
-        emit_json({"query": query, "results": [passage_dict(p) for p in results]})
+        from rag.api_models import passage_out
+
+        emit_json({"query": query, "results": [passage_out(p).model_dump() for p in results]})
         return
     for n, p in enumerate(results, 1):
         typer.echo(f"[{n}] {p.source}:{p.start_line}-{p.end_line}  {p.heading}  (score {p.score:.4f})")
         typer.echo("    " + p.text[:300].replace("\n", "\n    ") + ("…" if len(p.text) > 300 else ""))
-
-
-def passage_dict(p: Passage) -> dict[str, Any]:
-    return asdict(p)
 
 
 @cli.command()
@@ -106,12 +99,9 @@ def ask(question: str, k: KOption = 5, as_json: JsonFlag = False) -> None:
     """A short answer, every sentence cited to the lines it came from."""
     answer = make_rag().ask(question, k)
     if as_json:
-        emit_json({
-            "question": answer.question, "search_query": answer.search_query, "answer": answer.text,
-            "answered": answer.answered, "mode": answer.mode,
-            "citations": [{"n": c.n, **passage_dict(c.passage), "cited_start_line": c.cited_start,
-                           "cited_end_line": c.cited_end} for c in answer.citations],
-        })
+        from rag.api_models import answer_out
+
+        emit_json(answer_out(answer).model_dump())
         return
     typer.echo(answer.text)
     for c in answer.citations:
@@ -123,7 +113,9 @@ def sources(as_json: JsonFlag = False) -> None:
     """The indexed notes with their chunk counts."""
     infos = make_rag().sources()
     if as_json:
-        emit_json({"sources": [asdict(s) for s in infos]})
+        from rag.api_models import sources_out
+
+        emit_json(sources_out(infos).model_dump())
         return
     if not infos:
         typer.echo("nothing indexed yet: run `rag index`")
@@ -164,24 +156,12 @@ def evaluate(
 
 
 def main() -> None:
-    """Entry point: RagError -> one line on stderr and exit status 1."""
+    """Entry point: RagError -> one line on stderr and exit status 1 (usage errors exit 2, via Typer)."""
     try:
-        cli(standalone_mode=False)
+        cli()
     except RagError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(1)
-    except (typer.Abort, KeyboardInterrupt):
-        typer.echo("aborted", err=True)
-        sys.exit(130)
-    except Exception as exc:
-        import click
-
-        if isinstance(exc, click.exceptions.UsageError):
-            exc.show()
-            sys.exit(2)
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
-        raise
 
 
 if __name__ == "__main__":

@@ -1,0 +1,83 @@
+"""The `rag` command: exit codes, JSON shapes, and which heavy modules each verb imports."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import TEST_CACHE
+
+HEAVY = ("torch", "transformers", "sentence_transformers")
+# Runs the CLI in-process, then reports which heavy modules got imported.
+PROBE = """
+import atexit, json, sys
+atexit.register(lambda: print("MODULES=" + json.dumps(sorted(m for m in {heavy} if m in sys.modules)), file=sys.stderr))
+sys.argv = ["rag", *{args}]
+from rag.cli import main
+main()
+"""
+
+
+@pytest.fixture(scope="module")
+def cli_env(corpus_rag) -> dict[str, str]:
+    """The environment of a user whose notes are indexed, with the exported ONNX model in place."""
+    settings = corpus_rag.settings
+    shutil.copytree(TEST_CACHE / "onnx", settings.data_dir / "onnx", dirs_exist_ok=True)
+    return {**os.environ, "RAG_CORPUS_DIR": str(settings.corpus_dir), "RAG_DATA_DIR": str(settings.data_dir)}
+
+
+def run(env: dict[str, str], *args: str, heavy: tuple[str, ...] = HEAVY) -> tuple[int, str, str, list[str]]:
+    code = PROBE.format(heavy=heavy, args=list(args))
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    modules = next((json.loads(line[8:]) for line in proc.stderr.splitlines() if line.startswith("MODULES=")), None)
+    assert modules is not None, proc.stderr
+    stderr = "\n".join(line for line in proc.stderr.splitlines() if not line.startswith("MODULES="))
+    return proc.returncode, proc.stdout, stderr, modules
+
+
+def test_help_and_sources_import_no_model(cli_env):
+    code, out, _, modules = run(cli_env, "--help", heavy=(*HEAVY, "onnxruntime"))
+    assert code == 0 and "search" in out and modules == []
+    code, out, _, modules = run(cli_env, "sources", "--json", heavy=(*HEAVY, "onnxruntime"))
+    assert code == 0 and modules == []
+    assert json.loads(out)["sources"][0]["source"] == "interview-notes.md"
+
+
+def test_search_and_ask_run_without_torch(cli_env):
+    code, out, _, modules = run(cli_env, "search", "svm kernel trick", "-k", "3", "--json")
+    assert code == 0 and modules == []
+    results = json.loads(out)["results"]
+    assert len(results) == 3 and {"id", "source", "start_line", "end_line", "heading", "text", "score"} <= set(results[0])
+    code, out, _, modules = run(cli_env, "ask", "how do SVMs do multi-class classification?", "--json")
+    assert code == 0 and modules == []
+    answer = json.loads(out)
+    assert answer["answered"] and "[1]" in answer["answer"] and answer["citations"][0]["n"] == 1
+
+
+def test_unchanged_index_summary(cli_env):
+    code, out, _, _ = run(cli_env, "index", "--json")
+    summary = json.loads(out)
+    assert code == 0 and summary["unchanged"] == 1 and summary["added"] == summary["updated"] == 0
+    assert summary["files"][0] == {"source": "interview-notes.md", "status": "unchanged", "reason": "",
+                                   "chunks": summary["chunks"], "embedded": 0}
+
+
+@pytest.mark.parametrize("args, status, message", [
+    (("search", "   "), 1, "the query is empty"),
+    (("search", "svm", "-k", "0"), 1, "k must be between 1 and 50"),
+    (("search", "svm", "--source", "nope.md"), 1, "unknown source"),
+    (("index", "--corpus", "/does/not/exist"), 1, "does not exist"),
+    (("eval", "/no/such/questions.jsonl"), 1, "does not exist"),
+    (("frobnicate",), 2, "No such command"),
+    (("search",), 2, "Missing argument"),
+])
+def test_errors_exit_with_a_message(cli_env, args, status, message):
+    code, _, err, _ = run(cli_env, *args)
+    assert code == status and message in err
+    if status == 1:
+        assert err.strip().startswith("error: ") and len(err.strip().splitlines()) == 1
