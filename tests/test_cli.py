@@ -52,7 +52,8 @@ def test_search_and_ask_run_without_torch(cli_env):
     code, out, _, modules = run(cli_env, "search", "svm kernel trick", "-k", "3", "--json")
     assert code == 0 and modules == []
     results = json.loads(out)["results"]
-    assert len(results) == 3 and {"id", "source", "start_line", "end_line", "heading", "text", "score"} <= set(results[0])
+    assert len(results) == 3
+    assert {"id", "source", "start_line", "end_line", "heading", "text", "score"} <= set(results[0])
     code, out, _, modules = run(cli_env, "ask", "how do SVMs do multi-class classification?", "--json")
     assert code == 0 and modules == []
     answer = json.loads(out)
