@@ -7,10 +7,11 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEST_CACHE
+TEST_CACHE = Path(__file__).resolve().parent.parent / ".rag-test"  # where conftest's embedder caches ONNX
 
 HEAVY = ("torch", "transformers", "sentence_transformers")
 # Runs the CLI in-process, then reports which heavy modules got imported.
