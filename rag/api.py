@@ -150,7 +150,7 @@ def delete_source(source: str, rag: RagDep) -> IndexSummary:
     previous = path.read_bytes() if path.is_file() else None
     path.unlink(missing_ok=True)
     try:
-        report = rag.index()
+        report = rag.index(allow_empty=True)  # deleting the last note is deliberate
     except BaseException:
         if previous is not None:
             restore(path, previous)

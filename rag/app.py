@@ -77,13 +77,13 @@ class Rag:
             lexical.result()
 
     def index(self, paths: Sequence[Path] = (), rebuild: bool = False,
-              progress: Progress | None = None) -> IndexReport:
-        """Bring the index in line with the corpus folder (or the given paths)."""
+              progress: Progress | None = None, allow_empty: bool = False) -> IndexReport:
+        """Bring the index in line with the corpus folder (or the given paths); see `index_notes`."""
         from rag.index import index_lock, index_notes
 
         with index_lock(self.settings.data_dir):
             report = index_notes(self.settings.corpus_dir, self.store, self.embedder, self.budget,
-                                 paths, rebuild, progress)
+                                 paths, rebuild, progress, allow_empty)
         self.retriever.refresh(force=True)
         return report
 

@@ -21,6 +21,7 @@ SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
 MARKUP_NOISE = re.compile(r"\|?(?:[ \t]*:?-{3,}:?[ \t]*\|)+[ \t]*:?-*|^[ \t]*(?:[-*_=][ \t]*){3,}$|\*\*|\\[()\[\]]",
                           re.MULTILINE)
 SPACES = re.compile(r"[ \t]{2,}")
+WORD = re.compile(r"\S+\s*")
 # A longer "heading" is prose set as a heading; every chunk below inherits it, so keep it short
 # enough (about ten words) not to outweigh the chunk's own text in its embedding.
 MAX_TITLE = 60
@@ -259,32 +260,39 @@ def split_block(block: Block, lines: list[str], budget: Budget) -> list[Block]:
 
 
 def split_line(block: Block, line: str, budget: Budget) -> list[Block]:
-    """An over-long single line as slices at sentence (or word) boundaries."""
-    words = SENTENCE_END.split(line) if len(SENTENCE_END.split(line)) > 1 else line.split(" ")
-    slices: list[str] = []
-    current = ""
-    for word in words:
-        candidate = f"{current} {word}" if current else word
-        if current and not slice_fits(candidate, heading_of([block]), budget):
-            slices.append(current)
-            candidate = word
-        current = candidate
-    slices.append(current)
-    out: list[Block] = []
-    for piece in slices:
-        if piece and not slice_fits(piece, heading_of([block]), budget):
-            out.extend(hard_split(block, piece, budget))
-        elif piece.strip():
-            out.append(Block(block.start, block.start, block.kind, block.path, piece))
-    return out
+    """An over-long single line as slices at sentence (or, inside a long sentence, word) boundaries."""
+    spans = [(a, b) for a, b in sentence_spans(line) for a, b in (
+        [(a, b)] if budget.count(line[a:b]) <= budget.max_tokens else word_spans(line, a, b))]
+    slices, start, used = [], 0, 0
+    for a, b in spans:  # each span is counted once: a 1 MB line stays linear
+        n = budget.count(line[a:b])
+        if used and used + n > budget.max_tokens:
+            slices.append((start, a))
+            start, used = a, 0
+        used += n
+    slices.append((start, len(line)))
+    return [piece for a, b in slices for piece in fit_slice(block, line[a:b].strip(), budget)]
 
 
-def hard_split(block: Block, text: str, budget: Budget) -> list[Block]:
-    """Last resort for a run with no spaces: halve until each slice fits."""
+def sentence_spans(line: str) -> list[tuple[int, int]]:
+    ends = [m.end() for m in SENTENCE_END.finditer(line)]
+    return list(zip([0, *ends], [*ends, len(line)]))
+
+
+def word_spans(line: str, start: int, end: int) -> list[tuple[int, int]]:
+    return [(start + m.start(), start + m.end()) for m in WORD.finditer(line[start:end])]
+
+
+def fit_slice(block: Block, text: str, budget: Budget) -> list[Block]:
+    """A slice that fits as one block, else its halves (cut at the space nearest the middle)."""
+    if not text.strip():
+        return []
     if slice_fits(text, heading_of([block]), budget) or len(text) < 2:
         return [Block(block.start, block.start, block.kind, block.path, text)]
     mid = len(text) // 2
-    return hard_split(block, text[:mid], budget) + hard_split(block, text[mid:], budget)
+    space = text.rfind(" ", 0, mid)
+    cut = space if space > len(text) // 4 else mid
+    return fit_slice(block, text[:cut].strip(), budget) + fit_slice(block, text[cut:].strip(), budget)
 
 
 def slice_fits(text: str, heading: str, budget: Budget) -> bool:

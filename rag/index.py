@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rag.chunk import Budget, chunk_note, embed_view
 from rag.embed import Embedder
-from rag.errors import IndexBusy, IndexMismatch, StoreUnavailable
+from rag.errors import IndexBusy, IndexMismatch, InvalidInput, StoreUnavailable
 from rag.load import Skipped, find_note_files, read_note, source_name
 from rag.models import Chunk, FileReport, IndexReport, Note
 from rag.store import ChromaStore, StoredChunk
@@ -91,8 +91,12 @@ def index_notes(
     paths: Sequence[Path] = (),
     rebuild: bool = False,
     progress: Progress | None = None,
+    allow_empty: bool = False,
 ) -> IndexReport:
-    """Bring the store in line with the notes on disk; a re-run after a crash converges."""
+    """Bring the store in line with the notes on disk; a re-run after a crash converges.
+
+    An empty corpus folder would remove every indexed note: refused unless `allow_empty` (a deliberate delete).
+    """
     started = time.perf_counter()
     files = find_note_files(corpus_dir, paths)
     if rebuild:
@@ -105,6 +109,11 @@ def index_notes(
         by_source[row.source][row.id] = row
     recut = bool(by_source) and store.chunker_id() != budget.id  # chunking changed: diff every note
 
+    if not files and by_source and not paths and not rebuild and not allow_empty:
+        raise InvalidInput(
+            f"the corpus folder {corpus_dir} has no notes, so indexing it would remove all {len(by_source)} "
+            "indexed notes; check the folder (RAG_CORPUS_DIR), or run `rag index --rebuild` to empty the index"
+        )
     reports: list[FileReport] = []
     plans: list[FilePlan] = []
     on_disk: set[str] = set()

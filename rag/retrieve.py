@@ -97,15 +97,24 @@ class Retriever:
         The store is asked at most once a second, so a search costs no extra round trip.
         """
         now = time.monotonic()
-        with self._lock:
-            if force or self._lexical is None or now - self._checked_at > GENERATION_TTL:
-                self._store.check_embedder(self._embedder.id)
-                generation = self._store.generation()
-                self._checked_at = now
-                if force or self._lexical is None or generation != self._generation:
-                    self._lexical = LexicalIndex(self._store.rows())
-                    self._generation = generation
+        current = self._lexical
+        if not force and current is not None and now - self._checked_at <= GENERATION_TTL:
+            return current
+        # One thread rebuilds; the others keep searching the previous snapshot meanwhile.
+        if current is not None and not force and not self._lock.acquire(blocking=False):
+            return current
+        if force or current is None:
+            self._lock.acquire()
+        try:
+            self._store.check_embedder(self._embedder.id)
+            generation = self._store.generation()
+            self._checked_at = time.monotonic()
+            if force or self._lexical is None or generation != self._generation:
+                self._lexical = LexicalIndex(self._store.rows())
+                self._generation = generation
             return self._lexical
+        finally:
+            self._lock.release()
 
     def search(self, query: str, k: int = 5, sources: Sequence[str] = (), mode: Mode = "hybrid") -> list[Passage]:
         """The k best passages for a query, with per-stage scores."""

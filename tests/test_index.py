@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from rag.app import Rag
-from rag.errors import IndexBusy, IndexMismatch, NotFound
+from rag.errors import IndexBusy, IndexMismatch, InvalidInput, NotFound
 from rag.index import index_lock
 
 SECTION = "## {name}\n\n{body}\n"
@@ -79,7 +79,10 @@ def test_add_edit_rename_delete(make_rag, embedder):
     assert {s.source for s in rag.sources()} == {"renamed.md"}
 
     (corpus / "renamed.md").unlink()
-    gone = rag.index()
+    with pytest.raises(InvalidInput, match="would remove all 1 indexed notes"):
+        rag.index()  # an empty (or wrongly mounted) corpus folder must not wipe the index
+    assert rag.store.count() > 0
+    gone = rag.index(allow_empty=True)
     assert gone.removed == 1 and gone.chunks == 0 and rag.store.count() == 0
 
 

@@ -123,7 +123,7 @@ def delete(rag: Rag, source: str | None, key: str | None, progress: gr.Progress)
 
     def action() -> IndexReport:
         remove_note(source, rag.settings.corpus_dir)
-        return rag.index(progress=index_progress(progress))
+        return rag.index(progress=index_progress(progress), allow_empty=True)
 
     return run_write(rag, key, action)
 
