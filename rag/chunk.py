@@ -43,7 +43,7 @@ class Budget:
         return f"v{CHUNKER_VERSION}:{self.max_tokens}:{self.overlap_tokens}"
 
 
-CHUNKER_VERSION = 3  # bump when chunk boundaries or headings change, so `rag index` re-cuts every note
+CHUNKER_VERSION = 4  # bump when chunk boundaries or headings change, so `rag index` re-cuts every note
 
 
 @dataclass(frozen=True)
