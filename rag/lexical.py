@@ -16,6 +16,7 @@ class LexicalIndex:
 
     def __init__(self, rows: Sequence[StoredChunk]) -> None:
         self.rows = list(rows)
+        self.by_id = {row.id: row for row in self.rows}
         self._positions_by_source: dict[str, list[int]] = {}
         for n, row in enumerate(self.rows):
             self._positions_by_source.setdefault(row.source, []).append(n)

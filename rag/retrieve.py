@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -116,6 +116,9 @@ class Retriever:
         finally:
             self._lock.release()
 
+    def hydrate(self, hits: list[tuple[str, float]], lexical_index: LexicalIndex) -> list[tuple[StoredChunk, float]]:
+        return hydrate_rows(hits, lexical_index.by_id, self._store.get)
+
     def search(self, query: str, k: int = 5, sources: Sequence[str] = (), mode: Mode = "hybrid") -> list[Passage]:
         """The k best passages for a query, with per-stage scores."""
         lexical_index = self.refresh()  # also refuses an index built by another embedder
@@ -124,11 +127,19 @@ class Retriever:
         lexical: list[tuple[StoredChunk, float]] = []
         if mode != "lexical":
             vector = self._embedder.embed([query])[0]
-            dense = self._store.query(vector, depth, sources)
+            dense = self.hydrate(self._store.nearest(vector, depth, sources), lexical_index)
         if mode != "dense":
             lexical = lexical_index.search(query, depth, sources)
         ranked = rank(dense, lexical, mode)
         return [to_passage(r) for r in collapse_overlaps(ranked)[:k]]
+
+
+def hydrate_rows(hits: list[tuple[str, float]], known: dict[str, StoredChunk],
+                 fetch: Callable[[Sequence[str]], list[StoredChunk]]) -> list[tuple[StoredChunk, float]]:
+    """Rows for (id, score) hits: from the in-memory snapshot, fetching only ids written since it was taken."""
+    missing = [i for i, _ in hits if i not in known]
+    rows = {**known, **{r.id: r for r in fetch(missing)}} if missing else known
+    return [(rows[i], score) for i, score in hits if i in rows]
 
 
 def rank(dense: list[tuple[StoredChunk, float]], lexical: list[tuple[StoredChunk, float]], mode: Mode) -> list[Ranked]:

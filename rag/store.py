@@ -243,24 +243,29 @@ class ChromaStore:
 
     @wrap_store_errors
     def query(self, vector: np.ndarray, k: int, sources: Sequence[str] = ()) -> list[tuple[StoredChunk, float]]:
-        """The k nearest chunks with their cosine similarity."""
-        where: Any = None
-        if sources:
-            where = {"source": sources[0]} if len(sources) == 1 else {"source": {"$in": list(sources)}}
-
-        def nearest(collection: Collection) -> Any:
-            n = min(k, collection.count())
-            if n == 0:
-                return None
-            return collection.query(query_embeddings=[vector.astype(np.float32)],  # type: ignore[arg-type]
-                                    n_results=n, where=where, include=["metadatas", "documents", "distances"])
-
-        res = self._run(nearest)
-        if res is None:
-            return []
+        """The k nearest chunks, text and metadata included, with their cosine similarity."""
+        res = self._run(lambda c: c.query(query_embeddings=[vector.astype(np.float32)],  # type: ignore[arg-type]
+                                          n_results=k, where=source_filter(sources),
+                                          include=["metadatas", "documents", "distances"]))
         ids, metas = res["ids"][0], (res["metadatas"] or [[]])[0]
         docs, dists = (res["documents"] or [[]])[0], (res["distances"] or [[]])[0]
         return [(row_from(i, m, d), 1.0 - float(dist)) for i, m, d, dist in zip(ids, metas, docs, dists)]
+
+    @wrap_store_errors
+    def nearest(self, vector: np.ndarray, k: int, sources: Sequence[str] = ()) -> list[tuple[str, float]]:
+        """The ids of the k nearest chunks with their cosine similarity (no text: the cheapest lookup)."""
+        res = self._run(lambda c: c.query(query_embeddings=[vector.astype(np.float32)],  # type: ignore[arg-type]
+                                          n_results=k, where=source_filter(sources), include=["distances"]))
+        return [(i, 1.0 - float(d)) for i, d in zip(res["ids"][0], (res["distances"] or [[]])[0])]
+
+    @wrap_store_errors
+    def get(self, ids: Sequence[str]) -> list[StoredChunk]:
+        """The stored chunks with these ids (those that exist)."""
+        if not ids:
+            return []
+        page = self._run(lambda c: c.get(ids=list(ids), include=["metadatas", "documents"]))
+        docs = page.get("documents") or [""] * len(page["ids"])
+        return [row_from(i, m, d) for i, m, d in zip(page["ids"], page["metadatas"] or [], docs)]
 
     @wrap_store_errors
     def drop(self) -> None:
@@ -293,3 +298,10 @@ def row_from(id_: str, meta: Any, text: str | None) -> StoredChunk:
         heading=str(meta.get("heading", "")), text=text or "", ordinal=int(meta.get("ordinal", 0)),
         file_sha256=str(meta.get("file_sha256", "")), indexed_at=str(meta.get("indexed_at", "")),
     )
+
+
+def source_filter(sources: Sequence[str]) -> Any:
+    """A Chroma `where` that keeps only these notes (None: all)."""
+    if not sources:
+        return None
+    return {"source": sources[0]} if len(sources) == 1 else {"source": {"$in": list(sources)}}

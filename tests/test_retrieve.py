@@ -6,7 +6,7 @@ import pytest
 
 from rag.errors import InvalidInput, NotFound, TooLarge
 from rag.models import Passage
-from rag.retrieve import Ranked, collapse_overlaps, convex_fuse, is_covered, overlaps, rank, rrf_fuse
+from rag.retrieve import Ranked, collapse_overlaps, convex_fuse, hydrate_rows, is_covered, overlaps, rank, rrf_fuse
 from rag.store import StoredChunk
 
 
@@ -92,3 +92,16 @@ def test_ask_can_be_restricted_to_some_notes(corpus_rag):
     assert answer.answered and all(c.passage.source == "interview-notes.md" for c in answer.citations)
     with pytest.raises(NotFound):
         corpus_rag.ask("svm", 5, sources=["nope.md"])
+
+
+def test_hydration_uses_the_snapshot_and_fetches_only_new_ids():
+    known = {"a": row("a")}
+    fetched: list[list[str]] = []
+
+    def fetch(ids):
+        fetched.append(list(ids))
+        return [row(i) for i in ids if i != "gone"]
+
+    hits = hydrate_rows([("a", 0.9), ("new", 0.8), ("gone", 0.7)], known, fetch)
+    assert [(r.id, s) for r, s in hits] == [("a", 0.9), ("new", 0.8)] and fetched == [["new", "gone"]]
+    assert hydrate_rows([("a", 0.5)], known, fetch) and len(fetched) == 1
