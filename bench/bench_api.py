@@ -70,8 +70,15 @@ def rag_server(data_dir: Path | None) -> Iterator[str]:
         try:
             yield wait_until_up(f"http://127.0.0.1:{port}", proc)
         finally:
+            print(f"rag serve peak RSS: {peak_rss_mb(proc.pid):.0f} MB")
             proc.send_signal(signal.SIGINT)
             proc.wait(timeout=30)
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's high-water resident set size (VmHWM), in MB."""
+    status = Path(f"/proc/{pid}/status").read_text()
+    return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")) / 1024
 
 
 def wait_until_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 180) -> str:

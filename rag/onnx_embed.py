@@ -31,6 +31,9 @@ RECIPE = 1
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 # Texts tokenised and length-sorted together; bounds memory on huge inputs.
 WINDOW = 1024
+# Padded tokens per ORT run: on 2 cores small batches ran fastest (64 passages: 0.98 s at 512, 1.44 s at
+# 4096), and memory stays bounded.
+BATCH_TOKENS = 512
 
 
 @dataclass(frozen=True)
@@ -118,8 +121,7 @@ class OnnxEmbedder:
         # Similar lengths share a batch, so little compute goes to padding.
         order = np.argsort(lengths, kind="stable")
         pooled = np.empty((len(texts), runtime.dim), dtype=np.float32)
-        for start in range(0, len(texts), self._batch_size):
-            rows = order[start : start + self._batch_size]
+        for rows in length_batches(order, lengths, self._batch_size):
             width = int(lengths[rows].max())
             feed = {
                 "input_ids": ids[rows, :width],
@@ -129,6 +131,19 @@ class OnnxEmbedder:
             (hidden,) = runtime.session.run(["last_hidden_state"], feed)
             pooled[rows] = mean_pool(hidden, feed["attention_mask"])
         return l2_normalise(pooled)
+
+
+def length_batches(order: np.ndarray, lengths: np.ndarray, size: int) -> list[np.ndarray]:
+    """Consecutive rows of `order` (shortest first) in batches of at most `size` rows and BATCH_TOKENS
+    padded tokens: one long text no longer pads a batch of short ones to its length."""
+    batches: list[np.ndarray] = []
+    start = 0
+    for end in range(1, len(order) + 1):
+        rows = end - start
+        if end == len(order) or rows >= size or (rows + 1) * int(lengths[order[end]]) > BATCH_TOKENS:
+            batches.append(order[start:end])
+            start = end
+    return batches
 
 
 def mean_pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -168,6 +183,8 @@ def open_session(path: Path) -> onnxruntime.InferenceSession:
     options.intra_op_num_threads = os.cpu_count() or 1
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # The arena keeps the peak of every batch shape ever seen; a server's RSS would only grow.
+    options.enable_cpu_mem_arena = False
     return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
 
 
