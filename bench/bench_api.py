@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from server import RAG_BIN, free_port, start_server
 
 ROOT = Path(__file__).resolve().parent.parent
-RAG = Path(sys.executable).parent / "rag"
 QUESTIONS = [json.loads(line)["question"] for line in (ROOT / "eval" / "dev_questions.jsonl").open()]
 
 
@@ -47,12 +46,6 @@ class Run:
                 f"{p95:8.0f} {len(self.latencies) / self.seconds:8.1f}")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def rag_server(data_dir: Path | None) -> Iterator[str]:
     """`rag index` (unless the folder has an index) and `rag serve` in a temp folder; yields the base URL."""
@@ -62,13 +55,12 @@ def rag_server(data_dir: Path | None) -> Iterator[str]:
         env = {**os.environ, "RAG_CORPUS_DIR": str(corpus), "RAG_DATA_DIR": str(data_dir or Path(tmp) / "data")}
         env.pop("RAG_API_KEY", None)
         started = time.perf_counter()
-        subprocess.run([str(RAG), "index"], env=env, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([RAG_BIN, "index"], env=env, check=True, stdout=subprocess.DEVNULL)
         print(f"index: {time.perf_counter() - started:.1f} s", file=sys.stderr)
         port = free_port()
-        proc = subprocess.Popen([str(RAG), "serve", "--port", str(port)], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = start_server(env, port)
         try:
-            yield wait_until_up(f"http://127.0.0.1:{port}", proc)
+            yield f"http://127.0.0.1:{port}"
         finally:
             print(f"rag serve peak RSS: {peak_rss_mb(proc.pid):.0f} MB")
             proc.send_signal(signal.SIGINT)
@@ -79,20 +71,6 @@ def peak_rss_mb(pid: int) -> float:
     """The process's high-water resident set size (VmHWM), in MB."""
     status = Path(f"/proc/{pid}/status").read_text()
     return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")) / 1024
-
-
-def wait_until_up(url: str, proc: subprocess.Popen[bytes], timeout: float = 180) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"rag serve exited with {proc.returncode}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return url
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError("rag serve did not come up")
 
 
 def body_for(endpoint: str, n: int) -> dict[str, object]:

@@ -12,9 +12,7 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -22,9 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from server import RAG_BIN, free_port, start_server
 
 ROOT = Path(__file__).resolve().parent.parent
-RAG_BIN = str(Path(sys.executable).parent / "rag")
 KEY = "bench-load-key"
 EDIT = ("Data abstraction is", "Data abstraction (edited during the load run) is")
 
@@ -43,35 +41,10 @@ def pct(values: list[float], q: float) -> float:
     return 1000 * ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def questions() -> list[str]:
     """The dev set's questions: realistic length and wording."""
     lines = (ROOT / "eval" / "dev_questions.jsonl").read_text().splitlines()
     return [json.loads(line)["question"] for line in lines if line.strip()]
-
-
-def start_server(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    """`rag serve` on loopback; returns once /health answers."""
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([RAG_BIN, "serve", "--port", str(port)], env=env, stdout=out,
-                                stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"rag serve exited with {proc.returncode}; see {log}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    proc.terminate()
-    raise SystemExit(f"rag serve did not answer within 180 s; see {log}")
 
 
 async def one_request(client: httpx.AsyncClient, n: int, ask_share: float, qs: list[str], tally: Tally) -> None:
@@ -149,7 +122,8 @@ def main() -> None:
     started = time.perf_counter()
     subprocess.run([RAG_BIN, "index"], env=env, check=True, capture_output=True)
     print(f"initial index            {time.perf_counter() - started:7.1f} s (process start to done)")
-    server = start_server(env, port, work / "serve.log")
+    with open(work / "serve.log", "wb") as log:
+        server = start_server(env, port, log)
     try:
         alone = asyncio.run(baseline(f"http://127.0.0.1:{port}", args.baseline))
         tally, index_report, elapsed = asyncio.run(
