@@ -41,11 +41,12 @@ from rag.errors import (
     LLMError,
     NotFound,
     RagError,
+    SourceExists,
     StoreUnavailable,
     TooLarge,
 )
 from rag.settings import Settings
-from rag.uploads import SourceExists, check_note_bytes, note_name, note_path, restore, save_note
+from rag.uploads import check_note_bytes, note_name, note_path, restore, save_note
 
 log = logging.getLogger(__name__)
 

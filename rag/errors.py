@@ -23,6 +23,10 @@ class AuthError(RagError):
     """A missing or wrong API key on a write."""
 
 
+class SourceExists(RagError):
+    """An upload would replace another note without `overwrite=true`."""
+
+
 class IndexBusy(RagError):
     """Another index run is in progress."""
 

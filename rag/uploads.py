@@ -7,16 +7,12 @@ import tempfile
 from pathlib import Path
 from urllib.parse import unquote
 
-from rag.errors import InvalidInput, NotFound, RagError, TooLarge
+from rag.errors import InvalidInput, NotFound, SourceExists, TooLarge
 from rag.load import NOTE_SUFFIXES, Skipped, decode_note
 
 UPLOAD_SUFFIXES = (".md", ".txt")
 MAX_NAME_BYTES = 255  # what most file systems allow for one name
 MAX_PATH_BYTES = 1024  # far below PATH_MAX, so stat() never fails with ENAMETOOLONG
-
-
-class SourceExists(RagError):
-    """An upload would replace another note without `overwrite=true`."""
 
 
 def note_name(filename: str | None) -> str:
