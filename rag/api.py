@@ -46,7 +46,7 @@ from rag.errors import (
     TooLarge,
 )
 from rag.settings import Settings
-from rag.uploads import check_note_bytes, note_name, note_path, restore, save_note
+from rag.uploads import note_name
 
 log = logging.getLogger(__name__)
 
@@ -128,35 +128,15 @@ def list_sources(rag: RagDep) -> SourcesResponse:
 def upload_source(rag: RagDep, file: Annotated[UploadFile, File(description="A .md or .txt note")],
                   overwrite: bool = False) -> IndexSummary:
     """Save a note in the corpus folder and index it; an existing note is replaced only with `overwrite=true`."""
-    name = note_name(file.filename)
-    data = file.file.read(rag.settings.max_upload_bytes + 1)
-    check_note_bytes(data, name, rag.settings.max_upload_bytes)
-    path, previous = save_note(rag.settings.corpus_dir, name, data, overwrite)
-    try:
-        report = rag.index([path])
-    except BaseException:
-        restore(path, previous)  # a note that could not be indexed is not left half-added
-        raise
-    return summary_out(report)
+    name = note_name(file.filename)  # checked before the body is read
+    return summary_out(rag.add_notes([(name, file.file.read(rag.settings.max_upload_bytes + 1))], overwrite))
 
 
 @router.delete("/v1/sources/{source:path}", response_model=IndexSummary, responses=WRITE_ERRORS,
                dependencies=[Depends(require_key)], tags=["notes"])
 def delete_source(source: str, rag: RagDep) -> IndexSummary:
     """Remove a note's file and its chunks."""
-    path = note_path(rag.settings.corpus_dir, source)
-    indexed = any(s.source == source for s in rag.sources())
-    if not path.is_file() and not indexed:
-        raise NotFound(f"no note named {source}: GET /v1/sources lists them")
-    previous = path.read_bytes() if path.is_file() else None
-    path.unlink(missing_ok=True)
-    try:
-        report = rag.index(allow_empty=True)  # deleting the last note is deliberate
-    except BaseException:
-        if previous is not None:
-            restore(path, previous)
-        raise
-    return summary_out(report)
+    return summary_out(rag.remove_note(source))
 
 
 @router.post("/v1/index", response_model=IndexSummary, responses=WRITE_ERRORS,

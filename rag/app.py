@@ -87,6 +87,44 @@ class Rag:
         self.retriever.refresh(force=True)
         return report
 
+    def add_notes(self, notes: Sequence[tuple[str, bytes]], overwrite: bool = False,
+                  progress: Progress | None = None) -> IndexReport:
+        """Save (name, bytes) notes into the corpus folder and index them in one run.
+
+        Every name and content is checked before anything is written; if saving or indexing fails, the
+        folder is put back as it was.
+        """
+        from rag.uploads import check_note_bytes, note_name, restore, save_note
+
+        checked = [(note_name(name), data) for name, data in notes]
+        for name, data in checked:
+            check_note_bytes(data, name, self.settings.max_upload_bytes)
+        saved: list[tuple[Path, bytes | None]] = []
+        try:
+            for name, data in checked:
+                saved.append(save_note(self.settings.corpus_dir, name, data, overwrite))
+            return self.index([path for path, _ in saved], progress=progress)
+        except BaseException:
+            for path, previous in reversed(saved):
+                restore(path, previous)
+            raise
+
+    def remove_note(self, source: str, progress: Progress | None = None) -> IndexReport:
+        """Delete a note's file and its chunks; the file comes back if the index run fails."""
+        from rag.uploads import note_path, restore
+
+        path = note_path(self.settings.corpus_dir, source)
+        if not path.is_file() and source not in {s.source for s in self.sources()}:
+            raise NotFound(f"no note named {source}: `rag sources` (GET /v1/sources) lists them")
+        previous = path.read_bytes() if path.is_file() else None
+        path.unlink(missing_ok=True)
+        try:
+            return self.index(progress=progress, allow_empty=True)  # deleting the last note is deliberate
+        except BaseException:
+            if previous is not None:
+                restore(path, previous)
+            raise
+
     def search(self, query: str, k: int = 5, sources: Sequence[str] = (), mode: Mode = "hybrid") -> list[Passage]:
         """The k best passages for a query."""
         query = self.check_query(query)

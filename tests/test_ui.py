@@ -24,7 +24,7 @@ from rag.models import Answer, Citation, Passage
 from rag.settings import load_settings
 from ui import build_ui, mount_ui
 from ui.chat import pieces, respond
-from ui.notes import check_key, remove_note, safe_name
+from ui.notes import check_key, safe_name
 from ui.render import Turn, render_conversation, render_sources
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -170,12 +170,15 @@ def test_safe_name_refuses_other_files() -> None:
         safe_name("photo.png")
 
 
-def test_remove_note_stays_inside_the_corpus(tmp_path: Path) -> None:
-    (tmp_path / "corpus").mkdir()
-    (tmp_path / "outside.md").write_text("keep me")
+def test_remove_note_stays_inside_the_corpus(make_rag) -> None:
+    rag = make_rag()
+    outside = rag.settings.corpus_dir.parent / "outside.md"
+    outside.write_text("keep me")
+    with pytest.raises(InvalidInput):
+        rag.remove_note("../outside.md")
     with pytest.raises(NotFound):
-        remove_note("../outside.md", tmp_path / "corpus")
-    assert (tmp_path / "outside.md").exists()
+        rag.remove_note("never-there.md")
+    assert outside.exists()
 
 
 # --- a live server ------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from rag.errors import AuthError, InvalidInput, NotFound, RagError, TooLarge
+from rag.errors import AuthError, InvalidInput, RagError
 from rag.load import NOTE_SUFFIXES
 from ui.render import render_report, render_sources
 
@@ -32,34 +32,6 @@ def safe_name(filename: str) -> str:
         raise InvalidInput(f"{base}: only .md and .txt notes can be uploaded")
     stem = UNSAFE.sub("-", stem).strip("-._")[:100] or "note"
     return stem + suffix.lower()
-
-
-def save_upload(upload: str, corpus_dir: Path, max_bytes: int) -> Path:
-    """Copy one uploaded file into the corpus folder under a safe name; a same-named note is replaced."""
-    source = Path(upload)
-    name = safe_name(source.name)
-    data = source.read_bytes()
-    if len(data) > max_bytes:
-        raise TooLarge(f"{name} is {len(data)} bytes; the limit is {max_bytes} (RAG_MAX_UPLOAD_BYTES)")
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(f"{name} is not UTF-8 text: save it as UTF-8 and upload it again") from exc
-    corpus_dir.mkdir(parents=True, exist_ok=True)
-    target = corpus_dir / name
-    partial = corpus_dir / f".{name}.part"  # not a note suffix: an index run never sees half a file
-    partial.write_bytes(data)
-    os.replace(partial, target)
-    return target
-
-
-def remove_note(source: str, corpus_dir: Path) -> None:
-    """Delete one note file, refusing anything outside the corpus folder."""
-    root = corpus_dir.resolve()
-    path = (root / source).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
-        raise NotFound(f"{source} is not a note in {corpus_dir}: refresh the list")
-    path.unlink()
 
 
 def check_key(settings: Settings, key: str | None) -> None:
@@ -109,9 +81,9 @@ def upload(rag: Rag, files: Sequence[str] | None, key: str | None, progress: gr.
         raise gr.Error("Choose one or more .md or .txt files first.", print_exception=False)
 
     def action() -> IndexReport:
-        s = rag.settings
-        paths = [save_upload(f, s.corpus_dir, s.max_upload_bytes) for f in files]
-        return rag.index(paths, progress=index_progress(progress))
+        # A browser upload keeps its name made safe, and replaces a same-named note (as a file manager would).
+        notes = [(safe_name(Path(f).name), Path(f).read_bytes()) for f in files]
+        return rag.add_notes(notes, overwrite=True, progress=index_progress(progress))
 
     return run_write(rag, key, action)
 
@@ -122,8 +94,7 @@ def delete(rag: Rag, source: str | None, key: str | None, progress: gr.Progress)
         raise gr.Error("Pick a note to delete first.", print_exception=False)
 
     def action() -> IndexReport:
-        remove_note(source, rag.settings.corpus_dir)
-        return rag.index(progress=index_progress(progress), allow_empty=True)
+        return rag.remove_note(source, progress=index_progress(progress))
 
     return run_write(rag, key, action)
 
