@@ -213,3 +213,15 @@ def test_changing_the_chunk_budget_re_cuts_unchanged_notes(make_rag, embedder):
     clean.index()
     assert snapshot(smaller) == snapshot(clean)
     assert smaller.index().unchanged == 1
+
+
+def test_add_notes_checks_everything_before_writing(make_rag):
+    rag = make_rag()
+    corpus = rag.settings.corpus_dir
+    with pytest.raises(InvalidInput, match="not valid UTF-8"):
+        rag.add_notes([("good.md", b"# Good\n\nFine text.\n"), ("bad.md", b"caf\xe9")])
+    assert sorted(p.name for p in corpus.iterdir()) == []
+    report = rag.add_notes([("good.md", b"# Good\n\nFine text.\n"), ("more.txt", b"More text.\n")])
+    assert report.added == 2 and {s.source for s in rag.sources()} == {"good.md", "more.txt"}
+    removed = rag.remove_note("good.md")
+    assert removed.removed == 1 and not (corpus / "good.md").exists()
