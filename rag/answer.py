@@ -38,7 +38,7 @@ def answer_question(rag: Rag, question: str, k: int = 5, history: Sequence[tuple
         raise InvalidInput(f"mode must be 'extractive' or 'llm', got {mode!r}")
     search_query = resolve_followup(question, history, rag.settings.max_query_chars)
     passages = rag.search(search_query, k, sources)
-    if not is_covered(passages):
+    if not is_covered(passages, rag.settings.coverage_floor):
         text = not_covered_text(passages)
         return Answer(question, search_query, text, False, "extractive", [])
     use_llm = mode == "llm" or (mode is None and bool(rag.settings.llm_base_url))

@@ -102,7 +102,8 @@ def evaluate_variant(rag: Rag, questions: list[Question], k: int, source: str, m
         passages = rag.search(q.question, max(k, 10), mode=mode)  # type: ignore[arg-type]
         latencies.append((time.perf_counter() - started) * 1000)
         flags = [is_relevant(p, q, source) for p in passages]
-        row: dict[str, Any] = {"id": q.id, "answerable": q.answerable, "answered": is_covered(passages)}
+        answered = is_covered(passages, rag.settings.coverage_floor)
+        row: dict[str, Any] = {"id": q.id, "answerable": q.answerable, "answered": answered}
         if q.answerable:
             row.update(rank_metrics(flags, len(q.gold_lines)))
         per_question.append(row)

@@ -175,11 +175,6 @@ def to_passage(ranked: Ranked) -> Passage:
     return replace(ranked.row.to_passage(score, scores))
 
 
-# Calibrated on the dev set (`rag eval`): the midpoint between the best dense similarity of the
-# unanswerable questions the notes miss (<= 0.37) and that of the weakest answerable one (>= 0.385).
-COVERAGE_FLOOR = 0.375
-
-
-def is_covered(passages: Sequence[Passage], floor: float = COVERAGE_FLOOR) -> bool:
-    """Whether the notes seem to answer: the best dense similarity clears the floor."""
+def is_covered(passages: Sequence[Passage], floor: float) -> bool:
+    """Whether the notes seem to answer: the best dense similarity clears the floor (RAG_COVERAGE_FLOOR)."""
     return any(p.scores.get("dense", 0.0) >= floor for p in passages)

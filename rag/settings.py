@@ -38,6 +38,13 @@ class Settings(BaseSettings):
         description="Chunk budget in tiktoken tokens; the embedder's own limit (256 word pieces) also binds.",
     )
     overlap_tokens: int = Field(40, ge=0, description="Largest trailing block carried into the next chunk.")
+    # Calibrated with `rag eval` on the dev set: the midpoint between the best dense similarity of the
+    # unanswerable questions caught (<= 0.37) and that of the weakest answerable one (>= 0.385).
+    coverage_floor: float = Field(
+        0.375, ge=-1.0, le=1.0,
+        description="Below this best dense similarity the notes are taken not to cover a question "
+        "(calibrated for the packaged model on eval/dev_questions.jsonl; recalibrate with `rag eval` for another).",
+    )
     api_key: str | None = Field(None, description="Bearer key required by write endpoints.")
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint for generated answers.")
     llm_model: str = Field("gpt-4o-mini", description="Model name sent to the LLM endpoint.")

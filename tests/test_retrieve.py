@@ -57,7 +57,8 @@ def test_every_candidate_keeps_its_stage_scores():
 def test_coverage_needs_a_strong_dense_match():
     weak = Passage("i", "a.md", 1, 2, "", "t", 0.1, {"dense": 0.2})
     strong = Passage("j", "a.md", 1, 2, "", "t", 0.1, {"dense": 0.6})
-    assert not is_covered([weak]) and is_covered([weak, strong]) and not is_covered([])
+    assert not is_covered([weak], 0.375) and is_covered([weak, strong], 0.375) and not is_covered([], 0.375)
+    assert is_covered([weak], 0.1)
 
 
 def test_svm_kernel_question_finds_the_svm_section(corpus_rag):
