@@ -70,10 +70,9 @@ def load_tokenizer(model_dir: Path) -> Tokenizer:
 class SentenceTransformerEmbedder:
     """The reference path: any sentence-transformers model, on the CPU, offline."""
 
-    def __init__(self, model: str, precision: str = "fp32") -> None:
+    def __init__(self, model: str) -> None:
         self._model_name = model
         self._lock = threading.Lock()
-        self._precision = precision
 
     @property
     def id(self) -> str:
