@@ -1,14 +1,18 @@
-"""REST API load figures: /v1/search and /v1/ask p50/p95 latency, requests/s and errors at 1, 8 and 32 clients.
+"""REST API figures: /v1/search against the floor, then /v1/search and /v1/ask p50/p95, requests/s and errors.
 
+The floor is one query embedding plus one Chroma query, measured in this process on the same index in
+rounds alternating with rounds of single /v1/search calls (a keep-alive http.client connection, the
+lightest client), so both see the same machine. Load levels are 1, 8 and 32 concurrent clients (httpx).
 Starts `rag serve` on a free loopback port over a copy of corpus/ indexed into a temp folder (or over
---data-dir if it already holds the index), then drives it with httpx from this process. Prints figures;
-not a test. Usage: python bench/bench_api.py [--clients 1,8,32] [--rounds 4] [--url http://127.0.0.1:8000]
+--data-dir if it already holds the index). Prints figures; not a test.
+Usage: python bench/bench_api.py [--clients 1,8,32] [--rounds 4] [--url http://127.0.0.1:8000]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import http.client
 import json
 import os
 import shutil
@@ -22,6 +26,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 from server import RAG_BIN, free_port, start_server
@@ -47,8 +52,8 @@ class Run:
 
 
 @contextmanager
-def rag_server(data_dir: Path | None) -> Iterator[str]:
-    """`rag index` (unless the folder has an index) and `rag serve` in a temp folder; yields the base URL."""
+def rag_server(data_dir: Path | None) -> Iterator[tuple[str, dict[str, str]]]:
+    """`rag index` (unless the folder has an index) and `rag serve` in a temp folder; yields URL and env."""
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
         corpus = Path(tmp) / "corpus"
         shutil.copytree(ROOT / "corpus", corpus)
@@ -60,7 +65,7 @@ def rag_server(data_dir: Path | None) -> Iterator[str]:
         port = free_port()
         proc = start_server(env, port)
         try:
-            yield f"http://127.0.0.1:{port}"
+            yield f"http://127.0.0.1:{port}", env
         finally:
             print(f"rag serve peak RSS: {peak_rss_mb(proc.pid):.0f} MB")
             proc.send_signal(signal.SIGINT)
@@ -71,6 +76,46 @@ def peak_rss_mb(pid: int) -> float:
     """The process's high-water resident set size (VmHWM), in MB."""
     status = Path(f"/proc/{pid}/status").read_text()
     return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")) / 1024
+
+
+def floor_vs_search(url: str, env: dict[str, str], rounds: int = 6) -> None:
+    """Print p50 of the floor and of /v1/search (one client), and their ratio."""
+    os.environ.update(env)
+    from rag.app import Rag
+    from rag.settings import load_settings
+
+    rag = Rag(load_settings())
+    rag.warm_up()
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=60)
+
+    def search(question: str) -> None:
+        conn.request("POST", "/v1/search", json.dumps({"query": question, "k": 5}),
+                     {"Content-Type": "application/json"})
+        response = conn.getresponse()
+        response.read()
+        if response.status != 200:
+            raise SystemExit(f"/v1/search answered {response.status}")
+
+    floor: list[float] = []
+    http_search: list[float] = []
+    # Alternate whole rounds, not single calls: each process's ORT threads spin for a moment after a
+    # run, and interleaved calls would make the two processes fight over the cores.
+    for n in range(rounds):
+        for question in QUESTIONS:
+            t0 = time.perf_counter()
+            rag.store.query(rag.embedder.embed([question])[0], 5)
+            if n:  # the first round warms both sides
+                floor.append(time.perf_counter() - t0)
+        for question in QUESTIONS:
+            t0 = time.perf_counter()
+            search(question)
+            if n:
+                http_search.append(time.perf_counter() - t0)
+    conn.close()
+    f50, s50 = statistics.median(floor) * 1000, statistics.median(http_search) * 1000
+    print(f"floor (embed + Chroma query, in-process) p50 {f50:.2f} ms; /v1/search over HTTP p50 {s50:.2f} ms; "
+          f"ratio {s50 / f50:.2f}x ({len(floor)} each)")
 
 
 def body_for(endpoint: str, n: int) -> dict[str, object]:
@@ -113,10 +158,12 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, help="Index folder to reuse (default: a fresh temp one).")
     args = parser.parse_args()
     levels = [int(c) for c in args.clients.split(",")]
-    with (nullcontext(args.url) if args.url else rag_server(args.data_dir)) as url:
+    with (nullcontext((args.url, None)) if args.url else rag_server(args.data_dir)) as (url, env):
         for endpoint in ("search", "ask"):
             asyncio.run(drive(url, endpoint, 2, 10))  # warm caches and connections; not counted
         print(f"{os.cpu_count()} CPUs; server {url}")
+        if env is not None:  # the floor needs the server's index; a --url server's is not known here
+            floor_vs_search(url, env)
         print(f"{'endpoint':11} {'clients':>7} {'requests':>8} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>8}")
         for endpoint in ("search", "ask"):
             for clients in levels:

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, FastAPI, File, Request, Security, Upload
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from rag.api_chat import get_rag
 from rag.api_chat import router as chat_router
@@ -71,9 +72,14 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 WRITE_ERRORS = {401: {"model": ErrorOut, "description": "Missing or wrong API key"}, **ERRORS}
 
+async def rag_dependency(request: Request) -> Rag:
+    # async on purpose: FastAPI runs a sync dependency in the thread pool, one more hop per request.
+    return get_rag(request)
+
+
 bearer = HTTPBearer(auto_error=False, description="RAG_API_KEY; write endpoints need it when it is set.")
 router = APIRouter()
-RagDep = Annotated[Rag, Depends(get_rag)]
+RagDep = Annotated[Rag, Depends(rag_dependency)]
 
 
 def package_version() -> str:
@@ -104,17 +110,19 @@ def health(rag: RagDep) -> Health:
 
 
 @router.post("/v1/search", response_model=SearchResponse, responses=ERRORS, tags=["query"])
-def search(body: SearchRequest, rag: RagDep) -> SearchResponse:
+async def search(body: SearchRequest, rag: RagDep) -> SearchResponse:
     """The k passages that best match the query."""
-    results = rag.search(body.query, body.k, body.sources)
+    # The work goes to the thread pool; validating and serialising stay on the event loop. (A sync
+    # endpoint would hop threads for the response too: search is fast enough for hops to show.)
+    results = await run_in_threadpool(rag.search, body.query, body.k, body.sources)
     return SearchResponse(query=body.query, results=[passage_out(p) for p in results])
 
 
 @router.post("/v1/ask", response_model=AskResponse, responses=ERRORS, tags=["query"])
-def ask(body: AskRequest, rag: RagDep) -> AskResponse:
+async def ask(body: AskRequest, rag: RagDep) -> AskResponse:
     """A short answer, every sentence cited `[n]` to the lines it came from."""
     history = [(m.role, m.content) for m in body.history]
-    return answer_out(rag.ask(body.question, body.k, history, body.mode, body.sources))
+    return answer_out(await run_in_threadpool(rag.ask, body.question, body.k, history, body.mode, body.sources))
 
 
 @router.get("/v1/sources", response_model=SourcesResponse, responses=ERRORS, tags=["notes"])

@@ -1,4 +1,4 @@
-"""Dense + lexical search, fused by reciprocal rank, overlapping passages collapsed."""
+"""Dense + lexical search, fused (convex combination of scaled scores, or reciprocal rank), overlaps collapsed."""
 
 from __future__ import annotations
 
@@ -71,10 +71,12 @@ def overlaps(a: StoredChunk | Passage, b: StoredChunk | Passage, share: float = 
     return common > 0 and common / shorter > share
 
 
-def collapse_overlaps(ranked: Sequence[Ranked]) -> list[Ranked]:
-    """Keep the best of passages that are mostly the same lines (chunk overlap, duplicates)."""
+def collapse_overlaps(ranked: Sequence[Ranked], limit: int | None = None) -> list[Ranked]:
+    """Keep the best of passages that are mostly the same lines (chunk overlap, duplicates), up to `limit`."""
     kept: list[Ranked] = []
     for cand in ranked:
+        if limit is not None and len(kept) >= limit:
+            break
         if not any(overlaps(cand.row, k.row) or cand.row.text == k.row.text for k in kept):
             kept.append(cand)
     return kept
@@ -125,13 +127,15 @@ class Retriever:
         depth = max(CANDIDATES, 3 * k)
         dense: list[tuple[StoredChunk, float]] = []
         lexical: list[tuple[StoredChunk, float]] = []
+        # Lexical first: ORT's intra-op threads spin for a moment after a run, and Python work
+        # straight after the embedding would compete with them for the cores.
+        if mode != "dense":
+            lexical = lexical_index.search(query, depth, sources)
         if mode != "lexical":
             vector = self._embedder.embed([query])[0]
             dense = self.hydrate(self._store.nearest(vector, depth, sources), lexical_index)
-        if mode != "dense":
-            lexical = lexical_index.search(query, depth, sources)
         ranked = rank(dense, lexical, mode)
-        return [to_passage(r) for r in collapse_overlaps(ranked)[:k]]
+        return [to_passage(r) for r in collapse_overlaps(ranked, k)]
 
 
 def hydrate_rows(hits: list[tuple[str, float]], known: dict[str, StoredChunk],

@@ -382,3 +382,12 @@ def test_build_ui_does_no_work_until_a_page_loads(make_rag) -> None:  # type: ig
     rag = make_rag()
     build_ui(rag)
     assert "store" not in rag.__dict__ and "retriever" not in rag.__dict__
+
+
+def test_mounted_ui_polls_its_idle_queue_gently(make_rag) -> None:  # type: ignore[no-untyped-def]
+    import ui
+
+    app = mount_ui(FastAPI(), make_rag())
+    blocks = next(route.app.get_blocks() for route in app.routes if hasattr(getattr(route, "app", None), "get_blocks"))
+    assert blocks._queue.sleep_when_free == ui.QUEUE_POLL_SECONDS
+    assert blocks._queue.progress_update_sleep_when_free == ui.PROGRESS_POLL_SECONDS
