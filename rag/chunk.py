@@ -25,6 +25,7 @@ WORD = re.compile(r"\S+\s*")
 # A longer "heading" is prose set as a heading; every chunk below inherits it, so keep it short
 # enough (about ten words) not to outweigh the chunk's own text in its embedding.
 MAX_TITLE = 60
+PROSE_WORDS = 25  # a `#` line longer than this is read as a paragraph: titles, even questions, are shorter
 HEADING_SEP = " > "
 
 
@@ -43,7 +44,7 @@ class Budget:
         return f"v{CHUNKER_VERSION}:{self.max_tokens}:{self.overlap_tokens}"
 
 
-CHUNKER_VERSION = 4  # bump when chunk boundaries or headings change, so `rag index` re-cuts every note
+CHUNKER_VERSION = 5  # bump when chunk boundaries or headings change, so `rag index` re-cuts every note
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ def classify(lines: list[str], i: int) -> tuple[str, int]:
         return "code", fence_end(lines, i, fence.group(1))
     if CELL_MARKER.match(line):
         return "code", cell_end(lines, i)
-    if HEADING.match(line):
+    if is_title(line):
         return "heading", i
     if TABLE_ROW.match(line):
         return "table", run_end(lines, i, lambda s: bool(TABLE_ROW.match(s)))
@@ -144,6 +145,16 @@ def continues_block(line: str) -> bool:
 def starts_other_block(line: str) -> bool:
     """A heading, fence, table row or notebook marker."""
     return bool(HEADING.match(line) or FENCE.match(line) or TABLE_ROW.match(line) or CELL_MARKER.match(line))
+
+
+def is_title(line: str) -> bool:
+    """A heading line that is a title, not a paragraph typed after `#` (notebook exports have those).
+
+    Such a paragraph would head every chunk below it, up to the next heading of its level, with text
+    that names one topic while the chunks discuss others; it is read as text instead.
+    """
+    match = HEADING.match(line)
+    return match is not None and len(match.group(2).split()) <= PROSE_WORDS
 
 
 def clean_heading(title: str) -> str:

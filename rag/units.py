@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from rag.chunk import FENCE, HEADING, run_end
+from rag.chunk import FENCE, HEADING, is_title, run_end
 from rag.chunk import LIST_ITEM as ITEM
 from rag.chunk import TABLE_ROW as ROW
 from rag.models import Passage
@@ -63,7 +63,8 @@ def split_passage(passage: Passage, index: int = 0) -> list[Unit]:
             context = clean_markup(HEADING.match(line).group(2))  # type: ignore[union-attr]
             units.append(Unit(index, line_no, line_no, "heading", context, context))
         elif kind == "para":
-            units.extend(split_sentences(lines[i : end + 1], line_no, index, context))
+            para = [HEADING.sub(r"\2", lines[i]), *lines[i + 1 : end + 1]]  # a prose `#` line reads as text
+            units.extend(split_sentences(para, line_no, index, context))
         elif not (kind == "row" and SEPARATOR_ROW.match(line)):
             text = "\n".join(lines[i : end + 1]) if kind in ("code", "formula") else join_lines(lines[i : end + 1])
             depth = len(line) - len(line.lstrip()) if kind == "item" else 0
@@ -102,7 +103,7 @@ def classify(lines: list[str], i: int) -> tuple[str, int]:
     if stripped.startswith("$$"):
         closes = "$$" in stripped[2:]
         return "formula", i if closes else find_line(lines, i + 1, lambda s: "$$" in s)
-    if HEADING.match(line):
+    if is_title(line):
         return "heading", i
     if ROW.match(line):
         return "row", i

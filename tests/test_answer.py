@@ -89,6 +89,13 @@ def test_sentences_keep_their_lines() -> None:
     ]
 
 
+def test_a_paragraph_typed_on_a_heading_line_gives_sentences() -> None:
+    prose = "# " + "Yes, QLoRA is LoRA with its frozen weights quantised to four bits. " * 3
+    units = split_passage(passage(f"## Title\n\n{prose}\n", 20))
+    assert [(u.kind, u.start_line) for u in units] == [("heading", 20)] + [("sentence", 22)] * 3
+    assert all(not u.text.startswith("#") for u in units[1:])
+
+
 def test_abbreviations_do_not_end_sentences() -> None:
     units = split_passage(passage("Use a norm, e.g. L2 or L1. Then stop."))
     assert [u.text for u in units] == ["Use a norm, e.g. L2 or L1.", "Then stop."]

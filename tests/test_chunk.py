@@ -134,6 +134,14 @@ def test_heading_path_nests_and_pops(model_tokens, limit):
     assert "A > B" in headings and "C" in headings and not any(h.startswith("A > B > C") for h in headings)
 
 
+def test_a_paragraph_set_as_a_heading_heads_nothing(model_tokens, limit):
+    prose = "# " + " ".join(["Yes, this answer was typed on a heading line by mistake"] * 4) + "\n\n"
+    note = note_of("# Topic\n\n" + prose + "## Sub\n\n" + "text. " * 80 + "\n")
+    chunks = chunk_note(note, budget_for(model_tokens, limit, 100))
+    assert {c.heading for c in chunks} <= {"Topic", "Topic > Sub"}
+    assert any("typed on a heading line" in c.text for c in chunks)  # still indexed, as text
+
+
 def test_every_chunk_of_the_real_notes_is_exact_and_within_the_model_limit(model_tokens, limit):
     note = read_note(REAL_NOTE, "interview-notes.md")
     assert isinstance(note, Note)
