@@ -13,7 +13,6 @@ import numpy as np
 from rag.errors import InvalidInput, LLMError
 from rag.models import Answer, Citation, Passage
 from rag.questions import comparison_sides, mentions, resolve_followup, wants_code
-from rag.retrieve import is_covered
 from rag.units import Unit, is_lead_in, split_passage, split_passages
 
 if TYPE_CHECKING:
@@ -38,7 +37,10 @@ def answer_question(rag: Rag, question: str, k: int = 5, history: Sequence[tuple
         raise InvalidInput(f"mode must be 'extractive' or 'llm', got {mode!r}")
     search_query = resolve_followup(question, history, rag.settings.max_query_chars)
     passages = rag.search(search_query, k, sources)
-    if not is_covered(passages, rag.settings.coverage_floor):
+    units = split_passages(passages)
+    queries = [question] if search_query == question else [question, search_query]
+    query_vectors, unit_vectors = embed_units(rag, queries, units)
+    if coverage(query_vectors[-1], unit_vectors) < rag.settings.coverage_floor:
         text = not_covered_text(passages)
         return Answer(question, search_query, text, False, "extractive", [])
     use_llm = mode == "llm" or (mode is None and bool(rag.settings.llm_base_url))
@@ -54,7 +56,7 @@ def answer_question(rag: Rag, question: str, k: int = 5, history: Sequence[tuple
             note = f"the LLM endpoint failed ({exc}); this is the extractive answer"
     elif use_llm:
         note = "no LLM endpoint is configured (RAG_LLM_BASE_URL); this is the extractive answer"
-    text, citations = extractive_answer(rag, question, search_query, passages)
+    text, citations = extractive_answer(question, units, query_vectors, unit_vectors, passages)
     return Answer(question, search_query, text, True, "extractive", citations, note)
 
 
@@ -81,33 +83,52 @@ def topic_of(passage: Passage) -> str:
     return re.sub(r"^[#\s]+|[*_`]+|[\s:]+$", "", topic)
 
 
-def extractive_answer(rag: Rag, question: str, search_query: str,
+def embed_units(rag: Rag, queries: Sequence[str], units: Sequence[Unit]) -> tuple[np.ndarray, np.ndarray]:
+    """The queries' vectors, and a vector per unit (zeros for headings and labels, which are never quoted)."""
+    # Embedding is the cost of an answer: only units that can be quoted on their own are embedded.
+    quotable = [i for i, u in enumerate(units) if u.kind != "heading" and not is_label(u)]
+    vectors = rag.embedder.embed([*queries] + [unit_view(units[i], units) for i in quotable])
+    unit_vectors = np.zeros((len(units), vectors.shape[1]), np.float32)
+    unit_vectors[quotable] = vectors[len(queries) :]
+    return vectors[: len(queries)], unit_vectors
+
+
+def coverage(query_vector: np.ndarray, unit_vectors: np.ndarray) -> float:
+    """How well the notes answer: the best similarity of one quotable unit of the top passages to the query.
+
+    A passage can share a question's topic while none of its lines answers it; a sentence, item,
+    formula or code block that does is what an answer needs (RAG_COVERAGE_FLOOR is the bar).
+    """
+    return float((unit_vectors @ query_vector).max()) if len(unit_vectors) else 0.0
+
+
+def covers(rag: Rag, query: str, passages: Sequence[Passage]) -> bool:
+    """Whether the passages answer the query, decided as `rag ask` decides it."""
+    query_vectors, unit_vectors = embed_units(rag, [query], split_passages(passages))
+    return coverage(query_vectors[-1], unit_vectors) >= rag.settings.coverage_floor
+
+
+def extractive_answer(question: str, units: Sequence[Unit], query_vectors: np.ndarray, unit_vectors: np.ndarray,
                       passages: Sequence[Passage]) -> tuple[str, list[Citation]]:
     """Quote the passages' most relevant, mutually different units, each cited."""
-    units = split_passages(passages)
-    rel, sim = score_units(rag, question, search_query, units)
+    rel, sim = score_units(question, units, query_vectors, unit_vectors)
     chosen = select_units(units, rel, sim, question)
     return compose(units, keep_order(units, chosen, rel), passages)
 
 
-def score_units(rag: Rag, question: str, search_query: str, units: Sequence[Unit]) -> tuple[np.ndarray, np.ndarray]:
+def score_units(question: str, units: Sequence[Unit], query_vectors: np.ndarray,
+                unit_vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each unit's relevance to the question (-inf for units never quoted), and their similarity to one another."""
-    queries = [question] if search_query == question else [question, search_query]
     code_asked = wants_code(question)
-    # Embedding is the cost of an answer: only units that can be quoted on their own are embedded.
     scored = [i for i, u in enumerate(units) if u.kind != "heading" and not is_label(u)
               and (u.kind != "code" or code_asked)]
-    vectors = rag.embedder.embed(queries + [unit_view(units[i], units) for i in scored])
-    q = vectors[: len(queries)]
-    u = np.zeros((len(units), vectors.shape[1]), np.float32)
-    u[scored] = vectors[len(queries) :]
     # A follow-up's own words say what is asked now; the resolved query only says about what.
-    weights = np.array([1.0] if len(queries) == 1 else [FOLLOW_UP_WEIGHT, 1 - FOLLOW_UP_WEIGHT])
+    weights = np.array([1.0] if len(query_vectors) == 1 else [FOLLOW_UP_WEIGHT, 1 - FOLLOW_UP_WEIGHT])
     rel = np.full(len(units), -np.inf)
-    rel[scored] = (u[scored] @ q.T) @ weights
+    rel[scored] = (unit_vectors[scored] @ query_vectors.T) @ weights
     # Retrieval already weighed the words and the meaning of whole passages: trust its order.
     prior = np.array([PASSAGE_PRIOR / (1 + unit.passage) for unit in units])
-    return rel + prior, u @ u.T
+    return rel + prior, unit_vectors @ unit_vectors.T
 
 
 def unit_view(unit: Unit, units: Sequence[Unit]) -> str:

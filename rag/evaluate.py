@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rag.answer import covers
 from rag.errors import InvalidInput, NotFound
 from rag.models import Passage
-from rag.retrieve import is_covered
 
 if TYPE_CHECKING:
     from rag.app import Rag
 
 VARIANTS = ("dense", "lexical", "rrf", "hybrid")
+ANSWER_PASSAGES = 5  # abstention is judged on what `rag ask` answers from by default
 SHIPPED = "hybrid"
 
 
@@ -102,7 +103,7 @@ def evaluate_variant(rag: Rag, questions: list[Question], k: int, source: str, m
         passages = rag.search(q.question, max(k, 10), mode=mode)  # type: ignore[arg-type]
         latencies.append((time.perf_counter() - started) * 1000)
         flags = [is_relevant(p, q, source) for p in passages]
-        answered = is_covered(passages, rag.settings.coverage_floor)
+        answered = covers(rag, q.question, passages[:ANSWER_PASSAGES])
         row: dict[str, Any] = {"id": q.id, "answerable": q.answerable, "answered": answered}
         if q.answerable:
             row.update(rank_metrics(flags, len(q.gold_lines)))

@@ -177,8 +177,3 @@ def to_passage(ranked: Ranked) -> Passage:
     scores = ranked.scores
     score = scores.get("fused", scores.get("dense", scores.get("lexical", 0.0)))
     return replace(ranked.row.to_passage(score, scores))
-
-
-def is_covered(passages: Sequence[Passage], floor: float) -> bool:
-    """Whether the notes seem to answer: the best dense similarity clears the floor (RAG_COVERAGE_FLOOR)."""
-    return any(p.scores.get("dense", 0.0) >= floor for p in passages)

@@ -6,11 +6,12 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import make_settings
 from llm_standin import StandInLLM, running
 
-from rag.answer import compose, keep_order
+from rag.answer import compose, coverage, keep_order
 from rag.app import Rag
 from rag.embed import Embedder
 from rag.generate import keep_real_citations
@@ -271,6 +272,19 @@ def test_real_code_question_returns_a_fenced_block(corpus_rag: Rag) -> None:
     assert_well_cited(answer)
     assert re.search(r"```python\n.*nn\.Dropout.*\n```", answer.text, re.S)
     assert answer.citations[0].cited_start >= 4470 and answer.citations[0].cited_end <= 4500
+
+
+def test_coverage_is_the_best_single_unit_match() -> None:
+    query = np.array([1.0, 0.0], np.float32)
+    units = np.array([[0.0, 1.0], [0.6, 0.8], [0.0, 0.0]], np.float32)  # the last: a heading, never embedded
+    assert coverage(query, units) == pytest.approx(0.6)
+    assert coverage(query, np.zeros((0, 2), np.float32)) == 0.0
+
+
+def test_a_question_on_a_topic_the_notes_only_brush_abstains(corpus_rag: Rag) -> None:
+    # The notes name VAEs in passing, never how they are trained (eval/calibration_questions.jsonl).
+    answer = corpus_rag.ask("How does the reparameterization trick let a VAE backpropagate through sampling?")
+    assert not answer.answered
 
 
 def test_real_uncovered_question_abstains(corpus_rag: Rag) -> None:

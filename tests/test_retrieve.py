@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 
 from rag.errors import InvalidInput, NotFound, TooLarge
-from rag.models import Passage
-from rag.retrieve import Ranked, collapse_overlaps, convex_fuse, hydrate_rows, is_covered, overlaps, rank, rrf_fuse
+from rag.retrieve import Ranked, collapse_overlaps, convex_fuse, hydrate_rows, overlaps, rank, rrf_fuse
 from rag.store import StoredChunk
 
 
@@ -52,13 +51,6 @@ def test_every_candidate_keeps_its_stage_scores():
     ranked = rank([(a, 0.7)], [(b, 3.0), (a, 1.0)], "hybrid")
     scores = {r.row.id: r.scores for r in ranked}
     assert set(scores["a"]) == {"dense", "lexical", "fused"} and set(scores["b"]) == {"lexical", "fused"}
-
-
-def test_coverage_needs_a_strong_dense_match():
-    weak = Passage("i", "a.md", 1, 2, "", "t", 0.1, {"dense": 0.2})
-    strong = Passage("j", "a.md", 1, 2, "", "t", 0.1, {"dense": 0.6})
-    assert not is_covered([weak], 0.375) and is_covered([weak, strong], 0.375) and not is_covered([], 0.375)
-    assert is_covered([weak], 0.1)
 
 
 def test_svm_kernel_question_finds_the_svm_section(corpus_rag):
