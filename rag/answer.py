@@ -86,7 +86,7 @@ def topic_of(passage: Passage) -> str:
 def embed_units(rag: Rag, queries: Sequence[str], units: Sequence[Unit]) -> tuple[np.ndarray, np.ndarray]:
     """The queries' vectors, and a vector per unit (zeros for headings and labels, which are never quoted)."""
     # Embedding is the cost of an answer: only units that can be quoted on their own are embedded.
-    quotable = [i for i, u in enumerate(units) if u.kind != "heading" and not is_label(u)]
+    quotable = [i for i, u in enumerate(units) if is_quotable(u)]
     vectors = rag.embedder.embed([*queries] + [unit_view(units[i], units) for i in quotable])
     unit_vectors = np.zeros((len(units), vectors.shape[1]), np.float32)
     unit_vectors[quotable] = vectors[len(queries) :]
@@ -120,8 +120,7 @@ def score_units(question: str, units: Sequence[Unit], query_vectors: np.ndarray,
                 unit_vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Each unit's relevance to the question (-inf for units never quoted), and their similarity to one another."""
     code_asked = wants_code(question)
-    scored = [i for i, u in enumerate(units) if u.kind != "heading" and not is_label(u)
-              and (u.kind != "code" or code_asked)]
+    scored = [i for i, u in enumerate(units) if is_quotable(u) and (u.kind != "code" or code_asked)]
     # A follow-up's own words say what is asked now; the resolved query only says about what.
     weights = np.array([1.0] if len(query_vectors) == 1 else [FOLLOW_UP_WEIGHT, 1 - FOLLOW_UP_WEIGHT])
     rel = np.full(len(units), -np.inf)
@@ -149,10 +148,15 @@ def select_units(units: Sequence[Unit], rel: np.ndarray, sim: np.ndarray, questi
             prose = [i for i, u in enumerate(units) if u.passage == units[best].passage and u.kind == "sentence"]
             chosen += sorted(prose, key=lambda i: -rel[i])[:1]
         return with_context(units, chosen, rel)
-    candidates = [i for i, u in enumerate(units) if u.kind not in ("heading", "code") and not is_label(u)]
+    candidates = [i for i, u in enumerate(units) if is_quotable(u) and u.kind != "code"]
     chosen = mmr(candidates, rel, sim, units)
     chosen += cover_sides(comparison_sides(question), units, candidates, chosen, rel)
     return with_context(units, chosen, rel)
+
+
+def is_quotable(unit: Unit) -> bool:
+    """A unit that can answer on its own: not a heading, not a label."""
+    return unit.kind != "heading" and not is_label(unit)
 
 
 def is_label(unit: Unit) -> bool:
