@@ -78,6 +78,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def thread_state(task: Path) -> str:
+    """The one-letter state of a thread from /proc (R, S, D, T, ...); "" once it has gone."""
+    try:
+        return (task / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return ""
+
+
 class ChromaServer:
     """`chroma run` on loopback as a child process; stop and start again on the same port and folder."""
 
@@ -120,10 +128,21 @@ class ChromaServer:
             self._proc.wait()
         self._proc = None
 
-    def pause(self) -> None:
-        """Freeze the server (SIGSTOP): it accepts connections but never answers."""
+    def pause(self, timeout: float = 10.0) -> None:
+        """Freeze the server (SIGSTOP): it accepts connections but never answers.
+
+        The kernel stops one thread first and the others only when that one runs, so on a busy machine the
+        server can still answer for a moment after the signal: wait until every thread is stopped.
+        """
         assert self._proc is not None
         self._proc.send_signal(signal.SIGSTOP)
+        tasks = Path(f"/proc/{self._proc.pid}/task")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(thread_state(t) in {"T", "t"} for t in tasks.iterdir()):
+                return
+            time.sleep(0.01)
+        raise RuntimeError(f"chroma (pid {self._proc.pid}) did not stop within {timeout} s")
 
     def resume(self) -> None:
         assert self._proc is not None
