@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -71,7 +71,7 @@ def overlaps(a: StoredChunk | Passage, b: StoredChunk | Passage, share: float = 
     return common > 0 and common / shorter > share
 
 
-def collapse_overlaps(ranked: Sequence[Ranked], limit: int | None = None) -> list[Ranked]:
+def collapse_overlaps(ranked: Iterable[Ranked], limit: int | None = None) -> list[Ranked]:
     """Keep the best of passages that are mostly the same lines (chunk overlap, duplicates), up to `limit`."""
     kept: list[Ranked] = []
     for cand in ranked:
@@ -146,8 +146,12 @@ def hydrate_rows(hits: list[tuple[str, float]], known: dict[str, StoredChunk],
     return [(rows[i], score) for i, score in hits if i in rows]
 
 
-def rank(dense: list[tuple[StoredChunk, float]], lexical: list[tuple[StoredChunk, float]], mode: Mode) -> list[Ranked]:
-    """Order candidates by the mode's score; every candidate keeps each stage's score."""
+def rank(dense: list[tuple[StoredChunk, float]], lexical: list[tuple[StoredChunk, float]],
+         mode: Mode) -> Iterator[Ranked]:
+    """Candidates in the order of the mode's score, each with every stage's score.
+
+    Lazy: a search stops after k passages, so only those (and the overlaps skipped on the way) get built.
+    """
     dense_score = {row.id: s for row, s in dense}
     lexical_score = {row.id: s for row, s in lexical}
 
@@ -161,15 +165,13 @@ def rank(dense: list[tuple[StoredChunk, float]], lexical: list[tuple[StoredChunk
             scores["fused"] = round(fused, 5)
         return scores
 
-    if mode == "dense":
-        return [Ranked(row, stage_scores(row)) for row, _ in dense]
-    if mode == "lexical":
-        return [Ranked(row, stage_scores(row)) for row, _ in lexical]
+    if mode in ("dense", "lexical"):
+        return (Ranked(row, stage_scores(row)) for row, _ in (dense if mode == "dense" else lexical))
     if mode == "rrf":
         fused = rrf_fuse([[r for r, _ in dense], [r for r, _ in lexical]])
     else:
         fused = convex_fuse(dense, lexical)
-    return [Ranked(row, stage_scores(row, score)) for row, score in fused]
+    return (Ranked(row, stage_scores(row, score)) for row, score in fused)
 
 
 def to_passage(ranked: Ranked) -> Passage:
