@@ -78,7 +78,7 @@ def peak_rss_mb(pid: int) -> float:
     return next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")) / 1024
 
 
-def floor_vs_search(url: str, env: dict[str, str], rounds: int = 6) -> None:
+def floor_vs_search(url: str, env: dict[str, str], rounds: int = 30) -> None:
     """Print p50 of the floor and of /v1/search (one client), and their ratio."""
     os.environ.update(env)
     from rag.app import Rag
@@ -100,7 +100,8 @@ def floor_vs_search(url: str, env: dict[str, str], rounds: int = 6) -> None:
     floor: list[float] = []
     http_search: list[float] = []
     # Alternate whole rounds, not single calls: each process's ORT threads spin for a moment after a
-    # run, and interleaved calls would make the two processes fight over the cores.
+    # run, and interleaved calls would make the two processes fight over the cores. Many short rounds,
+    # because this VM drifts: with 6 rounds the same code measured anywhere from 1.10x to 1.39x.
     for n in range(rounds):
         for question in QUESTIONS:
             t0 = time.perf_counter()

@@ -27,6 +27,7 @@ class Rag:
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
+        self._index_runs = 0  # index runs in progress in this process (the API runs them in threads)
         if embedder is not None:  # tests share one loaded model between containers
             self.__dict__["embedder"] = embedder
 
@@ -82,8 +83,12 @@ class Rag:
         from rag.index import index_lock, index_notes
 
         with index_lock(self.settings.data_dir):
-            report = index_notes(self.settings.corpus_dir, self.store, self.embedder, self.budget,
-                                 paths, rebuild, progress, allow_empty)
+            self._index_runs += 1
+            try:
+                report = index_notes(self.settings.corpus_dir, self.store, self.embedder, self.budget,
+                                     paths, rebuild, progress, allow_empty)
+            finally:
+                self._index_runs -= 1
         self.retriever.refresh(force=True)
         return report
 
@@ -131,6 +136,14 @@ class Rag:
         self.check_k(k)
         self.check_sources(sources)
         return self.retriever.search(query, k, sources, mode)
+
+    def search_cannot_wait(self) -> bool:
+        """True if a search now is pure CPU work: embedded store, current BM25 snapshot, no index run.
+
+        The API runs such a search on its event loop (a few ms) instead of handing it to a thread; a search
+        that may wait on a Chroma server, a BM25 rebuild or an index run's writes must not block the loop.
+        """
+        return not self.settings.chroma_url and not self._index_runs and self.retriever.is_fresh()
 
     def ask(self, question: str, k: int = 5, history: Sequence[tuple[str, str]] = (),
             mode: str | None = None, sources: Sequence[str] = ()) -> Answer:

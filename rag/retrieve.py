@@ -118,6 +118,10 @@ class Retriever:
         finally:
             self._lock.release()
 
+    def is_fresh(self) -> bool:
+        """True if a search would use the current BM25 snapshot as is (no check of the store, no rebuild)."""
+        return self._lexical is not None and time.monotonic() - self._checked_at <= GENERATION_TTL
+
     def hydrate(self, hits: list[tuple[str, float]], lexical_index: LexicalIndex) -> list[tuple[StoredChunk, float]]:
         return hydrate_rows(hits, lexical_index.by_id, self._store.get)
 

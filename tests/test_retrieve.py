@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from rag.errors import InvalidInput, NotFound, TooLarge
-from rag.retrieve import Ranked, collapse_overlaps, convex_fuse, hydrate_rows, overlaps, rank, rrf_fuse
+from rag.retrieve import GENERATION_TTL, Ranked, collapse_overlaps, convex_fuse, hydrate_rows, overlaps, rank, rrf_fuse
 from rag.store import StoredChunk
 
 
@@ -98,3 +100,20 @@ def test_hydration_uses_the_snapshot_and_fetches_only_new_ids():
     hits = hydrate_rows([("a", 0.9), ("new", 0.8), ("gone", 0.7)], known, fetch)
     assert [(r.id, s) for r, s in hits] == [("a", 0.9), ("new", 0.8)] and fetched == [["new", "gone"]]
     assert hydrate_rows([("a", 0.5)], known, fetch) and len(fetched) == 1
+
+
+def test_a_search_may_skip_the_thread_pool_only_when_it_cannot_wait(make_rag, monkeypatch):
+    rag = make_rag()
+    (rag.settings.corpus_dir / "oaks.md").write_text("# Oaks\n\nOaks carry acorns.\n")
+    seen_mid_run: list[bool] = []
+    rag.index(progress=lambda done, total: seen_mid_run.append(rag.search_cannot_wait()))
+    assert seen_mid_run and not any(seen_mid_run)  # an index run's writes could hold the store
+    assert rag.search("acorns", 1) and rag.search_cannot_wait()  # embedded store, snapshot just checked
+
+    later = time.monotonic() + GENERATION_TTL + 1
+    monkeypatch.setattr("rag.retrieve.time.monotonic", lambda: later)
+    assert not rag.search_cannot_wait()  # the next search asks the store whether the snapshot is stale
+    monkeypatch.undo()
+
+    remote = make_rag(chroma_url="http://127.0.0.1:9")  # never contacted: the setting alone decides
+    assert not remote.search_cannot_wait()
