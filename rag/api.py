@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import ipaddress
 import logging
@@ -272,6 +273,9 @@ def serve(rag: Rag) -> None:
         log.warning("warm-up failed: %s", exc)
     app = create_app(rag)
     sys.stderr.write(describe_service(rag, host) + "\n")
+    # Start-up leaves ~200k long-lived objects (Gradio, chromadb, ORT); a full collection walking them
+    # pauses every request for ~90 ms. Frozen, they are never scanned again.
+    gc.freeze()
     uvicorn.run(app, host=host, port=settings.port, log_level="info")
 
 
