@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import re
 import textwrap
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -13,12 +14,14 @@ import numpy as np
 from rag.errors import InvalidInput, LLMError
 from rag.models import Answer, Citation, Passage
 from rag.questions import comparison_sides, mentions, resolve_followup, wants_code
-from rag.units import Unit, is_lead_in, split_passage, split_passages
+from rag.units import Unit, is_lead_in, split_passage, split_passages, whole_block
 
 if TYPE_CHECKING:
     from rag.app import Rag
 
 log = logging.getLogger(__name__)
+
+Following = Callable[[Passage], "Passage | None"]  # the chunk that goes on after a passage in its note
 
 PASSAGE_PRIOR = 0.25  # a unit of a better-ranked passage gets up to this much extra relevance
 MMR_LAMBDA = 0.6  # relevance against novelty: 1 would pick near-duplicates of the best unit
@@ -56,7 +59,8 @@ def answer_question(rag: Rag, question: str, k: int = 5, history: Sequence[tuple
             note = f"the LLM endpoint failed ({exc}); this is the extractive answer"
     elif use_llm:
         note = "no LLM endpoint is configured (RAG_LLM_BASE_URL); this is the extractive answer"
-    text, citations = extractive_answer(question, units, query_vectors, unit_vectors, passages)
+    text, citations = extractive_answer(question, units, query_vectors, unit_vectors, passages,
+                                        rag.retriever.following)
     return Answer(question, search_query, text, True, "extractive", citations, note)
 
 
@@ -109,11 +113,11 @@ def covers(rag: Rag, query: str, passages: Sequence[Passage]) -> bool:
 
 
 def extractive_answer(question: str, units: Sequence[Unit], query_vectors: np.ndarray, unit_vectors: np.ndarray,
-                      passages: Sequence[Passage]) -> tuple[str, list[Citation]]:
+                      passages: Sequence[Passage], following: Following | None = None) -> tuple[str, list[Citation]]:
     """Quote the passages' most relevant, mutually different units, each cited."""
     rel, sim = score_units(question, units, query_vectors, unit_vectors)
     chosen = select_units(units, rel, sim, question)
-    return compose(units, keep_order(units, chosen, rel), passages)
+    return compose(units, keep_order(units, chosen, rel), passages, following)
 
 
 def score_units(question: str, units: Sequence[Unit], query_vectors: np.ndarray,
@@ -223,15 +227,32 @@ def keep_order(units: Sequence[Unit], chosen: Sequence[int], rel: Mapping[int, f
     return sorted(dict.fromkeys(chosen), key=lambda i: (-best[units[i].passage], units[i].passage, i))
 
 
-def compose(units: Sequence[Unit], ordered: Sequence[int], passages: Sequence[Passage]) -> tuple[str, list[Citation]]:
-    """The answer text and its citations: passages numbered in order of use, every unit ending in its [n]."""
+def compose(units: Sequence[Unit], ordered: Sequence[int], passages: Sequence[Passage],
+            following: Following | None = None) -> tuple[str, list[Citation]]:
+    """The answer text and its citations: passages numbered in order of use, every unit ending in its [n].
+
+    A code block cut off by the end of its passage is quoted whole (`following` gives the chunk that goes on
+    after a passage); the chunks it runs on into are cited as the next numbers.
+    """
     blocks: list[str] = []
     citations: list[Citation] = []
     for p in dict.fromkeys(units[i].passage for i in ordered):
         mine = [units[i] for i in ordered if units[i].passage == p]
         n = len(citations) + 1
-        blocks += render(mine, n)
-        citations.append(Citation(n, passages[p], min(u.start_line for u in mine), max(u.end_line for u in mine)))
+        cited = Citation(n, passages[p], min(u.start_line for u in mine), max(u.end_line for u in mine))
+        cut = next((u for u in mine if u.kind == "code" and u.end_line >= passages[p].end_line), None)
+        found = whole_block(cut, passages[p], following) if cut is not None and following is not None else None
+        if cut is None or found is None:
+            blocks += render(mine, n)
+            citations.append(cited)
+            continue
+        whole, chain = found
+        head = replace(cut, text=whole.text)  # its lines stay those of its own passage
+        block = render_unit(head, n)
+        more = " ".join(f"[{n + j}]" for j in range(1, len(chain) + 1))
+        blocks += [f"{b} {more}" if b == block else b for b in render([head if u is cut else u for u in mine], n)]
+        citations += [cited, *(Citation(n + j, c, c.start_line, min(c.end_line, whole.end_line))
+                               for j, c in enumerate(chain, 1))]
     return "\n\n".join(blocks), citations
 
 

@@ -6,11 +6,12 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from rag.chunk import FENCE, HEADING, is_title, run_end
+from rag.chunk import CELL_MARKER, FENCE, HEADING, cell_end, is_title, run_end
 from rag.chunk import LIST_ITEM as ITEM
 from rag.chunk import TABLE_ROW as ROW
 from rag.models import Passage
 
+MAX_CONTINUED = 4  # chunks a cut-off code block is followed into (a block of some 1,000 tokens)
 SEPARATOR_ROW = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}[-:| \t]*$")
 RULE = re.compile(r"^[ \t]*([-*_])([ \t]*\1){2,}[ \t]*$")
 # A sentence ends at . ! ? before a space and something that starts a sentence; "e.g. the" stays whole.
@@ -59,7 +60,11 @@ def split_passage(passage: Passage, index: int = 0) -> list[Unit]:
             continue
         kind, end = classify(lines, i)
         line_no = passage.start_line + i
-        if kind == "heading":
+        if kind == "cell":  # quoted without its `In [1]:` marker
+            if end > i:
+                units.append(Unit(index, line_no + 1, passage.start_line + end, "code",
+                                  "\n".join(lines[i + 1 : end + 1]), context))
+        elif kind == "heading":
             context = clean_markup(HEADING.match(line).group(2))  # type: ignore[union-attr]
             units.append(Unit(index, line_no, line_no, "heading", context, context))
         elif kind == "para":
@@ -71,6 +76,41 @@ def split_passage(passage: Passage, index: int = 0) -> list[Unit]:
             units.append(Unit(index, line_no, passage.start_line + end, kind, text, context, depth))
         i = end + 1
     return link_units(units)
+
+
+def whole_block(unit: Unit, passage: Passage, following: Callable[[Passage], Passage | None],
+                limit: int = MAX_CONTINUED) -> tuple[Unit, list[Passage]] | None:
+    """The whole code block, and the chunks it runs on into, when the end of its passage cut it off.
+
+    The chunker splits a code block only when it alone is over the budget; an answer quotes it whole.
+    """
+    if unit.kind != "code" or unit.end_line < passage.end_line:
+        return None
+    span, last, whole = passage, passage, None
+    chain: list[Passage] = []
+    while len(chain) < limit and (nxt := following(last)) is not None:
+        reached = span.end_line
+        span, last = joined(span, nxt), nxt
+        block = next((u for u in split_passage(span, unit.passage)
+                      if u.kind == "code" and u.start_line == unit.start_line), None)
+        if block is None or block.end_line <= reached:
+            break
+        chain.append(nxt)
+        whole = block
+        if block.end_line < nxt.end_line:  # it closes inside this chunk
+            break
+    return (whole, chain) if whole is not None else None
+
+
+def joined(first: Passage, second: Passage) -> Passage:
+    """Two consecutive chunks of a note as one span of its lines.
+
+    Every non-blank line of a note is in some chunk, so what lies between two consecutive chunks is blank.
+    """
+    rest = second.text.split("\n")
+    gap = second.start_line - first.end_line - 1
+    tail = [""] * gap + rest if gap >= 0 else rest[-gap:]
+    return replace(first, text="\n".join([first.text, *tail]), end_line=max(first.end_line, second.end_line))
 
 
 def open_code_end(lines: list[str]) -> int:
@@ -97,6 +137,8 @@ def classify(lines: list[str], i: int) -> tuple[str, int]:
             return s.strip().startswith(marker) and not s.strip(marker[0]).strip()
 
         return "code", find_line(lines, i + 1, is_close)
+    if CELL_MARKER.match(line):  # a notebook cell: unfenced code (and its output), as the chunker reads it
+        return "cell", cell_end(lines, i)
     if stripped.startswith("\\["):
         closes = "\\]" in stripped[2:]
         return "formula", i if closes else find_line(lines, i + 1, lambda s: "\\]" in s)
@@ -116,7 +158,7 @@ def starts_block(line: str) -> bool:
     """True if a line opens a block of its own (so it ends a paragraph or item)."""
     s = line.strip()
     return bool(FENCE.match(line) or HEADING.match(line) or ROW.match(line) or RULE.match(line)
-                or s.startswith("\\[") or s.startswith("$$"))
+                or CELL_MARKER.match(line) or s.startswith("\\[") or s.startswith("$$"))
 
 
 def find_line(lines: list[str], start: int, closes: Callable[[str], bool]) -> int:

@@ -17,7 +17,7 @@ from rag.embed import Embedder
 from rag.generate import keep_real_citations
 from rag.models import Answer, Passage
 from rag.questions import comparison_sides, resolve_followup
-from rag.units import split_passage, split_passages
+from rag.units import split_passage, split_passages, whole_block
 
 NOTE = """# Support Vector Machines
 
@@ -122,6 +122,30 @@ def test_a_passage_cut_inside_a_code_block_starts_with_code() -> None:
     units = split_passage(passage("    return x\nprint(f())\n```\n\nAfter the code.", 40))
     assert (units[0].kind, units[0].start_line, units[0].end_line) == ("code", 40, 42)
     assert units[1].kind == "sentence"
+
+
+def test_a_notebook_cell_is_one_code_unit_without_its_marker() -> None:
+    text = ("Run it:\n\nIn [3]:\nx = [0, 1]\nfor v in x:\n    print(v)\n\n0\n1\n\n"
+            "The loop prints each value of the list in order.")
+    units = split_passage(passage(text, 30))
+    assert [(u.kind, u.start_line, u.end_line) for u in units] == [
+        ("sentence", 30, 30), ("code", 33, 38), ("sentence", 40, 40)]
+    assert units[1].text.startswith("x = [0, 1]") and "In [3]" not in units[1].text
+
+
+def test_a_code_block_cut_by_its_chunk_is_completed_from_the_next_ones() -> None:
+    first = Passage("a", "n.md", 10, 13, "Code", "Example:\n```python\ndef f(x):\n    y = x + 1")
+    second = Passage("b", "n.md", 15, 16, "Code", "    y = y * 2\n    z = y - 1")  # line 14 is blank
+    third = Passage("c", "n.md", 16, 18, "Code", "    z = y - 1\n    return z\n```")  # overlaps by a line
+    after = {"a": second, "b": third}.get
+    found = whole_block(split_passage(first)[1], first, lambda p: after(p.id))
+    assert found is not None
+    whole, chain = found
+    assert (whole.start_line, whole.end_line) == (11, 18) and chain == [second, third]
+    assert whole.text == "```python\ndef f(x):\n    y = x + 1\n\n    y = y * 2\n    z = y - 1\n    return z\n```"
+    assert whole_block(split_passage(third)[0], third, lambda p: None) is None  # no chunk follows
+    closed = Passage("d", "n.md", 10, 12, "Code", "```\nx = 1\n```")
+    assert whole_block(split_passage(closed)[0], closed, lambda p: second) is None  # it ends in its passage
 
 
 def test_leads_refer_to_the_combined_list() -> None:
@@ -229,6 +253,24 @@ def test_code_question_returns_the_code_block(small_rag: Rag) -> None:
     answer = small_rag.ask("Show me PyTorch code for an L1 penalty", k=3)
     assert_well_cited(answer)
     assert "```python\nimport torch.nn as nn" in answer.text and answer.text.count("```") == 2
+
+
+def test_a_code_block_longer_than_a_chunk_is_quoted_whole_citing_both_chunks(make_rag) -> None:
+    rag = make_rag()
+    steps = "\n".join(f"    total = total + weight_{n} * input_{n}  # step {n} of the weighted sum" for n in range(60))
+    code = f"```python\ndef weighted_sum(**values):\n    total = 0\n{steps}\n    return total\n```"
+    (rag.settings.corpus_dir / "sums.md").write_text(f"# Weighted sums\n\nA weighted sum in Python:\n\n{code}\n")
+    rag.index()
+    assert rag.store.count() > 1  # the block is over the chunk budget, so the chunker split it
+    answer = rag.ask("Show me the Python code for a weighted sum", k=3)
+    assert_well_cited(answer)
+    assert code in answer.text and answer.text.count("```") == 2
+    markers = re.search(r"```\n((?:\[\d+\] ?)+)", answer.text)
+    assert markers is not None and len(markers.group(1).split()) >= 3  # the block ran over three chunks or more
+    chain = [c for c in answer.citations if f"[{c.n}]" in markers.group(1)]
+    assert chain[0].cited_end == chain[0].passage.end_line
+    assert all(a.passage.end_line < b.passage.end_line and b.cited_start == b.passage.start_line
+               for a, b in zip(chain, chain[1:]))
 
 
 def test_comparison_draws_from_both_sides(small_rag: Rag) -> None:
