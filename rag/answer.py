@@ -149,7 +149,8 @@ def select_units(units: Sequence[Unit], rel: np.ndarray, sim: np.ndarray, questi
         best = max(code, key=lambda i: rel[i])
         chosen = [best]
         if units[best].lead is None:
-            prose = [i for i, u in enumerate(units) if u.passage == units[best].passage and u.kind == "sentence"]
+            prose = [i for i, u in enumerate(units)
+                     if u.passage == units[best].passage and u.kind == "sentence" and is_quotable(u)]
             chosen += sorted(prose, key=lambda i: -rel[i])[:1]
         return with_context(units, chosen, rel)
     candidates = [i for i, u in enumerate(units) if is_quotable(u) and u.kind != "code"]
@@ -159,8 +160,13 @@ def select_units(units: Sequence[Unit], rel: np.ndarray, sim: np.ndarray, questi
 
 
 def is_quotable(unit: Unit) -> bool:
-    """A unit that can answer on its own: not a heading, not a label."""
-    return unit.kind != "heading" and not is_label(unit)
+    """A unit that can answer on its own: not a heading, not a label, not a question the notes ask."""
+    return unit.kind != "heading" and not is_label(unit) and not is_question(unit)
+
+
+def is_question(unit: Unit) -> bool:
+    """A sentence that asks ("Would you like a deeper dive…?"): it answers nothing. A listed question is content."""
+    return unit.kind == "sentence" and unit.text.rstrip("*_ ").endswith("?")
 
 
 def is_label(unit: Unit) -> bool:

@@ -11,7 +11,7 @@ import pytest
 from conftest import make_settings
 from llm_standin import StandInLLM, running
 
-from rag.answer import compose, coverage, keep_order
+from rag.answer import compose, coverage, is_quotable, keep_order
 from rag.app import Rag
 from rag.embed import Embedder
 from rag.generate import keep_real_citations
@@ -146,6 +146,14 @@ def test_a_code_block_cut_by_its_chunk_is_completed_from_the_next_ones() -> None
     assert whole_block(split_passage(third)[0], third, lambda p: None) is None  # no chunk follows
     closed = Passage("d", "n.md", 10, 12, "Code", "```\nx = 1\n```")
     assert whole_block(split_passage(closed)[0], closed, lambda p: second) is None  # it ends in its passage
+
+
+def test_a_question_the_notes_ask_is_not_quoted_but_a_listed_one_is() -> None:
+    text = ("Dropout zeroes random units. Would you like a deeper dive?\n\n"
+            "First ask how the values went missing:\n- Is it MCAR?")
+    units = split_passage(passage(text))
+    assert [(u.kind, is_quotable(u)) for u in units] == [
+        ("sentence", True), ("sentence", False), ("sentence", True), ("item", True)]
 
 
 def test_leads_refer_to_the_combined_list() -> None:
