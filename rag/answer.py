@@ -89,12 +89,13 @@ def topic_of(passage: Passage) -> str:
 
 def embed_units(rag: Rag, queries: Sequence[str], units: Sequence[Unit]) -> tuple[np.ndarray, np.ndarray]:
     """The queries' vectors, and a vector per unit (zeros for headings and labels, which are never quoted)."""
-    # Embedding is the cost of an answer: only units that can be quoted on their own are embedded.
+    # Embedding is the cost of an answer: only units that can be quoted on their own are embedded, and
+    # each only once per process (the same passages come back for related questions and follow-ups).
     quotable = [i for i, u in enumerate(units) if is_quotable(u)]
-    vectors = rag.embedder.embed([*queries] + [unit_view(units[i], units) for i in quotable])
-    unit_vectors = np.zeros((len(units), vectors.shape[1]), np.float32)
-    unit_vectors[quotable] = vectors[len(queries) :]
-    return vectors[: len(queries)], unit_vectors
+    query_vectors, vectors = rag.unit_vectors.embed(queries, [unit_view(units[i], units) for i in quotable])
+    unit_vectors = np.zeros((len(units), query_vectors.shape[1]), np.float32)
+    unit_vectors[quotable] = vectors
+    return query_vectors, unit_vectors
 
 
 def coverage(query_vector: np.ndarray, unit_vectors: np.ndarray) -> float:

@@ -15,7 +15,7 @@ from rag.store import ChromaStore
 
 if TYPE_CHECKING:
     from rag.chunk import Budget
-    from rag.embed import Embedder
+    from rag.embed import Embedder, VectorCache
     from rag.index import Progress
     from rag.retrieve import Mode, Retriever
 
@@ -36,6 +36,12 @@ class Rag:
         from rag.embed import build_embedder
 
         return build_embedder(self.settings)
+
+    @cached_property
+    def unit_vectors(self) -> VectorCache:
+        from rag.embed import VectorCache
+
+        return VectorCache(self.embedder)
 
     @cached_property
     def store(self) -> ChromaStore:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from rag.settings import Settings
 
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
+CACHED_TEXTS = 20_000  # vectors kept by VectorCache: some 30 MB at 384 dimensions
 
 
 class Embedder(Protocol):
@@ -117,3 +118,30 @@ def build_embedder(settings: Settings) -> Embedder:
             return OnnxEmbedder(path, settings.data_dir / "onnx", settings.embed_precision)
         return SentenceTransformerEmbedder(str(path))
     return SentenceTransformerEmbedder(settings.embed_model)
+
+
+class VectorCache:
+    """Vectors of texts embedded before, so that answers do not embed the same passages' units again.
+
+    Keyed by the exact text embedded, so a hit is the vector the embedder would give; bounded (LRU).
+    """
+
+    def __init__(self, embedder: Embedder, size: int = CACHED_TEXTS) -> None:
+        from cachetools import LRUCache
+
+        self._embedder = embedder
+        self._vectors: LRUCache[str, np.ndarray] = LRUCache(size)
+        self._lock = threading.Lock()
+
+    def embed(self, fresh: Sequence[str], reused: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Vectors of `fresh` texts (always embedded: queries) and of `reused` ones, in one embedder call."""
+        with self._lock:
+            known = {t: v for t in dict.fromkeys(reused) if (v := self._vectors.get(t)) is not None}
+        missing = [t for t in dict.fromkeys(reused) if t not in known]
+        vectors = self._embedder.embed([*fresh, *missing])
+        new = dict(zip(missing, vectors[len(fresh):]))
+        with self._lock:
+            self._vectors.update(new)
+        both = known | new
+        width = vectors.shape[1]
+        return vectors[: len(fresh)], np.array([both[t] for t in reused], np.float32).reshape(len(reused), width)

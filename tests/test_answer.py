@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from llm_standin import StandInLLM, running
 
 from rag.answer import compose, coverage, is_quotable, keep_order
 from rag.app import Rag
-from rag.embed import Embedder
+from rag.embed import Embedder, VectorCache
 from rag.generate import keep_real_citations
 from rag.models import Answer, Passage
 from rag.questions import comparison_sides, resolve_followup
@@ -415,3 +416,25 @@ def test_llm_mode_without_endpoint_says_why(small_rag: Rag) -> None:
 def test_unreachable_llm_falls_back(small_rag: Rag, tmp_path: Path) -> None:
     answer = llm_rag(small_rag, "http://127.0.0.1:9/v1", timeout=0.5).ask("What are support vectors?", k=3)
     assert answer.mode == "extractive" and answer.note
+
+
+def test_units_are_embedded_once_and_a_repeated_question_gets_the_same_answer(small_rag: Rag) -> None:
+    rag = Rag(small_rag.settings, embedder=small_rag.embedder)  # a fresh cache over the same index
+    embedded: list[str] = []
+    real = rag.embedder.embed
+
+    def counting(texts):  # type: ignore[no-untyped-def]
+        embedded.extend(texts)
+        return real(texts)
+
+    rag.__dict__["unit_vectors"] = VectorCache(SimpleNamespace(embed=counting))  # type: ignore[arg-type]
+    question = "How do you use an SVM for multi-class classification?"
+    first = rag.ask(question, k=3)
+    units_embedded = len(embedded) - 1
+    assert units_embedded > 3  # the question and every quotable unit of the passages
+    embedded.clear()
+    again = rag.ask(question, k=3)
+    assert embedded == [question]  # the units' vectors came from the cache
+    assert (again.text, again.citations) == (first.text, first.citations)
+    fresh = Rag(small_rag.settings, embedder=small_rag.embedder).ask(question, k=3)
+    assert (fresh.text, fresh.citations) == (first.text, first.citations)
