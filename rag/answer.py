@@ -150,11 +150,11 @@ def select_units(units: Sequence[Unit], rel: np.ndarray, sim: np.ndarray, questi
         best = max(code, key=lambda i: rel[i])
         chosen = [best]
         if units[best].lead is None:
-            prose = [i for i, u in enumerate(units)
-                     if u.passage == units[best].passage and u.kind == "sentence" and is_quotable(u)]
+            prose = [i for i, u in enumerate(units) if u.passage == units[best].passage and u.kind == "sentence"
+                     and is_quotable(u) and not dangles(units, i)]
             chosen += sorted(prose, key=lambda i: -rel[i])[:1]
         return with_context(units, chosen, rel)
-    candidates = [i for i, u in enumerate(units) if is_quotable(u) and u.kind != "code"]
+    candidates = [i for i, u in enumerate(units) if is_quotable(u) and u.kind != "code" and not dangles(units, i)]
     chosen = mmr(candidates, rel, sim, units)
     chosen += cover_sides(comparison_sides(question), units, candidates, chosen, rel)
     return with_context(units, chosen, rel)
@@ -168,6 +168,11 @@ def is_quotable(unit: Unit) -> bool:
 def is_question(unit: Unit) -> bool:
     """A sentence that asks ("Would you like a deeper dive…?"): it answers nothing. A listed question is content."""
     return unit.kind == "sentence" and unit.text.rstrip("*_ ").endswith("?")
+
+
+def dangles(units: Sequence[Unit], i: int) -> bool:
+    """A "...:" line whose list, formula or code is not among the units (its passage ends before them)."""
+    return is_lead_in(units[i]) and not any(u.lead == i for u in units)
 
 
 def is_label(unit: Unit) -> bool:

@@ -12,7 +12,7 @@ import pytest
 from conftest import make_settings
 from llm_standin import StandInLLM, running
 
-from rag.answer import compose, coverage, is_quotable, keep_order
+from rag.answer import compose, coverage, is_quotable, keep_order, select_units
 from rag.app import Rag
 from rag.embed import Embedder, VectorCache
 from rag.generate import keep_real_citations
@@ -155,6 +155,17 @@ def test_a_question_the_notes_ask_is_not_quoted_but_a_listed_one_is() -> None:
     units = split_passage(passage(text))
     assert [(u.kind, is_quotable(u)) for u in units] == [
         ("sentence", True), ("sentence", False), ("sentence", True), ("item", True)]
+
+
+def test_a_lead_in_whose_list_is_in_another_chunk_is_not_quoted() -> None:
+    text = "Polymorphism means many forms in code. It comes in two kinds, split by when the call is bound:"
+    units = split_passage(passage(text))
+    assert [u.kind for u in units] == ["sentence", "sentence"] and is_quotable(units[1])
+    rel = np.array([0.5, 0.9])  # the lead-in matches the question best, but it would end the answer on ":"
+    assert select_units(units, rel, np.eye(2), "what kinds of polymorphism are there?") == [0]
+    with_items = split_passage(passage(text + "\n- Compile time.\n- Run time."))
+    chosen = select_units(with_items, np.array([0.5, 0.9, 0.6, 0.6]), np.eye(4), "what kinds are there?")
+    assert 1 in chosen and {2, 3} <= set(chosen)  # with its items in the passage, it is quoted with them
 
 
 def test_leads_refer_to_the_combined_list() -> None:
