@@ -175,8 +175,12 @@ async def rag_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    if any(e.get("type") == "json_invalid" for e in exc.errors()):
-        detail = "the body is not valid JSON: send a JSON object with Content-Type: application/json"
+    content_type = request.headers.get("content-type", "")
+    whole_body = any(tuple(e.get("loc", ())) == ("body",) for e in exc.errors())
+    if any(e.get("type") == "json_invalid" for e in exc.errors()) or (whole_body and "json" not in content_type):
+        # curl -d sends a form (application/x-www-form-urlencoded) unless told otherwise: say so.
+        sent = f" (it came as {content_type or 'no Content-Type'})" if "json" not in content_type else ""
+        detail = f"the body is not valid JSON{sent}: send a JSON object with Content-Type: application/json"
         return JSONResponse({"detail": detail}, status_code=422)
     problems = "; ".join(
         f"{'.'.join(str(part) for part in e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in exc.errors()

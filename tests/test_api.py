@@ -128,6 +128,14 @@ def test_non_json_body_is_422(client: httpx.Client) -> None:
     assert response.status_code == 422 and "JSON" in response.json()["detail"]
 
 
+def test_a_json_body_sent_as_a_form_says_which_header_is_missing(client: httpx.Client) -> None:
+    form = {"Content-Type": "application/x-www-form-urlencoded"}  # what `curl -d` sends by default
+    response = client.post("/v1/search", content=b'{"query": "svm"}', headers=form)
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    assert "Content-Type: application/json" in detail and "x-www-form-urlencoded" in detail
+
+
 def test_ask_cites_the_lines(client: httpx.Client) -> None:
     question = "SVMs are binary classifiers -- so how do you use them for multi-class problems?"
     body = client.post("/v1/ask", json={"question": question}).json()
