@@ -222,13 +222,25 @@ def with_context(units: Sequence[Unit], chosen: Sequence[int], rel: np.ndarray) 
             picked += [j for j, u in enumerate(units) if u.lead == i][:MAX_CHILDREN]
         if unit.kind == "row" and unit.header is None:  # a table's header row is read with its rows
             picked += [j for j, u in enumerate(units) if u.header == i][:MAX_CHILDREN]
-        j = unit.lead
-        while j is not None:  # a nested item needs its parents up to the list's "...:" line
-            picked.append(j)
-            j = units[j].lead
+        top = i
+        while units[top].lead is not None:  # a nested item needs its parents up to the list's "...:" line
+            top = units[top].lead  # type: ignore[assignment]
+            picked.append(top)
         if unit.header is not None:
             picked.append(unit.header)
+        if units[top].kind in ("item", "row") and units[top].lead is None:  # no "...:" line says what it lists
+            picked += [h for h in [heading_above(units, top)] if h is not None]
     return list(dict.fromkeys(picked))
+
+
+def heading_above(units: Sequence[Unit], i: int) -> int | None:
+    """The nearest heading above unit i in its passage: what a list or table with no "...:" line is about."""
+    j = i - 1
+    while j >= 0 and units[j].passage == units[i].passage:
+        if units[j].kind == "heading":
+            return j
+        j -= 1
+    return None
 
 
 def keep_order(units: Sequence[Unit], chosen: Sequence[int], rel: Mapping[int, float] | np.ndarray) -> list[int]:
@@ -296,6 +308,8 @@ def render_unit(unit: Unit, n: int) -> str:
         return unit.text
     if unit.kind == "item":
         return f"{' ' * unit.depth}{unit.text} [{n}]"
+    if unit.kind == "heading":  # bold, so that "8. Advantages" does not read as a list item
+        return f"**{unit.text}** [{n}]"
     return f"{unit.text} [{n}]"
 
 

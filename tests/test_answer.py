@@ -12,7 +12,7 @@ import pytest
 from conftest import make_settings
 from llm_standin import StandInLLM, running
 
-from rag.answer import compose, coverage, is_quotable, keep_order, select_units
+from rag.answer import compose, coverage, is_quotable, keep_order, select_units, with_context
 from rag.app import Rag
 from rag.embed import Embedder, VectorCache
 from rag.generate import keep_real_citations
@@ -166,6 +166,18 @@ def test_a_lead_in_whose_list_is_in_another_chunk_is_not_quoted() -> None:
     with_items = split_passage(passage(text + "\n- Compile time.\n- Run time."))
     chosen = select_units(with_items, np.array([0.5, 0.9, 0.6, 0.6]), np.eye(4), "what kinds are there?")
     assert 1 in chosen and {2, 3} <= set(chosen)  # with its items in the passage, it is quoted with them
+
+
+def test_a_quoted_list_item_brings_the_heading_that_says_what_the_list_is() -> None:
+    text = "## 8. Advantages\n\n1. **Fast**: trains in minutes.\n\n## 9. Disadvantages\n\n1. **Opaque**: hard to read."
+    units = split_passage(passage(text, 1))
+    assert [u.kind for u in units] == ["heading", "item", "heading", "item"]
+    picked = with_context(units, [3], np.zeros(4))
+    assert sorted(picked) == [2, 3]  # its own heading, not the other list's
+    answer, _ = compose(units, keep_order(units, picked, np.zeros(4)), [passage(text, 1)])
+    assert answer == "**9. Disadvantages** [1]\n\n1. **Opaque**: hard to read. [1]"
+    led = split_passage(passage("## Models\n\nTwo kinds are common:\n- Linear ones.\n- Trees.", 1))
+    assert 0 not in with_context(led, [2], np.zeros(4))  # a "...:" line already says what it lists
 
 
 def test_leads_refer_to_the_combined_list() -> None:
