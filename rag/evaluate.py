@@ -42,7 +42,7 @@ class Question:
 def load_questions(path: Path) -> list[Question]:
     """Parse a JSONL question file; a bad line is an error that names the line."""
     if not path.is_file():
-        raise NotFound(f"question file {path} does not exist")
+        raise NotFound(f"question file {path} does not exist: give a JSONL file like eval/dev_questions.jsonl")
     questions = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
