@@ -24,7 +24,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -163,14 +163,13 @@ def main() -> None:
         print(f"{os.cpu_count()} CPUs; server {url}")
         # Before anything else: each question once, one client, while the answer units' vectors are not
         # cached yet. The load levels below repeat the questions, so their asks find the units cached.
-        cold = asyncio.run(drive(url, "ask", 1, len(QUESTIONS)))
-        print(f"/v1/ask, first time (units not cached yet): {cold.row().split(maxsplit=4)[-1].strip()}"
-              f"  (p50 p95 req/s, {len(cold.latencies)} questions)")
+        cold = replace(asyncio.run(drive(url, "ask", 1, len(QUESTIONS))), endpoint="ask, 1st")
         for endpoint in ("search", "ask"):
             asyncio.run(drive(url, endpoint, 2, 10))  # warm connections; not counted
         if env is not None:  # the floor needs the server's index; a --url server's is not known here
             floor_vs_search(url, env)
         print(f"{'endpoint':11} {'clients':>7} {'requests':>8} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>8}")
+        print(cold.row(), "(each question's first ask: its units not cached yet)")
         for endpoint in ("search", "ask"):
             for clients in levels:
                 print(asyncio.run(drive(url, endpoint, clients, max(30, args.rounds * clients))).row(), flush=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import textwrap
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -14,14 +14,12 @@ import numpy as np
 from rag.errors import InvalidInput, LLMError
 from rag.models import Answer, Citation, Passage
 from rag.questions import comparison_sides, mentions, resolve_followup, wants_code
-from rag.units import Unit, is_lead_in, split_passage, split_passages, whole_block
+from rag.units import Following, Unit, is_lead_in, split_passage, split_passages, whole_block
 
 if TYPE_CHECKING:
     from rag.app import Rag
 
 log = logging.getLogger(__name__)
-
-Following = Callable[[Passage], "Passage | None"]  # the chunk that goes on after a passage in its note
 
 PASSAGE_PRIOR = 0.25  # a unit of a better-ranked passage gets up to this much extra relevance
 MMR_LAMBDA = 0.6  # relevance against novelty: 1 would pick near-duplicates of the best unit

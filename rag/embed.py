@@ -135,9 +135,10 @@ class VectorCache:
 
     def embed(self, fresh: Sequence[str], reused: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Vectors of `fresh` texts (always embedded: queries) and of `reused` ones, in one embedder call."""
+        unique = list(dict.fromkeys(reused))
         with self._lock:
-            known = {t: v for t in dict.fromkeys(reused) if (v := self._vectors.get(t)) is not None}
-        missing = [t for t in dict.fromkeys(reused) if t not in known]
+            known = {t: v for t in unique if (v := self._vectors.get(t)) is not None}
+        missing = [t for t in unique if t not in known]
         vectors = self._embedder.embed([*fresh, *missing])
         new = dict(zip(missing, vectors[len(fresh):]))
         with self._lock:

@@ -11,6 +11,7 @@ from rag.chunk import LIST_ITEM as ITEM
 from rag.chunk import TABLE_ROW as ROW
 from rag.models import Passage
 
+Following = Callable[[Passage], "Passage | None"]  # the chunk that goes on after a passage in its note
 MAX_CONTINUED = 4  # chunks a cut-off code block is followed into (a block of some 1,000 tokens)
 SEPARATOR_ROW = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}[-:| \t]*$")
 RULE = re.compile(r"^[ \t]*([-*_])([ \t]*\1){2,}[ \t]*$")
@@ -78,7 +79,7 @@ def split_passage(passage: Passage, index: int = 0) -> list[Unit]:
     return link_units(units)
 
 
-def whole_block(unit: Unit, passage: Passage, following: Callable[[Passage], Passage | None],
+def whole_block(unit: Unit, passage: Passage, following: Following,
                 limit: int = MAX_CONTINUED) -> tuple[Unit, list[Passage]] | None:
     """The whole code block, and the chunks it runs on into, when the end of its passage cut it off.
 
