@@ -136,23 +136,33 @@ def serve(
 
 @cli.command("eval")
 def evaluate(
-    file: Annotated[Path, typer.Argument(help="Question set (JSONL).")] = Path("eval/dev_questions.jsonl"),
+    files: Annotated[list[Path] | None, typer.Argument(
+        help="Question sets (JSONL); default eval/dev_questions.jsonl and eval/answer_questions.jsonl.")] = None,
     k: KOption = 10,
     source: Annotated[str, typer.Option(help="The note the gold line ranges refer to.")] = "interview-notes.md",
     precision: Annotated[list[str] | None, typer.Option(
         "--precision", help="Also score the hybrid search with the ONNX model at this precision (fp32, int8).")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Retrieval quality and abstention on a question set, per retrieval variant."""
+    """Retrieval quality and abstention per retrieval variant; answer quality for a file with facets."""
     from rag.evaluate import evaluate_file, evaluate_precision, format_report
+    from rag.evaluate_answers import evaluate_answers, format_answer_report, has_facets
 
     rag = make_rag()
-    report = evaluate_file(rag, file, k, source)
-    report["precisions"] = {p: evaluate_precision(rag, file, k, source, p) for p in precision or []}
+    reports = []
+    for file in files or [Path("eval/dev_questions.jsonl"), Path("eval/answer_questions.jsonl")]:
+        report = evaluate_file(rag, file, k, source)
+        report["precisions"] = {p: evaluate_precision(rag, file, k, source, p) for p in precision or []}
+        if has_facets(file):
+            report["answers"] = evaluate_answers(rag, file)
+        reports.append(report)
+        if not as_json:
+            typer.echo(format_report(report))
+            if "answers" in report:
+                typer.echo(format_answer_report(report["answers"]))
+            typer.echo("")
     if as_json:
-        emit_json(report)
-    else:
-        typer.echo(format_report(report))
+        emit_json(reports[0] if len(reports) == 1 else reports)
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from rag.answer import covers
 from rag.errors import InvalidInput, NotFound
 from rag.models import Passage
+from rag.questions import resolve_followup
 
 if TYPE_CHECKING:
     from rag.app import Rag
@@ -33,6 +34,7 @@ class Question:
     kind: str
     gold_lines: list[tuple[int, int]]
     evidence: list[str]
+    history: tuple[tuple[str, str], ...] = ()  # earlier turns of a follow-up question
 
     @property
     def answerable(self) -> bool:
@@ -53,6 +55,7 @@ def load_questions(path: Path) -> list[Question]:
                 id=str(raw.get("id", n)), question=raw["question"], kind=raw.get("kind", "factual"),
                 gold_lines=[(int(a), int(b)) for a, b in raw.get("gold_lines", [])],
                 evidence=list(raw.get("evidence", [])),
+                history=tuple((str(t["role"]), str(t["content"])) for t in raw.get("history", [])),
             ))
         except (ValueError, KeyError, TypeError) as exc:
             raise InvalidInput(f"{path}:{n}: not a valid question ({exc})") from exc
@@ -99,11 +102,12 @@ def evaluate_variant(rag: Rag, questions: list[Question], k: int, source: str, m
     per_question: list[dict[str, Any]] = []
     latencies: list[float] = []
     for q in questions:
+        query = resolve_followup(q.question, q.history, rag.settings.max_query_chars)  # searched as `ask` does
         started = time.perf_counter()
-        passages = rag.search(q.question, max(k, 10), mode=mode)  # type: ignore[arg-type]
+        passages = rag.search(query, max(k, 10), mode=mode)  # type: ignore[arg-type]
         latencies.append((time.perf_counter() - started) * 1000)
         flags = [is_relevant(p, q, source) for p in passages]
-        answered = covers(rag, q.question, passages[:ANSWER_PASSAGES])
+        answered = covers(rag, query, passages[:ANSWER_PASSAGES])
         row: dict[str, Any] = {"id": q.id, "answerable": q.answerable, "answered": answered}
         if q.answerable:
             row.update(rank_metrics(flags, len(q.gold_lines)))

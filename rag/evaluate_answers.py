@@ -1,0 +1,135 @@
+"""`rag eval` on answers: facet recall, complete answers, refusals both ways and length, per question kind."""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rag.errors import InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from rag.app import Rag
+
+
+@dataclass(frozen=True)
+class AnswerQuestion:
+    """One line of an answer question file (eval/README.md): a question, its facets and its history."""
+
+    id: str
+    question: str
+    kind: str
+    facets: list[list[str]]
+    history: list[tuple[str, str]]
+
+    @property
+    def answerable(self) -> bool:
+        return self.kind != "unanswerable"
+
+
+def load_answer_questions(path: Path) -> list[AnswerQuestion]:
+    """Parse a JSONL answer question file; every answerable line must list its facets."""
+    if not path.is_file():
+        raise NotFound(f"question file {path} does not exist: give a JSONL file like eval/answer_questions.jsonl")
+    questions = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            kind = raw.get("kind", "factual")
+            facets = [[str(s) for s in facet] for facet in raw.get("facets", [])]
+            history = [(str(turn["role"]), str(turn["content"])) for turn in raw.get("history", [])]
+            questions.append(AnswerQuestion(str(raw.get("id", n)), raw["question"], kind, facets, history))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InvalidInput(f"{path}:{n}: not a valid question ({exc})") from exc
+        if kind != "unanswerable" and not facets:
+            raise InvalidInput(f"{path}:{n}: an answerable question needs `facets` (see eval/README.md) "
+                               "to score its answer")
+    return questions
+
+
+def has_facets(path: Path) -> bool:
+    """True if a question file carries facets, so its answers can be scored."""
+    return path.is_file() and any('"facets"' in line for line in path.read_text(encoding="utf-8").splitlines())
+
+
+def normalise(text: str) -> str:
+    """The matching rule's normal form: lower case, no `*` or backticks, single spaces."""
+    return re.sub(r"\s+", " ", text.lower().replace("*", "").replace("`", "")).strip()
+
+
+def facets_covered(facets: Sequence[Sequence[str]], answer: str) -> int:
+    """How many facets the answer covers: one of a facet's snippets occurs in it (after normalising)."""
+    text = normalise(answer)
+    return sum(any(normalise(s) in text for s in facet) for facet in facets)
+
+
+def score_answer(question: AnswerQuestion, text: str, answered: bool) -> dict[str, Any]:
+    """One question's row: coverage of its facets, whether it is complete, refused, and how long."""
+    covered = facets_covered(question.facets, text) if answered else 0
+    return {
+        "id": question.id, "kind": question.kind, "answerable": question.answerable, "answered": answered,
+        "facets": len(question.facets), "covered": covered,
+        "complete": question.answerable and answered and covered == len(question.facets),
+        "chars": len(text),
+    }
+
+
+def summarise(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Facet recall, complete answers, refusals both ways and median length over some rows."""
+    answerable = [r for r in rows if r["answerable"]]
+    unanswerable = [r for r in rows if not r["answerable"]]
+    answered = [r["chars"] for r in answerable if r["answered"]]
+    return {
+        "questions": len(rows),
+        "facet_recall": round(statistics.fmean(r["covered"] / r["facets"] for r in answerable), 3)
+        if answerable else None,
+        "complete": sum(r["complete"] for r in answerable),
+        "answerable": len(answerable),
+        "answerable_refused": sum(not r["answered"] for r in answerable),
+        "unanswerable": len(unanswerable),
+        "unanswerable_refused": sum(not r["answered"] for r in unanswerable),
+        "median_chars": int(statistics.median(answered)) if answered else 0,
+    }
+
+
+def evaluate_answers(rag: Rag, path: Path, k: int = 5) -> dict[str, Any]:
+    """Ask every question of the file (with its history) and score the answers, overall and per kind."""
+    questions = load_answer_questions(path)
+    rows, latencies = [], []
+    for q in questions:
+        started = time.perf_counter()
+        answer = rag.ask(q.question, k, q.history)
+        latencies.append((time.perf_counter() - started) * 1000)
+        rows.append(score_answer(q, answer.text, answer.answered))
+    kinds = sorted({r["kind"] for r in rows})
+    return {
+        "file": str(path), "all": summarise(rows),
+        "kinds": {kind: summarise([r for r in rows if r["kind"] == kind]) for kind in kinds},
+        "latency_ms_p50": round(statistics.median(latencies), 1) if latencies else 0.0,
+        "incomplete": [r["id"] for r in rows if r["answerable"] and not r["complete"]],
+        "wrong_refusals": [r["id"] for r in rows if r["answered"] != r["answerable"]],
+    }
+
+
+def format_answer_report(report: dict[str, Any]) -> str:
+    """A plain-text table: one row per kind, then all questions."""
+    cols = ("facet recall", "complete", "refused: unanswerable", "refused: answerable", "median chars")
+    lines = [f"{report['file']}: answers ({report['all']['questions']} questions, ask p50 "
+             f"{report['latency_ms_p50']} ms)", f"{'kind':14}" + "".join(f"{c:>24}" for c in cols)]
+    for name, s in [*report["kinds"].items(), ("all", report["all"])]:
+        recall = "-" if s["facet_recall"] is None else f"{s['facet_recall']:.3f}"
+        cells = (recall, f"{s['complete']}/{s['answerable']}", f"{s['unanswerable_refused']}/{s['unanswerable']}",
+                 f"{s['answerable_refused']}/{s['answerable']}", str(s["median_chars"]))
+        lines.append(f"{name:14}" + "".join(f"{c:>24}" for c in cells))
+    if report["incomplete"]:
+        lines.append(f"incomplete: {', '.join(report['incomplete'])}")
+    if report["wrong_refusals"]:
+        lines.append(f"refused or answered wrongly: {', '.join(report['wrong_refusals'])}")
+    return "\n".join(lines)
