@@ -15,7 +15,8 @@ from rag.store import ChromaStore
 
 if TYPE_CHECKING:
     from rag.chunk import Budget
-    from rag.embed import Embedder, VectorCache
+    from rag.answer import Answerer
+    from rag.embed import Embedder
     from rag.index import Progress
     from rag.retrieve import Mode, Retriever
 
@@ -38,10 +39,10 @@ class Rag:
         return build_embedder(self.settings)
 
     @cached_property
-    def unit_vectors(self) -> VectorCache:
-        from rag.embed import VectorCache
+    def answerer(self) -> Answerer:
+        from rag.answer import Answerer
 
-        return VectorCache(self.embedder)
+        return Answerer(self.settings, self.retriever, self.embedder)
 
     @cached_property
     def store(self) -> ChromaStore:
@@ -154,11 +155,10 @@ class Rag:
     def ask(self, question: str, k: int = 5, history: Sequence[tuple[str, str]] = (),
             mode: str | None = None, sources: Sequence[str] = ()) -> Answer:
         """A short answer to the question, every sentence cited to its passage (from `sources` only, if given)."""
-        from rag.answer import answer_question
-
         question = self.check_query(question)
         self.check_k(k)
-        return answer_question(self, question, k, history, mode, sources)
+        self.check_sources(sources)
+        return self.answerer.ask(question, k, history, mode, sources)
 
     def sources(self) -> list[SourceInfo]:
         """The indexed notes with their chunk counts, hashes and index times."""

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rag.answer import covers
 from rag.errors import InvalidInput, NotFound
 from rag.models import Passage
-from rag.questions import resolve_followup
+from rag.answer.question import resolve_followup
 
 if TYPE_CHECKING:
     from rag.app import Rag
@@ -107,7 +106,7 @@ def evaluate_variant(rag: Rag, questions: list[Question], k: int, source: str, m
         passages = rag.search(query, max(k, 10), mode=mode)  # type: ignore[arg-type]
         latencies.append((time.perf_counter() - started) * 1000)
         flags = [is_relevant(p, q, source) for p in passages]
-        answered = covers(rag, query, passages[:ANSWER_PASSAGES])
+        answered = rag.answerer.covers(query, passages[:ANSWER_PASSAGES])
         row: dict[str, Any] = {"id": q.id, "answerable": q.answerable, "answered": answered}
         if q.answerable:
             row.update(rank_metrics(flags, len(q.gold_lines)))

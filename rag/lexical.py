@@ -38,6 +38,10 @@ class LexicalIndex:
         row = self.by_id.get(row_id)
         return self._by_place.get((row.source, row.ordinal + 1)) if row else None
 
+    def note_rows(self, source: str) -> list[StoredChunk]:
+        """The chunks of one note, in order."""
+        return sorted((self.rows[n] for n in self._positions_by_source.get(source, [])), key=lambda r: r.ordinal)
+
     @cached_property
     def _stemmer(self) -> Any:
         import Stemmer

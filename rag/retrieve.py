@@ -127,6 +127,10 @@ class Retriever:
         row = self.refresh().next_row(passage.id)
         return row.to_passage() if row else None
 
+    def note_chunks(self, source: str) -> list[Passage]:
+        """Every chunk of a note, in order, from the current snapshot (an answer reads whole blocks from them)."""
+        return [row.to_passage() for row in self.refresh().note_rows(source)]
+
     def hydrate(self, hits: list[tuple[str, float]], lexical_index: LexicalIndex) -> list[tuple[StoredChunk, float]]:
         return hydrate_rows(hits, lexical_index.by_id, self._store.get)
 

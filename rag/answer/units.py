@@ -33,6 +33,7 @@ class Unit:
     depth: int = 0  # an item's indentation: a deeper item belongs to the one above it
     lead: int | None = None  # the unit this one continues (a list's "...:" line, a nested item's parent)
     header: int | None = None  # for a table row: its table's header row
+    block: int = 0  # first line of the paragraph a sentence belongs to (its own first line for other kinds)
 
 
 def split_passages(passages: Sequence[Passage]) -> list[Unit]:
@@ -76,7 +77,7 @@ def split_passage(passage: Passage, index: int = 0) -> list[Unit]:
             depth = len(line) - len(line.lstrip()) if kind == "item" else 0
             units.append(Unit(index, line_no, passage.start_line + end, kind, text, context, depth))
         i = end + 1
-    return link_units(units)
+    return link_units([u if u.kind == "sentence" else replace(u, block=u.start_line) for u in units])
 
 
 def whole_block(unit: Unit, passage: Passage, following: Following,
@@ -187,7 +188,7 @@ def split_sentences(lines: list[str], first_line: int, index: int, context: str)
 def sentence_unit(text: str, start: int, end: int, first_line: int, index: int, context: str) -> Unit:
     """The sentence text[start:end] as a Unit; its lines come from the newlines before it."""
     return Unit(index, first_line + text.count("\n", 0, start), first_line + text.count("\n", 0, max(start, end - 1)),
-                "sentence", join_lines(text[start:end].split("\n")), context)
+                "sentence", join_lines(text[start:end].split("\n")), context, block=first_line)
 
 
 def join_lines(lines: list[str]) -> str:

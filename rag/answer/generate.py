@@ -1,4 +1,4 @@
-"""Generated answers from an OpenAI-compatible /chat/completions endpoint, cited to the numbered passages."""
+"""Generated answers from an OpenAI-compatible /chat/completions endpoint, written from the chosen blocks and cited."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import logging
 import re
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 import httpx
 
 from rag.errors import LLMError
-from rag.models import Citation, Passage
+from rag.models import Citation
 from rag.settings import Settings
 from rag.tokens import count_budget_tokens
 
@@ -29,12 +30,15 @@ INSTRUCTIONS = (
 )
 
 
-def generate_answer(settings: Settings, question: str, search_query: str, passages: Sequence[Passage],
+def generate_answer(settings: Settings, question: str, search_query: str, blocks: Sequence[Citation],
                     history: Sequence[tuple[str, str]] = ()) -> tuple[str, list[Citation]]:
-    """Ask the LLM for a cited answer; raises LLMError when it fails or cites nothing real."""
+    """Ask the LLM for a cited answer written from the chosen blocks (each cited lines of one chunk).
+
+    Raises LLMError when it fails or cites nothing real.
+    """
     if not settings.llm_base_url:
         raise LLMError("no LLM endpoint is configured: set RAG_LLM_BASE_URL")
-    sent = budget_passages(passages, CONTEXT_TOKENS)
+    sent = budget_blocks(blocks, CONTEXT_TOKENS)
     messages = build_messages(question, search_query, sent, history)
     reply = post_chat(settings, messages)
     text, citations = keep_real_citations(reply, sent)
@@ -43,25 +47,32 @@ def generate_answer(settings: Settings, question: str, search_query: str, passag
     return text, citations
 
 
-def budget_passages(passages: Sequence[Passage], budget: int) -> list[Passage]:
-    """The best passages that fit the token budget, in retrieval order (at least the first)."""
-    kept: list[Passage] = []
+def cited_text(block: Citation) -> str:
+    """The lines of its chunk that a citation quotes."""
+    lines = block.passage.text.split("\n")
+    first = block.passage.start_line
+    return "\n".join(lines[block.cited_start - first : block.cited_end - first + 1]) or block.passage.text
+
+
+def budget_blocks(blocks: Sequence[Citation], budget: int) -> list[Citation]:
+    """The blocks that fit the token budget, in answer order (at least the first)."""
+    kept: list[Citation] = []
     used = 0
-    for passage in passages:
-        cost = count_budget_tokens(passage.text) + 20  # the number, source and heading line
+    for block in blocks:
+        cost = count_budget_tokens(cited_text(block)) + 20  # the number, source and heading line
         if kept and used + cost > budget:
             break
-        kept.append(passage)
+        kept.append(block)
         used += cost
     return kept
 
 
-def build_messages(question: str, search_query: str, passages: Sequence[Passage],
+def build_messages(question: str, search_query: str, blocks: Sequence[Citation],
                    history: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
-    """System instructions, the last turns of the conversation, then the passages and the question."""
+    """System instructions, the last turns of the conversation, then the numbered blocks and the question."""
     numbered = "\n\n".join(
-        f"[{n}] {p.source} lines {p.start_line}-{p.end_line} ({p.heading or 'no heading'})\n{p.text}"
-        for n, p in enumerate(passages, start=1)
+        f"[{n}] {b.passage.source} lines {b.cited_start}-{b.cited_end} ({b.passage.heading or 'no heading'})\n"
+        f"{cited_text(b)}" for n, b in enumerate(blocks, start=1)
     )
     asked = question if search_query == question else f"{question}\n(In context: {search_query})"
     turns = [{"role": role, "content": content} for role, content in history[-HISTORY_TURNS:]
@@ -103,18 +114,17 @@ def reply_text(response: httpx.Response) -> str:
     return content.strip()
 
 
-def keep_real_citations(text: str, passages: Sequence[Passage]) -> tuple[str, list[Citation]]:
-    """Drop markers of passages that don't exist; renumber the rest 1..n in order of first use."""
+def keep_real_citations(text: str, blocks: Sequence[Citation]) -> tuple[str, list[Citation]]:
+    """Drop markers of blocks that don't exist; renumber the rest 1..n in order of first use."""
     numbers: dict[int, int] = {}
 
     def renumber(match: re.Match[str]) -> str:
         old = int(match.group(1))
-        if not 1 <= old <= len(passages):
+        if not 1 <= old <= len(blocks):
             return ""
         numbers.setdefault(old, len(numbers) + 1)
         return f"[{numbers[old]}]"
 
     cleaned = re.sub(r"[ \t]+(?=[.,;:!?]|$)", "", MARKER.sub(renumber, text), flags=re.M)
-    citations = [Citation(new, passages[old - 1], passages[old - 1].start_line, passages[old - 1].end_line)
-                 for old, new in numbers.items()]
+    citations = [replace(blocks[old - 1], n=new) for old, new in numbers.items()]
     return cleaned, citations

@@ -1,0 +1,205 @@
+"""Cited answers: the question read, the passages found, the notes' blocks chosen and quoted, or an LLM's answer."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from rag.answer.note import NoteView
+from rag.answer.question import content_words, intents, language, question_parts, resolve_followup, wants_code
+from rag.answer.render import compose
+from rag.answer.select import Candidate, adjustment, choose, code_answer
+from rag.answer.units import Unit, is_lead_in
+from rag.errors import InvalidInput, LLMError
+from rag.models import Answer, Passage
+
+if TYPE_CHECKING:
+    from rag.embed import Embedder, VectorCache
+    from rag.retrieve import Retriever
+    from rag.settings import Settings
+
+log = logging.getLogger(__name__)
+
+PASSAGE_PRIOR = 0.25  # a unit of a better-ranked passage gets up to this much extra relevance
+FOLLOW_UP_WEIGHT = 0.7  # weight of the follow-up question itself against the query resolved with its topic
+VIEW_CHARS = 400  # of a unit (twice that of code) are embedded: enough to place it, cheap to embed
+NOTE_VIEWS = 16  # notes kept parsed (keyed by their chunks, so an edit is read afresh)
+
+
+class Answerer:
+    """The answer stage: what it needs from below (the retriever, the embedder, the settings), nothing above."""
+
+    def __init__(self, settings: Settings, retriever: Retriever, embedder: Embedder) -> None:
+        from cachetools import LRUCache
+
+        from rag.embed import VectorCache
+
+        self.settings = settings
+        self.retriever = retriever
+        self.vectors: VectorCache = VectorCache(embedder)
+        self._views: LRUCache[tuple[str, tuple[tuple[str, int, int], ...]], NoteView] = LRUCache(NOTE_VIEWS)
+
+    def view(self, source: str) -> NoteView:
+        """The note as the index holds it now, parsed once per version."""
+        chunks = self.retriever.note_chunks(source)
+        key = (source, tuple((c.id, c.start_line, c.end_line) for c in chunks))
+        found = self._views.get(key)
+        if found is None:
+            found = self._views[key] = NoteView(chunks)
+        return found
+
+    def ask(self, question: str, k: int = 5, history: Sequence[tuple[str, str]] = (),
+            mode: str | None = None, sources: Sequence[str] = ()) -> Answer:
+        """A short answer to `question` from the notes, every block cited; an LLM writes it if configured."""
+        if mode not in (None, "extractive", "llm"):
+            raise InvalidInput(f"mode must be 'extractive' or 'llm', got {mode!r}")
+        search_query = resolve_followup(question, history, self.settings.max_query_chars)
+        passages = self.retriever.search(search_query, k, sources)
+        reading = self.read(question, search_query, passages)
+        if reading.coverage < self.settings.coverage_floor:
+            return Answer(question, search_query, not_covered_text(passages), False, "extractive", [])
+        picked, missing = reading.choose()
+        text, citations = compose(picked, passages)
+        if missing:
+            text += "\n\n" + missing_text(reading.parts, missing)
+        use_llm = mode == "llm" or (mode is None and bool(self.settings.llm_base_url))
+        note = ""
+        if use_llm and self.settings.llm_base_url:
+            from rag.answer.generate import generate_answer
+
+            try:
+                text, citations = generate_answer(self.settings, question, search_query, citations, history)
+                return Answer(question, search_query, text, True, "llm", citations)
+            except LLMError as exc:
+                log.warning("LLM answer failed, answering extractively: %s", exc)
+                note = f"the LLM endpoint failed ({exc}); this is the extractive answer"
+        elif use_llm:
+            note = "no LLM endpoint is configured (RAG_LLM_BASE_URL); this is the extractive answer"
+        return Answer(question, search_query, text, True, "extractive", citations, note)
+
+    def covers(self, query: str, passages: Sequence[Passage]) -> bool:
+        """Whether the passages answer the query, decided as `ask` decides it."""
+        return self.read(query, query, passages).coverage >= self.settings.coverage_floor
+
+    def read(self, question: str, search_query: str, passages: Sequence[Passage]) -> Reading:
+        """The passages' units scored against the question, its resolved query and its parts."""
+        views = {p.source: self.view(p.source) for p in passages}
+        seen: set[tuple[str, int]] = set()
+        places: list[tuple[NoteView, int, int]] = []
+        for rank, p in enumerate(passages):
+            for i in views[p.source].units_in(p.start_line, p.end_line):
+                if (p.source, i) not in seen:
+                    seen.add((p.source, i))
+                    places.append((views[p.source], i, rank))
+        parts = question_parts(question)
+        queries = [question] if search_query == question else [question, search_query]
+        queries += parts if len(parts) > 1 else []
+        quotable = [n for n, (v, i, _) in enumerate(places) if is_quotable(v.units[i])]
+        texts = [unit_view(places[n][0], places[n][1]) for n in quotable]
+        query_vectors, vectors = self.vectors.embed(queries, texts)
+        sims = np.full((len(places), len(queries)), -1.0, np.float32)
+        if quotable:
+            sims[quotable] = vectors @ query_vectors.T
+        return Reading(question, places, sims, len(queries) - len(parts) if len(parts) > 1 else len(queries), parts)
+
+
+class Reading:
+    """The units of the retrieved passages with their similarity to each query: what an answer is chosen from."""
+
+    def __init__(self, question: str, places: list[tuple[NoteView, int, int]], sims: np.ndarray,
+                 n_main: int, parts: list[str]) -> None:
+        self.question, self.places, self.sims, self.parts = question, places, sims, parts
+        self.n_main = n_main  # the question (and its resolved form): the first columns of `sims`
+
+    @property
+    def coverage(self) -> float:
+        """How well the notes answer: the best similarity of one quotable unit to the (resolved) query.
+
+        A passage can share a question's topic while none of its lines answers it; a sentence, item,
+        formula or code block that does is what an answer needs (RAG_COVERAGE_FLOOR is the bar).
+        """
+        return float(self.sims[:, self.n_main - 1].max()) if len(self.places) else 0.0
+
+    def choose(self) -> tuple[list[tuple[NoteView, int]], list[int]]:
+        """The units to quote, and the question's parts the notes leave unanswered."""
+        code_asked = wants_code(self.question)
+        weights = np.array([1.0] if self.n_main == 1 else [FOLLOW_UP_WEIGHT, 1 - FOLLOW_UP_WEIGHT])
+        main = self.sims[:, : self.n_main] @ weights
+        asked, asked_language, words = intents(self.question), language(self.question), content_words(self.question)
+        candidates = []
+        for n, (view, i, rank) in enumerate(self.places):
+            unit = view.units[i]
+            if not is_quotable(unit) or dangles(view, i) or (unit.kind == "code" and not code_asked):
+                continue
+            extra = PASSAGE_PRIOR / (1 + rank) + adjustment(view, i, asked, asked_language, words)
+            parts = tuple(float(0.5 * s + 0.5 * main[n]) + extra for s in self.sims[n, self.n_main :])
+            candidates.append(Candidate(view, i, float(main[n]) + extra, parts))
+        code = [c for c in candidates if c.view.units[c.index].kind == "code"
+                and len(c.view.units[c.index].text.strip("`~\n").split("\n")) >= 3]
+        if code_asked and code:
+            best = max(code, key=lambda c: c.rel)
+            return [(best.view, i) for i in code_answer(best.view, best.index)], []
+        return choose([c for c in candidates if c.view.units[c.index].kind != "code"], len(self.parts))
+
+
+def unit_view(view: NoteView, i: int) -> str:
+    """What the embedder sees of a unit: the heading it sits under and the line that introduces it."""
+    unit = view.units[i]
+    lead = view.units[unit.lead].text[:VIEW_CHARS] if unit.lead is not None else ""
+    parts = [unit.context, lead, unit.text[: 2 * VIEW_CHARS if unit.kind == "code" else VIEW_CHARS]]
+    return "\n".join(p for p in parts if p)
+
+
+def is_quotable(unit: Unit) -> bool:
+    """A unit that can answer on its own: not a heading, not a label, not a question the notes ask."""
+    return unit.kind != "heading" and not is_label(unit) and not is_question(unit)
+
+
+def is_question(unit: Unit) -> bool:
+    """A sentence that asks ("Would you like a deeper dive…?"): it answers nothing. A listed question is content."""
+    return unit.kind == "sentence" and unit.text.rstrip("*_ ").endswith("?")
+
+
+def is_label(unit: Unit) -> bool:
+    """A few words announcing what follows ("- **Causes**:"): context for what it announces, no answer alone."""
+    return is_lead_in(unit) and len(re.findall(r"\w+", unit.text)) <= 6
+
+
+def dangles(view: NoteView, i: int) -> bool:
+    """A "...:" line with nothing after it to introduce."""
+    return is_lead_in(view.units[i]) and not any(u.lead == i for u in view.units[i + 1 : i + 40])
+
+
+def not_covered_text(passages: Sequence[Passage]) -> str:
+    """What to say when the notes don't answer: that, and the nearest topics they do cover."""
+    topics: dict[str, str] = {}
+    for p in passages:
+        topic = topic_of(p)
+        if topic and topic not in topics:
+            topics[topic] = f"{topic} ({p.source}, line {p.start_line})"
+    text = "The notes don't cover this, so I won't guess."
+    if topics:
+        text += " The nearest topics they do cover: " + "; ".join(list(topics.values())[:3]) + "."
+    return text
+
+
+def missing_text(parts: Sequence[str], missing: Sequence[int]) -> str:
+    """The sentence that says which parts of the question the notes leave open."""
+    asked = "; ".join(f'"{parts[n]}"' for n in missing)
+    return f"The notes don't cover this part of the question: {asked}."
+
+
+def topic_of(passage: Passage) -> str:
+    """A short name for what a passage is about: its heading, else its first words."""
+    from rag.answer.units import split_passage
+
+    if passage.heading:
+        topic = passage.heading.split(" > ")[-1]
+    else:
+        headings = [u.text for u in split_passage(passage) if u.kind == "heading"]
+        topic = headings[0] if headings else " ".join(passage.text.split()[:8])
+    return re.sub(r"^[#\s]+|[*_`]+|[\s:]+$", "", topic)

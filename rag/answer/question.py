@@ -1,0 +1,120 @@
+"""What a question asks: a follow-up's topic, its parts, its intent, a named language, the sides of a comparison (pure)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+FOLLOW_UP_START = re.compile(r"^(?:and|but|also|so|then|or|what about|how about|what of|same for)\b", re.I)
+PRONOUN = re.compile(r"\b(?:it|its|it's|they|them|their|this|that|these|those|former|latter|both|each|one|ones)\b",
+                     re.I)
+FOLLOW_UP_WORDS = 12  # a question this short that points back ("it", "both") is read with the topic before it
+CODE_WORDS = re.compile(r"\b(?:code|example|snippet|implement\w*|sample|script|program)\b", re.I)
+COMPARATIVE = re.compile(r"\b(?:which|when|better|prefer|pick|choose|more|less|differ\w*|compare\w*)\b", re.I)
+SIDE_SPLIT = re.compile(r"\s+(?:vs\.?|versus|compared (?:to|with)|over|or)\s+|\s*\bvs\.?\s+", re.I)
+BETWEEN = re.compile(r"\bbetween\s+(.+?)\s+and\s+(.+)", re.I)
+STOPWORDS = frozenset({
+    "a", "about", "actually", "all", "an", "and", "any", "are", "as", "at", "be", "been", "but", "by", "can",
+    "could", "do", "does", "doing", "for", "from", "get", "gets", "give", "has", "have", "how", "i", "if", "in",
+    "into", "is", "it", "its", "just", "me", "more", "most", "my", "of", "on", "or", "over", "should", "so",
+    "some", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "to",
+    "use", "used", "using", "vs", "versus", "was", "we", "what", "when", "where", "which", "while", "who", "why",
+    "will", "with", "would", "you", "your", "between", "difference", "differences", "compare",
+})
+
+
+def resolve_followup(question: str, history: Sequence[tuple[str, str]], limit: int = 2000) -> str:
+    """The question with the previous question's topic prepended when it only makes sense as a follow-up."""
+    earlier = [content for role, content in history if role == "user" and content.strip()]
+    if not earlier:
+        return question
+    words = question.split()
+    follows = (FOLLOW_UP_START.match(question) or len(words) <= 3
+               or (len(words) <= FOLLOW_UP_WORDS and PRONOUN.search(question)))
+    if not follows:
+        return question
+    # The previous question may itself be a follow-up: resolve it against what came before it.
+    previous = resolve_followup(earlier[-1], [("user", c) for c in earlier[:-1]], limit)
+    room = max(0, limit - len(question) - 1)
+    return f"{previous[-room:] if room else ''} {question}".strip()
+
+
+def wants_code(question: str) -> bool:
+    """True if the question asks for code or an example."""
+    return CODE_WORDS.search(question) is not None
+
+
+def comparison_sides(question: str) -> list[str]:
+    """The things a comparison question weighs against each other ("A vs B", "between A and B")."""
+    between = BETWEEN.search(question)
+    parts = list(between.groups()) if between else SIDE_SPLIT.split(question)
+    if len(parts) < 2 or (not between and not re.search(r"\bvs\.?|versus\b", question, re.I)
+                          and not COMPARATIVE.search(question)):
+        return []
+    sides = []
+    for n, part in enumerate(parts):
+        words = [w for w in re.findall(r"[\w+#-]+", part.lower()) if w not in STOPWORDS and len(w) > 1]
+        if words:  # the word nearest the separator names the side: "LSTMs" in "... LSTMs vs transformers ..."
+            sides.append(words[-1] if n == 0 else words[0])
+    return sides if len(sides) >= 2 else []
+
+
+def mentions(text: str, side: str) -> bool:
+    """True if a text names a side of a comparison (a plural side matches its singular too)."""
+    stem = side[:-1] if side.endswith("s") and len(side) > 3 else side
+    return re.search(rf"(?<![\w-]){re.escape(stem)}", text.lower()) is not None
+
+
+# What a question wants, and the words that label the notes' blocks giving it ("- **Solutions**:").
+INTENTS = {
+    "fix": (r"\b(?:fix\w*|avoid\w*|prevent\w*|stop\w*|deal with|handle|overcom\w*|mitigat\w*|remed\w*|solv\w*|"
+            r"solutions?|address\w*|what can i do|what helps|helps?|tackl\w*|combat\w*|reduc\w*|improv\w*)\b",
+            r"\b(?:solutions?|fix\w*|remed\w*|mitigat\w*|prevent\w*|avoid\w*|address\w*|overcom\w*|handl\w*|"
+            r"strateg\w*|techniques?|tips?|best practices?|ways? to|how to|improv\w*)\b"),
+    "pros": (r"\b(?:advan?t\w*ges?|pros|benefits?|strengths?|upsides?|why use)\b",
+             r"\b(?:advantages?|benefits?|strengths?|pros|key features?)\b"),
+    "cons": (r"\b(?:disadvan?t\w*ges?|cons|downsides?|drawbacks?|limitations?|weakness\w*|pitfalls?|shortcomings?)\b",
+             r"\b(?:disadvantages?|limitations?|drawbacks?|cons|weakness\w*|downsides?|challenges?)\b"),
+    "use": (r"\b(?:use cases?|used for|useful|applications?|in practice|situations?|scenarios?|"
+            r"when (?:\w+ ){0,3}(?:use|pick|choose|prefer)|where (?:\w+ ){0,3}used)\b",
+            r"\b(?:applications?|use cases?|when to use|usage|used|useful|scenarios?|uses)\b"),
+    "assume": (r"\bassum\w*", r"\bassum\w*"),
+}
+OPPOSITE = {"pros": "cons", "cons": "pros"}
+LANGUAGES = {"python": r"\bpython\b|\bpy\b", "c++": r"c\+\+|\bcpp\b", "java": r"\bjava\b(?!script)",
+             "javascript": r"\bjavascript\b|\bjs\b"}
+PART_SPLIT = re.compile(r"\?+\s+|\s+\+\s+|\s*;\s*|,?\s+and\s+(?=(?:what|when|where|why|how|which|can|could|do|does|"
+                        r"is|are|should|show|give|explain|in what)\b)", re.I)
+ASPECTS = re.compile(r"(?:[-:–]|\bon|\bin terms of)\s+((?:[\w /-]+,\s*)+[\w /-]+?,?\s+(?:and|&)\s+[\w /-]+)", re.I)
+
+
+def intents(question: str) -> set[str]:
+    """What the question wants: a fix, advantages, disadvantages, uses, assumptions (any number of them)."""
+    return {name for name, (asks, _) in INTENTS.items() if re.search(asks, question, re.I)}
+
+
+def labels_intent(label: str, intent: str) -> bool:
+    """True if a heading or an item's label announces what the intent wants ("Solutions", "Limitations")."""
+    return re.search(INTENTS[intent][1], label, re.I) is not None
+
+
+def language(text: str) -> str | None:
+    """The programming language a text names, if exactly one."""
+    named = [name for name, pattern in LANGUAGES.items() if re.search(pattern, text, re.I)]
+    return named[0] if len(named) == 1 else None
+
+
+def question_parts(question: str) -> list[str]:
+    """The parts of a multi-part question: its clauses ("what is X and when would I use it?") or the aspects
+    it lists ("compare A and B on speed, memory and accuracy"); one part for a simple question."""
+    parts = [p.strip(" ?.,") for p in PART_SPLIT.split(question) if len(content_words(p)) >= 1]
+    aspects = ASPECTS.search(question)
+    if aspects:
+        items = re.split(r",\s*|\s+(?:and|&)\s+", aspects.group(1))
+        parts += [a.split(" - ")[0].strip() for a in items if content_words(a)]
+    return list(dict.fromkeys(p for p in parts if p)) or [question]
+
+
+def content_words(text: str) -> list[str]:
+    """The words of a text that say what it is about (no stopwords, no one-letter words)."""
+    return [w for w in re.findall(r"[\w+#-]+", text.lower()) if w not in STOPWORDS and len(w) > 1]

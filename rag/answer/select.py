@@ -1,0 +1,221 @@
+"""Which of the notes' blocks answer: the section around the best unit of each part of the question,
+whole where it fits, else its best blocks (pure over scores)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rag.answer.note import NoteView, Section
+from rag.answer.question import OPPOSITE, content_words, labels_intent, language
+from rag.answer.units import Unit, is_lead_in
+
+BUDGET = 900  # characters of prose an answer grows to (code blocks are quoted whole on top)
+PART_GAP = 0.15  # a part whose best unit is this far below the question's best is not answered from the notes
+INTENT_BONUS = 0.12  # a unit under a label that announces what the question wants ("Solutions", "Limitations")
+OPPOSITE_PENALTY = 0.2  # a unit under the opposite label ("Advantages" when disadvantages are asked)
+LANGUAGE_PENALTY = 0.25  # a unit about another programming language than the one asked for
+HEADING_WORDS_BONUS = 0.1  # times the share of the question's words that its section's headings name
+MAX_SECTIONS = 3
+MAX_GROUP_ITEMS = 12  # a list this long is cut to its best items when it alone is over the budget
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A unit of a retrieved passage, scored."""
+
+    view: NoteView
+    index: int
+    rel: float  # relevance to the whole question, with the passage prior and the label adjustments
+    parts: tuple[float, ...]  # relevance to each part of the question
+
+
+def adjustment(view: NoteView, i: int, asked: set[str], asked_language: str | None, words: Sequence[str]) -> float:
+    """What the unit's labels and headings add to its relevance: the intent, the language, the topic named."""
+    unit = view.units[i]
+    label = " ".join([*view.paths[i], *lead_texts(view, i)])
+    bonus = 0.0
+    for intent in asked:
+        if labels_intent(label, intent):
+            bonus += INTENT_BONUS
+        elif intent in OPPOSITE and labels_intent(label, OPPOSITE[intent]):
+            bonus -= OPPOSITE_PENALTY
+    if asked_language:
+        named = unit_language(view, i)
+        if named and named != asked_language:
+            bonus -= LANGUAGE_PENALTY
+    if words:
+        heading_words = set(content_words(" ".join(view.paths[i])))
+        stems = {w[:5] for w in heading_words}
+        bonus += HEADING_WORDS_BONUS * sum(w[:5] in stems for w in words) / len(words)
+    return bonus if unit.kind != "heading" else 0.0
+
+
+def lead_texts(view: NoteView, i: int) -> list[str]:
+    """The "...:" lines a unit continues, nearest first (a nested item's parents, a list's lead-in)."""
+    texts = []
+    lead = view.units[i].lead
+    while lead is not None and len(texts) < 4:
+        texts.append(view.units[lead].text)
+        lead = view.units[lead].lead
+    return texts
+
+
+def unit_language(view: NoteView, i: int) -> str | None:
+    """The language a unit is about: its code fence's, else the one its headings name."""
+    unit = view.units[i]
+    if unit.kind == "code":
+        fence = re.match(r"[`~]{3,}\s*([\w+#-]+)", unit.text.strip())
+        if fence:
+            return language(fence.group(1))
+    return language(" ".join(view.paths[i][-2:]))
+
+
+def choose(candidates: Sequence[Candidate], n_parts: int, budget: int = BUDGET) -> tuple[list[tuple[NoteView, int]], list[int]]:
+    """The units to quote, and the parts of the question that nothing in the notes answers."""
+    if not candidates:
+        return [], []
+    best = max(candidates, key=lambda c: c.rel)
+    sections: list[tuple[NoteView, Section, int]] = [(best.view, answer_section(best.view, best.index, budget), best.index)]
+    missing = []
+    for part in range(n_parts if n_parts > 1 else 0):
+        top = max(candidates, key=lambda c: c.parts[part])
+        if top.parts[part] < best.parts[part] - PART_GAP and top.parts[part] < best.rel - PART_GAP:
+            missing.append(part)
+            continue
+        if any(view is top.view and s.start <= top.index <= s.end for view, s, _ in sections):
+            continue
+        if len(sections) < MAX_SECTIONS:
+            sections.append((top.view, answer_section(top.view, top.index, budget), top.index))
+    scores = {(id(c.view), c.index): c.rel for c in candidates}
+    share = budget // len(sections)
+    picked: list[tuple[NoteView, int]] = []
+    for view, section, anchor in sections:
+        picked += [(view, i) for i in trim(view, section, anchor, scores, share)]
+    return in_note_order(picked), missing
+
+
+def code_answer(view: NoteView, i: int) -> list[int]:
+    """A code block with what introduces it: its "...:" line, else the sentence before it, and its heading."""
+    picked = [i]
+    lead = view.units[i].lead
+    if lead is not None:
+        picked.append(lead)
+    elif i > 0 and view.units[i - 1].kind == "sentence":
+        picked.append(i - 1)
+    heading = view.section(i).heading
+    return sorted(set(picked + ([heading] if heading is not None else [])))
+
+
+def answer_section(view: NoteView, i: int, budget: int) -> Section:
+    """The largest section around unit i that fits the budget (at least the one it sits in)."""
+    depth = len(view.paths[i])
+    section = view.section(i)
+    while depth > 1:
+        depth -= 1
+        wider = view.section(i, depth)
+        if size(view, wider.start, wider.end) > budget or wider.heading is None:
+            break
+        section = wider
+    return section
+
+
+def size(view: NoteView, start: int, end: int) -> int:
+    """Characters a run of units takes in an answer."""
+    return sum(len(u.text) + 5 for u in view.units[start : end + 1])
+
+
+def trim(view: NoteView, section: Section, anchor: int, scores: dict[tuple[int, int], float], budget: int) -> list[int]:
+    """A section's units, whole if it fits; else its best-scoring groups (a list, a table, a paragraph...)."""
+    units = range(section.start, section.end + 1)
+    if size(view, section.start, section.end) <= budget:
+        return [i for i in units if quotable_here(view, i)]
+    groups = group_units(view, section)
+    key = id(view)
+
+    def score(group: list[int]) -> float:
+        return max((scores.get((key, i), -1.0) for i in group), default=-1.0) + (1.0 if anchor in group else 0.0)
+
+    ranked = sorted((g for g in groups if score(g) > -1.0), key=score, reverse=True)
+    chosen: list[int] = []
+    used = 0
+    for group in ranked:
+        cost = sum(len(view.units[i].text) + 5 for i in group)
+        if chosen and used + cost > budget:
+            continue
+        if not chosen and cost > budget:
+            group = cut_group(view, group, scores, budget)
+        chosen += group
+        used += cost
+    heading = [section.heading] if section.heading is not None else []
+    return sorted(set(chosen + heading + sub_headings(view, section, chosen)))
+
+
+def quotable_here(view: NoteView, i: int) -> bool:
+    """Every unit of a quoted section but the notes' own questions to the reader."""
+    unit = view.units[i]
+    return not (unit.kind == "sentence" and unit.text.rstrip("*_ ").endswith("?"))
+
+
+def group_units(view: NoteView, section: Section) -> list[list[int]]:
+    """A section's units as the blocks they form: a list with its lead-in, a table, a paragraph, a formula."""
+    groups: dict[int, list[int]] = {}
+    for i in range(section.start, section.end + 1):
+        unit = view.units[i]
+        if unit.kind == "heading" or not quotable_here(view, i):
+            continue
+        groups.setdefault(group_root(view, i), []).append(i)
+    return list(groups.values())
+
+
+def group_root(view: NoteView, i: int) -> int:
+    """The first unit of the block unit i belongs to."""
+    unit = view.units[i]
+    if unit.header is not None:
+        i, unit = unit.header, view.units[unit.header]
+    while unit.lead is not None:
+        i, unit = unit.lead, view.units[unit.lead]
+    if unit.kind == "sentence":  # the paragraph's first sentence
+        while i > 0 and view.units[i - 1].kind == "sentence" and view.units[i - 1].block == unit.block:
+            i -= 1
+    return i
+
+
+def cut_group(view: NoteView, group: list[int], scores: dict[tuple[int, int], float], budget: int) -> list[int]:
+    """A block too long for the answer: its lead-in and its best items (their parents kept), in order."""
+    key = id(view)
+    head = [i for i in group if is_lead_in(view.units[i]) and view.units[i].lead is None][:1]
+    rest = sorted((i for i in group if i not in head), key=lambda i: -scores.get((key, i), -1.0))
+    kept, used = list(head), sum(len(view.units[i].text) for i in head)
+    for i in rest[:MAX_GROUP_ITEMS]:
+        if kept and used + len(view.units[i].text) > budget:
+            break
+        kept.append(i)
+        used += len(view.units[i].text)
+        lead = view.units[i].lead
+        while lead is not None and lead not in kept:
+            kept.append(lead)
+            lead = view.units[lead].lead
+    return sorted(set(kept))
+
+
+def sub_headings(view: NoteView, section: Section, chosen: Sequence[int]) -> list[int]:
+    """The headings inside the section that the chosen units sit under: they say what a list is about."""
+    found = []
+    for i in chosen:
+        j = i - 1
+        while j > section.start and view.units[j].kind != "heading":
+            j -= 1
+        if j > section.start and view.units[j].kind == "heading":
+            found.append(j)
+    return found
+
+
+def in_note_order(picked: Sequence[tuple[NoteView, int]]) -> list[tuple[NoteView, int]]:
+    """The picks without duplicates, note by note in the order the notes were first picked, lines in order."""
+    first: dict[int, int] = {}
+    for n, (view, _) in enumerate(picked):
+        first.setdefault(id(view), n)
+    unique = {(id(v), i): (v, i) for v, i in picked}
+    return sorted(unique.values(), key=lambda vi: (first[id(vi[0])], vi[1]))
