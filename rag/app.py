@@ -14,8 +14,8 @@ from rag.settings import Settings, load_settings
 from rag.store import ChromaStore
 
 if TYPE_CHECKING:
-    from rag.chunk import Budget
     from rag.answer import Answerer
+    from rag.chunk import Budget
     from rag.embed import Embedder
     from rag.index import Progress
     from rag.retrieve import Mode, Retriever

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rag.answer.question import resolve_followup
 from rag.errors import InvalidInput, NotFound
 from rag.models import Passage
-from rag.answer.question import resolve_followup
 
 if TYPE_CHECKING:
     from rag.app import Rag

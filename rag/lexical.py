@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Sequence
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
 
 from rag.store import StoredChunk
+
+WORD = re.compile(r"[a-z_][a-z0-9_]*(?:\+\+|#)?")  # "c++", "c#" and "__init__" are words; hyphens split
+# Words that say nothing about what a question is about (the answer stage reads questions with them too).
+STOPWORDS = frozenset({
+    "a", "about", "actually", "all", "an", "and", "any", "are", "as", "at", "be", "been", "but", "by", "can",
+    "could", "do", "does", "doing", "for", "from", "get", "gets", "give", "has", "have", "how", "i", "if", "in",
+    "into", "is", "it", "its", "just", "me", "more", "most", "my", "of", "on", "or", "over", "should", "so",
+    "some", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "to",
+    "use", "used", "using", "vs", "versus", "was", "we", "what", "when", "where", "which", "while", "who", "why",
+    "will", "with", "would", "you", "your", "between", "difference", "differences", "compare",
+    # chat filler and contractions typed without the apostrophe
+    "really", "basically", "exactly", "kinda", "sorta", "pls", "plz", "please", "ok", "okay", "hey",
+    "whats", "hows", "whens", "wheres", "whys", "thats", "isnt", "arent", "dont", "doesnt", "didnt", "cant",
+    "wont", "shouldnt", "wouldnt", "couldnt", "im", "ive", "youre", "u", "ur", "thx", "thanks", "etc",
+})
+MIN_CORRECTED = 5  # shorter words are left alone: too many real words lie one edit apart
 
 
 class LexicalIndex:
@@ -37,6 +55,65 @@ class LexicalIndex:
         """The chunk that follows this one in its note (None at the end, or for an unknown id)."""
         row = self.by_id.get(row_id)
         return self._by_place.get((row.source, row.ordinal + 1)) if row else None
+
+    @cached_property
+    def vocabulary(self) -> Counter[str]:
+        """Every word of the notes (lower case), with how often it occurs."""
+        return Counter(w for row in self.rows for w in WORD.findall(f"{row.heading}\n{row.text}".lower()))
+
+    @cached_property
+    def stems(self) -> set[str]:
+        """The stems of the notes' words: an inflection of a word the notes use is no typo."""
+        return set(self._stemmer.stemWords(list(self.vocabulary)))
+
+    def correct(self, text: str) -> str:
+        """The text with each word the notes never use replaced by the notes' closest word, if one is close.
+
+        A typo ("logisitc") would otherwise match nothing in BM25 and blur the embedding. English words
+        and inflections of the notes' words are left alone.
+        """
+        if not self.rows:
+            return text
+        return re.sub(r"[A-Za-z][\w+#'-]*", lambda m: self.closest_word(m.group(0).lower(), m.group(0)), text)
+
+    @lru_cache(maxsize=4096)  # noqa: B019 (the index is a snapshot: its answers never change)
+    def closest_word(self, word: str, original: str = "") -> str:
+        """The notes' most frequent word within one edit (two for long words) of an unknown word, else the word."""
+        original = original or word
+        if (word in self.vocabulary or len(word) < MIN_CORRECTED or not word.isalpha() or word in english_words()
+                or self._stemmer.stemWord(word) in self.stems):
+            return original
+        from rapidfuzz.distance import DamerauLevenshtein
+
+        limit = 1 if len(word) < 8 else 2
+        near = [(DamerauLevenshtein.distance(word, w, score_cutoff=limit), -n, w)
+                for w, n in self.vocabulary.items() if abs(len(w) - len(word)) <= limit and w[0] == word[0]]
+        near = [c for c in near if c[0] <= limit]
+        return min(near)[2] if near else original
+
+    def absent_words(self, text: str) -> list[str]:
+        """The names and jargon of a text that the notes never use (not English, not a typo of a notes word)."""
+        short = {w.lower() for w in re.findall(r"\b[A-Z]{3}\b", text)}  # "KKT", "NMS": acronyms; "ppl": slang
+        words = dict.fromkeys(WORD.findall(text.lower()))
+        return [w for w in words if (len(w) > 3 or w in short) and w.isalpha() and w not in STOPWORDS
+                and w not in self.vocabulary and w not in self.compounds
+                and self._stemmer.stemWord(w) not in self.stems | self.english_stems
+                and self.closest_word(w) == w and not self.shortens(w)]
+
+    @cached_property
+    def compounds(self) -> set[str]:
+        """Hyphenated words of the notes written as one ("u-net" -> "unet")."""
+        text = " ".join(f"{row.heading} {row.text}" for row in self.rows).lower()
+        return {w.replace("-", "") for w in re.findall(r"[a-z0-9]+(?:-[a-z0-9]+)+", text)}
+
+    def shortens(self, word: str) -> bool:
+        """True if a word is the start of a longer word of the notes ("backprop" of "backpropagation")."""
+        return len(word) >= 5 and any(w.startswith(word) for w in self.vocabulary)
+
+    @cached_property
+    def english_stems(self) -> set[str]:
+        """Stems of common English words ("downsides" is English because "downside" is)."""
+        return set(self._stemmer.stemWords(list(english_words())))
 
     def note_rows(self, source: str) -> list[StoredChunk]:
         """The chunks of one note, in order."""
@@ -73,3 +150,14 @@ class LexicalIndex:
 def lexical_text(row: StoredChunk) -> str:
     """What BM25 sees: the heading path counts, as it does for the embedder."""
     return f"{row.heading}\n{row.text}"
+
+
+@lru_cache(maxsize=1)
+def english_words() -> frozenset[str]:
+    """The whole words of the packaged model's WordPiece vocabulary: common English, never "corrected"."""
+    from rag.embed import packaged_model_path
+
+    path = packaged_model_path() / "vocab.txt"
+    if not path.is_file():
+        return frozenset()
+    return frozenset(w for w in path.read_text(encoding="utf-8").split() if w.isalpha())

@@ -127,6 +127,14 @@ class Retriever:
         row = self.refresh().next_row(passage.id)
         return row.to_passage() if row else None
 
+    def correct(self, text: str) -> str:
+        """The text with its misspelt words replaced by the notes' own words (see LexicalIndex.correct)."""
+        return self.refresh().correct(text)
+
+    def absent_words(self, text: str) -> list[str]:
+        """The names and jargon of a text that the notes never use (see LexicalIndex.absent_words)."""
+        return self.refresh().absent_words(text)
+
     def note_chunks(self, source: str) -> list[Passage]:
         """Every chunk of a note, in order, from the current snapshot (an answer reads whole blocks from them)."""
         return [row.to_passage() for row in self.refresh().note_rows(source)]
@@ -137,6 +145,7 @@ class Retriever:
     def search(self, query: str, k: int = 5, sources: Sequence[str] = (), mode: Mode = "hybrid") -> list[Passage]:
         """The k best passages for a query, with per-stage scores."""
         lexical_index = self.refresh()  # also refuses an index built by another embedder
+        query = lexical_index.correct(query)
         depth = max(CANDIDATES, 3 * k)
         dense: list[tuple[StoredChunk, float]] = []
         lexical: list[tuple[StoredChunk, float]] = []

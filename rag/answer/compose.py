@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rag.answer.evidence import Verdict, judge
 from rag.answer.note import NoteView
 from rag.answer.question import content_words, intents, language, question_parts, resolve_followup, wants_code
 from rag.answer.render import compose
@@ -59,9 +60,11 @@ class Answerer:
             raise InvalidInput(f"mode must be 'extractive' or 'llm', got {mode!r}")
         search_query = resolve_followup(question, history, self.settings.max_query_chars)
         passages = self.retriever.search(search_query, k, sources)
-        reading = self.read(question, search_query, passages)
-        if reading.coverage < self.settings.coverage_floor:
-            return Answer(question, search_query, not_covered_text(passages), False, "extractive", [])
+        corrected = self.retriever.correct(search_query)
+        reading = self.read(self.retriever.correct(question), corrected, passages)
+        verdict = self.judge(reading, corrected, passages)
+        if not verdict.answered:
+            return Answer(question, search_query, not_covered_text(passages, verdict.absent), False, "extractive", [])
         picked, missing = reading.choose()
         text, citations = compose(picked, passages)
         if missing:
@@ -83,7 +86,13 @@ class Answerer:
 
     def covers(self, query: str, passages: Sequence[Passage]) -> bool:
         """Whether the passages answer the query, decided as `ask` decides it."""
-        return self.read(query, query, passages).coverage >= self.settings.coverage_floor
+        query = self.retriever.correct(query)
+        return self.judge(self.read(query, query, passages), query, passages).answered
+
+    def judge(self, reading: Reading, query: str, passages: Sequence[Passage]) -> Verdict:
+        """Answer or refuse, on the evidence (see rag.answer.evidence)."""
+        absent = self.retriever.absent_words(query)
+        return judge(reading.coverage, self.settings.coverage_floor, absent, query, passages)
 
     def read(self, question: str, search_query: str, passages: Sequence[Passage]) -> Reading:
         """The passages' units scored against the question, its resolved query and its parts."""
@@ -174,14 +183,17 @@ def dangles(view: NoteView, i: int) -> bool:
     return is_lead_in(view.units[i]) and not any(u.lead == i for u in view.units[i + 1 : i + 40])
 
 
-def not_covered_text(passages: Sequence[Passage]) -> str:
-    """What to say when the notes don't answer: that, and the nearest topics they do cover."""
+def not_covered_text(passages: Sequence[Passage], absent: Sequence[str] = ()) -> str:
+    """What to say when the notes don't answer: that (naming what they never mention), and the nearest topics."""
     topics: dict[str, str] = {}
     for p in passages:
         topic = topic_of(p)
         if topic and topic not in topics:
             topics[topic] = f"{topic} ({p.source}, line {p.start_line})"
     text = "The notes don't cover this, so I won't guess."
+    if absent:
+        named = ", ".join(f'"{w}"' for w in absent)
+        text = f"The notes don't cover this: they never mention {named}, so I won't guess."
     if topics:
         text += " The nearest topics they do cover: " + "; ".join(list(topics.values())[:3]) + "."
     return text

@@ -1,26 +1,21 @@
-"""What a question asks: a follow-up's topic, its parts, its intent, a named language, the sides of a comparison (pure)."""
+"""What a question asks: a follow-up's topic, its parts, its intent, a language, a comparison's sides (pure)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 
+from rag.lexical import STOPWORDS
+
 FOLLOW_UP_START = re.compile(r"^(?:and|but|also|so|then|or|what about|how about|what of|same for)\b", re.I)
 PRONOUN = re.compile(r"\b(?:it|its|it's|they|them|their|this|that|these|those|former|latter|both|each|one|ones)\b",
                      re.I)
 FOLLOW_UP_WORDS = 12  # a question this short that points back ("it", "both") is read with the topic before it
-CODE_WORDS = re.compile(r"\b(?:code|example|snippet|implement\w*|sample|script|program)\b", re.I)
+CODE_WORDS = re.compile(r"\b(?:code|example|snippet|implement\w*|sample|script|program|syntax)\b", re.I)
+SHOW_HOW = re.compile(r"\b(?:show|write|how (?:do|to|can|would|should))\b", re.I)
 COMPARATIVE = re.compile(r"\b(?:which|when|better|prefer|pick|choose|more|less|differ\w*|compare\w*)\b", re.I)
 SIDE_SPLIT = re.compile(r"\s+(?:vs\.?|versus|compared (?:to|with)|over|or)\s+|\s*\bvs\.?\s+", re.I)
 BETWEEN = re.compile(r"\bbetween\s+(.+?)\s+and\s+(.+)", re.I)
-STOPWORDS = frozenset({
-    "a", "about", "actually", "all", "an", "and", "any", "are", "as", "at", "be", "been", "but", "by", "can",
-    "could", "do", "does", "doing", "for", "from", "get", "gets", "give", "has", "have", "how", "i", "if", "in",
-    "into", "is", "it", "its", "just", "me", "more", "most", "my", "of", "on", "or", "over", "should", "so",
-    "some", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "those", "to",
-    "use", "used", "using", "vs", "versus", "was", "we", "what", "when", "where", "which", "while", "who", "why",
-    "will", "with", "would", "you", "your", "between", "difference", "differences", "compare",
-})
 
 
 def resolve_followup(question: str, history: Sequence[tuple[str, str]], limit: int = 2000) -> str:
@@ -41,7 +36,8 @@ def resolve_followup(question: str, history: Sequence[tuple[str, str]], limit: i
 
 def wants_code(question: str) -> bool:
     """True if the question asks for code or an example."""
-    return CODE_WORDS.search(question) is not None
+    named = language(question) is not None
+    return CODE_WORDS.search(question) is not None or (named and SHOW_HOW.search(question) is not None)
 
 
 def comparison_sides(question: str) -> list[str]:
@@ -83,6 +79,7 @@ INTENTS = {
 OPPOSITE = {"pros": "cons", "cons": "pros"}
 LANGUAGES = {"python": r"\bpython\b|\bpy\b", "c++": r"c\+\+|\bcpp\b", "java": r"\bjava\b(?!script)",
              "javascript": r"\bjavascript\b|\bjs\b"}
+NEGATED = re.compile(r"\b(?:not|no|without|instead of|rather than|other than)\s+(?:the\s+|in\s+|a\s+)?[\w+#]+", re.I)
 PART_SPLIT = re.compile(r"\?+\s+|\s+\+\s+|\s*;\s*|,?\s+and\s+(?=(?:what|when|where|why|how|which|can|could|do|does|"
                         r"is|are|should|show|give|explain|in what)\b)", re.I)
 ASPECTS = re.compile(r"(?:[-:–]|\bon|\bin terms of)\s+((?:[\w /-]+,\s*)+[\w /-]+?,?\s+(?:and|&)\s+[\w /-]+)", re.I)
@@ -99,7 +96,8 @@ def labels_intent(label: str, intent: str) -> bool:
 
 
 def language(text: str) -> str | None:
-    """The programming language a text names, if exactly one."""
+    """The programming language a text names, if exactly one ("not the python stuff" names none)."""
+    text = NEGATED.sub(" ", text)
     named = [name for name, pattern in LANGUAGES.items() if re.search(pattern, text, re.I)]
     return named[0] if len(named) == 1 else None
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 import textwrap
 from collections.abc import Sequence
+from dataclasses import replace
 
 from rag.answer.note import NoteView
-from rag.answer.units import Unit
+from rag.answer.units import Unit, is_lead_in
 from rag.models import Citation, Passage
 
 NUMBERED = re.compile(r"^(\s*)(\d{1,3})([.)])(\s+)")
@@ -42,27 +43,30 @@ def chunks_of(view: NoteView, unit: Unit) -> list[Passage]:
     first = view.chunk_of(unit.start_line)
     found = [first]
     for chunk in view.chunks:
-        if chunk.start_line > first.end_line and chunk.start_line <= unit.end_line and chunk.end_line > found[-1].end_line:
+        if first.end_line < chunk.start_line <= unit.end_line and chunk.end_line > found[-1].end_line:
             found.append(chunk)
     return found
 
 
 def renumber(units: Sequence[Unit]) -> list[Unit]:
-    """Numbered items renumbered 1, 2, 3 within each list when the answer skips some of its items."""
-    from dataclasses import replace
+    """Numbered items renumbered 1, 2, 3 as the answer shows them, when it skips some of a list's items.
 
+    A heading or a "...:" line starts a new list; the count of each indentation depth goes on across
+    the formulas and sub-items between a list's items.
+    """
     out = list(units)
-    lists: dict[tuple[int | None, int], list[int]] = {}
+    counts: dict[int, int] = {}
     for n, unit in enumerate(units):
-        if unit.kind == "item" and NUMBERED.match(unit.text):
-            lists.setdefault((unit.lead, unit.depth), []).append(n)
-    for members in lists.values():
-        numbers = [int(NUMBERED.match(units[n].text).group(2)) for n in members]  # type: ignore[union-attr]
-        if numbers == list(range(numbers[0], numbers[0] + len(numbers))) and numbers[0] == 1:
+        match = NUMBERED.match(unit.text) if unit.kind == "item" else None
+        if unit.kind == "heading" or (unit.kind == "sentence" and is_lead_in(unit)):
+            counts.clear()
+        if not match:
             continue
-        for new, n in enumerate(members, 1):
-            out[n] = replace(units[n], text=NUMBERED.sub(lambda m, k=new: f"{m.group(1)}{k}{m.group(3)}{m.group(4)}",
-                                                          units[n].text, count=1))
+        counts = {d: c for d, c in counts.items() if d <= unit.depth}
+        counts[unit.depth] = counts.get(unit.depth, 0) + 1
+        if int(match.group(2)) != counts[unit.depth]:
+            indent, _, mark, space = match.groups()
+            out[n] = replace(unit, text=f"{indent}{counts[unit.depth]}{mark}{space}{unit.text[match.end():]}")
     return out
 
 

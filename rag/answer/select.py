@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from rag.answer.note import NoteView, Section
 from rag.answer.question import OPPOSITE, content_words, labels_intent, language
-from rag.answer.units import Unit, is_lead_in
+from rag.answer.units import is_lead_in
 
 BUDGET = 900  # characters of prose an answer grows to (code blocks are quoted whole on top)
 PART_GAP = 0.15  # a part whose best unit is this far below the question's best is not answered from the notes
@@ -17,7 +17,7 @@ INTENT_BONUS = 0.12  # a unit under a label that announces what the question wan
 OPPOSITE_PENALTY = 0.2  # a unit under the opposite label ("Advantages" when disadvantages are asked)
 LANGUAGE_PENALTY = 0.25  # a unit about another programming language than the one asked for
 HEADING_WORDS_BONUS = 0.1  # times the share of the question's words that its section's headings name
-MAX_SECTIONS = 3
+MAX_SECTIONS = 4
 MAX_GROUP_ITEMS = 12  # a list this long is cut to its best items when it alone is over the budget
 
 
@@ -72,12 +72,15 @@ def unit_language(view: NoteView, i: int) -> str | None:
     return language(" ".join(view.paths[i][-2:]))
 
 
-def choose(candidates: Sequence[Candidate], n_parts: int, budget: int = BUDGET) -> tuple[list[tuple[NoteView, int]], list[int]]:
+Picked = list[tuple[NoteView, int]]  # units of notes, in the order an answer quotes them
+
+
+def choose(candidates: Sequence[Candidate], n_parts: int, budget: int = BUDGET) -> tuple[Picked, list[int]]:
     """The units to quote, and the parts of the question that nothing in the notes answers."""
     if not candidates:
         return [], []
     best = max(candidates, key=lambda c: c.rel)
-    sections: list[tuple[NoteView, Section, int]] = [(best.view, answer_section(best.view, best.index, budget), best.index)]
+    sections = [(best.view, answer_section(best.view, best.index, budget), best.index)]
     missing = []
     for part in range(n_parts if n_parts > 1 else 0):
         top = max(candidates, key=lambda c: c.parts[part])
