@@ -36,7 +36,6 @@ class LexicalIndex:
         self.rows = list(rows)
         self.by_id = {row.id: row for row in self.rows}
         self._positions_by_source: dict[str, list[int]] = {}
-        self._by_place = {(row.source, row.ordinal): row for row in self.rows}
         for n, row in enumerate(self.rows):
             self._positions_by_source.setdefault(row.source, []).append(n)
         self._bm25: Any = None
@@ -50,11 +49,6 @@ class LexicalIndex:
     def sources(self) -> set[str]:
         """The notes this snapshot holds."""
         return set(self._positions_by_source)
-
-    def next_row(self, row_id: str) -> StoredChunk | None:
-        """The chunk that follows this one in its note (None at the end, or for an unknown id)."""
-        row = self.by_id.get(row_id)
-        return self._by_place.get((row.source, row.ordinal + 1)) if row else None
 
     @cached_property
     def vocabulary(self) -> Counter[str]:

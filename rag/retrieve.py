@@ -122,11 +122,6 @@ class Retriever:
         """True if a search would use the current BM25 snapshot as is (no check of the store, no rebuild)."""
         return self._lexical is not None and time.monotonic() - self._checked_at <= GENERATION_TTL
 
-    def following(self, passage: Passage) -> Passage | None:
-        """The passage that continues this one in its note, from the current snapshot."""
-        row = self.refresh().next_row(passage.id)
-        return row.to_passage() if row else None
-
     def correct(self, text: str) -> str:
         """The text with its misspelt words replaced by the notes' own words (see LexicalIndex.correct)."""
         return self.refresh().correct(text)

@@ -12,13 +12,16 @@ import pytest
 from conftest import make_settings
 from llm_standin import StandInLLM, running
 
-from rag.answer import compose, coverage, is_quotable, keep_order, select_units, with_context
+from rag.answer.compose import dangles, is_quotable
+from rag.answer.generate import keep_real_citations
+from rag.answer.note import NoteView
+from rag.answer.question import comparison_sides, resolve_followup
+from rag.answer.render import compose
+from rag.answer.select import Candidate, choose
+from rag.answer.units import split_passage
 from rag.app import Rag
 from rag.embed import Embedder, VectorCache
-from rag.generate import keep_real_citations
-from rag.models import Answer, Passage
-from rag.questions import comparison_sides, resolve_followup
-from rag.units import split_passage, split_passages, whole_block
+from rag.models import Answer, Citation, Passage
 
 NOTE = """# Support Vector Machines
 
@@ -134,21 +137,6 @@ def test_a_notebook_cell_is_one_code_unit_without_its_marker() -> None:
     assert units[1].text.startswith("x = [0, 1]") and "In [3]" not in units[1].text
 
 
-def test_a_code_block_cut_by_its_chunk_is_completed_from_the_next_ones() -> None:
-    first = Passage("a", "n.md", 10, 13, "Code", "Example:\n```python\ndef f(x):\n    y = x + 1")
-    second = Passage("b", "n.md", 15, 16, "Code", "    y = y * 2\n    z = y - 1")  # line 14 is blank
-    third = Passage("c", "n.md", 16, 18, "Code", "    z = y - 1\n    return z\n```")  # overlaps by a line
-    after = {"a": second, "b": third}.get
-    found = whole_block(split_passage(first)[1], first, lambda p: after(p.id))
-    assert found is not None
-    whole, chain = found
-    assert (whole.start_line, whole.end_line) == (11, 18) and chain == [second, third]
-    assert whole.text == "```python\ndef f(x):\n    y = x + 1\n\n    y = y * 2\n    z = y - 1\n    return z\n```"
-    assert whole_block(split_passage(third)[0], third, lambda p: None) is None  # no chunk follows
-    closed = Passage("d", "n.md", 10, 12, "Code", "```\nx = 1\n```")
-    assert whole_block(split_passage(closed)[0], closed, lambda p: second) is None  # it ends in its passage
-
-
 def test_a_question_the_notes_ask_is_not_quoted_but_a_listed_one_is() -> None:
     text = ("Dropout zeroes random units. Would you like a deeper dive?\n\n"
             "First ask how the values went missing:\n- Is it MCAR?")
@@ -157,32 +145,61 @@ def test_a_question_the_notes_ask_is_not_quoted_but_a_listed_one_is() -> None:
         ("sentence", True), ("sentence", False), ("sentence", True), ("item", True)]
 
 
-def test_a_lead_in_whose_list_is_in_another_chunk_is_not_quoted() -> None:
-    text = "Polymorphism means many forms in code. It comes in two kinds, split by when the call is bound:"
-    units = split_passage(passage(text))
-    assert [u.kind for u in units] == ["sentence", "sentence"] and is_quotable(units[1])
-    rel = np.array([0.5, 0.9])  # the lead-in matches the question best, but it would end the answer on ":"
-    assert select_units(units, rel, np.eye(2), "what kinds of polymorphism are there?") == [0]
-    with_items = split_passage(passage(text + "\n- Compile time.\n- Run time."))
-    chosen = select_units(with_items, np.array([0.5, 0.9, 0.6, 0.6]), np.eye(4), "what kinds are there?")
-    assert 1 in chosen and {2, 3} <= set(chosen)  # with its items in the passage, it is quoted with them
+def view_of(text: str, chunk_lines: int = 1000) -> NoteView:
+    """A note stored as chunks of `chunk_lines` lines each."""
+    lines = text.split("\n")
+    chunks = [Passage(f"c{n}", "n.md", n + 1, min(n + chunk_lines, len(lines)), "", "\n".join(lines[n : n + chunk_lines]))
+              for n in range(0, len(lines), chunk_lines)]
+    return NoteView(chunks)
 
 
-def test_a_quoted_list_item_brings_the_heading_that_says_what_the_list_is() -> None:
+def candidates(view: NoteView, scores: dict[int, float]) -> list[Candidate]:
+    return [Candidate(view, i, rel, ()) for i, rel in scores.items()]
+
+
+def test_a_lead_in_with_nothing_after_it_is_not_quoted() -> None:
+    view = view_of("Polymorphism means many forms. It comes in two kinds, split by when the call is bound:")
+    assert [u.kind for u in view.units] == ["sentence", "sentence"] and dangles(view, 1)
+    led = view_of("It comes in two kinds, split by when the call is bound:\n- Compile time.\n- Run time.")
+    assert not dangles(led, 0)
+
+
+def test_a_list_is_read_whole_across_chunk_ends_and_cited_to_each_chunk() -> None:
+    view = view_of("# Kinds\n\nTwo kinds:\n- Compile time.\n- Run time.\n- Link time.", chunk_lines=4)
+    picked, missing = choose(candidates(view, {1: 0.9, 2: 0.5}), 1)
+    assert [view.units[i].text for _, i in picked] == [
+        "Kinds", "Two kinds:", "- Compile time.", "- Run time.", "- Link time."]
+    text, citations = compose(picked)
+    assert text == "**Kinds** [1]\n\nTwo kinds: [1]\n\n- Compile time. [1]\n- Run time. [2]\n- Link time. [2]"
+    assert [(c.n, c.cited_start, c.cited_end) for c in citations] == [(1, 1, 4), (2, 5, 6)]
+    assert missing == []
+
+
+def test_the_section_around_the_best_unit_is_quoted_not_its_neighbours() -> None:
     text = "## 8. Advantages\n\n1. **Fast**: trains in minutes.\n\n## 9. Disadvantages\n\n1. **Opaque**: hard to read."
-    units = split_passage(passage(text, 1))
-    assert [u.kind for u in units] == ["heading", "item", "heading", "item"]
-    picked = with_context(units, [3], np.zeros(4))
-    assert sorted(picked) == [2, 3]  # its own heading, not the other list's
-    answer, _ = compose(units, keep_order(units, picked, np.zeros(4)), [passage(text, 1)])
+    view = view_of(text)
+    assert [u.kind for u in view.units] == ["heading", "item", "heading", "item"]
+    picked, _ = choose(candidates(view, {1: 0.4, 3: 0.8}), 1)
+    answer, _ = compose(picked)
     assert answer == "**9. Disadvantages** [1]\n\n1. **Opaque**: hard to read. [1]"
-    led = split_passage(passage("## Models\n\nTwo kinds are common:\n- Linear ones.\n- Trees.", 1))
-    assert 0 not in with_context(led, [2], np.zeros(4))  # a "...:" line already says what it lists
 
 
-def test_leads_refer_to_the_combined_list() -> None:
-    units = split_passages([passage("Alone."), passage("Intro:\n- item", 50)])
-    assert units[2].lead == 1 and units[1].text == "Intro:"
+def test_a_section_over_the_budget_keeps_its_best_blocks_and_renumbers_its_list() -> None:
+    items = "\n".join(f"{n}. Point number {n} " + "word " * 30 for n in range(1, 8))
+    view = view_of(f"# Topic\n\nIntro sentence that is long enough to cost something here.\n\nPoints:\n{items}")
+    best = {i: 0.1 for i in range(len(view.units))}
+    best.update({8: 0.9, 6: 0.8})  # items 6 and 4 (0 is the heading, 2 the "Points:" line)
+    picked, _ = choose(candidates(view, best), 1, budget=400)
+    answer, _ = compose(picked)
+    assert "Points:" in answer and "1. Point number 4" in answer and "2. Point number 6" in answer
+    assert "Point number 1 " not in answer and len(answer) < 600
+
+
+def test_a_part_of_the_question_nothing_answers_is_named() -> None:
+    view = view_of("# A\n\nAlpha is the first letter.\n\n# B\n\nBeta is the second letter.")
+    cands = [Candidate(view, 1, 0.9, (0.9, 0.1), (0.9, 0.1)), Candidate(view, 3, 0.2, (0.2, 0.3), (0.2, 0.3))]
+    picked, missing = choose(cands, 2)
+    assert missing == [1] and all(view.units[i].text != "Beta is the second letter." for _, i in picked)
 
 
 # --- follow-ups and comparisons -------------------------------------------------------------
@@ -228,21 +245,9 @@ def test_comparison_sides(question: str, sides: list[str]) -> None:
 # --- composition ----------------------------------------------------------------------------
 
 
-def test_compose_numbers_passages_and_cites_unit_lines() -> None:
-    passages = [passage("Alpha is one. Beta is two.", 5), passage("Gamma:\n- g1\n- g2", 20)]
-    units = split_passages(passages)
-    order = keep_order(units, [4, 1, 2, 3], {1: 0.2, 2: 0.1, 3: 0.9, 4: 0.3})
-    text, citations = compose(units, order, passages)
-    spans = [(c.n, c.passage.start_line, c.cited_start, c.cited_end) for c in citations]
-    assert spans == [(1, 20, 20, 22), (2, 5, 5, 5)]
-    assert text.startswith("Gamma: [1]\n\n- g1 [1]\n- g2 [1]")
-    assert "Beta is two. [2]" in text
-    assert all(line.endswith(("[1]", "[2]")) for line in marked_lines(text))
-
-
 def test_llm_markers_are_checked_and_renumbered() -> None:
-    passages = [passage("a", 1), passage("b", 5), passage("c", 9)]
-    text, citations = keep_real_citations("X [3]. Y [7]. Z [1] and [3].", passages)
+    blocks = [Citation(n, passage(t, start), start, start) for n, (t, start) in enumerate([("a", 1), ("b", 5), ("c", 9)], 1)]
+    text, citations = keep_real_citations("X [3]. Y [7]. Z [1] and [3].", blocks)
     assert text == "X [1]. Y. Z [2] and [1]."
     assert [(c.n, c.passage.start_line) for c in citations] == [(1, 9), (2, 1)]
 
@@ -348,13 +353,6 @@ def test_real_code_question_returns_a_fenced_block(corpus_rag: Rag) -> None:
     assert answer.citations[0].cited_start >= 4470 and answer.citations[0].cited_end <= 4500
 
 
-def test_coverage_is_the_best_single_unit_match() -> None:
-    query = np.array([1.0, 0.0], np.float32)
-    units = np.array([[0.0, 1.0], [0.6, 0.8], [0.0, 0.0]], np.float32)  # the last: a heading, never embedded
-    assert coverage(query, units) == pytest.approx(0.6)
-    assert coverage(query, np.zeros((0, 2), np.float32)) == 0.0
-
-
 def test_a_question_on_a_topic_the_notes_only_brush_abstains(corpus_rag: Rag) -> None:
     # The notes name VAEs in passing, never how they are trained (eval/calibration_questions.jsonl).
     answer = corpus_rag.ask("How does the reparameterization trick let a VAE backpropagate through sampling?")
@@ -450,7 +448,7 @@ def test_units_are_embedded_once_and_a_repeated_question_gets_the_same_answer(sm
         embedded.extend(texts)
         return real(texts)
 
-    rag.__dict__["unit_vectors"] = VectorCache(SimpleNamespace(embed=counting))  # type: ignore[arg-type]
+    rag.answerer.vectors = VectorCache(SimpleNamespace(embed=counting))  # type: ignore[arg-type]
     question = "How do you use an SVM for multi-class classification?"
     first = rag.ask(question, k=3)
     units_embedded = len(embedded) - 1

@@ -263,7 +263,8 @@ def test_upload_ask_and_delete_a_note(writer: httpx.Client) -> None:
         {"source": "quokka.md", "status": "added", "reason": "", "chunks": 1, "embedded": 1}]
     answer = writer.post("/v1/ask", json={"question": "Where do quokkas live?"}).json()
     assert answer["answered"] and answer["citations"][0]["source"] == "quokka.md"
-    assert answer["citations"][0]["cited_start_line"] == 3 and "Rottnest Island" in answer["answer"]
+    cited = answer["citations"][0]
+    assert cited["cited_start_line"] <= 3 <= cited["cited_end_line"] and "Rottnest Island" in answer["answer"]
 
     again = writer.post("/v1/sources", files={"file": ("quokka.md", b"# other")}, headers=AUTH)
     assert again.status_code == 409 and "overwrite=true" in again.json()["detail"]

@@ -13,7 +13,7 @@ from rag.answer.evidence import Verdict, judge
 from rag.answer.note import NoteView
 from rag.answer.question import content_words, intents, language, question_parts, resolve_followup, wants_code
 from rag.answer.render import compose
-from rag.answer.select import Candidate, adjustment, choose, code_answer
+from rag.answer.select import Candidate, adjustment, choose, code_answer, intent_sections
 from rag.answer.units import Unit, is_lead_in
 from rag.errors import InvalidInput, LLMError
 from rag.models import Answer, Passage
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PASSAGE_PRIOR = 0.25  # a unit of a better-ranked passage gets up to this much extra relevance
+PART_WEIGHT = 0.8  # a part's best unit is found by the part (with its subject), a little by the whole question
 FOLLOW_UP_WEIGHT = 0.7  # weight of the follow-up question itself against the query resolved with its topic
 VIEW_CHARS = 400  # of a unit (twice that of code) are embedded: enough to place it, cheap to embed
 NOTE_VIEWS = 16  # notes kept parsed (keyed by their chunks, so an edit is read afresh)
@@ -104,9 +105,15 @@ class Answerer:
                 if (p.source, i) not in seen:
                     seen.add((p.source, i))
                     places.append((views[p.source], i, rank))
+        asked = intents(question) - {"use"}  # "when to use" sections are found by meaning; labels are too common
+        if asked and places:
+            view, anchor, _ = places[0]
+            # found through the top passage, so ranked with it
+            places += [(view, i, 0) for i in intent_sections(view, anchor, asked, content_words(question))
+                       if (view.source, i) not in seen]
         parts = question_parts(question)
         queries = [question] if search_query == question else [question, search_query]
-        queries += parts if len(parts) > 1 else []
+        queries += with_subject(parts) if len(parts) > 1 else []
         quotable = [n for n, (v, i, _) in enumerate(places) if is_quotable(v.units[i])]
         texts = [unit_view(places[n][0], places[n][1]) for n in quotable]
         query_vectors, vectors = self.vectors.embed(queries, texts)
@@ -145,14 +152,22 @@ class Reading:
             if not is_quotable(unit) or dangles(view, i) or (unit.kind == "code" and not code_asked):
                 continue
             extra = PASSAGE_PRIOR / (1 + rank) + adjustment(view, i, asked, asked_language, words)
-            parts = tuple(float(0.5 * s + 0.5 * main[n]) + extra for s in self.sims[n, self.n_main :])
-            candidates.append(Candidate(view, i, float(main[n]) + extra, parts))
+            sims = tuple(float(s) for s in self.sims[n, self.n_main :])
+            parts = tuple(PART_WEIGHT * s + (1 - PART_WEIGHT) * float(main[n]) + extra for s in sims)
+            candidates.append(Candidate(view, i, float(main[n]) + extra, parts, sims))
         code = [c for c in candidates if c.view.units[c.index].kind == "code"
                 and len(c.view.units[c.index].text.strip("`~\n").split("\n")) >= 3]
         if code_asked and code:
             best = max(code, key=lambda c: c.rel)
             return [(best.view, i) for i in code_answer(best.view, best.index)], []
         return choose([c for c in candidates if c.view.units[c.index].kind != "code"], len(self.parts))
+
+
+def with_subject(parts: Sequence[str]) -> list[str]:
+    """The parts as embedded: each after the first carries the first's words ("when is it useful" says nothing
+    about what without them)."""
+    subject = " ".join(content_words(parts[0]))
+    return [parts[0], *(f"{subject} {part}" for part in parts[1:])]
 
 
 def unit_view(view: NoteView, i: int) -> str:

@@ -29,9 +29,9 @@ def compose(picked: Sequence[tuple[NoteView, int]], retrieved: Sequence[Passage]
         chunks = chunks_of(view, unit)
         for chunk in chunks:
             numbers.setdefault(chunk.id, len(numbers) + 1)
-            passage, lo, hi = spans.get(chunk.id, (by_id.get(chunk.id, chunk), unit.start_line, unit.end_line))
-            spans[chunk.id] = (passage, min(lo, max(unit.start_line, chunk.start_line)),
-                               max(hi, min(unit.end_line, chunk.end_line)))
+            start, end = max(unit.start_line, chunk.start_line), min(unit.end_line, chunk.end_line)
+            passage, lo, hi = spans.get(chunk.id, (by_id.get(chunk.id, chunk), start, end))
+            spans[chunk.id] = (passage, min(lo, start), max(hi, end))
         units.append(unit)
         markers.append(" ".join(f"[{numbers[c.id]}]" for c in chunks))
     citations = [Citation(numbers[cid], passage, lo, hi) for cid, (passage, lo, hi) in spans.items()]

@@ -12,12 +12,15 @@ from rag.answer.question import OPPOSITE, content_words, labels_intent, language
 from rag.answer.units import is_lead_in
 
 BUDGET = 900  # characters of prose an answer grows to (code blocks are quoted whole on top)
-PART_GAP = 0.15  # a part whose best unit is this far below the question's best is not answered from the notes
+PART_FLOOR = 0.4  # a part of the question no unit matches this well is said to be missing (floor - rescue margin)
 INTENT_BONUS = 0.12  # a unit under a label that announces what the question wants ("Solutions", "Limitations")
 OPPOSITE_PENALTY = 0.2  # a unit under the opposite label ("Advantages" when disadvantages are asked)
 LANGUAGE_PENALTY = 0.25  # a unit about another programming language than the one asked for
 HEADING_WORDS_BONUS = 0.1  # times the share of the question's words that its section's headings name
+DESCRIBES_PROBLEM = re.compile(r"\b(?:description|impact|example|causes?|problem|definition|symptoms?)\b", re.I)
+OWN_LABEL = re.compile(r"^[\s>*+\-\d.)]*\*\*([^*]{1,60})\*\*\s*:")
 MAX_SECTIONS = 4
+MAX_INTENT_UNITS = 30  # units of a section found by its heading's intent label that are scored
 MAX_GROUP_ITEMS = 12  # a list this long is cut to its best items when it alone is over the budget
 
 
@@ -28,19 +31,23 @@ class Candidate:
     view: NoteView
     index: int
     rel: float  # relevance to the whole question, with the passage prior and the label adjustments
-    parts: tuple[float, ...]  # relevance to each part of the question
+    parts: tuple[float, ...]  # relevance to each part of the question (with the whole question's)
+    part_sims: tuple[float, ...] = ()  # similarity to each part alone
 
 
 def adjustment(view: NoteView, i: int, asked: set[str], asked_language: str | None, words: Sequence[str]) -> float:
     """What the unit's labels and headings add to its relevance: the intent, the language, the topic named."""
     unit = view.units[i]
-    label = " ".join([*view.paths[i], *lead_texts(view, i)])
+    own = OWN_LABEL.match(unit.text)  # "- **Solutions**: ..." labels itself
+    label = " ".join([*view.paths[i], *lead_texts(view, i), own.group(1) if own else ""])
     bonus = 0.0
     for intent in asked:
         if labels_intent(label, intent):
             bonus += INTENT_BONUS
         elif intent in OPPOSITE and labels_intent(label, OPPOSITE[intent]):
             bonus -= OPPOSITE_PENALTY
+        elif intent == "fix" and DESCRIBES_PROBLEM.search(label):  # "how do I fix X" is not "what is X"
+            bonus -= INTENT_BONUS / 2
     if asked_language:
         named = unit_language(view, i)
         if named and named != asked_language:
@@ -75,8 +82,13 @@ def unit_language(view: NoteView, i: int) -> str | None:
 Picked = list[tuple[NoteView, int]]  # units of notes, in the order an answer quotes them
 
 
-def choose(candidates: Sequence[Candidate], n_parts: int, budget: int = BUDGET) -> tuple[Picked, list[int]]:
-    """The units to quote, and the parts of the question that nothing in the notes answers."""
+def choose(candidates: Sequence[Candidate], n_parts: int, budget: int = BUDGET,
+           part_floor: float = PART_FLOOR) -> tuple[Picked, list[int]]:
+    """The units to quote, and the parts of the question that nothing in the notes answers.
+
+    Each part of a multi-part question gets the section around its best unit; a part no unit matches
+    above `part_floor` is reported as missing rather than papered over with a neighbouring topic.
+    """
     if not candidates:
         return [], []
     best = max(candidates, key=lambda c: c.rel)
@@ -84,7 +96,7 @@ def choose(candidates: Sequence[Candidate], n_parts: int, budget: int = BUDGET) 
     missing = []
     for part in range(n_parts if n_parts > 1 else 0):
         top = max(candidates, key=lambda c: c.parts[part])
-        if top.parts[part] < best.parts[part] - PART_GAP and top.parts[part] < best.rel - PART_GAP:
+        if max(c.part_sims[part] if c.part_sims else c.parts[part] for c in candidates) < part_floor:
             missing.append(part)
             continue
         if any(view is top.view and s.start <= top.index <= s.end for view, s, _ in sections):
@@ -97,6 +109,24 @@ def choose(candidates: Sequence[Candidate], n_parts: int, budget: int = BUDGET) 
     for view, section, anchor in sections:
         picked += [(view, i) for i in trim(view, section, anchor, scores, share)]
     return in_note_order(picked), missing
+
+
+def intent_sections(view: NoteView, anchor: int, asked: set[str], words: Sequence[str]) -> list[int]:
+    """Units of the sections in the anchor's topic whose headings announce what the question wants and name
+    its subject ("Solutions to Some LSTM Issues" for "my LSTM overfits, what can I do?").
+
+    Retrieval finds the passage about the problem; the remedies often sit in a section of their own.
+    """
+    topic = view.section(anchor, depth=1)
+    stems = {w[:5] for w in words if not any(labels_intent(w, intent) for intent in asked)}
+    found: list[int] = []
+    for j in range(topic.start, topic.end + 1):
+        heading = view.units[j]
+        if (heading.kind == "heading" and any(labels_intent(heading.text, intent) for intent in asked)
+                and stems & {w[:5] for w in content_words(heading.text)}):
+            section = view.section(j)
+            found += range(section.start, min(section.end, section.start + MAX_INTENT_UNITS) + 1)
+    return found[: 2 * MAX_INTENT_UNITS]
 
 
 def code_answer(view: NoteView, i: int) -> list[int]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from rag.chunk import CELL_MARKER, FENCE, HEADING, cell_end, is_title, run_end
@@ -11,8 +11,6 @@ from rag.chunk import LIST_ITEM as ITEM
 from rag.chunk import TABLE_ROW as ROW
 from rag.models import Passage
 
-Following = Callable[[Passage], "Passage | None"]  # the chunk that goes on after a passage in its note
-MAX_CONTINUED = 4  # chunks a cut-off code block is followed into (a block of some 1,000 tokens)
 SEPARATOR_ROW = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}[-:| \t]*$")
 RULE = re.compile(r"^[ \t]*([-*_])([ \t]*\1){2,}[ \t]*$")
 # A sentence ends at . ! ? before a space and something that starts a sentence; "e.g. the" stays whole.
@@ -34,17 +32,6 @@ class Unit:
     lead: int | None = None  # the unit this one continues (a list's "...:" line, a nested item's parent)
     header: int | None = None  # for a table row: its table's header row
     block: int = 0  # first line of the paragraph a sentence belongs to (its own first line for other kinds)
-
-
-def split_passages(passages: Sequence[Passage]) -> list[Unit]:
-    """The units of several passages in one list (their `lead`/`header` refer to positions in it)."""
-    units: list[Unit] = []
-    for n, passage in enumerate(passages):
-        offset = len(units)
-        units += [replace(u, lead=None if u.lead is None else u.lead + offset,
-                          header=None if u.header is None else u.header + offset)
-                  for u in split_passage(passage, n)]
-    return units
 
 
 def split_passage(passage: Passage, index: int = 0) -> list[Unit]:
@@ -78,41 +65,6 @@ def split_passage(passage: Passage, index: int = 0) -> list[Unit]:
             units.append(Unit(index, line_no, passage.start_line + end, kind, text, context, depth))
         i = end + 1
     return link_units([u if u.kind == "sentence" else replace(u, block=u.start_line) for u in units])
-
-
-def whole_block(unit: Unit, passage: Passage, following: Following,
-                limit: int = MAX_CONTINUED) -> tuple[Unit, list[Passage]] | None:
-    """The whole code block, and the chunks it runs on into, when the end of its passage cut it off.
-
-    The chunker splits a code block only when it alone is over the budget; an answer quotes it whole.
-    """
-    if unit.kind != "code" or unit.end_line < passage.end_line:
-        return None
-    span, last, whole = passage, passage, None
-    chain: list[Passage] = []
-    while len(chain) < limit and (nxt := following(last)) is not None:
-        reached = span.end_line
-        span, last = joined(span, nxt), nxt
-        block = next((u for u in split_passage(span, unit.passage)
-                      if u.kind == "code" and u.start_line == unit.start_line), None)
-        if block is None or block.end_line <= reached:
-            break
-        chain.append(nxt)
-        whole = block
-        if block.end_line < nxt.end_line:  # it closes inside this chunk
-            break
-    return (whole, chain) if whole is not None else None
-
-
-def joined(first: Passage, second: Passage) -> Passage:
-    """Two consecutive chunks of a note as one span of its lines.
-
-    Every non-blank line of a note is in some chunk, so what lies between two consecutive chunks is blank.
-    """
-    rest = second.text.split("\n")
-    gap = second.start_line - first.end_line - 1
-    tail = [""] * gap + rest if gap >= 0 else rest[-gap:]
-    return replace(first, text="\n".join([first.text, *tail]), end_line=max(first.end_line, second.end_line))
 
 
 def open_code_end(lines: list[str]) -> int:
