@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 PASSAGE_PRIOR = 0.25  # a unit of a better-ranked passage gets up to this much extra relevance
 PART_WEIGHT = 0.8  # a part's best unit is found by the part (with its subject), a little by the whole question
+PART_PASSAGES = 2  # passages searched for each further part of a multi-part question
 FOLLOW_UP_WEIGHT = 0.7  # weight of the follow-up question itself against the query resolved with its topic
 VIEW_CHARS = 400  # of a unit (twice that of code) are embedded: enough to place it, cheap to embed
 NOTE_VIEWS = 16  # notes kept parsed (keyed by their chunks, so an edit is read afresh)
@@ -66,6 +67,12 @@ class Answerer:
         verdict = self.judge(reading, corrected, passages)
         if not verdict.answered:
             return Answer(question, search_query, not_covered_text(passages, verdict.absent), False, "extractive", [])
+        if len(reading.parts) > 1:  # each part may live in a passage of its own: search for it with the subject
+            known = {p.id for p in passages}
+            for part in with_subject(reading.parts)[1:]:
+                passages += [p for p in self.retriever.search(part, PART_PASSAGES, sources) if p.id not in known]
+                known |= {p.id for p in passages}
+            reading = self.read(self.retriever.correct(question), corrected, passages)
         picked, missing = reading.choose()
         text, citations = compose(picked, passages)
         if missing:
@@ -145,16 +152,19 @@ class Reading:
         code_asked = wants_code(self.question)
         weights = np.array([1.0] if self.n_main == 1 else [FOLLOW_UP_WEIGHT, 1 - FOLLOW_UP_WEIGHT])
         main = self.sims[:, : self.n_main] @ weights
-        asked, asked_language, words = intents(self.question), language(self.question), content_words(self.question)
+        asked_language, words = language(self.question), content_words(self.question)
+        # Each part is weighed by what it asks ("what is X" a definition, "when to use it" the uses).
+        asked = [intents(text) for text in [self.question, *(self.parts if len(self.parts) > 1 else [])]]
         candidates = []
         for n, (view, i, rank) in enumerate(self.places):
             unit = view.units[i]
             if not is_quotable(unit) or dangles(view, i) or (unit.kind == "code" and not code_asked):
                 continue
-            extra = PASSAGE_PRIOR / (1 + rank) + adjustment(view, i, asked, asked_language, words)
+            prior = PASSAGE_PRIOR / (1 + rank)
+            extra = [prior + adjustment(view, i, wants, asked_language, words) for wants in asked]
             sims = tuple(float(s) for s in self.sims[n, self.n_main :])
-            parts = tuple(PART_WEIGHT * s + (1 - PART_WEIGHT) * float(main[n]) + extra for s in sims)
-            candidates.append(Candidate(view, i, float(main[n]) + extra, parts, sims))
+            parts = tuple(PART_WEIGHT * s + (1 - PART_WEIGHT) * float(main[n]) + extra[1 + p] for p, s in enumerate(sims))
+            candidates.append(Candidate(view, i, float(main[n]) + extra[0], parts, sims))
         code = [c for c in candidates if c.view.units[c.index].kind == "code"
                 and len(c.view.units[c.index].text.strip("`~\n").split("\n")) >= 3]
         if code_asked and code:

@@ -75,6 +75,8 @@ INTENTS = {
             r"when (?:\w+ ){0,3}(?:use|pick|choose|prefer)|where (?:\w+ ){0,3}used)\b",
             r"\b(?:applications?|use cases?|when to use|usage|used|useful|scenarios?|uses)\b"),
     "assume": (r"\bassum\w*", r"\bassum\w*"),
+    "define": (r"^\s*(?:what(?:'s|s| is| are)|define|definition of|explain)\b",
+               r"\b(?:definition|what is|overview|introduction|concept|basic idea|core idea)\b"),
 }
 OPPOSITE = {"pros": "cons", "cons": "pros"}
 LANGUAGES = {"python": r"\bpython\b|\bpy\b", "c++": r"c\+\+|\bcpp\b", "java": r"\bjava\b(?!script)",
@@ -105,7 +107,7 @@ def language(text: str) -> str | None:
 def question_parts(question: str) -> list[str]:
     """The parts of a multi-part question: its clauses ("what is X and when would I use it?") or the aspects
     it lists ("compare A and B on speed, memory and accuracy"); one part for a simple question."""
-    parts = [p.strip(" ?.,") for p in PART_SPLIT.split(question) if len(content_words(p)) >= 1]
+    parts = [p.strip(" ?.,") for p in PART_SPLIT.split(question) if len(p.split()) >= 2]
     aspects = ASPECTS.search(question)
     if aspects:
         items = re.split(r",\s*|\s+(?:and|&)\s+", aspects.group(1))
