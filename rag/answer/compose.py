@@ -13,7 +13,7 @@ from rag.answer.evidence import Verdict, judge
 from rag.answer.note import NoteView
 from rag.answer.question import content_words, intents, language, question_parts, resolve_followup, wants_code
 from rag.answer.render import compose
-from rag.answer.select import Candidate, adjustment, choose, code_answer, intent_sections
+from rag.answer.select import Candidate, adjustment, choose, code_answer, intent_sections, on_intent
 from rag.answer.units import Unit, is_lead_in
 from rag.errors import InvalidInput, LLMError
 from rag.models import Answer, Passage
@@ -164,7 +164,7 @@ class Reading:
             extra = [prior + adjustment(view, i, wants, asked_language, words) for wants in asked]
             sims = tuple(float(s) for s in self.sims[n, self.n_main :])
             parts = tuple(PART_WEIGHT * s + (1 - PART_WEIGHT) * float(main[n]) + extra[1 + p] for p, s in enumerate(sims))
-            candidates.append(Candidate(view, i, float(main[n]) + extra[0], parts, sims))
+            candidates.append(Candidate(view, i, float(main[n]) + extra[0], parts, sims, on_intent(view, i, asked[0])))
         code = [c for c in candidates if c.view.units[c.index].kind == "code"
                 and len(c.view.units[c.index].text.strip("`~\n").split("\n")) >= 3]
         if code_asked and code:

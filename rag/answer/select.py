@@ -19,6 +19,8 @@ LANGUAGE_PENALTY = 0.25  # a unit about another programming language than the on
 HEADING_WORDS_BONUS = 0.1  # times the share of the question's words that its section's headings name
 DESCRIBES_PROBLEM = re.compile(r"\b(?:description|impact|example|causes?|problem|definition|symptoms?)\b", re.I)
 OWN_LABEL = re.compile(r"^[\s>*+\-\d.)]*\*\*([^*]{1,60})\*\*\s*:")
+LIST_INTENTS = {"fix", "pros", "cons", "assume"}
+INTENT_GAP = 0.2  # a unit filed under what the question wants is preferred to a better match this much ahead
 MAX_SECTIONS = 4
 MAX_INTENT_UNITS = 30  # units of a section found by its heading's intent label that are scored
 MAX_GROUP_ITEMS = 12  # a list this long is cut to its best items when it alone is over the budget
@@ -33,13 +35,25 @@ class Candidate:
     rel: float  # relevance to the whole question, with the passage prior and the label adjustments
     parts: tuple[float, ...]  # relevance to each part of the question (with the whole question's)
     part_sims: tuple[float, ...] = ()  # similarity to each part alone
+    on_intent: bool = False  # under a label that announces what the question wants
+
+
+def label_of(view: NoteView, i: int) -> str:
+    """What a unit is filed under: its headings, the "...:" lines it continues, its own bold label."""
+    own = OWN_LABEL.match(view.units[i].text)  # "- **Solutions**: ..." labels itself
+    return " ".join([*view.paths[i], *lead_texts(view, i), own.group(1) if own else ""])
+
+
+def on_intent(view: NoteView, i: int, asked: set[str]) -> bool:
+    """True if a unit is filed under what a list-like question wants: remedies, pros, cons, assumptions."""
+    label = label_of(view, i)
+    return any(labels_intent(label, intent) for intent in asked & LIST_INTENTS)
 
 
 def adjustment(view: NoteView, i: int, asked: set[str], asked_language: str | None, words: Sequence[str]) -> float:
     """What the unit's labels and headings add to its relevance: the intent, the language, the topic named."""
     unit = view.units[i]
-    own = OWN_LABEL.match(unit.text)  # "- **Solutions**: ..." labels itself
-    label = " ".join([*view.paths[i], *lead_texts(view, i), own.group(1) if own else ""])
+    label = label_of(view, i)
     bonus = 0.0
     for intent in asked:
         if labels_intent(label, intent):
@@ -92,6 +106,9 @@ def choose(candidates: Sequence[Candidate], n_parts: int, budget: int = BUDGET,
     if not candidates:
         return [], []
     best = max(candidates, key=lambda c: c.rel)
+    labelled = [c for c in candidates if c.on_intent]
+    if labelled and max(c.rel for c in labelled) >= best.rel - INTENT_GAP:  # "downsides of X": X's limitations
+        best = max(labelled, key=lambda c: c.rel)
     sections = [(best.view, answer_section(best.view, best.index, budget), best.index)]
     missing = []
     for part in range(n_parts if n_parts > 1 else 0):
