@@ -109,22 +109,23 @@ def choose(candidates: Sequence[Candidate], n_parts: int, budget: int = BUDGET,
     labelled = [c for c in candidates if c.on_intent]
     if labelled and max(c.rel for c in labelled) >= best.rel - INTENT_GAP:  # "downsides of X": X's limitations
         best = max(labelled, key=lambda c: c.rel)
-    sections = [(best.view, answer_section(best.view, best.index, budget), best.index)]
+    sections = [(best.view, answer_section(best.view, best.index, budget), [best.index])]
     missing = []
     for part in range(n_parts if n_parts > 1 else 0):
         top = max(candidates, key=lambda c: c.parts[part])
         if max(c.part_sims[part] if c.part_sims else c.parts[part] for c in candidates) < part_floor:
             missing.append(part)
             continue
-        if any(view is top.view and s.start <= top.index <= s.end for view, s, _ in sections):
-            continue
-        if len(sections) < MAX_SECTIONS:
-            sections.append((top.view, answer_section(top.view, top.index, budget), top.index))
+        holding = [s for s in sections if s[0] is top.view and s[1].start <= top.index <= s[1].end]
+        if holding:  # the part is answered inside a section already quoted: make sure its block is
+            holding[0][2].append(top.index)
+        elif len(sections) < MAX_SECTIONS:
+            sections.append((top.view, answer_section(top.view, top.index, budget), [top.index]))
     scores = {(id(c.view), c.index): c.rel for c in candidates}
     share = budget // len(sections)
     picked: list[tuple[NoteView, int]] = []
-    for view, section, anchor in sections:
-        picked += [(view, i) for i in trim(view, section, anchor, scores, share)]
+    for view, section, anchors in sections:
+        picked += [(view, i) for i in trim(view, section, anchors, scores, share)]
     return in_note_order(picked), missing
 
 
@@ -176,8 +177,13 @@ def size(view: NoteView, start: int, end: int) -> int:
     return sum(len(u.text) + 5 for u in view.units[start : end + 1])
 
 
-def trim(view: NoteView, section: Section, anchor: int, scores: dict[tuple[int, int], float], budget: int) -> list[int]:
-    """A section's units, whole if it fits; else its best-scoring groups (a list, a table, a paragraph...)."""
+def trim(view: NoteView, section: Section, anchors: Sequence[int], scores: dict[tuple[int, int], float],
+         budget: int) -> list[int]:
+    """A section's units, whole if it fits; else its best-scoring groups (a list, a table, a paragraph...).
+
+    The groups holding an anchor (the best unit of the question or of one of its parts) always come in,
+    cut to their best items if they alone are over the budget.
+    """
     units = range(section.start, section.end + 1)
     if size(view, section.start, section.end) <= budget:
         return [i for i in units if quotable_here(view, i)]
@@ -185,17 +191,20 @@ def trim(view: NoteView, section: Section, anchor: int, scores: dict[tuple[int, 
     key = id(view)
 
     def score(group: list[int]) -> float:
-        return max((scores.get((key, i), -1.0) for i in group), default=-1.0) + (1.0 if anchor in group else 0.0)
+        anchored = any(a in group for a in anchors)
+        return max((scores.get((key, i), -1.0) for i in group), default=-1.0) + (1.0 if anchored else 0.0)
 
     ranked = sorted((g for g in groups if score(g) > -1.0), key=score, reverse=True)
     chosen: list[int] = []
     used = 0
     for group in ranked:
         cost = sum(len(view.units[i].text) + 5 for i in group)
-        if chosen and used + cost > budget:
+        anchored = any(a in group for a in anchors)
+        if used + cost > budget and not anchored:
             continue
-        if not chosen and cost > budget:
-            group = cut_group(view, group, scores, budget)
+        if used + cost > budget:
+            group = cut_group(view, group, scores, max(budget - used, budget // 3))
+            cost = sum(len(view.units[i].text) + 5 for i in group)
         chosen += group
         used += cost
     heading = [section.heading] if section.heading is not None else []
