@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 PASSAGE_PRIOR = 0.25  # a unit of a better-ranked passage gets up to this much extra relevance
 PART_WEIGHT = 0.8  # a part's best unit is found by the part (with its subject), a little by the whole question
+PART_PRIOR_SHARE = 0.5  # a part is found more by its own words than by the rank of its passage
 PART_PASSAGES = 2  # passages searched for each further part of a multi-part question
 FOLLOW_UP_WEIGHT = 0.7  # weight of the follow-up question itself against the query resolved with its topic
 VIEW_CHARS = 400  # of a unit (twice that of code) are embedded: enough to place it, cheap to embed
@@ -69,7 +70,7 @@ class Answerer:
             return Answer(question, search_query, not_covered_text(passages, verdict.absent), False, "extractive", [])
         if len(reading.parts) > 1:  # each part may live in a passage of its own: search for it with the subject
             known = {p.id for p in passages}
-            for part in with_subject(reading.parts)[1:]:
+            for part in reading.parts[1:]:
                 passages += [p for p in self.retriever.search(part, PART_PASSAGES, sources) if p.id not in known]
                 known |= {p.id for p in passages}
             reading = self.read(self.retriever.correct(question), corrected, passages)
@@ -116,26 +117,26 @@ class Answerer:
         if asked and places:
             view, anchor, _ = places[0]
             # found through the top passage, so ranked with it
-            places += [(view, i, 0) for i in intent_sections(view, anchor, asked, content_words(question))
+            places += [(view, i, 0) for i in intent_sections(view, anchor, asked, content_words(search_query))
                        if (view.source, i) not in seen]
         parts = question_parts(question)
         queries = [question] if search_query == question else [question, search_query]
-        queries += with_subject(parts) if len(parts) > 1 else []
+        queries += parts if len(parts) > 1 else []
         quotable = [n for n, (v, i, _) in enumerate(places) if is_quotable(v.units[i])]
         texts = [unit_view(places[n][0], places[n][1]) for n in quotable]
         query_vectors, vectors = self.vectors.embed(queries, texts)
         sims = np.full((len(places), len(queries)), -1.0, np.float32)
         if quotable:
             sims[quotable] = vectors @ query_vectors.T
-        return Reading(question, places, sims, len(queries) - len(parts) if len(parts) > 1 else len(queries), parts)
+        return Reading(question, search_query, places, sims, len(queries) - len(parts) if len(parts) > 1 else len(queries), parts)
 
 
 class Reading:
     """The units of the retrieved passages with their similarity to each query: what an answer is chosen from."""
 
-    def __init__(self, question: str, places: list[tuple[NoteView, int, int]], sims: np.ndarray,
+    def __init__(self, question: str, query: str, places: list[tuple[NoteView, int, int]], sims: np.ndarray,
                  n_main: int, parts: list[str]) -> None:
-        self.question, self.places, self.sims, self.parts = question, places, sims, parts
+        self.question, self.query, self.places, self.sims, self.parts = question, query, places, sims, parts
         self.n_main = n_main  # the question (and its resolved form): the first columns of `sims`
 
     @property
@@ -152,18 +153,23 @@ class Reading:
         code_asked = wants_code(self.question)
         weights = np.array([1.0] if self.n_main == 1 else [FOLLOW_UP_WEIGHT, 1 - FOLLOW_UP_WEIGHT])
         main = self.sims[:, : self.n_main] @ weights
-        asked_language, words = language(self.question), content_words(self.question)
-        # Each part is weighed by what it asks ("what is X" a definition, "when to use it" the uses).
-        asked = [intents(text) for text in [self.question, *(self.parts if len(self.parts) > 1 else [])]]
+        asked_language = language(self.question)
+        # Each part is weighed by what it asks ("what is X" a definition, "when to use it" the uses) and by
+        # the words it names; the question as a whole by the words of its resolved query (a follow-up's topic).
+        texts = [self.query, *(self.parts if len(self.parts) > 1 else [])]
+        asked = [intents(self.question), *(intents(text) for text in texts[1:])]
+        words = [content_words(text) for text in texts]
         candidates = []
         for n, (view, i, rank) in enumerate(self.places):
             unit = view.units[i]
             if not is_quotable(unit) or dangles(view, i) or (unit.kind == "code" and not code_asked):
                 continue
             prior = PASSAGE_PRIOR / (1 + rank)
-            extra = [prior + adjustment(view, i, wants, asked_language, words) for wants in asked]
+            extra = [prior * (1 if k == 0 else PART_PRIOR_SHARE) + adjustment(view, i, wants, asked_language, words[k])
+                     for k, wants in enumerate(asked)]
             sims = tuple(float(s) for s in self.sims[n, self.n_main :])
-            parts = tuple(PART_WEIGHT * s + (1 - PART_WEIGHT) * float(main[n]) + extra[1 + p] for p, s in enumerate(sims))
+            parts = tuple(PART_WEIGHT * s + (1 - PART_WEIGHT) * float(main[n]) + extra[1 + p]
+                          for p, s in enumerate(sims))
             candidates.append(Candidate(view, i, float(main[n]) + extra[0], parts, sims, on_intent(view, i, asked[0])))
         code = [c for c in candidates if c.view.units[c.index].kind == "code"
                 and len(c.view.units[c.index].text.strip("`~\n").split("\n")) >= 3]
@@ -171,13 +177,6 @@ class Reading:
             best = max(code, key=lambda c: c.rel)
             return [(best.view, i) for i in code_answer(best.view, best.index)], []
         return choose([c for c in candidates if c.view.units[c.index].kind != "code"], len(self.parts))
-
-
-def with_subject(parts: Sequence[str]) -> list[str]:
-    """The parts as embedded: each after the first carries the first's words ("when is it useful" says nothing
-    about what without them)."""
-    subject = " ".join(content_words(parts[0]))
-    return [parts[0], *(f"{subject} {part}" for part in parts[1:])]
 
 
 def unit_view(view: NoteView, i: int) -> str:

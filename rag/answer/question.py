@@ -82,6 +82,8 @@ OPPOSITE = {"pros": "cons", "cons": "pros"}
 LANGUAGES = {"python": r"\bpython\b|\bpy\b", "c++": r"c\+\+|\bcpp\b", "java": r"\bjava\b(?!script)",
              "javascript": r"\bjavascript\b|\bjs\b"}
 NEGATED = re.compile(r"\b(?:not|no|without|instead of|rather than|other than)\s+(?:the\s+|in\s+|a\s+)?[\w+#]+", re.I)
+SIDE_END = re.compile(r"\s+-\s+|,|:|\?|\s+(?:on|for|in|when|which|whats?)\s+", re.I)  # where side B's name ends
+SIDE_WORDS = 3  # a side of a comparison is named by at most this many words next to "vs"
 PART_SPLIT = re.compile(r"\?+\s+|\s+\+\s+|\s*;\s*|,?\s+and\s+(?=(?:what|when|where|why|how|which|can|could|do|does|"
                         r"is|are|should|show|give|explain|in what)\b)", re.I)
 ASPECTS = re.compile(r"(?:[-:–]|\bon|\bin terms of)\s+((?:[\w /-]+,\s*)+[\w /-]+?,?\s+(?:and|&)\s+[\w /-]+)", re.I)
@@ -105,14 +107,36 @@ def language(text: str) -> str | None:
 
 
 def question_parts(question: str) -> list[str]:
-    """The parts of a multi-part question: its clauses ("what is X and when would I use it?") or the aspects
-    it lists ("compare A and B on speed, memory and accuracy"); one part for a simple question."""
-    parts = [p.strip(" ?.,") for p in PART_SPLIT.split(question) if len(p.split()) >= 2]
+    """The parts of a multi-part question, each readable alone: its clauses ("what is X and when would I use
+    it?"), the aspects it lists ("A vs B on speed, memory and accuracy"), the sides it compares; one part
+    for a simple question. Later parts carry the first one's subject ("X when would I use it")."""
+    clauses = [p.strip(" ?.,") for p in PART_SPLIT.split(question) if len(p.split()) >= 2]
+    if not clauses:
+        return [question]
+    subject = " ".join(content_words(clauses[0]))
+    parts = [clauses[0], *(f"{subject} {c}" for c in clauses[1:])]
     aspects = ASPECTS.search(question)
     if aspects:
+        about = " ".join(content_words(question[: aspects.start()]))
         items = re.split(r",\s*|\s+(?:and|&)\s+", aspects.group(1))
-        parts += [a.split(" - ")[0].strip() for a in items if content_words(a)]
+        parts += [f"{about} {a.split(' - ')[0].strip()}" for a in items if content_words(a)]
+    parts += comparison_parts(question)
     return list(dict.fromkeys(p for p in parts if p)) or [question]
+
+
+def comparison_parts(question: str) -> list[str]:
+    """Each side of "A vs B ..." with what is asked of it: "A strengths limitations", "B strengths limitations"."""
+    segments = SIDE_SPLIT.split(question)
+    if len(segments) != 2 or not re.search(r"\bvs\.?|\bversus\b|\bcompared (?:to|with)\b", question, re.I):
+        return []
+    side_a = content_words(segments[0])[-SIDE_WORDS:]
+    side_b_text, *rest_text = SIDE_END.split(segments[1], maxsplit=1)
+    rest = rest_text[0] if rest_text else ""
+    side_b = content_words(side_b_text)[:SIDE_WORDS]
+    asked = " ".join(content_words(rest))
+    if not side_a or not side_b:
+        return []
+    return [f"{' '.join(side_a)} {asked}".strip(), f"{' '.join(side_b)} {asked}".strip()]
 
 
 def content_words(text: str) -> list[str]:

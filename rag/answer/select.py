@@ -22,6 +22,7 @@ OWN_LABEL = re.compile(r"^[\s>*+\-\d.)]*\*\*([^*]{1,60})\*\*\s*:")
 LIST_INTENTS = {"fix", "pros", "cons", "assume"}
 INTENT_GAP = 0.2  # a unit filed under what the question wants is preferred to a better match this much ahead
 MAX_SECTIONS = 4
+WIDENING, MAX_WIDENING = 0.25, 1.5  # the budget grows by this share per further section, up to this
 MAX_INTENT_UNITS = 30  # units of a section found by its heading's intent label that are scored
 MAX_GROUP_ITEMS = 12  # a list this long is cut to its best items when it alone is over the budget
 
@@ -122,6 +123,7 @@ def choose(candidates: Sequence[Candidate], n_parts: int, budget: int = BUDGET,
         elif len(sections) < MAX_SECTIONS:
             sections.append((top.view, answer_section(top.view, top.index, budget), [top.index]))
     scores = {(id(c.view), c.index): c.rel for c in candidates}
+    budget = int(budget * min(MAX_WIDENING, 1 + WIDENING * (len(sections) - 1)))  # each part needs some room
     share = budget // len(sections)
     picked: list[tuple[NoteView, int]] = []
     for view, section, anchors in sections:
@@ -141,7 +143,7 @@ def intent_sections(view: NoteView, anchor: int, asked: set[str], words: Sequenc
     for j in range(topic.start, topic.end + 1):
         heading = view.units[j]
         if (heading.kind == "heading" and any(labels_intent(heading.text, intent) for intent in asked)
-                and stems & {w[:5] for w in content_words(heading.text)}):
+                and stems & {w[:5] for w in content_words(" ".join(view.paths[j][1:]))}):
             section = view.section(j)
             found += range(section.start, min(section.end, section.start + MAX_INTENT_UNITS) + 1)
     return found[: 2 * MAX_INTENT_UNITS]

@@ -150,7 +150,7 @@ def join_lines(lines: list[str]) -> str:
 
 def clean_markup(text: str) -> str:
     """A heading without its emphasis markers."""
-    return re.sub(r"[*_`]+", "", text).strip()
+    return re.sub(r"[*_`]+", "", text).strip().lstrip("#").strip()  # "# ### Title" is a notebook's title
 
 
 def link_units(units: list[Unit]) -> list[Unit]:
