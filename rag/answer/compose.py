@@ -11,9 +11,26 @@ import numpy as np
 
 from rag.answer.evidence import Verdict, judge
 from rag.answer.note import NoteView
-from rag.answer.question import content_words, intents, language, question_parts, resolve_followup, wants_code
+from rag.answer.question import (
+    content_words,
+    intents,
+    language,
+    question_parts,
+    resolve_followup,
+    wants_code,
+    without_negated,
+)
 from rag.answer.render import compose
-from rag.answer.select import Candidate, adjustment, choose, code_answer, intent_sections, on_intent
+from rag.answer.select import (
+    Candidate,
+    adjustment,
+    choose,
+    code_after,
+    code_answer,
+    intent_sections,
+    on_intent,
+    unit_language,
+)
 from rag.answer.units import Unit, is_lead_in
 from rag.errors import InvalidInput, LLMError
 from rag.models import Answer, Passage
@@ -68,6 +85,13 @@ class Answerer:
         verdict = self.judge(reading, corrected, passages)
         if not verdict.answered:
             return Answer(question, search_query, not_covered_text(passages, verdict.absent), False, "extractive", [])
+        asked_language = language(question)
+        if wants_code(question) and asked_language and not reading.has_code(asked_language):
+            # "C++ code for X" while the passages show Python: the C++ block may rank just below them
+            query = f"{asked_language} code {' '.join(content_words(without_negated(corrected)))}"
+            known = {p.id for p in passages}
+            passages += [p for p in self.retriever.search(query, PART_PASSAGES + 1, sources) if p.id not in known]
+            reading = self.read(self.retriever.correct(question), corrected, passages, asked_language)
         if len(reading.parts) > 1:  # each part may live in a passage of its own: search for it with the subject
             known = {p.id for p in passages}
             for part in reading.parts[1:]:
@@ -103,8 +127,13 @@ class Answerer:
         absent = self.retriever.absent_words(query)
         return judge(reading.coverage, self.settings.coverage_floor, absent, query, passages)
 
-    def read(self, question: str, search_query: str, passages: Sequence[Passage]) -> Reading:
-        """The passages' units scored against the question, its resolved query and its parts."""
+    def read(self, question: str, search_query: str, passages: Sequence[Passage],
+             code_language: str | None = None) -> Reading:
+        """The passages' units scored against the question, its resolved query and its parts.
+
+        With `code_language`, the code blocks in that language that follow a passage in its topic are read
+        too (an example often sits in the section after the one that explains it).
+        """
         views = {p.source: self.view(p.source) for p in passages}
         seen: set[tuple[str, int]] = set()
         places: list[tuple[NoteView, int, int]] = []
@@ -113,7 +142,14 @@ class Answerer:
                 if (p.source, i) not in seen:
                     seen.add((p.source, i))
                     places.append((views[p.source], i, rank))
-        asked = intents(question) - {"use"}  # "when to use" sections are found by meaning; labels are too common
+        if code_language:
+            for rank, p in enumerate(passages):
+                view = views[p.source]
+                for i in code_after(view, p.end_line, code_language):
+                    if (p.source, i) not in seen:
+                        seen.add((p.source, i))
+                        places.append((view, i, rank))
+        asked = intents(question)
         if asked and places:
             view, anchor, _ = places[0]
             # found through the top passage, so ranked with it
@@ -128,7 +164,8 @@ class Answerer:
         sims = np.full((len(places), len(queries)), -1.0, np.float32)
         if quotable:
             sims[quotable] = vectors @ query_vectors.T
-        return Reading(question, search_query, places, sims, len(queries) - len(parts) if len(parts) > 1 else len(queries), parts)
+        n_main = len(queries) - len(parts) if len(parts) > 1 else len(queries)
+        return Reading(question, search_query, places, sims, n_main, parts)
 
 
 class Reading:
@@ -147,6 +184,10 @@ class Reading:
         formula or code block that does is what an answer needs (RAG_COVERAGE_FLOOR is the bar).
         """
         return float(self.sims[:, self.n_main - 1].max()) if len(self.places) else 0.0
+
+    def has_code(self, asked_language: str) -> bool:
+        """True if a code block of the passages is in the language asked for."""
+        return any(v.units[i].kind == "code" and unit_language(v, i) == asked_language for v, i, _ in self.places)
 
     def choose(self) -> tuple[list[tuple[NoteView, int]], list[int]]:
         """The units to quote, and the question's parts the notes leave unanswered."""
@@ -173,8 +214,9 @@ class Reading:
             candidates.append(Candidate(view, i, float(main[n]) + extra[0], parts, sims, on_intent(view, i, asked[0])))
         code = [c for c in candidates if c.view.units[c.index].kind == "code"
                 and len(c.view.units[c.index].text.strip("`~\n").split("\n")) >= 3]
-        if code_asked and code:
-            best = max(code, key=lambda c: c.rel)
+        in_language = [c for c in code if unit_language(c.view, c.index) == asked_language]
+        if code_asked and code:  # a named language is a constraint: no Python block for a C++ question
+            best = max(in_language or code, key=lambda c: c.rel)
             return [(best.view, i) for i in code_answer(best.view, best.index)], []
         return choose([c for c in candidates if c.view.units[c.index].kind != "code"], len(self.parts))
 

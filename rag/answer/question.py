@@ -81,7 +81,8 @@ INTENTS = {
 OPPOSITE = {"pros": "cons", "cons": "pros"}
 LANGUAGES = {"python": r"\bpython\b|\bpy\b", "c++": r"c\+\+|\bcpp\b", "java": r"\bjava\b(?!script)",
              "javascript": r"\bjavascript\b|\bjs\b"}
-NEGATED = re.compile(r"\b(?:not|no|without|instead of|rather than|other than)\s+(?:the\s+|in\s+|a\s+)?[\w+#]+", re.I)
+NEGATED = re.compile(r"\b(?:not|no|without|instead of|rather than|other than)\s+(?:the\s+|in\s+|a\s+)?[\w+#]+"
+                     r"(?:\s+(?:abc|stuff|one|way|version|code))*", re.I)
 SIDE_END = re.compile(r"\s+-\s+|,|:|\?|\s+(?:on|for|in|when|which|whats?)\s+", re.I)  # where side B's name ends
 SIDE_WORDS = 3  # a side of a comparison is named by at most this many words next to "vs"
 PART_SPLIT = re.compile(r"\?+\s+|\s+\+\s+|\s*;\s*|,?\s+and\s+(?=(?:what|when|where|why|how|which|can|could|do|does|"
@@ -101,9 +102,14 @@ def labels_intent(label: str, intent: str) -> bool:
 
 def language(text: str) -> str | None:
     """The programming language a text names, if exactly one ("not the python stuff" names none)."""
-    text = NEGATED.sub(" ", text)
+    text = without_negated(text)
     named = [name for name, pattern in LANGUAGES.items() if re.search(pattern, text, re.I)]
     return named[0] if len(named) == 1 else None
+
+
+def without_negated(text: str) -> str:
+    """The text without what it rules out ("not the python abc stuff")."""
+    return NEGATED.sub(" ", text)
 
 
 def question_parts(question: str) -> list[str]:

@@ -20,7 +20,9 @@ HEADING_WORDS_BONUS = 0.1  # times the share of the question's words that its se
 DESCRIBES_PROBLEM = re.compile(r"\b(?:description|impact|example|causes?|problem|definition|symptoms?)\b", re.I)
 OWN_LABEL = re.compile(r"^[\s>*+\-\d.)]*\*\*([^*]{1,60})\*\*\s*:")
 LIST_INTENTS = {"fix", "pros", "cons", "assume"}
+USE_HEADING = re.compile(r"\b(?:applications?|use cases?|usage|when to use)\b", re.I)  # "used" is too common
 INTENT_GAP = 0.2  # a unit filed under what the question wants is preferred to a better match this much ahead
+CODE_LOOKAHEAD = 12  # units after a passage searched for an example in the language asked for
 MAX_SECTIONS = 4
 WIDENING, MAX_WIDENING = 0.25, 1.5  # the budget grows by this share per further section, up to this
 MAX_INTENT_UNITS = 30  # units of a section found by its heading's intent label that are scored
@@ -142,11 +144,28 @@ def intent_sections(view: NoteView, anchor: int, asked: set[str], words: Sequenc
     found: list[int] = []
     for j in range(topic.start, topic.end + 1):
         heading = view.units[j]
-        if (heading.kind == "heading" and any(labels_intent(heading.text, intent) for intent in asked)
-                and stems & {w[:5] for w in content_words(" ".join(view.paths[j][1:]))}):
+        if heading.kind != "heading":
+            continue
+        announces = (any(labels_intent(heading.text, intent) for intent in asked & LIST_INTENTS)
+                     or ("use" in asked and USE_HEADING.search(heading.text) is not None))
+        if announces and stems & {w[:5] for w in content_words(" ".join(view.paths[j][1:]))}:
             section = view.section(j)
             found += range(section.start, min(section.end, section.start + MAX_INTENT_UNITS) + 1)
     return found[: 2 * MAX_INTENT_UNITS]
+
+
+def code_after(view: NoteView, line: int, asked_language: str) -> list[int]:
+    """The first code block in the asked language within a few units after a line, in the same topic."""
+    after = view.units_in(line + 1, line + 1_000_000)[:CODE_LOOKAHEAD]
+    if not after:
+        return []
+    topic = view.section(after[0], depth=1)
+    for i in after:
+        if i > topic.end:
+            break
+        if view.units[i].kind == "code" and unit_language(view, i) == asked_language:
+            return [i]
+    return []
 
 
 def code_answer(view: NoteView, i: int) -> list[int]:
