@@ -28,6 +28,7 @@ from rag.answer.select import (
     code_after,
     code_answer,
     intent_sections,
+    is_filler,
     on_intent,
     unit_language,
 )
@@ -45,6 +46,7 @@ log = logging.getLogger(__name__)
 PASSAGE_PRIOR = 0.25  # a unit of a better-ranked passage gets up to this much extra relevance
 PART_WEIGHT = 0.8  # a part's best unit is found by the part (with its subject), a little by the whole question
 PART_PRIOR_SHARE = 0.5  # a part is found more by its own words than by the rank of its passage
+TOPICS = 3  # the topics of this many top passages are searched for a section announcing what is asked
 PART_PASSAGES = 2  # passages searched for each further part of a multi-part question
 FOLLOW_UP_WEIGHT = 0.7  # weight of the follow-up question itself against the query resolved with its topic
 VIEW_CHARS = 400  # of a unit (twice that of code) are embedded: enough to place it, cheap to embed
@@ -150,11 +152,12 @@ class Answerer:
                         seen.add((p.source, i))
                         places.append((view, i, rank))
         asked = intents(question)
-        if asked and places:
-            view, anchor, _ = places[0]
-            # found through the top passage, so ranked with it
-            places += [(view, i, 0) for i in intent_sections(view, anchor, asked, content_words(search_query))
-                       if (view.source, i) not in seen]
+        tops = {(v.source, v.section(i, depth=1).start): (v, i, rank) for v, i, rank in places if rank < TOPICS}
+        for view, anchor, rank in (tops.values() if asked else ()):  # found through a top passage: ranked with it
+            for i in intent_sections(view, anchor, asked, content_words(search_query)):
+                if (view.source, i) not in seen:
+                    seen.add((view.source, i))
+                    places.append((view, i, rank))
         parts = question_parts(question)
         queries = [question] if search_query == question else [question, search_query]
         queries += parts if len(parts) > 1 else []
@@ -230,8 +233,8 @@ def unit_view(view: NoteView, i: int) -> str:
 
 
 def is_quotable(unit: Unit) -> bool:
-    """A unit that can answer on its own: not a heading, not a label, not a question the notes ask."""
-    return unit.kind != "heading" and not is_label(unit) and not is_question(unit)
+    """A unit that can answer on its own: not a heading, not a label, not a question the notes ask, not chat."""
+    return unit.kind != "heading" and not is_label(unit) and not is_question(unit) and not is_filler(unit.text)
 
 
 def is_question(unit: Unit) -> bool:

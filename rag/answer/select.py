@@ -21,8 +21,14 @@ DESCRIBES_PROBLEM = re.compile(r"\b(?:description|impact|example|causes?|problem
 OWN_LABEL = re.compile(r"^[\s>*+\-\d.)]*\*\*([^*]{1,60})\*\*\s*:")
 LIST_INTENTS = {"fix", "pros", "cons", "assume"}
 USE_HEADING = re.compile(r"\b(?:applications?|use cases?|usage|when to use)\b", re.I)  # "used" is too common
-INTENT_GAP = 0.2  # a unit filed under what the question wants is preferred to a better match this much ahead
+INTENT_GAP = 0.25  # a unit filed under what the question wants is preferred to a better match this much ahead
 CODE_LOOKAHEAD = 12  # units after a passage searched for an example in the language asked for
+FILLER = re.compile(r"^\W*(?:let me know\b|feel free\b|i hope (?:this|that)\b|hope (?:this|that) helps|happy to help"
+                    r"|(?:yes|sure|great|absolutely|exactly|of course|good question)\b[^.!?]{0,40}[!.]\s*$"
+                    r"|(?:yes|sure|great|absolutely),? (?:that'?s|this is|you'?re) (?:a )?(?:great|good|right|correct))"
+                    r"|\b(?:the equation|the statement|the code) you (?:provided|wrote|shared)\b"
+                    r"|\bfeel free to (?:ask|reach out)\b|\bif you have (?:any )?(?:further|more|other) questions\b"
+                    r"|\bwould you like (?:me to|a|an|more|guidance)\b", re.I)
 MAX_SECTIONS = 4
 WIDENING, MAX_WIDENING = 0.25, 1.5  # the budget grows by this share per further section, up to this
 MAX_INTENT_UNITS = 30  # units of a section found by its heading's intent label that are scored
@@ -50,7 +56,8 @@ def label_of(view: NoteView, i: int) -> str:
 def on_intent(view: NoteView, i: int, asked: set[str]) -> bool:
     """True if a unit is filed under what a list-like question wants: remedies, pros, cons, assumptions."""
     label = label_of(view, i)
-    return any(labels_intent(label, intent) for intent in asked & LIST_INTENTS)
+    return (any(labels_intent(label, intent) for intent in asked & LIST_INTENTS)
+            or ("use" in asked and USE_HEADING.search(label) is not None))
 
 
 def adjustment(view: NoteView, i: int, asked: set[str], asked_language: str | None, words: Sequence[str]) -> float:
@@ -134,13 +141,13 @@ def choose(candidates: Sequence[Candidate], n_parts: int, budget: int = BUDGET,
 
 
 def intent_sections(view: NoteView, anchor: int, asked: set[str], words: Sequence[str]) -> list[int]:
-    """Units of the sections in the anchor's topic whose headings announce what the question wants and name
-    its subject ("Solutions to Some LSTM Issues" for "my LSTM overfits, what can I do?").
+    """Units of the sections in the anchor's topic whose headings announce what the question wants and whose
+    heading path names its subject ("Solutions to Some LSTM Issues" for "my LSTM overfits, what can I do?").
 
     Retrieval finds the passage about the problem; the remedies often sit in a section of their own.
     """
     topic = view.section(anchor, depth=1)
-    stems = {w[:5] for w in words if not any(labels_intent(w, intent) for intent in asked)}
+    subject = word_keys([w for w in words if not any(labels_intent(w, intent) for intent in asked)])
     found: list[int] = []
     for j in range(topic.start, topic.end + 1):
         heading = view.units[j]
@@ -148,10 +155,19 @@ def intent_sections(view: NoteView, anchor: int, asked: set[str], words: Sequenc
             continue
         announces = (any(labels_intent(heading.text, intent) for intent in asked & LIST_INTENTS)
                      or ("use" in asked and USE_HEADING.search(heading.text) is not None))
-        if announces and stems & {w[:5] for w in content_words(" ".join(view.paths[j][1:]))}:
+        if announces and subject & word_keys(content_words(" ".join(view.paths[j]))):
             section = view.section(j)
             found += range(section.start, min(section.end, section.start + MAX_INTENT_UNITS) + 1)
     return found[: 2 * MAX_INTENT_UNITS]
+
+
+def word_keys(words: Sequence[str]) -> set[str]:
+    """Words as compared with headings: their first five letters without a plural "s", and the initials of
+    runs of words ("recurrent neural networks" also gives "rnn")."""
+    keys = {w.rstrip("s")[:5] for w in words}
+    for size in (2, 3, 4):
+        keys |= {"".join(w[0] for w in words[n : n + size]) for n in range(len(words) - size + 1)}
+    return keys
 
 
 def code_after(view: NoteView, line: int, asked_language: str) -> list[int]:
@@ -233,9 +249,14 @@ def trim(view: NoteView, section: Section, anchors: Sequence[int], scores: dict[
 
 
 def quotable_here(view: NoteView, i: int) -> bool:
-    """Every unit of a quoted section but the notes' own questions to the reader."""
+    """Every unit of a quoted section but the notes' own questions to the reader and chat filler."""
     unit = view.units[i]
-    return not (unit.kind == "sentence" and unit.text.rstrip("*_ ").endswith("?"))
+    return not (unit.kind == "sentence" and (unit.text.rstrip("*_ ").endswith("?") or is_filler(unit.text)))
+
+
+def is_filler(text: str) -> bool:
+    """A line of chat left in the notes ("Let me know if…", "Yes, that's a great way to put it!")."""
+    return FILLER.search(text) is not None
 
 
 def group_units(view: NoteView, section: Section) -> list[list[int]]:
