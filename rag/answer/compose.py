@@ -96,7 +96,7 @@ class Answerer:
             reading = self.read(self.retriever.correct(question), corrected, passages, asked_language)
         if len(reading.parts) > 1:  # each part may live in a passage of its own: search for it with the subject
             known = {p.id for p in passages}
-            for part in reading.parts[1:]:
+            for part in reading.parts:
                 passages += [p for p in self.retriever.search(part, PART_PASSAGES, sources) if p.id not in known]
                 known |= {p.id for p in passages}
             reading = self.read(self.retriever.correct(question), corrected, passages)

@@ -12,7 +12,7 @@ from rag.answer.question import OPPOSITE, content_words, labels_intent, language
 from rag.answer.units import is_lead_in
 
 BUDGET = 900  # characters of prose an answer grows to (code blocks are quoted whole on top)
-PART_FLOOR = 0.4  # a part of the question no unit matches this well is said to be missing (floor - rescue margin)
+PART_FLOOR = 0.3  # a part of the question no unit matches this well is said to be missing (floor - rescue margin)
 INTENT_BONUS = 0.12  # a unit under a label that announces what the question wants ("Solutions", "Limitations")
 OPPOSITE_PENALTY = 0.2  # a unit under the opposite label ("Advantages" when disadvantages are asked)
 LANGUAGE_PENALTY = 0.25  # a unit about another programming language than the one asked for
@@ -116,7 +116,7 @@ def choose(candidates: Sequence[Candidate], n_parts: int, budget: int = BUDGET,
     if not candidates:
         return [], []
     best = max(candidates, key=lambda c: c.rel)
-    labelled = [c for c in candidates if c.on_intent]
+    labelled = [c for c in candidates if c.on_intent] if n_parts <= 1 else []  # a part's intent is its own
     if labelled and max(c.rel for c in labelled) >= best.rel - INTENT_GAP:  # "downsides of X": X's limitations
         best = max(labelled, key=lambda c: c.rel)
     sections = [(best.view, answer_section(best.view, best.index, budget), [best.index])]
