@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rag.models import Chunk, Note
 
@@ -16,6 +16,9 @@ TABLE_ROW = re.compile(r"^[ \t]*\|")
 CELL_MARKER = re.compile(r"^(?:In|Out)[ \t]*\[[ \t\d]*\]:[ \t]*$")
 # A line of prose after a notebook cell: starts with a capital, ends like a sentence.
 PROSE = re.compile(r"^[A-Z*][^=(){}\[\]]{30,}[.:?!)]\s*$")
+# A chatbot answer's last line: addresses the reader and ends with an offer or a question.
+CLOSING_OFFER = re.compile(r"^(?=.*\byou).*[?!][*_]*[ \t]*$", re.IGNORECASE)
+UNTITLED = (1.0, "")  # an answer that starts without a title is open like a `#` heading that names nothing
 SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
 # Table rules, horizontal rules, bold/italic markers, LaTeX inline/display delimiters.
 MARKUP_NOISE = re.compile(r"\|?(?:[ \t]*:?-{3,}:?[ \t]*\|)+[ \t]*:?-*|^[ \t]*(?:[-*_=][ \t]*){3,}$|\*\*|\\[()\[\]]",
@@ -44,7 +47,7 @@ class Budget:
         return f"v{CHUNKER_VERSION}:{self.max_tokens}:{self.overlap_tokens}"
 
 
-CHUNKER_VERSION = 5  # bump when chunk boundaries or headings change, so `rag index` re-cuts every note
+CHUNKER_VERSION = 6  # bump when chunk boundaries or headings change, so `rag index` re-cuts every note
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class Block:
     kind: str  # heading | code | table | item | para
     path: tuple[str, ...] = ()  # the headings this block sits under, outermost first
     text: str | None = None  # set only for a slice of a single over-long line
+    topic: int = 0  # which of the note's topics (answers) it is in: 0 before the first, never joined across
 
 
 def chunk_note(note: Note, budget: Budget) -> list[Chunk]:
@@ -68,25 +72,96 @@ def chunk_note(note: Note, budget: Budget) -> list[Chunk]:
 
 
 def parse_blocks(lines: list[str]) -> list[Block]:
-    """Blocks of the note with the heading path each one sits under."""
+    """Blocks of the note with the heading path each one sits under, where the note's topics really end."""
     blocks: list[Block] = []
-    path: list[tuple[int, str]] = []  # (level, title)
     i = 0
     while i < len(lines):
-        line = lines[i]
-        if not line.strip():
+        if not lines[i].strip():
             i += 1
             continue
         kind, end = classify(lines, i)
-        if kind == "heading":
-            match = HEADING.match(line)
-            assert match
-            level, title = len(match.group(1)), clean_heading(match.group(2))
-            path = [(lv, t) for lv, t in path if lv < level]
-            path.append((level, title))
-        blocks.append(Block(i, end, kind, tuple(title for _, title in path)))
+        blocks.append(Block(i, end, kind))
         i = end + 1
-    return blocks
+    return with_paths(blocks, lines)
+
+
+# Markdown's rule: a heading is open until the next heading at its level or above. Notebook exports of pasted
+# chatbot answers start new topics without one; four more signs end what is open:
+#   1. a topic title (`### Topic` then sections at a level it skipped, or the heading an answer opens with)
+#      closes everything and heads the sections after it;
+#   2. a closing offer ("Let me know if you…!") ends its answer: what follows is a new, untitled one;
+#   3. prose after the notebook cell that a heading introduced is no longer about that heading;
+#   4. a paragraph typed after `#` ends the headings at its level, as the heading it looks like would.
+# Well-nested markdown has no skipped levels, offers, `In [n]:` cells or prose headings: its paths stay.
+def with_paths(blocks: list[Block], lines: list[str]) -> list[Block]:
+    """The blocks with the headings still open at each one, and the topic each is in."""
+    open_: list[tuple[float, str]] = []  # (level, title); a topic title sits half a level above its sections
+    placed: list[Block] = []
+    topic, answer_starts = 0, False
+    for k, block in enumerate(blocks):
+        if block.kind == "heading":
+            level, title = heading_parts(lines[block.start])
+            open_ = [h for h in open_ if h[0] < level]
+            top = topic_title_level(blocks, k, lines, open_[-1][0] if open_ else 0, answer_starts)
+            topic += top is not None or not open_
+            open_ = [(top, title)] if top is not None else open_ + [(level, title)]
+        elif (closes := closing_level(blocks, k, lines, open_)) is not None:
+            open_ = [h for h in open_ if h[0] < closes]
+            if not open_:  # the text goes on without a title: an answer whose question was not kept
+                open_, topic = [UNTITLED], topic + 1
+        placed.append(replace(block, path=tuple(title for _, title in open_ if title), topic=topic))
+        answer_starts = is_closing_offer(block, lines)
+        if answer_starts:
+            open_, topic = [UNTITLED], topic + 1
+    return placed
+
+
+def heading_parts(line: str) -> tuple[int, str]:
+    """A heading line's level (1 for `#`) and its cleaned title."""
+    match = HEADING.match(line)
+    assert match
+    return len(match.group(1)), clean_heading(match.group(2))
+
+
+def topic_title_level(blocks: list[Block], k: int, lines: list[str], parent: float,
+                      answer_starts: bool) -> float | None:
+    """The level heading k takes if it titles a new topic (rule 1): just above its sections, the headings after it.
+
+    A title deeper than its sections (`### Topic`, `## 1. Part`) skipped their level between its parent and
+    itself, which well-nested markdown never does. A `#` is never a section: it starts a topic of its own.
+    """
+    level = heading_parts(lines[blocks[k].start])[0]
+    after = next((b for b in blocks[k + 1 :] if b.kind == "heading"), None)
+    sections = heading_parts(lines[after.start])[0] if after else level
+    if max(parent, 1) < sections < level:
+        return sections - 0.5
+    return min(level, max(sections, 2)) - 0.5 if answer_starts and level > 1 else None
+
+
+def closing_level(blocks: list[Block], k: int, lines: list[str], open_: list[tuple[float, str]]) -> float | None:
+    """The level from which text block k closes the open headings, if it does (rules 3 and 4)."""
+    if is_prose_heading(blocks, k, lines):
+        return heading_parts(lines[blocks[k].start])[0]
+    return open_[-1][0] if open_ and follows_titled_cell(blocks, k, lines) else None
+
+
+def is_prose_heading(blocks: list[Block], k: int, lines: list[str]) -> bool:
+    """A paragraph typed after `#`s (right below a heading it is that heading's text, and closes nothing)."""
+    return (blocks[k].kind == "para" and HEADING.match(lines[blocks[k].start]) is not None
+            and not (k and blocks[k - 1].kind == "heading"))
+
+
+def follows_titled_cell(blocks: list[Block], k: int, lines: list[str]) -> bool:
+    """Prose right after notebook cells (`In [1]:`, not fences) that a heading introduced."""
+    j = k - 1
+    while j >= 0 and blocks[j].kind == "code" and CELL_MARKER.match(lines[blocks[j].start]):
+        j -= 1
+    return blocks[k].kind == "para" and 0 <= j < k - 1 and blocks[j].kind == "heading"
+
+
+def is_closing_offer(block: Block, lines: list[str]) -> bool:
+    """A one-line paragraph that offers the reader more ("Let me know if you…!"): its answer ends there."""
+    return block.kind == "para" and block.start == block.end and bool(CLOSING_OFFER.search(lines[block.start]))
 
 
 def classify(lines: list[str], i: int) -> tuple[str, int]:
@@ -166,16 +241,11 @@ def clean_heading(title: str) -> str:
     return title if len(title) <= MAX_TITLE else title[: MAX_TITLE - 1].rstrip() + "…"
 
 
-def heading_level(block: Block) -> int:
-    """1 for `#`, 6 for `######`: a heading's depth is the length of its path."""
-    return len(block.path)
-
-
 @dataclass
 class Section:
     """A heading, the blocks under it, and its subsections."""
 
-    level: int
+    level: float  # heading depth; x.5 for text that goes on, untitled, after a subsection
     blocks: list[Block]
     children: list[Section]
 
@@ -184,20 +254,30 @@ class Section:
 
 
 def build_sections(blocks: list[Block]) -> Section:
-    """The note's heading tree; text before the first heading belongs to the root."""
+    """The note's tree: a section per topic (text before the first one is the root's), then its headings."""
     root = Section(0, [], [])
-    stack = [root]
+    stack, topic = [root], 0
     for block in blocks:
+        if block.topic != topic:  # a new topic never nests in the one before
+            topic, stack = block.topic, [root, subsection(root, 0)]
+        depth = len(block.path)
         if block.kind == "heading":
-            level = heading_level(block)
-            while stack[-1].level >= level:
+            while stack[-1].level >= depth:
                 stack.pop()
-            section = Section(level, [block], [])
-            stack[-1].children.append(section)
-            stack.append(section)
+            stack.append(subsection(stack[-1], depth))
         else:
-            stack[-1].blocks.append(block)
+            while stack[-1].level > depth + 0.5:
+                stack.pop()
+            if stack[-1].children:  # text after a subsection that closed early: an untitled section,
+                stack.append(subsection(stack[-1], depth + 0.5))  # not the parent's body far above
+        stack[-1].blocks.append(block)
     return root
+
+
+def subsection(parent: Section, level: float) -> Section:
+    """A new, empty subsection of parent."""
+    parent.children.append(Section(level, [], []))
+    return parent.children[-1]
 
 
 def pack_tree(section: Section, lines: list[str], budget: Budget) -> list[list[Block]]:
@@ -225,8 +305,11 @@ def merge_neighbours(pieces: list[list[Block]], lines: list[str], budget: Budget
 
 
 def same_topic(a: list[Block], b: list[Block]) -> bool:
-    """Pieces share a heading (or neither has one): two top-level topics are never joined."""
-    return bool(heading_of(a + b)) or not (heading_of(a) or heading_of(b))
+    """Pieces of one topic: two topics (two answers, two top-level headings) are never joined.
+
+    A piece that is only a heading (a title with no text of its own) may still end the piece before it.
+    """
+    return a[-1].topic == b[0].topic or all(block.kind == "heading" for block in b)
 
 
 def pack_blocks(blocks: list[Block], lines: list[str], budget: Budget) -> list[list[Block]]:
@@ -266,7 +349,7 @@ def split_block(block: Block, lines: list[str], budget: Budget) -> list[Block]:
         return [block]
     if block.end > block.start:
         return [u for i in range(block.start, block.end + 1) if lines[i].strip()
-                for u in split_block(Block(i, i, block.kind, block.path), lines, budget)]
+                for u in split_block(replace(block, start=i, end=i), lines, budget)]
     return split_line(block, lines[block.start], budget)
 
 
@@ -299,7 +382,7 @@ def fit_slice(block: Block, text: str, budget: Budget) -> list[Block]:
     if not text.strip():
         return []
     if slice_fits(text, heading_of([block]), budget) or len(text) < 2:
-        return [Block(block.start, block.start, block.kind, block.path, text)]
+        return [replace(block, end=block.start, text=text)]
     mid = len(text) // 2
     space = text.rfind(" ", 0, mid)
     cut = space if space > len(text) // 4 else mid

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.chunk import Budget, chunk_note, embed_view
+from rag.chunk import Budget, chunk_note, embed_view, parse_blocks
 from rag.embed import load_tokenizer, model_max_tokens, packaged_model_path
 from rag.load import Skipped, decode_note, read_note
 from rag.models import Chunk, Note
@@ -154,3 +154,83 @@ def test_every_chunk_of_the_real_notes_is_exact_and_within_the_model_limit(model
     lines = note.text.split("\n")
     uncovered = [n for n in range(1, len(lines) + 1) if n not in covered and lines[n - 1].strip()]
     assert uncovered == []
+
+
+def paths_of(text: str) -> dict[str, tuple[str, ...]]:
+    """The heading path of each block of a note, by the block's first line."""
+    lines = text.split("\n")
+    return {lines[b.start]: b.path for b in parse_blocks(lines)}
+
+
+def test_clean_nested_markdown_keeps_markdown_paths():
+    text = ("Preamble.\n\n# A\n\nText a.\n\n## B\n\n- item\n- item two\n\n### C\n\n"
+            "```python\n# not a heading\n```\n\n---\n\nWhy does this matter?\n\n## D\n\n"
+            "| x | y |\n|---|---|\n| 1 | 2 |\n\n# E\n\nText e.\n\n## F\n\nText f.\n")
+    paths = paths_of(text)
+    assert paths["Preamble."] == ()
+    assert paths["- item"] == ("A", "B")
+    assert paths["```python"] == paths["Why does this matter?"] == ("A", "B", "C")
+    assert paths["| x | y |"] == ("A", "D")
+    assert paths["Text e."] == ("E",) and paths["Text f."] == ("E", "F")
+
+
+def test_an_inverted_title_heads_the_shallower_sections_after_it():
+    text = ("# MAE question\n\nMAE answer.\n\n### Summary:\n\n- MAE is robust.\n\n"
+            "### Linear Regression: Overview\n\nIntro.\n\n---\n\n## 1. Objective\n\nFit a line.\n\n"
+            "### 1.1 Detail\n\nMore.\n\n## 2. Cost\n\nSquared error.\n\n# Next question\n\nText.\n")
+    paths = paths_of(text)
+    assert paths["- MAE is robust."] == ("MAE question", "Summary:")
+    assert paths["Intro."] == ("Linear Regression: Overview",)
+    assert paths["Fit a line."] == ("Linear Regression: Overview", "1. Objective")
+    assert paths["More."] == ("Linear Regression: Overview", "1. Objective", "1.1 Detail")
+    assert paths["Squared error."] == ("Linear Regression: Overview", "2. Cost")
+    assert paths["Text."] == ("Next question",)  # a `#` is never one of the title's sections
+
+
+def test_a_closing_offer_ends_the_answer(model_tokens, limit):
+    text = ("# Question\n\n### 1. Point\n\nFirst answer.\n\n---\n\nLet me know if you'd like more details!\n\n"
+            "### Pixel Attack vs. Adversarial Attack\n\nIntro.\n\n---\n\n### 1. Pixel Attack\n\nOne pixel.\n\n"
+            "Would you like code for either attack?\n\nAnother answer, untitled, starts here.\n\n"
+            "### 1. Cause\n\nIts text.\n")
+    paths = paths_of(text)
+    assert paths["Let me know if you'd like more details!"] == ("Question", "1. Point")
+    assert paths["Intro."] == ("Pixel Attack vs. Adversarial Attack",)  # the heading it opens with titles it
+    assert paths["One pixel."] == ("Pixel Attack vs. Adversarial Attack", "1. Pixel Attack")
+    assert paths["Another answer, untitled, starts here."] == ()
+    assert paths["Its text."] == ("1. Cause",)
+    chunks = chunk_note(note_of(text), budget_for(model_tokens, limit, 40))  # too small for the whole note
+    assert not any("First answer." in c.text and "Intro." in c.text for c in chunks)  # answers are never joined
+
+
+def test_prose_after_a_titled_notebook_cell_leaves_the_title():
+    text = ("# Sort 0s left and 1s right\n\nIn [2]:\ns = [0, 1, 0]\nprint(sorted(s))\n\n[0, 0, 1]\n\n\n"
+            "Gradient Descent is an optimization algorithm, and here are its common problems:\n\n---\n\n"
+            "### 1. Vanishing Gradients\n\nSmall gradients.\n")
+    paths = paths_of(text)
+    assert paths["In [2]:"] == ("Sort 0s left and 1s right",)
+    assert paths["Gradient Descent is an optimization algorithm, and here are its common problems:"] == ()
+    assert paths["Small gradients."] == ("1. Vanishing Gradients",)
+
+
+def test_a_paragraph_set_as_a_heading_ends_the_topic_above():
+    prose = "# Yes, " + " ".join(["QLoRA is LoRA with quantization applied to the frozen weights"] * 3)
+    text = f"# Dimensionality reduction?\n\n### Summary:\n\n- fewer features\n\n{prose}\n\n### 1. Concept\n\nLow rank."
+    paths = paths_of(text)
+    assert paths["- fewer features"] == ("Dimensionality reduction?", "Summary:")
+    assert paths[prose] == () and paths["Low rank."] == ("1. Concept",)
+
+
+def test_the_real_notes_topics_end_where_a_new_answer_starts(model_tokens, limit):
+    note = read_note(REAL_NOTE, "interview-notes.md")
+    assert isinstance(note, Note)
+    chunks = chunk_note(note, budget_for(model_tokens, limit))
+
+    def heading_at(line: int) -> str:
+        return next(c.heading for c in chunks if c.start_line <= line <= c.end_line)
+
+    assert "Support Vector Machine" in heading_at(1500) and "MAE" not in heading_at(1500)
+    assert "Linear Regression" in heading_at(1310) and "MAE" not in heading_at(1310)
+    assert "0s at left" not in heading_at(3920) and "dimensionality" not in heading_at(1100)
+    lines = note.text.split("\n")
+    svm = next(b for b in parse_blocks(lines) if b.start + 1 == 1441)  # "## 1. Core Idea of SVM"
+    assert svm.path[0].startswith("Support Vector Machine") and len(svm.path) == 2
