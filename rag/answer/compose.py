@@ -18,6 +18,7 @@ from rag.answer.question import (
     question_parts,
     resolve_followup,
     wants_code,
+    wants_table,
     without_negated,
 )
 from rag.answer.render import compose
@@ -221,7 +222,8 @@ class Reading:
         if code_asked and code:  # a named language is a constraint: no Python block for a C++ question
             best = max(in_language or code, key=lambda c: c.rel)
             return [(best.view, i) for i in code_answer(best.view, best.index)], []
-        return choose([c for c in candidates if c.view.units[c.index].kind != "code"], len(self.parts))
+        prose = [c for c in candidates if c.view.units[c.index].kind != "code"]
+        return choose(prose, len(self.parts), table=wants_table(self.question))
 
 
 def unit_view(view: NoteView, i: int) -> str:

@@ -78,16 +78,23 @@ INTENTS = {
     "define": (r"^\s*(?:what(?:'s|s| is| are)|define|definition of|explain)\b",
                r"\b(?:definition|what is|overview|introduction|concept|basic idea|core idea)\b"),
 }
+TABLE_WORDS = re.compile(r"\btab(?:le|ular)?\b|side[- ]by[- ]side", re.I)
 OPPOSITE = {"pros": "cons", "cons": "pros"}
 LANGUAGES = {"python": r"\bpython\b|\bpy\b", "c++": r"c\+\+|\bcpp\b", "java": r"\bjava\b(?!script)",
              "javascript": r"\bjavascript\b|\bjs\b"}
 NEGATED = re.compile(r"\b(?:not|no|without|instead of|rather than|other than)\s+(?:the\s+|in\s+|a\s+)?[\w+#]+"
                      r"(?:\s+(?:abc|stuff|one|way|version|code))*", re.I)
 SIDE_END = re.compile(r"\s+-\s+|,|:|\?|\s+(?:on|for|in|when|which|whats?)\s+", re.I)  # where side B's name ends
+SIDE_START = re.compile(r"\b(?:of|for|between|about|use|using)\s+", re.I)  # where side A's name starts
 SIDE_WORDS = 3  # a side of a comparison is named by at most this many words next to "vs"
 PART_SPLIT = re.compile(r"\?+\s+|\s+\+\s+|\s*;\s*|,?\s+and\s+(?=(?:what|when|where|why|how|which|can|could|do|does|"
                         r"is|are|should|show|give|explain|in what)\b)", re.I)
 ASPECTS = re.compile(r"(?:[-:–]|\bon|\bin terms of)\s+((?:[\w /-]+,\s*)+[\w /-]+?,?\s+(?:and|&)\s+[\w /-]+)", re.I)
+
+
+def wants_table(question: str) -> bool:
+    """True if the question asks for a table or a side-by-side comparison."""
+    return TABLE_WORDS.search(question) is not None
 
 
 def intents(question: str) -> set[str]:
@@ -132,14 +139,16 @@ def question_parts(question: str) -> list[str]:
 
 def comparison_parts(question: str) -> list[str]:
     """Each side of "A vs B ..." with what is asked of it: "A strengths limitations", "B strengths limitations"."""
-    segments = SIDE_SPLIT.split(question)
+    segments = SIDE_SPLIT.split(question, maxsplit=1)
     if len(segments) != 2 or not re.search(r"\bvs\.?|\bversus\b|\bcompared (?:to|with)\b", question, re.I):
         return []
-    side_a = content_words(segments[0])[-SIDE_WORDS:]
+    *asked_before, named = SIDE_START.split(segments[0])  # "pros and cons of | A"
+    before = content_words(" ".join(asked_before))
+    side_a = content_words(named)[-SIDE_WORDS:]
     side_b_text, *rest_text = SIDE_END.split(segments[1], maxsplit=1)
     rest = rest_text[0] if rest_text else ""
     side_b = content_words(side_b_text)[:SIDE_WORDS]
-    asked = " ".join(content_words(rest))
+    asked = " ".join([*before, *content_words(rest)])  # "pros n cons of A vs B": A's pros and cons
     if not side_a or not side_b:
         return []
     return [f"{' '.join(side_a)} {asked}".strip(), f"{' '.join(side_b)} {asked}".strip()]

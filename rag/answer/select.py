@@ -107,7 +107,7 @@ Picked = list[tuple[NoteView, int]]  # units of notes, in the order an answer qu
 
 
 def choose(candidates: Sequence[Candidate], n_parts: int, budget: int = BUDGET,
-           part_floor: float = PART_FLOOR) -> tuple[Picked, list[int]]:
+           part_floor: float = PART_FLOOR, table: bool = False) -> tuple[Picked, list[int]]:
     """The units to quote, and the parts of the question that nothing in the notes answers.
 
     Each part of a multi-part question gets the section around its best unit; a part no unit matches
@@ -119,6 +119,9 @@ def choose(candidates: Sequence[Candidate], n_parts: int, budget: int = BUDGET,
     labelled = [c for c in candidates if c.on_intent] if n_parts <= 1 else []  # a part's intent is its own
     if labelled and max(c.rel for c in labelled) >= best.rel - INTENT_GAP:  # "downsides of X": X's limitations
         best = max(labelled, key=lambda c: c.rel)
+    rows = [c for c in candidates if c.view.units[c.index].kind == "row"] if table else []
+    if rows and max(c.rel for c in rows) >= best.rel - INTENT_GAP:  # "... side by side": the notes' own table
+        best = max(rows, key=lambda c: c.rel)
     sections = [(best.view, answer_section(best.view, best.index, budget), [best.index])]
     missing = []
     for part in range(n_parts if n_parts > 1 else 0):
