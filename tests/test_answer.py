@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
-import numpy as np
 import pytest
 from conftest import make_settings
 from llm_standin import StandInLLM, running
@@ -148,8 +147,8 @@ def test_a_question_the_notes_ask_is_not_quoted_but_a_listed_one_is() -> None:
 def view_of(text: str, chunk_lines: int = 1000) -> NoteView:
     """A note stored as chunks of `chunk_lines` lines each."""
     lines = text.split("\n")
-    chunks = [Passage(f"c{n}", "n.md", n + 1, min(n + chunk_lines, len(lines)), "", "\n".join(lines[n : n + chunk_lines]))
-              for n in range(0, len(lines), chunk_lines)]
+    chunks = [Passage(f"c{n}", "n.md", n + 1, min(n + chunk_lines, len(lines)), "",
+                      "\n".join(lines[n : n + chunk_lines])) for n in range(0, len(lines), chunk_lines)]
     return NoteView(chunks)
 
 
@@ -197,7 +196,7 @@ def test_a_section_over_the_budget_keeps_its_best_blocks_and_renumbers_its_list(
 
 def test_a_part_of_the_question_nothing_answers_is_named() -> None:
     view = view_of("# A\n\nAlpha is the first letter.\n\n# B\n\nBeta is the second letter.")
-    cands = [Candidate(view, 1, 0.9, (0.9, 0.1), (0.9, 0.1)), Candidate(view, 3, 0.2, (0.2, 0.3), (0.2, 0.3))]
+    cands = [Candidate(view, 1, 0.9, (0.9, 0.1), (0.9, 0.1)), Candidate(view, 3, 0.2, (0.2, 0.2), (0.2, 0.2))]
     picked, missing = choose(cands, 2)
     assert missing == [1] and all(view.units[i].text != "Beta is the second letter." for _, i in picked)
 
@@ -246,7 +245,8 @@ def test_comparison_sides(question: str, sides: list[str]) -> None:
 
 
 def test_llm_markers_are_checked_and_renumbered() -> None:
-    blocks = [Citation(n, passage(t, start), start, start) for n, (t, start) in enumerate([("a", 1), ("b", 5), ("c", 9)], 1)]
+    spans = [("a", 1), ("b", 5), ("c", 9)]
+    blocks = [Citation(n, passage(t, start), start, start) for n, (t, start) in enumerate(spans, 1)]
     text, citations = keep_real_citations("X [3]. Y [7]. Z [1] and [3].", blocks)
     assert text == "X [1]. Y. Z [2] and [1]."
     assert [(c.n, c.passage.start_line) for c in citations] == [(1, 9), (2, 1)]
@@ -351,6 +351,48 @@ def test_real_code_question_returns_a_fenced_block(corpus_rag: Rag) -> None:
     assert_well_cited(answer)
     assert re.search(r"```python\n.*nn\.Dropout.*\n```", answer.text, re.S)
     assert answer.citations[0].cited_start >= 4470 and answer.citations[0].cited_end <= 4500
+
+
+def test_how_to_fix_is_answered_with_the_remedies_from_their_own_section(corpus_rag: Rag) -> None:
+    answer = corpus_rag.ask("what can I do when my LSTM overfits?")
+    assert_well_cited(answer)
+    assert "Solutions to Some LSTM Issues" in answer.text and "Dropout and Regularization" in answer.text
+    assert "**Description**" not in answer.text  # not a description of the problem
+
+
+def test_a_named_language_decides_the_code_block(corpus_rag: Rag) -> None:
+    answer = corpus_rag.ask("C++ code for an abstract class with pure virtual functions (not the python abc one)")
+    assert_well_cited(answer)
+    assert "```cpp" in answer.text and "```python" not in answer.text
+
+
+def test_a_misspelt_question_is_answered_from_the_right_section(corpus_rag: Rag) -> None:
+    answer = corpus_rag.ask("assumptions of logisitc regression")
+    assert_well_cited(answer)
+    assert "Linearity in Log-Odds" in answer.text and "Homoscedasticity" not in answer.text  # not linear regression's
+
+
+def test_a_follow_up_gets_the_whole_list_it_asks_for(corpus_rag: Rag) -> None:
+    answer = corpus_rag.ask("and its disadvantages?", history=[("user", "what is an SVM?"),
+                                                               ("assistant", "An SVM finds the widest margin.")])
+    assert_well_cited(answer)
+    for item in ("Computationally Intensive", "Choice of Kernel", "Hard to Interpret"):
+        assert item in answer.text
+    assert "Effective in High Dimensions" not in answer.text  # an advantage is no disadvantage
+
+
+def test_a_name_the_notes_never_use_is_refused_and_named(corpus_rag: Rag) -> None:
+    answer = corpus_rag.ask("what is the Bonferroni correction for multiple A/B tests?")
+    assert not answer.answered and '"bonferroni"' in answer.text and "A/B Testing" in answer.text
+
+
+def test_chat_filler_in_the_notes_is_never_quoted() -> None:
+    from rag.answer.select import is_filler
+
+    for line in ("Let me know if you need more details!", "Yes, that's a great way to put it!",
+                 "If you have further questions or need clarification, feel free to ask!"):
+        assert is_filler(line)
+    assert not is_filler("Yes, QLoRA is a variation of LoRA with quantization applied.")
 
 
 def test_a_question_on_a_topic_the_notes_only_brush_abstains(corpus_rag: Rag) -> None:

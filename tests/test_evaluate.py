@@ -76,3 +76,42 @@ def test_eval_on_a_tiny_corpus(make_rag, tmp_path):
         assert v["recall@1"] == 1.0 and v["mrr@10"] == 1.0 and v["recall@10"] == 1.0
     assert report["variants"]["hybrid"]["abstained_unanswerable"] == 1
     assert report["variants"]["hybrid"]["wrongly_abstained"] == 0
+
+
+def test_facets_are_matched_as_eval_readme_says() -> None:
+    from rag.evaluate_answers import facets_covered
+
+    answer = "**Use** `Adam` or RMSProp   for noisy data [1]"
+    assert facets_covered([["adam or rmsprop"], ["SGD", "momentum"], ["NOISY DATA"]], answer) == 2
+
+
+def test_answers_are_scored_per_kind_with_refusals_both_ways(make_rag, tmp_path):
+    from rag.evaluate_answers import evaluate_answers, format_answer_report
+
+    rag = make_rag()
+    (rag.settings.corpus_dir / "tiny.md").write_text(NOTE)
+    rag.index()
+    rows = [
+        {"id": "a", "question": "why do cats purr?", "kind": "factual", "facets": [["purr when they are content"]]},
+        {"id": "b", "question": "and why does bread rise?", "kind": "factual",
+         "facets": [["yeast produces carbon dioxide"], ["it is baked at night"]],
+         "history": [{"role": "user", "content": "tell me about bread"}, {"role": "assistant", "content": "..."}]},
+        {"id": "c", "question": "what is the capital of Peru?", "kind": "unanswerable", "facets": []},
+    ]
+    path = tmp_path / "answers.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    report = evaluate_answers(rag, path, k=3)
+    overall = report["all"]
+    assert overall["facet_recall"] == pytest.approx((1 + 0.5) / 2) and overall["complete"] == 1
+    assert overall["unanswerable_refused"] == 1 and overall["answerable_refused"] == 0
+    assert report["incomplete"] == ["b"] and "factual" in report["kinds"]
+    assert "facet recall" in format_answer_report(report)
+
+
+def test_an_answer_file_without_facets_is_refused_with_what_to_add(tmp_path):
+    from rag.evaluate_answers import load_answer_questions
+
+    path = tmp_path / "q.jsonl"
+    path.write_text('{"id": "x", "question": "why?", "kind": "factual"}\n')
+    with pytest.raises(InvalidInput, match="needs `facets`"):
+        load_answer_questions(path)

@@ -85,7 +85,7 @@ def adjustment(view: NoteView, i: int, asked: set[str], asked_language: str | No
 
 def lead_texts(view: NoteView, i: int) -> list[str]:
     """The "...:" lines a unit continues, nearest first (a nested item's parents, a list's lead-in)."""
-    texts = []
+    texts: list[str] = []
     lead = view.units[i].lead
     while lead is not None and len(texts) < 4:
         texts.append(view.units[lead].text)

@@ -1,0 +1,68 @@
+"""Reading a question: its parts, its intent, a named language, a table asked for; the evidence rule (pure)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer.evidence import judge, share_present
+from rag.answer.question import intents, language, question_parts, wants_code, wants_table
+from rag.models import Passage
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("what is dropout and when should I use it?", ["what is dropout", "dropout when should I use it"]),
+    ("rnn hidden state update equation + what each term is",
+     ["rnn hidden state update equation", "rnn hidden state update equation what each term is"]),
+    ("what is overfitting?", ["what is overfitting"]),
+])
+def test_a_multi_part_question_gives_parts_that_carry_its_subject(question: str, expected: list[str]) -> None:
+    assert question_parts(question) == expected
+
+
+def test_aspects_and_compared_sides_are_parts_of_their_own() -> None:
+    parts = question_parts("lora vs qlora - model size, training speed and performance")
+    assert {"lora qlora model size", "lora qlora training speed", "lora qlora performance"} <= set(parts)
+    sides = question_parts("pros and cons of masked attention vs bidirectional attention")
+    assert sides[1:] == ["masked attention pros cons", "bidirectional attention pros cons"]
+
+
+@pytest.mark.parametrize(("question", "wanted"), [
+    ("how do i fix vanishing gradients?", {"fix"}),
+    ("my LSTM overfits, what can i do about it?", {"fix"}),
+    ("advantges of encapsulation?", {"pros"}),
+    ("downsides of IoU loss?", {"cons"}),
+    ("limitations of LSTM", {"cons"}),
+    ("assumptions of logistic regression", {"assume"}),
+    ("what is a ROC curve", {"define"}),
+    ("where do people use RNNs in practice?", {"use"}),
+])
+def test_intent_is_what_the_question_wants(question: str, wanted: set[str]) -> None:
+    assert intents(question) == wanted
+
+
+def test_a_named_language_is_read_and_a_ruled_out_one_is_not() -> None:
+    assert language("In C++ (not the python abc stuff) how do I write an abstract class?") == "c++"
+    assert language("python example pls") == "python"
+    assert language("what is an abstract class?") is None
+    assert wants_code("show me how to do both in python") and not wants_code("what is python's GIL?")
+
+
+def test_a_table_is_asked_for() -> None:
+    assert wants_table("lora vs qlora, table pls") and wants_table("put them side by side")
+    assert not wants_table("what is a tablespoon")
+
+
+def passage(text: str, heading: str = "") -> Passage:
+    return Passage("p", "n.md", 1, 1 + text.count("\n"), heading, text)
+
+
+def test_refusal_by_evidence() -> None:
+    near = [passage("Bidirectional RNNs (BiRNN) read the sequence both ways; useful for translation.")]
+    # a name the notes never use refuses unless the match is strong
+    assert not judge(0.55, 0.52, ["bonferroni"], "bonferroni correction?", near).answered
+    assert judge(0.70, 0.52, ["cutoff"], "what iou cutoff?", near).answered
+    # just below the floor, a question whose words all occur in the top passages is answered
+    assert judge(0.45, 0.52, [], "whats a BiRNN and when is it useful", near).answered
+    assert not judge(0.45, 0.52, [], "what is beam search decoding", near).answered
+    assert not judge(0.30, 0.52, [], "whats a BiRNN", near).answered  # too far below the floor
+    assert share_present("how do i fix a BiRNN", near) == 1.0  # "fix" is what is asked, not what about

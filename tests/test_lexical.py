@@ -1,0 +1,34 @@
+"""BM25 snapshot extras: misspelt words matched to the notes' own, names the notes never use (pure)."""
+
+from __future__ import annotations
+
+from rag.lexical import LexicalIndex
+from rag.store import StoredChunk
+
+TEXTS = [
+    ("Logistic Regression", "Logistic regression predicts a probability with the sigmoid function."),
+    ("Encapsulation", "Advantages of encapsulation: data hiding and controlled access."),
+    ("U-Net", "U-Net uses skip connections; backpropagation trains it. Gradient descent converges slowly."),
+]
+
+
+def index() -> LexicalIndex:
+    return LexicalIndex([StoredChunk(f"n{n}", "n.md", n, n, heading, text, n, "sha", "now")
+                         for n, (heading, text) in enumerate(TEXTS, 1)])
+
+
+def test_a_misspelt_word_becomes_the_notes_word_and_the_rest_is_left_alone() -> None:
+    lexical = index()
+    assert lexical.correct("assumptions of logisitc regression??") == "assumptions of logistic regression??"
+    assert lexical.correct("advantges of encapsulation?") == "advantages of encapsulation?"
+    # English words and inflections of the notes' words are no typos, whatever lies one edit away
+    assert lexical.correct("what are the fixes for slow convergence") == "what are the fixes for slow convergence"
+    assert lexical.correct("Bonferroni correction") == "Bonferroni correction"
+
+
+def test_names_the_notes_never_use_are_found() -> None:
+    lexical = index()
+    assert lexical.absent_words("what is the bonferroni correction for many tests?") == ["bonferroni"]
+    assert lexical.absent_words("How does NMS remove boxes?") == ["nms"]  # a capitalised acronym counts
+    # a typo, a hyphenated word written as one, the start of a longer word, slang and English are no names
+    assert lexical.absent_words("logisitc unet backprop ppl kinda whats the problem") == []
