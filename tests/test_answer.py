@@ -493,11 +493,10 @@ def test_units_are_embedded_once_and_a_repeated_question_gets_the_same_answer(sm
     rag.answerer.vectors = VectorCache(SimpleNamespace(embed=counting))  # type: ignore[arg-type]
     question = "How do you use an SVM for multi-class classification?"
     first = rag.ask(question, k=3)
-    units_embedded = len(embedded) - 1
-    assert units_embedded > 3  # the question and every quotable unit of the passages
+    assert question in embedded and len(embedded) > 4  # the question and every quotable unit of the passages
     embedded.clear()
     again = rag.ask(question, k=3)
-    assert embedded == [question]  # the units' vectors came from the cache
+    assert embedded == []  # the question's and the units' vectors came from the cache
     assert (again.text, again.citations) == (first.text, first.citations)
     fresh = Rag(small_rag.settings, embedder=small_rag.embedder).ask(question, k=3)
     assert (fresh.text, fresh.citations) == (first.text, first.citations)

@@ -48,7 +48,8 @@ PASSAGE_PRIOR = 0.25  # a unit of a better-ranked passage gets up to this much e
 PART_WEIGHT = 0.8  # a part's best unit is found by the part (with its subject), a little by the whole question
 PART_PRIOR_SHARE = 0.5  # a part is found more by its own words than by the rank of its passage
 TOPICS = 3  # the topics of this many top passages are searched for a section announcing what is asked
-PART_PASSAGES = 2  # passages searched for each further part of a multi-part question
+PART_PASSAGES = 2
+MAX_PART_SEARCHES = 4  # passages searched for each further part of a multi-part question
 FOLLOW_UP_WEIGHT = 0.7  # weight of the follow-up question itself against the query resolved with its topic
 VIEW_CHARS = 400  # of a unit (twice that of code) are embedded: enough to place it, cheap to embed
 NOTE_VIEWS = 16  # notes kept parsed (keyed by their chunks, so an edit is read afresh)
@@ -97,7 +98,7 @@ class Answerer:
             reading = self.read(self.retriever.correct(question), corrected, passages, asked_language)
         if len(reading.parts) > 1:  # each part may live in a passage of its own: search for it with the subject
             known = {p.id for p in passages}
-            for part in reading.parts:
+            for part in reading.parts[:MAX_PART_SEARCHES]:
                 passages += [p for p in self.retriever.search(part, PART_PASSAGES, sources) if p.id not in known]
                 known |= {p.id for p in passages}
             reading = self.read(self.retriever.correct(question), corrected, passages)
@@ -164,7 +165,10 @@ class Answerer:
         queries += parts if len(parts) > 1 else []
         quotable = [n for n, (v, i, _) in enumerate(places) if is_quotable(v.units[i])]
         texts = [unit_view(places[n][0], places[n][1]) for n in quotable]
-        query_vectors, vectors = self.vectors.embed(queries, texts)
+        # The queries go through the cache too: a multi-part question is read twice (before and after its
+        # parts are searched), and a repeated question embeds nothing.
+        _, both = self.vectors.embed([], [*queries, *texts])
+        query_vectors, vectors = both[: len(queries)], both[len(queries) :]
         sims = np.full((len(places), len(queries)), -1.0, np.float32)
         if quotable:
             sims[quotable] = vectors @ query_vectors.T
