@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -89,37 +90,46 @@ class Answerer:
         verdict = self.judge(reading, corrected, passages)
         if not verdict.answered:
             return Answer(question, search_query, not_covered_text(passages, verdict.absent), False, "extractive", [])
-        asked_language = language(question)
-        if wants_code(question) and asked_language and not reading.has_code(asked_language):
-            # "C++ code for X" while the passages show Python: the C++ block may rank just below them
-            query = f"{asked_language} code {' '.join(content_words(without_negated(corrected)))}"
-            known = {p.id for p in passages}
-            passages += [p for p in self.retriever.search(query, PART_PASSAGES + 1, sources) if p.id not in known]
-            reading = self.read(self.retriever.correct(question), corrected, passages, asked_language)
-        if len(reading.parts) > 1:  # each part may live in a passage of its own: search for it with the subject
-            known = {p.id for p in passages}
-            for part in reading.parts[:MAX_PART_SEARCHES]:
-                passages += [p for p in self.retriever.search(part, PART_PASSAGES, sources) if p.id not in known]
-                known |= {p.id for p in passages}
-            reading = self.read(self.retriever.correct(question), corrected, passages)
+        reading = self.widen(reading, passages, sources)
         picked, missing = reading.choose()
         text, citations = compose(picked, passages)
         if missing:
             text += "\n\n" + missing_text(reading.parts, missing)
-        use_llm = mode == "llm" or (mode is None and bool(self.settings.llm_base_url))
-        note = ""
-        if use_llm and self.settings.llm_base_url:
-            from rag.answer.generate import generate_answer
+        return self.write(Answer(question, search_query, text, True, "extractive", citations), history, mode)
 
-            try:
-                text, citations = generate_answer(self.settings, question, search_query, citations, history)
-                return Answer(question, search_query, text, True, "llm", citations)
-            except LLMError as exc:
-                log.warning("LLM answer failed, answering extractively: %s", exc)
-                note = f"the LLM endpoint failed ({exc}); this is the extractive answer"
-        elif use_llm:
-            note = "no LLM endpoint is configured (RAG_LLM_BASE_URL); this is the extractive answer"
-        return Answer(question, search_query, text, True, "extractive", citations, note)
+    def widen(self, reading: Reading, passages: list[Passage], sources: Sequence[str]) -> Reading:
+        """The reading with the passages a closer look needs: each part of a multi-part question searched
+        with its subject, and code in the language asked for when the passages show another one."""
+        known = {p.id for p in passages}
+        before = len(passages)
+        asked_language = language(reading.question)
+        searches = reading.parts[:MAX_PART_SEARCHES] if len(reading.parts) > 1 else []
+        if wants_code(reading.question) and asked_language and not reading.has_code(asked_language):
+            # "C++ code for X" while the passages show Python: the C++ block may rank just below them
+            searches.append(f"{asked_language} code {' '.join(content_words(without_negated(reading.query)))}")
+        for query in searches:
+            passages += [p for p in self.retriever.search(query, PART_PASSAGES, sources) if p.id not in known]
+            known |= {p.id for p in passages}
+        if len(passages) == before and not asked_language:
+            return reading
+        return self.read(reading.question, reading.query, passages, asked_language)
+
+    def write(self, answer: Answer, history: Sequence[tuple[str, str]], mode: str | None) -> Answer:
+        """The extractive answer, or the LLM's written from the same blocks when one is configured or asked for."""
+        use_llm = mode == "llm" or (mode is None and bool(self.settings.llm_base_url))
+        if not use_llm:
+            return answer
+        if not self.settings.llm_base_url:
+            return replace(answer, note="no LLM endpoint is configured (RAG_LLM_BASE_URL); this is the extractive answer")
+        from rag.answer.generate import generate_answer
+
+        try:
+            text, citations = generate_answer(self.settings, answer.question, answer.search_query, answer.citations,
+                                              history)
+        except LLMError as exc:
+            log.warning("LLM answer failed, answering extractively: %s", exc)
+            return replace(answer, note=f"the LLM endpoint failed ({exc}); this is the extractive answer")
+        return replace(answer, text=text, mode="llm", citations=citations)
 
     def covers(self, query: str, passages: Sequence[Passage]) -> bool:
         """Whether the passages answer the query, decided as `ask` decides it."""
@@ -131,6 +141,26 @@ class Answerer:
         absent = self.retriever.absent_words(query)
         return judge(reading.coverage, self.settings.coverage_floor, absent, query, passages)
 
+    def places(self, question: str, search_query: str, passages: Sequence[Passage],
+               code_language: str | None) -> list[tuple[NoteView, int, int]]:
+        """The units to read, each with the rank of the passage that brought it: the passages' own, code in the
+        language asked for that follows them, and the sections of their topics that announce what is asked."""
+        views = {p.source: self.view(p.source) for p in passages}
+        places: dict[tuple[str, int], tuple[NoteView, int, int]] = {}
+        for rank, p in enumerate(passages):
+            view = views[p.source]
+            for i in view.units_in(p.start_line, p.end_line):
+                places.setdefault((p.source, i), (view, i, rank))
+            for i in code_after(view, p.end_line, code_language) if code_language else ():
+                places.setdefault((p.source, i), (view, i, rank))
+        asked = intents(question)
+        tops = {(v.source, v.section(i, depth=1).start): (v, i, rank)
+                for v, i, rank in places.values() if rank < TOPICS and asked}
+        for view, anchor, rank in tops.values():  # found through a top passage: ranked with it
+            for i in intent_sections(view, anchor, asked, content_words(search_query)):
+                places.setdefault((view.source, i), (view, i, rank))
+        return list(places.values())
+
     def read(self, question: str, search_query: str, passages: Sequence[Passage],
              code_language: str | None = None) -> Reading:
         """The passages' units scored against the question, its resolved query and its parts.
@@ -138,28 +168,7 @@ class Answerer:
         With `code_language`, the code blocks in that language that follow a passage in its topic are read
         too (an example often sits in the section after the one that explains it).
         """
-        views = {p.source: self.view(p.source) for p in passages}
-        seen: set[tuple[str, int]] = set()
-        places: list[tuple[NoteView, int, int]] = []
-        for rank, p in enumerate(passages):
-            for i in views[p.source].units_in(p.start_line, p.end_line):
-                if (p.source, i) not in seen:
-                    seen.add((p.source, i))
-                    places.append((views[p.source], i, rank))
-        if code_language:
-            for rank, p in enumerate(passages):
-                view = views[p.source]
-                for i in code_after(view, p.end_line, code_language):
-                    if (p.source, i) not in seen:
-                        seen.add((p.source, i))
-                        places.append((view, i, rank))
-        asked = intents(question)
-        tops = {(v.source, v.section(i, depth=1).start): (v, i, rank) for v, i, rank in places if rank < TOPICS}
-        for view, anchor, rank in (tops.values() if asked else ()):  # found through a top passage: ranked with it
-            for i in intent_sections(view, anchor, asked, content_words(search_query)):
-                if (view.source, i) not in seen:
-                    seen.add((view.source, i))
-                    places.append((view, i, rank))
+        places = self.places(question, search_query, passages, code_language)
         parts = question_parts(question)
         queries = [question] if search_query == question else [question, search_query]
         queries += parts if len(parts) > 1 else []
