@@ -53,6 +53,7 @@ PART_PASSAGES = 2
 MAX_PART_SEARCHES = 4  # passages searched for each further part of a multi-part question
 FOLLOW_UP_WEIGHT = 0.7  # weight of the follow-up question itself against the query resolved with its topic
 VIEW_CHARS = 400  # of a unit (twice that of code) are embedded: enough to place it, cheap to embed
+NO_LLM = "no LLM endpoint is configured (RAG_LLM_BASE_URL); this is the extractive answer"
 NOTE_VIEWS = 16  # notes kept parsed (keyed by their chunks, so an edit is read afresh)
 
 
@@ -120,7 +121,7 @@ class Answerer:
         if not use_llm:
             return answer
         if not self.settings.llm_base_url:
-            return replace(answer, note="no LLM endpoint is configured (RAG_LLM_BASE_URL); this is the extractive answer")
+            return replace(answer, note=NO_LLM)
         from rag.answer.generate import generate_answer
 
         try:
