@@ -229,7 +229,9 @@ class Reading:
             sims = tuple(float(s) for s in self.sims[n, self.n_main :])
             parts = tuple(PART_WEIGHT * s + (1 - PART_WEIGHT) * float(main[n]) + extra[1 + p]
                           for p, s in enumerate(sims))
-            candidates.append(Candidate(view, i, float(main[n]) + extra[0], parts, sims, on_intent(view, i, asked[0])))
+            # a part's "when is it useful" is about its own subject, not any section of uses nearby
+            labelled = tuple(on_intent(view, i, wants if k == 0 else wants - {"use"}) for k, wants in enumerate(asked))
+            candidates.append(Candidate(view, i, float(main[n]) + extra[0], parts, sims, labelled[0], labelled[1:]))
         code = [c for c in candidates if c.view.units[c.index].kind == "code"
                 and len(c.view.units[c.index].text.strip("`~\n").split("\n")) >= 3]
         in_language = [c for c in code if unit_language(c.view, c.index) == asked_language]

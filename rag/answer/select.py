@@ -45,6 +45,7 @@ class Candidate:
     parts: tuple[float, ...]  # relevance to each part of the question (with the whole question's)
     part_sims: tuple[float, ...] = ()  # similarity to each part alone
     on_intent: bool = False  # under a label that announces what the question wants
+    part_on_intent: tuple[bool, ...] = ()  # ... what each part wants
 
 
 def label_of(view: NoteView, i: int) -> str:
@@ -126,6 +127,9 @@ def choose(candidates: Sequence[Candidate], n_parts: int, budget: int = BUDGET,
     missing = []
     for part in range(n_parts if n_parts > 1 else 0):
         top = max(candidates, key=lambda c: c.parts[part])
+        labelled = [c for c in candidates if c.part_on_intent and c.part_on_intent[part]]
+        if labelled and max(c.parts[part] for c in labelled) >= top.parts[part] - INTENT_GAP:
+            top = max(labelled, key=lambda c: c.parts[part])
         if max(c.part_sims[part] if c.part_sims else c.parts[part] for c in candidates) < part_floor:
             missing.append(part)
             continue
@@ -153,15 +157,29 @@ def intent_sections(view: NoteView, anchor: int, asked: set[str], words: Sequenc
     subject = word_keys([w for w in words if not any(labels_intent(w, intent) for intent in asked)])
     found: list[int] = []
     for j in range(topic.start, topic.end + 1):
-        heading = view.units[j]
-        if heading.kind != "heading":
+        unit = view.units[j]
+        own = OWN_LABEL.match(unit.text) if unit.kind == "item" and is_lead_in(unit) else None
+        label = unit.text if unit.kind == "heading" else own.group(1) if own else ""
+        announces = label and (any(labels_intent(label, intent) for intent in asked & LIST_INTENTS)
+                               or ("use" in asked and USE_HEADING.search(label) is not None))
+        if not announces or not subject & word_keys(content_words(" ".join(view.paths[j]))):
             continue
-        announces = (any(labels_intent(heading.text, intent) for intent in asked & LIST_INTENTS)
-                     or ("use" in asked and USE_HEADING.search(heading.text) is not None))
-        if announces and subject & word_keys(content_words(" ".join(view.paths[j]))):
+        if unit.kind == "heading":  # "### Limitations of IoU Loss": its section
             section = view.section(j)
             found += range(section.start, min(section.end, section.start + MAX_INTENT_UNITS) + 1)
-    return found[: 2 * MAX_INTENT_UNITS]
+        else:  # "5. **Strengths**:" with its sub-items
+            found += [j, *(k for k in range(j + 1, min(j + MAX_INTENT_UNITS, topic.end + 1)) if leads_to(view, k, j))]
+    return found[: 3 * MAX_INTENT_UNITS]
+
+
+def leads_to(view: NoteView, k: int, j: int) -> bool:
+    """True if unit k continues unit j (directly or through parents)."""
+    lead = view.units[k].lead
+    while lead is not None and lead >= j:
+        if lead == j:
+            return True
+        lead = view.units[lead].lead
+    return False
 
 
 def word_keys(words: Sequence[str]) -> set[str]:
