@@ -75,7 +75,7 @@ INTENTS = {
             r"when (?:\w+ ){0,3}(?:use|pick|choose|prefer)|where (?:\w+ ){0,3}used)\b",
             r"\b(?:applications?|use cases?|when to use|usage|used|useful|scenarios?|uses)\b"),
     "assume": (r"\bassum\w*", r"\bassum\w*"),
-    "define": (r"^\s*(?:what(?:'s|s| is| are)|define|definition of|explain)\b",
+    "define": (r"^\s*(?:what(?:'s|s)?\s+(?:\w+\s+)?(?:is|are)\b|whats?\b|define|definition of|explain)\b",
                r"\b(?:definition|what is|overview|introduction|concept|basic idea|core idea)\b"),
 }
 TABLE_WORDS = re.compile(r"\btab(?:le|ular)?\b|side[- ]by[- ]side", re.I)

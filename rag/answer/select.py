@@ -29,6 +29,8 @@ FILLER = re.compile(r"^\W*(?:let me know\b|feel free\b|i hope (?:this|that)\b|ho
                     r"|\b(?:the equation|the statement|the code) you (?:provided|wrote|shared)\b"
                     r"|\bfeel free to (?:ask|reach out)\b|\bif you have (?:any )?(?:further|more|other) questions\b"
                     r"|\bwould you like (?:me to|a|an|more|guidance)\b", re.I)
+DEFINES = re.compile(r"\b(?:is|are) (?:a|an|the)\b|\brefers? to\b|\balso (?:known|called) as\b|\bis defined as\b"
+                     r"|\bstands for\b")
 MAX_SECTIONS = 4
 WIDENING, MAX_WIDENING = 0.25, 1.5  # the budget grows by this share per further section, up to this
 MAX_INTENT_UNITS = 30  # units of a section found by its heading's intent label that are scored
@@ -73,6 +75,8 @@ def adjustment(view: NoteView, i: int, asked: set[str], asked_language: str | No
             bonus -= OPPOSITE_PENALTY
         elif intent == "fix" and DESCRIBES_PROBLEM.search(label):  # "how do I fix X" is not "what is X"
             bonus -= INTENT_BONUS / 2
+        elif intent == "define" and defines(unit.text, words):  # "X is a ...", "X, also known as ..."
+            bonus += INTENT_BONUS
     if asked_language:
         named = unit_language(view, i)
         if named and named != asked_language:
@@ -82,6 +86,12 @@ def adjustment(view: NoteView, i: int, asked: set[str], asked_language: str | No
         stems = {w[:5] for w in heading_words}
         bonus += HEADING_WORDS_BONUS * sum(w[:5] in stems for w in words) / len(words)
     return bonus if unit.kind != "heading" else 0.0
+
+
+def defines(text: str, words: Sequence[str]) -> bool:
+    """True if a sentence defines something the question names ("The ROC curve is a graphical plot ...")."""
+    found = DEFINES.search(text)
+    return found is not None and bool(word_keys(words) & word_keys(content_words(text[: found.start()])))
 
 
 def lead_texts(view: NoteView, i: int) -> list[str]:
