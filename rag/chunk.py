@@ -23,6 +23,7 @@ SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
 # Table rules, horizontal rules, bold/italic markers, LaTeX inline/display delimiters.
 MARKUP_NOISE = re.compile(r"\|?(?:[ \t]*:?-{3,}:?[ \t]*\|)+[ \t]*:?-*|^[ \t]*(?:[-*_=][ \t]*){3,}$|\*\*|\\[()\[\]]",
                           re.MULTILINE)
+TABLE_RULE = re.compile(r":?-{3,}:?")
 SPACES = re.compile(r"[ \t]{2,}")
 WORD = re.compile(r"\S+\s*")
 # A longer "heading" is prose set as a heading; every chunk below inherits it, so keep it short
@@ -47,7 +48,7 @@ class Budget:
         return f"v{CHUNKER_VERSION}:{self.max_tokens}:{self.overlap_tokens}"
 
 
-CHUNKER_VERSION = 6  # bump when chunk boundaries or headings change, so `rag index` re-cuts every note
+CHUNKER_VERSION = 7  # bump when chunk boundaries or headings change, so `rag index` re-cuts every note
 
 
 @dataclass(frozen=True)
@@ -402,8 +403,31 @@ def span_text(blocks: list[Block], lines: list[str]) -> str:
 
 
 def embed_view(heading: str, text: str) -> str:
-    """What the embedder sees: the heading path, then the text without markdown noise."""
+    """What the embedder sees: the heading path, then the text without markdown noise, tables as sentences."""
+    text = linear_tables(text)
     return strip_markup(f"{heading}\n{text}" if heading else text)
+
+
+def linear_tables(text: str) -> str:
+    """Each table row as "column: cell; …": a cell is read with what its column is (the header row)."""
+    if "|" not in text:
+        return text
+    out: list[str] = []
+    header: list[str] | None = None
+    for line in text.split("\n"):
+        if not TABLE_ROW.match(line):
+            header = None
+            out.append(line)
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if all(TABLE_RULE.fullmatch(c) for c in cells if c):
+            continue
+        if header is None:
+            header = cells
+            out.append(", ".join(c for c in cells if c) + ":")
+        else:
+            out.append("; ".join(f"{h}: {c}" if h else c for h, c in zip(header, cells) if c) + ".")
+    return "\n".join(out)
 
 
 def strip_markup(text: str) -> str:
@@ -418,12 +442,10 @@ def to_chunk(source: str, blocks: list[Block], lines: list[str]) -> Chunk:
 
 
 def heading_of(blocks: list[Block]) -> str:
-    """The heading path shared by all the blocks (a bare heading leading in counts as shared)."""
+    """The heading path of the chunk's first text block: where the chunk starts (a bare heading leading in counts).
+
+    Sibling sections joined into one chunk keep the first one's title, not just the parent they share:
+    the later ones' titles are in the chunk's text.
+    """
     paths = [b.path for b in blocks if b.kind != "heading"] or [blocks[-1].path]
-    common = paths[0]
-    for path in paths[1:]:
-        n = 0
-        while n < min(len(common), len(path)) and common[n] == path[n]:
-            n += 1
-        common = common[:n]
-    return HEADING_SEP.join(common)
+    return HEADING_SEP.join(paths[0])

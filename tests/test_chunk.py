@@ -127,6 +127,22 @@ def test_notebook_cells_stay_with_their_code(model_tokens, limit):
     assert chunks[0].start_line == 1 and "print(x + y)" in chunks[0].text
 
 
+def test_the_embedder_reads_each_table_cell_with_its_column():
+    table = "| Feature | Vanishing | Exploding |\n|---|:---:|---|\n| Cause | small grads | large grads |\n"
+    view = embed_view("Summary", "Intro.\n\n" + table + "\nAfter.")
+    assert "Feature, Vanishing, Exploding:" in view
+    assert "Feature: Cause; Vanishing: small grads; Exploding: large grads." in view
+    assert "|" not in view and "---" not in view and view.endswith("After.")
+
+
+def test_sibling_sections_in_one_chunk_keep_the_first_ones_title(model_tokens, limit):
+    note = note_of("# Topic\n\n" + "intro words. " * 60
+                   + "\n\n## Part one\n\nshort one.\n\n## Part two\n\nshort two.\n")
+    chunks = chunk_note(note, budget_for(model_tokens, limit, 100))
+    joined = [c for c in chunks if "short one." in c.text]
+    assert len(joined) == 1 and "short two." in joined[0].text and joined[0].heading == "Topic > Part one"
+
+
 def test_heading_path_nests_and_pops(model_tokens, limit):
     note = note_of("# A\n\n" + "text a. " * 80 + "\n\n## B\n\n" + "text b. " * 80
                    + "\n\n# C\n\n" + "text c. " * 80 + "\n")
