@@ -69,14 +69,20 @@ class Answerer:
         self.retriever = retriever
         self.vectors: VectorCache = VectorCache(embedder)
         self._views: LRUCache[tuple[str, tuple[tuple[str, int, int], ...]], NoteView] = LRUCache(NOTE_VIEWS)
+        self._snapshots: LRUCache[str, tuple[object, NoteView]] = LRUCache(NOTE_VIEWS)  # BM25 snapshot: its view
 
     def view(self, source: str) -> NoteView:
-        """The note as the index holds it now, parsed once per version."""
+        """The note as the index holds it now, parsed once per version of it."""
+        snapshot = self.retriever.refresh()
+        known = self._snapshots.get(source)
+        if known is not None and known[0] is snapshot:  # nothing was written since: the same view
+            return known[1]
         chunks = self.retriever.note_chunks(source)
         key = (source, tuple((c.id, c.start_line, c.end_line) for c in chunks))
         found = self._views.get(key)
         if found is None:
             found = self._views[key] = NoteView(chunks)
+        self._snapshots[source] = (snapshot, found)
         return found
 
     def ask(self, question: str, k: int = 5, history: Sequence[tuple[str, str]] = (),
