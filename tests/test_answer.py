@@ -194,6 +194,18 @@ def test_a_section_over_the_budget_keeps_its_best_blocks_and_renumbers_its_list(
     assert "Point number 1 " not in answer and len(answer) < 600
 
 
+def test_a_formula_keeps_its_legend_and_a_lead_in_never_dangles() -> None:
+    filler = " ".join(["Some long sentence about other matters that costs room in the answer."] * 6)
+    view = view_of(f"# Loss\n\n{filler}\n\nThe loss is:\n\\[\nL = y - p\n\\]\nWhere:\n- y is the label\n- p the guess"
+                   f"\n\n{filler}\n\nIts parts are:\n- one\n- two")
+    kinds = [u.kind for u in view.units]
+    formula = kinds.index("formula")
+    picked, _ = choose(candidates(view, {formula: 0.9, 1: 0.2, len(kinds) - 1: 0.1}), 1, budget=400)
+    answer, _ = compose(picked)
+    assert "L = y - p" in answer and "Where:" in answer and "- p the guess" in answer  # the legend with its formula
+    assert "Its parts are:" not in answer or "- one" in answer  # a lead-in comes with its items or not at all
+
+
 def test_a_part_of_the_question_nothing_answers_is_named() -> None:
     view = view_of("# A\n\nAlpha is the first letter.\n\n# B\n\nBeta is the second letter.")
     cands = [Candidate(view, 1, 0.9, (0.9, 0.1), (0.9, 0.1)), Candidate(view, 3, 0.2, (0.2, 0.2), (0.2, 0.2))]

@@ -31,6 +31,7 @@ FILLER = re.compile(r"^\W*(?:let me know\b|feel free\b|i hope (?:this|that)\b|ho
                     r"|\bwould you like (?:me to|a|an|more|guidance)\b", re.I)
 DEFINES = re.compile(r"\b(?:is|are) (?:a|an|the)\b|\brefers? to\b|\balso (?:known|called) as\b|\bis defined as\b"
                      r"|\bstands for\b")
+LEGEND = re.compile(r"^\W*where\W*:?\s*$|^\W*where\b.*:\s*$", re.I)  # "Where:" introduces a formula's symbols
 MAX_SECTIONS = 4
 WIDENING, MAX_WIDENING = 0.25, 1.5  # the budget grows by this share per further section, up to this
 MAX_INTENT_UNITS = 30  # units of a section found by its heading's intent label that are scored
@@ -154,7 +155,7 @@ def choose(candidates: Sequence[Candidate], n_parts: int, budget: int = BUDGET,
     picked: list[tuple[NoteView, int]] = []
     for view, section, anchors in sections:
         picked += [(view, i) for i in trim(view, section, anchors, scores, share)]
-    return in_note_order(picked), missing
+    return without_dangling(in_note_order(picked)), missing
 
 
 def intent_sections(view: NoteView, anchor: int, asked: set[str], words: Sequence[str]) -> list[int]:
@@ -311,6 +312,8 @@ def group_root(view: NoteView, i: int) -> int:
     if unit.kind == "sentence":  # the paragraph's first sentence
         while i > 0 and view.units[i - 1].kind == "sentence" and view.units[i - 1].block == unit.block:
             i -= 1
+    if LEGEND.match(view.units[i].text) and i > 0 and view.units[i - 1].kind == "formula":
+        return group_root(view, i - 1)  # "Where: ..." is read with its formula
     return i
 
 
@@ -342,6 +345,22 @@ def sub_headings(view: NoteView, section: Section, chosen: Sequence[int]) -> lis
         if j > section.start and view.units[j].kind == "heading":
             found.append(j)
     return found
+
+
+def without_dangling(picked: Picked) -> Picked:
+    """The picks without lead-ins whose items were left out and headings with nothing quoted under them."""
+    chosen = {(id(v), i) for v, i in picked}
+    kept: Picked = []
+    for n, (view, i) in enumerate(picked):
+        unit = view.units[i]
+        if is_lead_in(unit) and any(u.lead == i for u in view.units[i + 1 : i + 40]) \
+                and not any((id(view), j) in chosen for j in range(i + 1, i + 40) if view.units[j].lead == i):
+            continue
+        if unit.kind == "heading" and not any(v is view and view.paths[j][: len(view.paths[i])] == view.paths[i]
+                                               and view.units[j].kind != "heading" for v, j in picked[n + 1 :]):
+            continue
+        kept.append((view, i))
+    return kept
 
 
 def in_note_order(picked: Sequence[tuple[NoteView, int]]) -> list[tuple[NoteView, int]]:
