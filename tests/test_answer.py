@@ -206,6 +206,17 @@ def test_a_formula_keeps_its_legend_and_a_lead_in_never_dangles() -> None:
     assert "Its parts are:" not in answer or "- one" in answer  # a lead-in comes with its items or not at all
 
 
+def test_a_table_question_prefers_the_notes_table() -> None:
+    view = view_of("# A vs B\n\nA is fast and B is exact, in general.\n\n## Side by side\n\n| | A | B |\n|---|---|---|\n"
+                   "| speed | fast | slow |\n| exactness | rough | exact |")
+    rows = [i for i, u in enumerate(view.units) if u.kind == "row"]
+    scores = {1: 0.8, rows[1]: 0.7, rows[2]: 0.65}
+    prose, _ = choose(candidates(view, scores), 1, budget=60)
+    table, _ = choose(candidates(view, scores), 1, budget=60, table=True)
+    assert "| speed | fast | slow |" not in compose(prose)[0]
+    assert "| speed | fast | slow |" in compose(table)[0] and "|---|---|---|" in compose(table)[0]
+
+
 def test_a_part_of_the_question_nothing_answers_is_named() -> None:
     view = view_of("# A\n\nAlpha is the first letter.\n\n# B\n\nBeta is the second letter.")
     cands = [Candidate(view, 1, 0.9, (0.9, 0.1), (0.9, 0.1)), Candidate(view, 3, 0.2, (0.2, 0.2), (0.2, 0.2))]
