@@ -207,8 +207,8 @@ def test_a_formula_keeps_its_legend_and_a_lead_in_never_dangles() -> None:
 
 
 def test_a_table_question_prefers_the_notes_table() -> None:
-    view = view_of("# A vs B\n\nA is fast and B is exact, in general.\n\n## Side by side\n\n| | A | B |\n|---|---|---|\n"
-                   "| speed | fast | slow |\n| exactness | rough | exact |")
+    view = view_of("# A vs B\n\nA is fast and B is exact, in general.\n\n## Side by side\n\n"
+                   "| | A | B |\n|---|---|---|\n| speed | fast | slow |\n| exactness | rough | exact |")
     rows = [i for i, u in enumerate(view.units) if u.kind == "row"]
     scores = {1: 0.8, rows[1]: 0.7, rows[2]: 0.65}
     prose, _ = choose(candidates(view, scores), 1, budget=60)
