@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rag.answer.evidence import Verdict, judge
+from rag.answer.labels import adjustment, code_after, intent_sections, on_intent, unit_language
 from rag.answer.note import NoteView
 from rag.answer.question import (
     content_words,
@@ -23,17 +24,7 @@ from rag.answer.question import (
     without_negated,
 )
 from rag.answer.render import compose
-from rag.answer.select import (
-    Candidate,
-    adjustment,
-    choose,
-    code_after,
-    code_answer,
-    intent_sections,
-    is_filler,
-    on_intent,
-    unit_language,
-)
+from rag.answer.select import Candidate, choose, code_answer, is_filler
 from rag.answer.units import Unit, is_lead_in
 from rag.errors import InvalidInput, LLMError
 from rag.models import Answer, Passage
