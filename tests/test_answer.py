@@ -180,7 +180,7 @@ def test_the_section_around_the_best_unit_is_quoted_not_its_neighbours() -> None
     assert [u.kind for u in view.units] == ["heading", "item", "heading", "item"]
     picked, _ = choose(candidates(view, {1: 0.4, 3: 0.8}), 1)
     answer, _ = compose(picked)
-    assert answer == "**9. Disadvantages** [1]\n\n1. **Opaque**: hard to read. [1]"
+    assert answer == "**Disadvantages** [1]\n\n1. **Opaque**: hard to read. [1]"
 
 
 def test_a_section_over_the_budget_keeps_its_best_blocks_and_renumbers_its_list() -> None:

@@ -12,6 +12,7 @@ from rag.answer.units import Unit, is_lead_in
 from rag.models import Citation, Passage
 
 NUMBERED = re.compile(r"^(\s*)(\d{1,3})([.)])(\s+)")
+HEADING_NUMBER = re.compile(r"^(?:\d{1,3}(?:\.\d{1,3})+\.?|\d{1,3}[.)]|[a-z][.)])\s+(?=\S)")
 
 
 def compose(picked: Sequence[tuple[NoteView, int]], retrieved: Sequence[Passage] = ()) -> tuple[str, list[Citation]]:
@@ -110,8 +111,8 @@ def render_unit(unit: Unit, marker: str) -> str:
         return unit.text
     if unit.kind == "item":
         return f"{' ' * unit.depth}{unit.text} {marker}"
-    if unit.kind == "heading":  # bold, so that "8. Advantages" does not read as a list item
-        return f"**{unit.text}** {marker}"
+    if unit.kind == "heading":  # bold, without the notes' section number: "4." alone reads as a skipped list
+        return f"**{HEADING_NUMBER.sub('', unit.text)}** {marker}"
     return f"{unit.text} {marker}"
 
 
