@@ -14,6 +14,7 @@ from rag.models import Passage
     ("rnn hidden state update equation + what each term is",
      ["rnn hidden state update equation", "rnn hidden state update equation what each term is"]),
     ("what is overfitting?", ["what is overfitting"]),
+    ("how do i fix vanishing gradients? the early layers stop learning", ["how do i fix vanishing gradients"]),
 ])
 def test_a_multi_part_question_gives_parts_that_carry_its_subject(question: str, expected: list[str]) -> None:
     assert question_parts(question) == expected

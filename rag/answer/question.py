@@ -84,6 +84,8 @@ LANGUAGES = {"python": r"\bpython\b|\bpy\b", "c++": r"c\+\+|\bcpp\b", "java": r"
              "javascript": r"\bjavascript\b|\bjs\b"}
 NEGATED = re.compile(r"\b(?:not|no|without|instead of|rather than|other than)\s+(?:the\s+|in\s+|a\s+)?[\w+#]+"
                      r"(?:\s+(?:abc|stuff|one|way|version|code))*", re.I)
+ASKS = re.compile(r"^(?:(?:and|or|also|but|so)\s+)?(?:what|whats|when|where|why|how|which|who|can|could|do|does|did|is|"
+                  r"are|should|would|will|show|give|explain|list|compare|in what)\b", re.I)
 SIDE_END = re.compile(r"\s+-\s+|,|:|\?|\s+(?:on|for|in|when|which|whats?)\s+", re.I)  # where side B's name ends
 SIDE_START = re.compile(r"\b(?:of|for|between|about|use|using)\s+", re.I)  # where side A's name starts
 SIDE_WORDS = 3  # a side of a comparison is named by at most this many words next to "vs"
@@ -126,6 +128,8 @@ def question_parts(question: str) -> list[str]:
     clauses = [p.strip(" ?.,") for p in PART_SPLIT.split(question) if len(p.split()) >= 2]
     if not clauses:
         return [question]
+    # a later clause is a part only if it asks ("the early layers stop learning" only says why it is asked)
+    clauses = [clauses[0], *(c for c in clauses[1:] if ASKS.match(c))]
     subject = " ".join(content_words(clauses[0]))
     parts = [clauses[0], *(f"{subject} {c}" for c in clauses[1:])]
     aspects = ASPECTS.search(question)
