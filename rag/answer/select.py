@@ -218,9 +218,9 @@ def without_dangling(picked: Picked) -> Picked:
     kept: Picked = []
     for n, (view, i) in enumerate(picked):
         unit = view.units[i]
-        if is_lead_in(unit) and any(u.lead == i for u in view.units[i + 1 : i + 40]) \
-                and not any((id(view), j) in chosen for j in range(i + 1, i + 40) if view.units[j].lead == i):
-            continue
+        end = min(i + 40, len(view.units))
+        if is_lead_in(unit) and not any((id(view), j) in chosen for j in range(i + 1, end) if view.units[j].lead == i):
+            continue  # "Here's how they work:" with nothing it introduces
         if unit.kind == "heading" and not any(v is view and view.paths[j][: len(view.paths[i])] == view.paths[i]
                                                and view.units[j].kind != "heading" for v, j in picked[n + 1 :]):
             continue
