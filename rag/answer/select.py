@@ -12,6 +12,7 @@ from rag.answer.units import is_lead_in
 
 BUDGET = 900  # characters of prose an answer grows to (code blocks are quoted whole on top)
 PART_FLOOR = 0.3  # a part of the question no unit matches this well is said to be missing (floor - rescue margin)
+FILL_GAP = 0.3  # a block of a trimmed section this far below the answering one is left out
 INTENT_GAP = 0.25  # a unit filed under what the question wants is preferred to a better match this much ahead
 FILLER = re.compile(r"^\W*(?:let me know\b|feel free\b|i hope (?:this|that)\b|hope (?:this|that) helps|happy to help"
                     r"|(?:yes|sure|great|absolutely|exactly|of course|good question)\b[^.!?]{0,40}[!.]\s*$"
@@ -129,13 +130,14 @@ def trim(view: NoteView, section: Section, anchors: Sequence[int], scores: dict[
         return max((scores.get((key, i), -1.0) for i in group), default=-1.0) + (1.0 if anchored else 0.0)
 
     ranked = sorted((g for g in groups if score(g) > -1.0), key=score, reverse=True)
+    anchor_score = min((score(g) - 1.0 for g in ranked if any(a in g for a in anchors)), default=-1.0)
     chosen: list[int] = []
     used = 0
     for group in ranked:
         cost = sum(len(view.units[i].text) + 5 for i in group)
         anchored = any(a in group for a in anchors)
-        if used + cost > budget and not anchored:
-            continue
+        if not anchored and (used + cost > budget or score(group) < anchor_score - FILL_GAP):
+            continue  # room left is no reason to quote a block that answers less well
         if used + cost > budget:
             group = cut_group(view, group, scores, max(budget - used, budget // 3))
             cost = sum(len(view.units[i].text) + 5 for i in group)
