@@ -34,6 +34,7 @@ class Question:
     gold_lines: list[tuple[int, int]]
     evidence: list[str]
     history: tuple[tuple[str, str], ...] = ()  # earlier turns of a follow-up question
+    facets: tuple[tuple[str, ...], ...] = ()  # the points a complete answer makes (answer question files)
 
     @property
     def answerable(self) -> bool:
@@ -55,6 +56,7 @@ def load_questions(path: Path) -> list[Question]:
                 gold_lines=[(int(a), int(b)) for a, b in raw.get("gold_lines", [])],
                 evidence=list(raw.get("evidence", [])),
                 history=tuple((str(t["role"]), str(t["content"])) for t in raw.get("history", [])),
+                facets=tuple(tuple(str(s) for s in facet) for facet in raw.get("facets", [])),
             ))
         except (ValueError, KeyError, TypeError) as exc:
             raise InvalidInput(f"{path}:{n}: not a valid question ({exc})") from exc

@@ -2,54 +2,26 @@
 
 from __future__ import annotations
 
-import json
 import re
 import statistics
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rag.errors import InvalidInput, NotFound
+from rag.errors import InvalidInput
+from rag.evaluate import Question, load_questions
 
 if TYPE_CHECKING:
     from rag.app import Rag
 
 
-@dataclass(frozen=True)
-class AnswerQuestion:
-    """One line of an answer question file (eval/README.md): a question, its facets and its history."""
-
-    id: str
-    question: str
-    kind: str
-    facets: list[list[str]]
-    history: list[tuple[str, str]]
-
-    @property
-    def answerable(self) -> bool:
-        return self.kind != "unanswerable"
-
-
-def load_answer_questions(path: Path) -> list[AnswerQuestion]:
-    """Parse a JSONL answer question file; every answerable line must list its facets."""
-    if not path.is_file():
-        raise NotFound(f"question file {path} does not exist: give a JSONL file like eval/answer_questions.jsonl")
-    questions = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            raw = json.loads(line)
-            kind = raw.get("kind", "factual")
-            facets = [[str(s) for s in facet] for facet in raw.get("facets", [])]
-            history = [(str(turn["role"]), str(turn["content"])) for turn in raw.get("history", [])]
-            questions.append(AnswerQuestion(str(raw.get("id", n)), raw["question"], kind, facets, history))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise InvalidInput(f"{path}:{n}: not a valid question ({exc})") from exc
-        if kind != "unanswerable" and not facets:
-            raise InvalidInput(f"{path}:{n}: an answerable question needs `facets` (see eval/README.md) "
+def load_answer_questions(path: Path) -> list[Question]:
+    """The questions of a file whose answers are scored: every answerable one must list its facets."""
+    questions = load_questions(path)
+    for q in questions:
+        if q.answerable and not q.facets:
+            raise InvalidInput(f"{path}: question {q.id} is answerable and needs `facets` (see eval/README.md) "
                                "to score its answer")
     return questions
 
@@ -70,7 +42,7 @@ def facets_covered(facets: Sequence[Sequence[str]], answer: str) -> int:
     return sum(any(normalise(s) in text for s in facet) for facet in facets)
 
 
-def score_answer(question: AnswerQuestion, text: str, answered: bool) -> dict[str, Any]:
+def score_answer(question: Question, text: str, answered: bool) -> dict[str, Any]:
     """One question's row: coverage of its facets, whether it is complete, refused, and how long."""
     covered = facets_covered(question.facets, text) if answered else 0
     return {
