@@ -100,6 +100,7 @@ class IndexSummary(BaseModel):
     seconds: float
     embedded: int
     files: list[FileOut]
+    units: int = Field(0, description="Answer units (sentences, list items) embedded, beyond the chunks.")
 
 
 class IndexRequest(BaseModel):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,7 +13,7 @@ from typing import TYPE_CHECKING
 from rag.errors import InvalidInput, NotFound, TooLarge
 from rag.models import Answer, IndexReport, Passage, SourceInfo
 from rag.settings import Settings, load_settings
-from rag.store import ChromaStore
+from rag.store import ChromaStore, UnitVectorStore
 
 if TYPE_CHECKING:
     from rag.answer import Answerer
@@ -20,7 +22,9 @@ if TYPE_CHECKING:
     from rag.index import Progress
     from rag.retrieve import Mode, Retriever
 
+log = logging.getLogger(__name__)
 MAX_K = 50
+UNITS_SUFFIX = "-units"  # the collection of the answer stage's unit vectors, beside the chunks'
 
 
 class Rag:
@@ -42,12 +46,17 @@ class Rag:
     def answerer(self) -> Answerer:
         from rag.answer import Answerer
 
-        return Answerer(self.settings, self.retriever, self.embedder)
+        return Answerer(self.settings, self.retriever, self.embedder, self.unit_store)
 
     @cached_property
     def store(self) -> ChromaStore:
         s = self.settings
         return ChromaStore(s.data_dir, s.collection, s.chroma_url)
+
+    @cached_property
+    def unit_store(self) -> UnitVectorStore:
+        s = self.settings
+        return UnitVectorStore(s.data_dir, f"{s.collection}{UNITS_SUFFIX}", s.chroma_url)
 
     @cached_property
     def retriever(self) -> Retriever:
@@ -92,13 +101,40 @@ class Rag:
         with index_lock(self.settings.data_dir):
             self._index_runs += 1
             try:
+                if rebuild:
+                    self.unit_store.drop()
+                seen = [0]  # the chunks' total: the units' progress goes on from there
+
+                def chunk_progress(done: int, total: int) -> None:
+                    seen[0] = total
+                    if progress:
+                        progress(done, total)
+
                 report = index_notes(self.settings.corpus_dir, self.store, self.embedder, self.budget,
-                                     paths, rebuild, progress, allow_empty)
+                                     paths, rebuild, chunk_progress, allow_empty)
+                self.retriever.refresh(force=True)
+                report = self.prepare_answers(report, seen[0], progress)
             finally:
                 self._index_runs -= 1
-        self.retriever.refresh(force=True)
         return report
 
+    def prepare_answers(self, report: IndexReport, chunks: int, progress: Progress | None) -> IndexReport:
+        """Store the unit vectors of the notes just (re)indexed, and of any indexed note that has none yet;
+        drop those of removed notes. The run's seconds include this."""
+        import time
+
+        started = time.perf_counter()
+        changed = {f.source for f in report.files if f.status in ("added", "updated")}
+        removed = [f.source for f in report.files if f.status == "removed"]
+        unstored = {f.source for f in report.files if f.status == "unchanged" and not self.unit_store.ids_of(f.source)}
+        self.answerer.forget(removed)
+        def unit_progress(done: int, total: int) -> None:
+            if progress:
+                progress(chunks + done, chunks + total)
+
+        units = self.answerer.prepare(sorted(changed | unstored), unit_progress)
+        log.info("stored the vectors of %d answer units", units)
+        return replace(report, seconds=round(report.seconds + time.perf_counter() - started, 3), units=units)
     def add_notes(self, notes: Sequence[tuple[str, bytes]], overwrite: bool = False,
                   progress: Progress | None = None) -> IndexReport:
         """Save (name, bytes) notes into the corpus folder and index them in one run.

@@ -85,6 +85,7 @@ class IndexReport:
     seconds: float
     embedded: int
     files: list[FileReport]
+    units: int = 0  # answer units (sentences, items...) embedded and stored for answers, beyond the chunks
 
 
 @dataclass(frozen=True)

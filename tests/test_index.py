@@ -61,7 +61,8 @@ def test_add_edit_rename_delete(make_rag, embedder):
     corpus = rag.settings.corpus_dir
     path = write_notes(corpus, n_sections=8)
     first = rag.index()
-    assert first.added == 1 and first.chunks == counter.texts > 1
+    assert first.added == 1 and first.chunks == first.embedded > 1
+    assert first.units > first.chunks and counter.texts == first.embedded + first.units  # answer units stored too
 
     counter.texts = 0
     again = rag.index()
@@ -69,7 +70,8 @@ def test_add_edit_rename_delete(make_rag, embedder):
 
     path.write_text(path.read_text().replace("Topic 3 is about subject number 3.", "Topic 3 was edited.", 1))
     edited = rag.index()
-    assert edited.updated == 1 and counter.texts == 1 == edited.embedded
+    assert edited.updated == 1 and edited.embedded == 1 and counter.texts == 1 + edited.units
+    assert 1 <= edited.units < first.units  # only the edited section's units are embedded again
     assert any("Topic 3 was edited." in p.text for p in rag.search("Topic 3 was edited", 3))
 
     path.rename(corpus / "renamed.md")
@@ -93,11 +95,11 @@ def test_moved_chunks_are_relabelled_not_re_embedded(make_rag, embedder):
     before = {r.id: r.start_line for r in rag.store.rows()}
     counter.texts = 0
     path.write_text("Intro line added at the top.\n\n" + path.read_text())
-    rag.index()
+    report = rag.index()
     after = {r.id: r.start_line for r in rag.store.rows()}
     shared = set(before) & set(after)
     assert shared and all(after[i] == before[i] + 2 for i in shared)
-    assert counter.texts == len(after) - len(shared)
+    assert counter.texts == len(after) - len(shared) + report.units and report.units <= 2
 
 
 def test_a_crash_mid_index_then_a_rerun_equals_a_clean_rebuild(make_rag, embedder, tmp_path):

@@ -44,7 +44,7 @@ def index_progress(progress: gr.Progress) -> Callable[[int, int], None]:
     """Feed the indexer's (done, total) chunk counts to a Gradio progress bar."""
 
     def update(done: int, total: int) -> None:
-        progress((done, total or None), desc="Embedding chunks", unit="chunks")
+        progress((done, total or None), desc="Embedding", unit="texts")
 
     return update
 

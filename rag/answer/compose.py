@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -14,25 +14,29 @@ from rag.answer.evidence import Verdict, judge
 from rag.answer.labels import adjustment, code_after, intent_sections, on_intent, unit_language
 from rag.answer.note import NoteView
 from rag.answer.question import (
+    compared_sides,
     content_words,
     intents,
     language,
     question_parts,
     resolve_followup,
+    table_aspects,
     wants_code,
     wants_table,
     without_negated,
 )
-from rag.answer.render import compose
+from rag.answer.render import compose, compose_table
 from rag.answer.select import Candidate, choose, code_answer, is_filler
+from rag.answer.table import MAX_ANCHORS, Grid, build_grid, covers_aspects
 from rag.answer.units import Unit, is_lead_in
-from rag.errors import InvalidInput, LLMError
+from rag.errors import InvalidInput, LLMError, StoreUnavailable
 from rag.models import Answer, Passage
 
 if TYPE_CHECKING:
     from rag.embed import Embedder, VectorCache
     from rag.retrieve import Retriever
     from rag.settings import Settings
+    from rag.store import UnitVectorStore
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +55,15 @@ NOTE_VIEWS = 16  # notes kept parsed (keyed by their chunks, so an edit is read 
 class Answerer:
     """The answer stage: what it needs from below (the retriever, the embedder, the settings), nothing above."""
 
-    def __init__(self, settings: Settings, retriever: Retriever, embedder: Embedder) -> None:
+    def __init__(self, settings: Settings, retriever: Retriever, embedder: Embedder,
+                 unit_store: UnitVectorStore | None = None) -> None:
         from cachetools import LRUCache
 
         from rag.embed import VectorCache
 
         self.settings = settings
         self.retriever = retriever
-        self.vectors: VectorCache = VectorCache(embedder)
+        self.vectors: VectorCache = VectorCache(embedder, backing=unit_store)
         self._views: LRUCache[tuple[str, tuple[tuple[str, int, int], ...]], NoteView] = LRUCache(NOTE_VIEWS)
         self._snapshots: LRUCache[str, tuple[object, NoteView]] = LRUCache(NOTE_VIEWS)  # BM25 snapshot: its view
 
@@ -73,8 +78,38 @@ class Answerer:
         found = self._views.get(key)
         if found is None:
             found = self._views[key] = NoteView(chunks)
+            self.vectors.preload(source, unit_texts(found))
         self._snapshots[source] = (snapshot, found)
         return found
+
+    def prepare(self, sources: Sequence[str], progress: Callable[[int, int], None] | None = None) -> int:
+        """Embed and store the units of these notes ahead of the questions; the count embedded.
+
+        Run after indexing: a note's first answer then reads its units' vectors instead of embedding them.
+        """
+        texts = {source: unit_texts(self.view(source)) for source in sources}
+        total = sum(len(self.vectors.unstored(source, t)) for source, t in texts.items())
+        done = 0
+
+        def step(n: int) -> None:
+            nonlocal done
+            done += n
+            if progress:
+                progress(done, total)
+
+        for source, t in texts.items():
+            try:
+                self.vectors.persist(source, t, step)
+            except StoreUnavailable:
+                raise
+            except Exception:  # the chunks are indexed; answers embed these units when asked, the next run stores them
+                log.exception("storing the answer units of %s failed", source)
+        return total
+
+    def forget(self, sources: Sequence[str]) -> None:
+        """Drop the stored unit vectors of removed notes."""
+        for source in sources:
+            self.vectors.forget(source)
 
     def ask(self, question: str, k: int = 5, history: Sequence[tuple[str, str]] = (),
             mode: str | None = None, sources: Sequence[str] = ()) -> Answer:
@@ -90,9 +125,16 @@ class Answerer:
             return Answer(question, search_query, not_covered_text(passages, verdict.absent), False, "extractive", [])
         reading = self.widen(reading, passages, sources)
         picked, missing = reading.choose()
-        text, citations = compose(picked, passages)
-        if missing:
-            text += "\n\n" + missing_text(reading.parts, missing)
+        grid = None
+        rows = [view.units[i].text.strip(" |").split("|")[0] for view, i in picked if view.units[i].kind == "row"]
+        if wants_table(question) and not (rows and covers_aspects(rows, table_aspects(question))):
+            grid = self.table(reading)  # the notes have no table of it: build one from their parallel lines
+        if grid is not None:
+            text, citations = compose_table(grid, passages)
+        else:
+            text, citations = compose(picked, passages)
+            if missing:
+                text += "\n\n" + missing_text(reading.parts, missing)
         return self.write(Answer(question, search_query, text, True, "extractive", citations), history, mode)
 
     def widen(self, reading: Reading, passages: list[Passage], sources: Sequence[str]) -> Reading:
@@ -111,6 +153,24 @@ class Answerer:
         if len(passages) == before and not asked_language:
             return reading
         return self.read(reading.question, reading.query, passages, asked_language)
+
+    def table(self, reading: Reading) -> Grid | None:
+        """A comparison table of the question's sides from the note its best units sit in, if the notes lay one
+        out side by side or aspect by aspect."""
+        compared = compared_sides(reading.question) or compared_sides(reading.query)
+        if compared is None:
+            return None
+        side_a, side_b, _ = compared
+        best = np.argsort(-reading.sims[:, : reading.n_main].max(axis=1), kind="stable")
+        anchors = [reading.places[n][:2] for n in best[:MAX_ANCHORS]]
+        return build_grid([side_a, side_b], table_aspects(reading.question), anchors,
+                          lambda view, i: is_quotable(view.units[i]) and view.units[i].kind != "code",
+                          self.similarity)
+
+    def similarity(self, queries: Sequence[str], units: Sequence[tuple[NoteView, int]]) -> np.ndarray:
+        """Cosine similarity of each query to each unit (as the answer reads units)."""
+        query_vectors, vectors = self.vectors.embed(queries, [unit_view(view, i) for view, i in units])
+        return query_vectors @ vectors.T
 
     def write(self, answer: Answer, history: Sequence[tuple[str, str]], mode: str | None) -> Answer:
         """The extractive answer, or the LLM's written from the same blocks when one is configured or asked for."""
@@ -237,6 +297,11 @@ class Reading:
             return [(best.view, i) for i in code_answer(best.view, best.index)], []
         prose = [c for c in candidates if c.view.units[c.index].kind != "code"]
         return choose(prose, len(self.parts), table=wants_table(self.question))
+
+
+def unit_texts(view: NoteView) -> list[str]:
+    """What the embedder sees of each quotable unit of a note."""
+    return [unit_view(view, i) for i, unit in enumerate(view.units) if is_quotable(unit)]
 
 
 def unit_view(view: NoteView, i: int) -> str:

@@ -94,6 +94,9 @@ PART_SPLIT = re.compile(r"\?+\s+|\s+\+\s+|\s*;\s*|,?\s+and\s+(?=(?:what|when|whe
 ASPECTS = re.compile(r"(?:[-:–]|\bon|\bin terms of)\s+((?:[\w /-]+,\s*)+[\w /-]+?,?\s+(?:and|&)\s+[\w /-]+)", re.I)
 
 
+TABLE_FILLER = re.compile(r"^(?:(?:a |in a )?table(?: of| with| w/)?|side by side|compare)\s*", re.I)
+
+
 def wants_table(question: str) -> bool:
     """True if the question asks for a table or a side-by-side comparison."""
     return TABLE_WORDS.search(question) is not None
@@ -143,19 +146,39 @@ def question_parts(question: str) -> list[str]:
 
 def comparison_parts(question: str) -> list[str]:
     """Each side of "A vs B ..." with what is asked of it: "A strengths limitations", "B strengths limitations"."""
+    compared = compared_sides(question)
+    if compared is None:
+        return []
+    side_a, side_b, asked = compared
+    return [" ".join([*side_a, *asked]), " ".join([*side_b, *asked])]
+
+
+def compared_sides(question: str) -> tuple[list[str], list[str], list[str]] | None:
+    """The words naming each side of "A vs B ..." and the words of what is asked of both; None if not one."""
     segments = SIDE_SPLIT.split(question, maxsplit=1)
     if len(segments) != 2 or not re.search(r"\bvs\.?|\bversus\b|\bcompared (?:to|with)\b", question, re.I):
-        return []
+        return None
     *asked_before, named = SIDE_START.split(segments[0])  # "pros and cons of | A"
     before = content_words(" ".join(asked_before))
     side_a = content_words(named)[-SIDE_WORDS:]
     side_b_text, *rest_text = SIDE_END.split(segments[1], maxsplit=1)
     rest = rest_text[0] if rest_text else ""
     side_b = content_words(side_b_text)[:SIDE_WORDS]
-    asked = " ".join([*before, *content_words(rest)])  # "pros n cons of A vs B": A's pros and cons
     if not side_a or not side_b:
-        return []
-    return [f"{' '.join(side_a)} {asked}".strip(), f"{' '.join(side_b)} {asked}".strip()]
+        return None
+    return side_a, side_b, [*before, *content_words(rest)]  # "pros n cons of A vs B": A's pros and cons
+
+
+def table_aspects(question: str) -> list[str]:
+    """What a table question wants compared, one row each: the aspects it lists ("model size, training speed and
+    performance"), else what it asks of each side ("pros", "cons"); none when it names none."""
+    listed = ASPECTS.search(question)
+    if listed:
+        items = [TABLE_FILLER.sub("", a.split(" - ")[0]).strip()
+                 for a in re.split(r",\s*(?:(?:and|&)\s+)?|\s+(?:and|&)\s+", listed.group(1))]
+        return [a for a in items if a]
+    asked = intents(question) & {"pros", "cons", "use", "assume"}
+    return [name for name in ("pros", "cons", "use", "assume") if name in asked]
 
 
 def content_words(text: str) -> list[str]:

@@ -8,10 +8,13 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from rag.answer.note import NoteView
+from rag.answer.table import Grid, clean_title
 from rag.answer.units import Unit, is_lead_in
 from rag.models import Citation, Passage
 
 NUMBERED = re.compile(r"^(\s*)(\d{1,3})([.)])(\s+)")
+LIST_MARK = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
+CELL_LABEL = re.compile(r"^\*\*([^*]{1,60}?)(?::\*\*|\*\*\s*:)\s*")  # "**LoRA**: "
 HEADING_NUMBER = re.compile(r"^(?:\d{1,3}(?:\.\d{1,3})+\.?|\d{1,3}[.)]|[a-z][.)])\s+(?=\S)")
 
 
@@ -20,23 +23,68 @@ def compose(picked: Sequence[tuple[NoteView, int]], retrieved: Sequence[Passage]
 
     A unit is cited to every chunk its lines lie in (a code block longer than a chunk gets `[1] [2]`).
     """
-    by_id = {p.id: p for p in retrieved}
-    numbers: dict[str, int] = {}
-    spans: dict[str, tuple[Passage, int, int]] = {}
-    units: list[Unit] = []
-    markers: list[str] = []
-    for view, i in picked:
-        unit = view.units[i]
-        chunks = chunks_of(view, unit)
-        for chunk in chunks:
-            numbers.setdefault(chunk.id, len(numbers) + 1)
-            start, end = max(unit.start_line, chunk.start_line), min(unit.end_line, chunk.end_line)
-            passage, lo, hi = spans.get(chunk.id, (by_id.get(chunk.id, chunk), start, end))
-            spans[chunk.id] = (passage, min(lo, start), max(hi, end))
-        units.append(unit)
-        markers.append(" ".join(f"[{numbers[c.id]}]" for c in chunks))
-    citations = [Citation(numbers[cid], passage, lo, hi) for cid, (passage, lo, hi) in spans.items()]
-    return "\n\n".join(render(renumber(units), markers)), sorted(citations, key=lambda c: c.n)
+    cites = Cites(retrieved)
+    units = [view.units[i] for view, i in picked]
+    markers = [cites.mark(view, [i]) for view, i in picked]
+    return "\n\n".join(render(renumber(units), markers)), cites.citations()
+
+
+def compose_table(grid: Grid, retrieved: Sequence[Passage] = ()) -> tuple[str, list[Citation]]:
+    """A comparison as a markdown table, each cell the notes' lines ending in the [n] of their chunk."""
+    cites = Cites(retrieved)
+    lines = ["| | " + " | ".join(escape_cell(s) for s in grid.sides) + " |", "|---|" + "---|" * len(grid.sides)]
+    for title, row in zip(grid.rows, grid.cells):
+        cells = [f"{cell_text(grid.view, units, {side.lower(), title.lower()})} {cites.mark(grid.view, units)}"
+                 if units else "not in the notes" for side, units in zip(grid.sides, row)]
+        lines.append(f"| **{escape_cell(title)}** | " + " | ".join(cells) + " |")
+    return "\n".join(lines), cites.citations()
+
+
+def cell_text(view: NoteView, units: Sequence[int], titles: set[str]) -> str:
+    """A cell's units on one line, items apart by <br>: list marks dropped, and labels that only repeat the
+    column's or the row's title ("- **LoRA**: ...")."""
+    texts = []
+    for i in units:
+        text = LIST_MARK.sub("", view.units[i].text)
+        label = CELL_LABEL.match(text)
+        if label and clean_title(label.group(1)).lower() in titles:
+            text = text[label.end():]
+        texts.append(text.strip())
+    sep = [" " if view.units[i].kind == "sentence" and view.units[j].kind == "sentence" else "<br>"
+           for i, j in zip(units, units[1:])]
+    joined = texts[0] + "".join(s + t for s, t in zip(sep, texts[1:]))
+    return escape_cell(" ".join(joined.split()))
+
+
+def escape_cell(text: str) -> str:
+    """Text safe inside a table cell."""
+    return text.replace("|", "\\|")
+
+
+class Cites:
+    """The chunks an answer quotes, numbered in order of first use, each with the span of lines quoted."""
+
+    def __init__(self, retrieved: Sequence[Passage]) -> None:
+        self.by_id = {p.id: p for p in retrieved}
+        self.numbers: dict[str, int] = {}
+        self.spans: dict[str, tuple[Passage, int, int]] = {}
+
+    def mark(self, view: NoteView, units: Sequence[int]) -> str:
+        """The [n] markers of the chunks these units lie in, recording the lines quoted from each."""
+        marks: list[int] = []
+        for i in units:
+            unit = view.units[i]
+            for chunk in chunks_of(view, unit):
+                number = self.numbers.setdefault(chunk.id, len(self.numbers) + 1)
+                start, end = max(unit.start_line, chunk.start_line), min(unit.end_line, chunk.end_line)
+                passage, lo, hi = self.spans.get(chunk.id, (self.by_id.get(chunk.id, chunk), start, end))
+                self.spans[chunk.id] = (passage, min(lo, start), max(hi, end))
+                marks += [number] if number not in marks else []
+        return " ".join(f"[{n}]" for n in marks)
+
+    def citations(self) -> list[Citation]:
+        return sorted((Citation(self.numbers[cid], p, lo, hi) for cid, (p, lo, hi) in self.spans.items()),
+                      key=lambda c: c.n)
 
 
 def chunks_of(view: NoteView, unit: Unit) -> list[Passage]:
