@@ -69,7 +69,8 @@ def print_report(report: IndexReport) -> None:
             typer.echo(f"{f.status:9} {f.source}{reason}")
     typer.echo(
         f"{report.added} added, {report.updated} updated, {report.removed} removed, {report.unchanged} unchanged; "
-        f"{report.embedded} chunks embedded, {report.chunks} in the index ({report.seconds:.2f} s)"
+        f"{report.embedded} chunks embedded, {report.chunks} in the index"
+        + (f"; {report.units} answer units embedded" if report.units else "") + f" ({report.seconds:.2f} s)"
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -9,6 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from rag.embed import Embedder
+from rag.intents import OPPOSITE, intents, labels_intent
 from rag.lexical import LexicalIndex
 from rag.models import Passage
 from rag.store import ChromaStore, StoredChunk
@@ -18,6 +20,9 @@ RRF_K = 60  # the constant of Cormack et al. (2009); damps the weight of the ver
 # Weight of the dense side in the convex fusion (Bruch et al. 2023, "An Analysis of Fusion
 # Functions for Hybrid Retrieval"). Dev set: MRR@10 is flat within 0.02 for 0.6..0.8.
 DENSE_WEIGHT = 0.7
+INTENT_LIFT = 0.1  # share of its fused score a passage labelled with what the query asks gains
+RANKED_INTENTS = {"fix", "pros", "cons", "use", "assume"}  # "what is X" is asked of every passage alike
+LABEL_LINE = re.compile(r"^\s{0,3}#{1,6}\s+(.+)$|^[\s>*+\-\d.)]*\*\*([^*\n]{1,60}?)(?::\*\*|\*\*\s*:)", re.M)
 CANDIDATES = 40  # per-retriever depth before fusion
 GENERATION_TTL = 1.0  # seconds between checks for index changes made by other processes
 
@@ -151,7 +156,7 @@ class Retriever:
         if mode != "lexical":
             vector = self._embedder.embed([query])[0]
             dense = self.hydrate(self._store.nearest(vector, depth, sources), lexical_index)
-        ranked = rank(dense, lexical, mode)
+        ranked = rank(dense, lexical, mode, intents(query) & RANKED_INTENTS)
         return [to_passage(r) for r in collapse_overlaps(ranked, k)]
 
 
@@ -164,7 +169,7 @@ def hydrate_rows(hits: list[tuple[str, float]], known: dict[str, StoredChunk],
 
 
 def rank(dense: list[tuple[StoredChunk, float]], lexical: list[tuple[StoredChunk, float]],
-         mode: Mode) -> Iterator[Ranked]:
+         mode: Mode, asked: set[str] | None = None) -> Iterator[Ranked]:
     """Candidates in the order of the mode's score, each with every stage's score.
 
     Lazy: a search stops after k passages, so only those (and the overlaps skipped on the way) get built.
@@ -187,8 +192,31 @@ def rank(dense: list[tuple[StoredChunk, float]], lexical: list[tuple[StoredChunk
     if mode == "rrf":
         fused = rrf_fuse([[r for r, _ in dense], [r for r, _ in lexical]])
     else:
-        fused = convex_fuse(dense, lexical)
+        fused = by_intent(convex_fuse(dense, lexical), asked or set())
     return (Ranked(row, stage_scores(row, score)) for row, score in fused)
+
+
+def by_intent(fused: list[tuple[StoredChunk, float]], asked: set[str]) -> list[tuple[StoredChunk, float]]:
+    """Fused scores with a small lift for passages whose headings or labels announce what the query asks
+    ("Solutions" for "how do I fix X", "Limitations" for its downsides), and a drop for the opposite."""
+    if not asked:
+        return fused
+    adjusted = []
+    for row, score in fused:
+        labels = chunk_labels(row)
+        lift = 1.0
+        for intent in asked:
+            if any(labels_intent(label, intent) for label in labels):
+                lift += INTENT_LIFT
+            elif intent in OPPOSITE and any(labels_intent(label, OPPOSITE[intent]) for label in labels):
+                lift -= INTENT_LIFT
+        adjusted.append((row, score * lift))  # a share of the score: an off-topic passage gains little
+    return sorted(adjusted, key=lambda rs: -rs[1])
+
+
+def chunk_labels(row: StoredChunk) -> list[str]:
+    """A passage's heading path and the headings and "**Label**:" lines inside it."""
+    return [row.heading, *(m.group(1) or m.group(2) for m in LABEL_LINE.finditer(row.text))]
 
 
 def to_passage(ranked: Ranked) -> Passage:

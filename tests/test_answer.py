@@ -11,7 +11,7 @@ import pytest
 from conftest import make_settings
 from llm_standin import StandInLLM, running
 
-from rag.answer.compose import dangles, is_quotable
+from rag.answer.compose import dangles, is_quotable, unit_texts
 from rag.answer.generate import keep_real_citations
 from rag.answer.note import NoteView
 from rag.answer.question import comparison_sides, resolve_followup
@@ -523,3 +523,128 @@ def test_units_are_embedded_once_and_a_repeated_question_gets_the_same_answer(sm
     assert (again.text, again.citations) == (first.text, first.citations)
     fresh = Rag(small_rag.settings, embedder=small_rag.embedder).ask(question, k=3)
     assert (fresh.text, fresh.citations) == (first.text, first.citations)
+
+
+# --- comparison tables built from the notes' parallel lines ------------------------------------
+
+COMPARISONS = """# LoRA vs QLoRA
+
+Here is how the two fine-tuning methods compare.
+
+### 1. **Model Size**:
+   - **LoRA**: The model size shrinks a little, since only low-rank matrices are trained.
+   - **QLoRA**: The model size shrinks much more, thanks to 4-bit quantization of the frozen weights.
+
+### 2. **Training Speed**:
+   - **LoRA**: Training is fast because few parameters are updated.
+   - **QLoRA**: Training can be slower per step because weights are dequantized on the fly.
+
+### 3. **Use Cases**:
+   - **LoRA**: Fine-tuning on a single large GPU.
+   - **QLoRA**: Fine-tuning on consumer GPUs with little memory.
+
+# Masked Attention vs Bidirectional Attention
+
+### 1. **Masked Attention**:
+- **Purpose**: Stops each token from attending to the tokens after it.
+- **Pros**:
+  - Makes left-to-right text generation possible.
+- **Cons**:
+  - Sees only the past context of each token.
+
+### 2. **Bidirectional Attention**:
+- **Purpose**: Lets each token attend to the whole sequence at once.
+- **Pros**:
+  - Gives every token the context on both sides.
+- **Cons**:
+  - Cannot generate text left to right.
+
+# Gardening
+
+Tomatoes need full sun and deep watering twice a week. Basil grows well next to tomatoes.
+
+# U-Net
+
+U-Net is a convolutional encoder-decoder for image segmentation with skip connections.
+
+### Challenges:
+- **Overfitting**: U-Net can overfit on small datasets, though data augmentation and dropout mitigate it.
+
+# Gradient Descent
+
+### Overfitting
+- **Problem**: Gradient descent can overfit the training data of an overparameterized model.
+- **Solutions**:
+  - Use L2 regularization.
+  - Apply early stopping on the validation loss.
+"""
+
+
+@pytest.fixture(scope="module")
+def table_rag(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Rag:
+    settings = make_settings(tmp_path_factory.mktemp("tables"))
+    (settings.corpus_dir / "compare.md").write_text(COMPARISONS)
+    rag = Rag(settings, embedder=embedder)
+    rag.index()
+    return rag
+
+
+def table_rows(text: str) -> list[list[str]]:
+    return [[c.strip() for c in line.strip("|").split("|")] for line in text.split("\n") if line.startswith("|")]
+
+
+def test_an_aspect_by_aspect_comparison_becomes_a_table_of_the_asked_aspects(table_rag: Rag) -> None:
+    answer = table_rag.ask("lora vs qlora - model size and training speed, table pls")
+    assert_well_cited(answer)
+    rows = table_rows(answer.text)
+    assert rows[0] == ["", "LoRA", "QLoRA"] and rows[1] == ["---", "---", "---"]
+    assert [r[0] for r in rows[2:]] == ["**Model Size**", "**Training Speed**"]  # the asked rows, the notes' titles
+    assert rows[2][2].startswith("The model size shrinks much more, thanks to 4-bit quantization")
+    assert rows[3][1].startswith("Training is fast because few parameters are updated.")
+    assert "**LoRA**" not in answer.text  # the column says whose line it is
+    lines = COMPARISONS.split("\n")
+    cited = [line for c in answer.citations for line in lines[c.cited_start - 1 : c.cited_end]]
+    assert any("4-bit quantization" in line for line in cited) and not any("Use Cases" in line for line in cited)
+
+
+def test_a_side_by_side_layout_gives_each_side_its_pros_and_cons(table_rag: Rag) -> None:
+    answer = table_rag.ask("pros n cons of masked attention vs bidirectional attention, can u put them side by side")
+    assert_well_cited(answer)
+    rows = table_rows(answer.text)
+    assert rows[0] == ["", "Masked Attention", "Bidirectional Attention"]
+    assert [r[0] for r in rows[2:]] == ["**Pros**", "**Cons**"]
+    assert rows[2][1].startswith("Makes left-to-right text generation possible.")
+    assert rows[3][2].startswith("Cannot generate text left to right.")
+
+
+def test_a_table_of_sides_the_notes_never_lay_side_by_side_is_answered_in_prose(table_rag: Rag) -> None:
+    answer = table_rag.ask("tomatoes vs basil watering, as a table")
+    assert answer.answered and "| |" not in answer.text and "Tomatoes need full sun" in answer.text
+
+
+def test_a_follow_up_quotes_its_topic_not_another_topics_remedies(table_rag: Rag) -> None:
+    history = [("user", "what is U-Net?"), ("assistant", "An encoder-decoder for segmentation.")]
+    answer = table_rag.ask("how do i stop it from overfitting? my dataset is tiny", history=history)
+    assert "data augmentation and dropout" in answer.text and "early stopping" not in answer.text
+
+
+def test_a_fresh_process_reads_the_stored_unit_vectors_and_embeds_only_the_question(small_rag: Rag) -> None:
+    question = "How do you use an SVM for multi-class classification?"
+    expected = Rag(small_rag.settings, embedder=small_rag.embedder).ask(question, k=3)
+    rag = Rag(small_rag.settings, embedder=small_rag.embedder)
+    embedded: list[str] = []
+    real = small_rag.embedder
+
+    class Counting:
+        id, max_tokens, count_tokens = real.id, real.max_tokens, real.count_tokens
+
+        def embed(self, texts):  # type: ignore[no-untyped-def]
+            embedded.extend(texts)
+            return real.embed(texts)
+
+    rag.__dict__["embedder"] = Counting()
+    answer = rag.ask(question, k=3)
+    assert (answer.text, answer.citations) == (expected.text, expected.citations)
+    assert embedded.count(question) >= 1 and len(embedded) <= 3  # the question (and its search), no unit
+    units = unit_texts(rag.answerer.view("ml.md"))
+    assert rag.unit_store.count() == len(set(units)) > 10 and rag.answerer.vectors.unstored("ml.md", units) == []

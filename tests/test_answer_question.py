@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rag.answer.evidence import judge, share_present
-from rag.answer.question import intents, language, question_parts, wants_code, wants_table
+from rag.answer.question import compared_sides, language, question_parts, table_aspects, wants_code, wants_table
+from rag.intents import intents
 from rag.models import Passage
 
 
@@ -67,3 +68,17 @@ def test_refusal_by_evidence() -> None:
     assert not judge(0.45, 0.52, [], "what is beam search decoding", near).answered
     assert not judge(0.30, 0.52, [], "whats a BiRNN", near).answered  # too far below the floor
     assert share_present("how do i fix a BiRNN", near) == 1.0  # "fix" is what is asked, not what about
+
+
+def test_a_table_question_names_its_sides_and_the_aspects_it_wants_compared() -> None:
+    assert compared_sides("lora vs qlora - model size, training speed and performance. table pls") == (
+        ["lora"], ["qlora"], ["model", "size", "training", "speed", "performance", "table"])
+    assert table_aspects("lora vs qlora - model size, training speed and performance. table pls") == [
+        "model size", "training speed", "performance"]
+    assert table_aspects("LSTM vs transformer on memory, stability and interpretability - compare in a table?") == [
+        "memory", "stability", "interpretability"]
+    assert table_aspects("A vs B - table w/ what each one is, what it leads to, and how it shows up") == [
+        "what each one is", "what it leads to", "how it shows up"]
+    assert table_aspects("pros n cons of masked vs bidirectional attention, side by side") == ["pros", "cons"]
+    assert table_aspects("lora vs qlora in a table") == [] and compared_sides("what is lora?") is None
+    assert table_aspects("lora vs qlora - model size and training speed, table pls") == ["model size", "training speed"]

@@ -78,6 +78,7 @@ def test_add_edit_rename_delete(make_rag, embedder):
     renamed = rag.index()
     statuses = {f.source: f.status for f in renamed.files}
     assert statuses == {"renamed.md": "added", "topics.md": "removed"}
+    assert not rag.unit_store.ids_of("topics.md") and rag.unit_store.ids_of("renamed.md")  # answer units follow
     assert {s.source for s in rag.sources()} == {"renamed.md"}
 
     (corpus / "renamed.md").unlink()
@@ -85,7 +86,7 @@ def test_add_edit_rename_delete(make_rag, embedder):
         rag.index()  # an empty (or wrongly mounted) corpus folder must not wipe the index
     assert rag.store.count() > 0
     gone = rag.index(allow_empty=True)
-    assert gone.removed == 1 and gone.chunks == 0 and rag.store.count() == 0
+    assert gone.removed == 1 and gone.chunks == 0 and rag.store.count() == 0 == rag.unit_store.count()
 
 
 def test_moved_chunks_are_relabelled_not_re_embedded(make_rag, embedder):

@@ -7,7 +7,18 @@ import time
 import pytest
 
 from rag.errors import InvalidInput, NotFound, TooLarge
-from rag.retrieve import GENERATION_TTL, Ranked, collapse_overlaps, convex_fuse, hydrate_rows, overlaps, rank, rrf_fuse
+from rag.intents import intents
+from rag.retrieve import (
+    GENERATION_TTL,
+    Ranked,
+    by_intent,
+    collapse_overlaps,
+    convex_fuse,
+    hydrate_rows,
+    overlaps,
+    rank,
+    rrf_fuse,
+)
 from rag.store import StoredChunk
 
 
@@ -53,6 +64,16 @@ def test_every_candidate_keeps_its_stage_scores():
     ranked = rank([(a, 0.7)], [(b, 3.0), (a, 1.0)], "hybrid")
     scores = {r.row.id: r.scores for r in ranked}
     assert set(scores["a"]) == {"dense", "lexical", "fused"} and set(scores["b"]) == {"lexical", "fused"}
+
+
+def test_a_passage_labelled_with_what_the_query_asks_is_lifted_and_the_opposite_dropped():
+    described = StoredChunk("d", "a.md", 1, 5, "Exploding gradients", "Gradients grow without bound.", 0, "s", "t")
+    remedied = StoredChunk("r", "a.md", 6, 9, "Exploding gradients", "**Solutions**:\n- Clip them.", 0, "s", "t")
+    praised = StoredChunk("p", "a.md", 10, 12, "RNN > Advantages", "Shares weights over time.", 0, "s", "t")
+    fused = [(described, 1.0), (praised, 0.97), (remedied, 0.95)]
+    assert [r.id for r, _ in by_intent(fused, intents("how do I fix exploding gradients"))] == ["r", "d", "p"]
+    assert [r.id for r, _ in by_intent(fused, intents("what are the downsides of RNNs"))] == ["d", "r", "p"]
+    assert by_intent(fused, intents("what are exploding gradients")) == fused
 
 
 def test_svm_kernel_question_finds_the_svm_section(corpus_rag):

@@ -11,12 +11,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from rag.answer.evidence import Verdict, judge
-from rag.answer.labels import adjustment, code_after, intent_sections, on_intent, unit_language
+from rag.answer.labels import adjustment, code_after, intent_sections, on_intent, unit_language, word_keys
 from rag.answer.note import NoteView
 from rag.answer.question import (
     compared_sides,
     content_words,
-    intents,
     language,
     question_parts,
     resolve_followup,
@@ -30,6 +29,7 @@ from rag.answer.select import Candidate, choose, code_answer, is_filler
 from rag.answer.table import MAX_ANCHORS, Grid, build_grid, covers_aspects
 from rag.answer.units import Unit, is_lead_in
 from rag.errors import InvalidInput, LLMError, StoreUnavailable
+from rag.intents import intents
 from rag.models import Answer, Passage
 
 if TYPE_CHECKING:
@@ -46,6 +46,7 @@ PART_PRIOR_SHARE = 0.5  # a part is found more by its own words than by the rank
 TOPICS = 3  # the topics of this many top passages are searched for a section announcing what is asked
 PART_PASSAGES = 2
 MAX_PART_SEARCHES = 4  # passages searched for each further part of a multi-part question
+TOPIC_BONUS = 0.1  # a follow-up's unit that names the conversation's topic (in its headings or text)
 FOLLOW_UP_WEIGHT = 0.7  # weight of the follow-up question itself against the query resolved with its topic
 VIEW_CHARS = 400  # of a unit (twice that of code) are embedded: enough to place it, cheap to embed
 NO_LLM = "no LLM endpoint is configured (RAG_LLM_BASE_URL); this is the extractive answer"
@@ -275,12 +276,17 @@ class Reading:
         texts = [self.query, *(self.parts if len(self.parts) > 1 else [])]
         asked = [intents(self.question), *(intents(text) for text in texts[1:])]
         words = [content_words(text) for text in texts]
+        # A follow-up ("how do I stop it from overfitting?") stays with the conversation's topic ("U-Net")
+        own = set(content_words(self.question))
+        topic = {w.rstrip("s")[:5] for w in words[0] if w not in own}
         candidates = []
         for n, (view, i, rank) in enumerate(self.places):
             unit = view.units[i]
             if not is_quotable(unit) or dangles(view, i) or (unit.kind == "code" and not code_asked):
                 continue
             prior = PASSAGE_PRIOR / (1 + rank)
+            on_topic = not topic or bool(topic & word_keys(content_words(f"{' '.join(view.paths[i])} {unit.text}")))
+            prior += TOPIC_BONUS if topic and on_topic else 0.0
             extra = [prior * (1 if k == 0 else PART_PRIOR_SHARE) + adjustment(view, i, wants, asked_language, words[k])
                      for k, wants in enumerate(asked)]
             sims = tuple(float(s) for s in self.sims[n, self.n_main :])
@@ -288,7 +294,8 @@ class Reading:
                           for p, s in enumerate(sims))
             # a part's "when is it useful" is about its own subject, not any section of uses nearby
             labelled = tuple(on_intent(view, i, wants if k == 0 else wants - {"use"}) for k, wants in enumerate(asked))
-            candidates.append(Candidate(view, i, float(main[n]) + extra[0], parts, sims, labelled[0], labelled[1:]))
+            candidates.append(Candidate(view, i, float(main[n]) + extra[0], parts, sims, labelled[0] and on_topic,
+                                        labelled[1:]))
         code = [c for c in candidates if c.view.units[c.index].kind == "code"
                 and len(c.view.units[c.index].text.strip("`~\n").split("\n")) >= 3]
         in_language = [c for c in code if unit_language(c.view, c.index) == asked_language]

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rag.answer.question import INTENTS, content_words
+from rag.answer.question import content_words
+from rag.intents import INTENTS
 from rag.models import Passage
 
 # Calibrated on eval/calibration_questions.jsonl and eval/dev_questions.jsonl (see README, "Not in your notes").

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rag.intents import intents
 from rag.lexical import STOPWORDS
 
 FOLLOW_UP_START = re.compile(r"^(?:and|but|also|so|then|or|what about|how about|what of|same for)\b", re.I)
@@ -61,25 +62,7 @@ def mentions(text: str, side: str) -> bool:
     return re.search(rf"(?<![\w-]){re.escape(stem)}", text.lower()) is not None
 
 
-# What a question wants, and the words that label the notes' blocks giving it ("- **Solutions**:").
-INTENTS = {
-    "fix": (r"\b(?:fix\w*|avoid\w*|prevent\w*|stop\w*|deal with|handle|overcom\w*|mitigat\w*|remed\w*|solv\w*|"
-            r"solutions?|address\w*|what can i do|what helps|helps?|tackl\w*|combat\w*|reduc\w*|improv\w*)\b",
-            r"\b(?:solutions?|fix\w*|remed\w*|mitigat\w*|prevent\w*|avoid\w*|address\w*|overcom\w*|handl\w*|"
-            r"strateg\w*|techniques?|tips?|best practices?|ways? to|how to|improv\w*)\b"),
-    "pros": (r"\b(?:advan?t\w*ges?|pros|benefits?|strengths?|upsides?|why use)\b",
-             r"\b(?:advantages?|benefits?|strengths?|pros|key features?)\b"),
-    "cons": (r"\b(?:disadvan?t\w*ges?|cons|downsides?|drawbacks?|limitations?|weakness\w*|pitfalls?|shortcomings?)\b",
-             r"\b(?:disadvantages?|limitations?|drawbacks?|cons|weakness\w*|downsides?|challenges?)\b"),
-    "use": (r"\b(?:use cases?|used for|useful|applications?|in practice|situations?|scenarios?|"
-            r"when (?:\w+ ){0,3}(?:use|pick|choose|prefer)|where (?:\w+ ){0,3}used)\b",
-            r"\b(?:applications?|use cases?|when to use|usage|used|useful|scenarios?|uses)\b"),
-    "assume": (r"\bassum\w*", r"\bassum\w*"),
-    "define": (r"^\s*(?:what(?:'s|s)?\s+(?:\w+\s+)?(?:is|are)\b|whats?\b|define|definition of|explain)\b",
-               r"\b(?:definition|what is|overview|introduction|concept|basic idea|core idea)\b"),
-}
 TABLE_WORDS = re.compile(r"\btab(?:le|ular)?\b|side[- ]by[- ]side", re.I)
-OPPOSITE = {"pros": "cons", "cons": "pros"}
 LANGUAGES = {"python": r"\bpython\b|\bpy\b", "c++": r"c\+\+|\bcpp\b", "java": r"\bjava\b(?!script)",
              "javascript": r"\bjavascript\b|\bjs\b"}
 NEGATED = re.compile(r"\b(?:not|no|without|instead of|rather than|other than)\s+(?:the\s+|in\s+|a\s+)?[\w+#]+"
@@ -94,22 +77,13 @@ PART_SPLIT = re.compile(r"\?+\s+|\s+\+\s+|\s*;\s*|,?\s+and\s+(?=(?:what|when|whe
 ASPECTS = re.compile(r"(?:[-:–]|\bon|\bin terms of)\s+((?:[\w /-]+,\s*)+[\w /-]+?,?\s+(?:and|&)\s+[\w /-]+)", re.I)
 
 
+ASPECT_PAIR = re.compile(r"(?:\s[-:–]|\bon|\bin terms of)\s+([\w /-]+?\s+(?:and|&)\s+[\w /-]+)", re.I)  # "- X and Y"
 TABLE_FILLER = re.compile(r"^(?:(?:a |in a )?table(?: of| with| w/)?|side by side|compare)\s*", re.I)
 
 
 def wants_table(question: str) -> bool:
     """True if the question asks for a table or a side-by-side comparison."""
     return TABLE_WORDS.search(question) is not None
-
-
-def intents(question: str) -> set[str]:
-    """What the question wants: a fix, advantages, disadvantages, uses, assumptions (any number of them)."""
-    return {name for name, (asks, _) in INTENTS.items() if re.search(asks, question, re.I)}
-
-
-def labels_intent(label: str, intent: str) -> bool:
-    """True if a heading or an item's label announces what the intent wants ("Solutions", "Limitations")."""
-    return re.search(INTENTS[intent][1], label, re.I) is not None
 
 
 def language(text: str) -> str | None:
@@ -172,7 +146,7 @@ def compared_sides(question: str) -> tuple[list[str], list[str], list[str]] | No
 def table_aspects(question: str) -> list[str]:
     """What a table question wants compared, one row each: the aspects it lists ("model size, training speed and
     performance"), else what it asks of each side ("pros", "cons"); none when it names none."""
-    listed = ASPECTS.search(question)
+    listed = ASPECTS.search(question) or ASPECT_PAIR.search(question)
     if listed:
         items = [TABLE_FILLER.sub("", a.split(" - ")[0]).strip()
                  for a in re.split(r",\s*(?:(?:and|&)\s+)?|\s+(?:and|&)\s+", listed.group(1))]

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.answer.note import NoteView, Section
-from rag.answer.question import content_words, intents, labels_intent, mentions
+from rag.answer.question import content_words, mentions
+from rag.intents import intents, labels_intent
 
 LABEL = re.compile(r"^[\s>*+\-\d.)]*\*\*([^*]{1,60}?)(?::\*\*|\*\*\s*:)")  # "- **LoRA**: ...", "5. **Strengths:**"
 NUMBERING = re.compile(r"^[\s#>*+\-]*(?:\d{1,3}(?:\.\d{1,3})*[.)]?|[a-z][.)])?\s*")
@@ -54,7 +55,7 @@ def build_grid(sides: Sequence[Sequence[str]], asked: Sequence[str], anchors: Se
     if names is None:
         return None
     best: Grid | None = None
-    tried = set()
+    tried: set[tuple[int, tuple[int, int]]] = set()
     for view, anchor in anchors[:MAX_ANCHORS]:
         region = comparison_region(view, anchor, names)
         if region is None or (id(view), region) in tried:
