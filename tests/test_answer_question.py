@@ -32,6 +32,7 @@ def test_aspects_and_compared_sides_are_parts_of_their_own() -> None:
     ("how do i fix vanishing gradients?", {"fix"}),
     ("my LSTM overfits, what can i do about it?", {"fix"}),
     ("advantges of encapsulation?", {"pros"}),
+    ("why bother with interfaces, what do I gain?", {"pros"}),
     ("downsides of IoU loss?", {"cons"}),
     ("limitations of LSTM", {"cons"}),
     ("assumptions of logistic regression", {"assume"}),
