@@ -169,7 +169,7 @@ def main() -> None:
         if env is not None:  # the floor needs the server's index; a --url server's is not known here
             floor_vs_search(url, env)
         print(f"{'endpoint':11} {'clients':>7} {'requests':>8} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} {'req/s':>8}")
-        print(cold.row(), "(each question's first ask: its units not cached yet)")
+        print(cold.row(), "(each question's first ask: no answer cached; the units' vectors come from the index)")
         for endpoint in ("search", "ask"):
             for clients in levels:
                 print(asyncio.run(drive(url, endpoint, clients, max(30, args.rounds * clients))).row(), flush=True)
