@@ -25,6 +25,7 @@ from rag.api_models import (
     ErrorOut,
     Health,
     IndexRequest,
+    IndexStatusOut,
     IndexSummary,
     SearchRequest,
     SearchResponse,
@@ -32,6 +33,7 @@ from rag.api_models import (
     answer_out,
     passage_out,
     sources_out,
+    status_out,
     summary_out,
 )
 from rag.app import Rag
@@ -157,6 +159,12 @@ def delete_source(source: str, rag: RagDep) -> IndexSummary:
 def reindex(rag: RagDep, body: IndexRequest | None = None) -> IndexSummary:
     """Bring the index in line with the corpus folder (only changed notes are embedded)."""
     return summary_out(rag.index(rebuild=body.rebuild if body else False))
+
+
+@router.get("/v1/index/status", response_model=IndexStatusOut, tags=["notes"])
+def index_status(rag: RagDep) -> IndexStatusOut:
+    """The index run in progress in this server (embedded so far, of how many) and how the last one ended."""
+    return status_out(rag.status)
 
 
 def status_for(exc: RagError) -> int:

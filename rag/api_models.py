@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from rag.app import MAX_K
-from rag.models import Answer, IndexReport, Passage, SourceInfo
+from rag.models import Answer, IndexReport, IndexStatus, Passage, SourceInfo
 
 QUERY_DOC = "Non-empty; longer than RAG_MAX_QUERY_CHARS (default 2000) characters is refused with 413."
 
@@ -103,6 +103,18 @@ class IndexSummary(BaseModel):
     units: int = Field(0, description="Answer units (sentences, list items) embedded, beyond the chunks.")
 
 
+class IndexStatusOut(BaseModel):
+    """The index run in progress, if any, and how the last one ended."""
+
+    running: bool
+    done: int = Field(0, description="Texts embedded so far by the run in progress.")
+    total: int = Field(0, description="Texts the run in progress embeds (grows once the chunks are done).")
+    started_at: str | None = None
+    finished_at: str | None = Field(None, description="When the last run ended.")
+    last: IndexSummary | None = Field(None, description="What the last successful run did.")
+    error: str | None = Field(None, description="Why the last run failed, if it did.")
+
+
 class IndexRequest(BaseModel):
     rebuild: bool = Field(False, description="Drop the index and embed every note again.")
 
@@ -135,6 +147,10 @@ def answer_out(answer: Answer) -> AskResponse:
 
 def summary_out(report: IndexReport) -> IndexSummary:
     return IndexSummary.model_validate(asdict(report))
+
+
+def status_out(status: IndexStatus) -> IndexStatusOut:
+    return IndexStatusOut.model_validate(asdict(status))
 
 
 def sources_out(infos: list[SourceInfo]) -> SourcesResponse:

@@ -6,12 +6,13 @@ import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.errors import InvalidInput, NotFound, TooLarge
-from rag.models import Answer, IndexReport, Passage, SourceInfo
+from rag.models import Answer, IndexReport, IndexStatus, Passage, SourceInfo
 from rag.settings import Settings, load_settings
 from rag.store import ChromaStore, UnitVectorStore
 
@@ -33,6 +34,7 @@ class Rag:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self._index_runs = 0  # index runs in progress in this process (the API runs them in threads)
+        self.status = IndexStatus(False)  # of this process's index runs
         if embedder is not None:  # tests share one loaded model between containers
             self.__dict__["embedder"] = embedder
 
@@ -96,27 +98,44 @@ class Rag:
     def index(self, paths: Sequence[Path] = (), rebuild: bool = False,
               progress: Progress | None = None, allow_empty: bool = False) -> IndexReport:
         """Bring the index in line with the corpus folder (or the given paths); see `index_notes`."""
-        from rag.index import index_lock, index_notes
+        from rag.index import index_lock
 
         with index_lock(self.settings.data_dir):
             self._index_runs += 1
+            self.status = IndexStatus(True, started_at=now(), finished_at=self.status.finished_at,
+                                      last=self.status.last)
+
+            def tracked(done: int, total: int) -> None:
+                self.status = replace(self.status, done=done, total=total)
+                if progress:
+                    progress(done, total)
+
             try:
-                if rebuild:
-                    self.unit_store.drop()
-                seen = [0]  # the chunks' total: the units' progress goes on from there
-
-                def chunk_progress(done: int, total: int) -> None:
-                    seen[0] = total
-                    if progress:
-                        progress(done, total)
-
-                report = index_notes(self.settings.corpus_dir, self.store, self.embedder, self.budget,
-                                     paths, rebuild, chunk_progress, allow_empty)
-                self.retriever.refresh(force=True)
-                report = self.prepare_answers(report, seen[0], progress)
+                report = self._index(paths, rebuild, tracked, allow_empty)
+            except BaseException as exc:
+                self.status = replace(self.status, running=False, finished_at=now(), error=str(exc) or repr(exc))
+                raise
             finally:
                 self._index_runs -= 1
+        self.status = replace(self.status, running=False, finished_at=now(), last=report, error=None)
         return report
+
+    def _index(self, paths: Sequence[Path], rebuild: bool, progress: Progress, allow_empty: bool) -> IndexReport:
+        """One index run, under the lock: the chunks, then the answer units of the notes that changed."""
+        from rag.index import index_notes
+
+        if rebuild:
+            self.unit_store.drop()
+        seen = [0]  # the chunks' total: the units' progress goes on from there
+
+        def chunk_progress(done: int, total: int) -> None:
+            seen[0] = total
+            progress(done, total)
+
+        report = index_notes(self.settings.corpus_dir, self.store, self.embedder, self.budget,
+                             paths, rebuild, chunk_progress, allow_empty)
+        self.retriever.refresh(force=True)
+        return self.prepare_answers(report, seen[0], progress)
 
     def prepare_answers(self, report: IndexReport, chunks: int, progress: Progress | None) -> IndexReport:
         """Store the unit vectors of the notes just (re)indexed, and of any indexed note that has none yet;
@@ -128,6 +147,7 @@ class Rag:
         removed = [f.source for f in report.files if f.status == "removed"]
         unstored = {f.source for f in report.files if f.status == "unchanged" and not self.unit_store.ids_of(f.source)}
         self.answerer.forget(removed)
+
         def unit_progress(done: int, total: int) -> None:
             if progress:
                 progress(chunks + done, chunks + total)
@@ -135,6 +155,7 @@ class Rag:
         units = self.answerer.prepare(sorted(changed | unstored), unit_progress)
         log.info("stored the vectors of %d answer units", units)
         return replace(report, seconds=round(report.seconds + time.perf_counter() - started, 3), units=units)
+
     def add_notes(self, notes: Sequence[tuple[str, bytes]], overwrite: bool = False,
                   progress: Progress | None = None) -> IndexReport:
         """Save (name, bytes) notes into the corpus folder and index them in one run.
@@ -227,6 +248,10 @@ class Rag:
         unknown = sorted(set(sources) - known)
         if unknown:
             raise NotFound(f"unknown source(s): {', '.join(unknown)}; `rag sources` lists the indexed notes")
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def build(settings: Settings | None = None, **overrides: object) -> Rag:

@@ -11,7 +11,8 @@ INTENTS = {
             r"solutions?|address\w*|what can i do|what helps|helps?|tackl\w*|combat\w*|reduc\w*|improv\w*)\b",
             r"\b(?:solutions?|fix\w*|remed\w*|mitigat\w*|prevent\w*|avoid\w*|address\w*|overcom\w*|handl\w*|"
             r"strateg\w*|techniques?|tips?|best practices?|ways? to|how to|improv\w*)\b"),
-    "pros": (r"\b(?:advan?t\w*ges?|pros|benefits?|strengths?|upsides?|why use|why bother|gain\w*|the point of|worth it)\b",
+    "pros": (r"\b(?:advan?t\w*ges?|pros|benefits?|strengths?|upsides?|why use|why bother|gain\w*|the point of|"
+             r"worth it)\b",
              r"\b(?:advantages?|benefits?|strengths?|pros|key features?)\b"),
     "cons": (r"\b(?:disadvan?t\w*ges?|cons|downsides?|drawbacks?|limitations?|weakness\w*|pitfalls?|shortcomings?)\b",
              r"\b(?:disadvantages?|limitations?|drawbacks?|cons|weakness\w*|downsides?|challenges?)\b"),

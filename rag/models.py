@@ -89,6 +89,19 @@ class IndexReport:
 
 
 @dataclass(frozen=True)
+class IndexStatus:
+    """The index run in progress (if any) and how the last one ended, as the API and the UI show them."""
+
+    running: bool
+    done: int = 0  # texts embedded so far by the run in progress
+    total: int = 0
+    started_at: str | None = None  # of the run in progress
+    finished_at: str | None = None  # of the last run that ended
+    last: IndexReport | None = None  # what the last successful run did
+    error: str | None = None  # why the last run failed, if it did
+
+
+@dataclass(frozen=True)
 class SourceInfo:
     """One indexed note as `rag sources` lists it."""
 

@@ -294,6 +294,25 @@ def test_index_run(writer: httpx.Client) -> None:
     summary = writer.post("/v1/index", json={}, headers=AUTH).json()
     assert summary["unchanged"] == 1 and summary["embedded"] == 0 and summary["chunks"] > 10
     assert writer.post("/v1/index", headers=AUTH).status_code == 200  # the body is optional
+    status = writer.get("/v1/index/status").json()
+    assert status["running"] is False and status["error"] is None and status["finished_at"]
+    assert status["last"]["unchanged"] == 1 and status["last"]["chunks"] == summary["chunks"]
+
+
+def test_index_status_shows_the_run_in_progress(writer: httpx.Client, write_base: str) -> None:
+    with ThreadPoolExecutor(1) as pool:
+        run = pool.submit(httpx.post, f"{write_base}/v1/index", json={"rebuild": True}, headers=AUTH, timeout=120)
+        seen = []
+        for _ in range(2000):  # bounded: at most some 20 s
+            status = writer.get("/v1/index/status").json()
+            seen.append(status)
+            if not status["running"] and run.done():
+                break
+            time.sleep(0.01)
+        assert run.result().status_code == 200
+    running = [s for s in seen if s["running"]]
+    assert running and running[0]["started_at"] and any(s["total"] > 0 and s["done"] <= s["total"] for s in running)
+    assert not seen[-1]["running"] and seen[-1]["last"]["added"] >= 1
 
 
 def test_concurrent_index_runs_get_409(write_base: str) -> None:
