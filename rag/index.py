@@ -16,7 +16,7 @@ from pathlib import Path
 from rag.chunk import Budget, chunk_note, embed_view
 from rag.embed import Embedder
 from rag.errors import IndexBusy, IndexMismatch, InvalidInput, StoreUnavailable
-from rag.load import Skipped, find_note_files, read_note, source_name
+from rag.load import Skipped, read_note, scan_corpus, source_name
 from rag.models import Chunk, FileReport, IndexReport, Note
 from rag.store import ChromaStore, StoredChunk
 
@@ -98,7 +98,8 @@ def index_notes(
     An empty corpus folder would remove every indexed note: refused unless `allow_empty` (a deliberate delete).
     """
     started = time.perf_counter()
-    files = find_note_files(corpus_dir, paths)
+    scan = scan_corpus(corpus_dir, paths)
+    files = scan.notes
     if rebuild:
         store.drop()
     else:
@@ -109,22 +110,24 @@ def index_notes(
         by_source[row.source][row.id] = row
     recut = bool(by_source) and store.chunker_id() != budget.id  # chunking changed: diff every note
 
-    if not files and by_source and not paths and not rebuild and not allow_empty:
+    kept_skipped = any(s.source in by_source for s in scan.skipped)
+    if not files and not kept_skipped and by_source and not paths and not rebuild and not allow_empty:
         raise InvalidInput(
             f"the corpus folder {corpus_dir} has no notes, so indexing it would remove all {len(by_source)} "
             "indexed notes; check the folder (RAG_CORPUS_DIR), or run `rag index --rebuild` to empty the index"
         )
-    reports: list[FileReport] = []
+    kept = " (the previously indexed version is kept)"
+    reports = [FileReport(s.source, "skipped", s.reason + (kept if s.source in by_source else ""),
+                          len(by_source.get(s.source, {}))) for s in scan.skipped]
     plans: list[FilePlan] = []
-    on_disk: set[str] = set()
+    on_disk: set[str] = {s.source for s in scan.skipped}  # a note that became a link out keeps its chunks
     for path in files:
         source = source_name(path, corpus_dir)
         on_disk.add(source)
         note = read_note(path, source)
         existing = by_source.get(source, {})
         if isinstance(note, Skipped):
-            kept = " (the previously indexed version is kept)" if existing else ""
-            reports.append(FileReport(source, "skipped", note.reason + kept, len(existing)))
+            reports.append(FileReport(source, "skipped", note.reason + (kept if existing else ""), len(existing)))
         elif existing and not recut and {r.file_sha256 for r in existing.values()} == {note.sha256}:
             reports.append(FileReport(source, "unchanged", "", len(existing)))
         else:

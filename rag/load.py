@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,26 +22,59 @@ class Skipped:
     reason: str
 
 
-def find_note_files(corpus_dir: Path, paths: Iterable[Path] = ()) -> list[Path]:
-    """The note files under the corpus folder (or under the given paths), sorted."""
+@dataclass(frozen=True)
+class CorpusScan:
+    """The note files found, and the other files of the folder that are not indexed, with why."""
+
+    notes: list[Path]
+    skipped: list[Skipped]
+
+
+def scan_corpus(corpus_dir: Path, paths: Iterable[Path] = ()) -> CorpusScan:
+    """The note files under the corpus folder (or under the given paths), sorted; other kinds of file and
+    links that lead out of the folder are reported, hidden files and folders (`.git`) are passed over."""
     if not corpus_dir.is_dir():
         raise NotFound(f"corpus folder {corpus_dir} does not exist: create it or set RAG_CORPUS_DIR")
-    roots = list(paths) or [corpus_dir]
-    found: set[Path] = set()
-    for root in roots:
-        if not root.exists():
+    notes: set[Path] = set()
+    skipped: dict[str, Skipped] = {}
+    for root in list(paths) or [corpus_dir]:
+        if not root.exists() and not root.is_symlink():
             raise NotFound(f"{root} does not exist: give a file or folder inside {corpus_dir}")
-        candidates = [root] if root.is_file() else root.rglob("*")
-        found.update(p for p in candidates if p.is_file() and p.suffix.lower() in NOTE_SUFFIXES)
-    return sorted(found)
+        candidates = [root] if not root.is_dir() or root.is_symlink() else sorted(root.rglob("*"))
+        for path in candidates:
+            source = source_name(path, corpus_dir)
+            if any(part.startswith(".") for part in Path(source).parts):
+                continue
+            reason = why_not_a_note(path, corpus_dir)
+            if reason:
+                skipped[source] = Skipped(source, reason)
+            elif path.is_file():
+                notes.add(path)
+    return CorpusScan(sorted(notes), sorted(skipped.values(), key=lambda s: s.source))
+
+
+def why_not_a_note(path: Path, corpus_dir: Path) -> str:
+    """Why a file or link of the corpus folder is not indexed ("" for a note, and for a plain folder)."""
+    if path.is_symlink():
+        target = path.resolve()
+        try:
+            inside = target.relative_to(corpus_dir.resolve()).as_posix()
+        except ValueError:
+            return f"a link to {target}, outside the corpus folder: copy the note into {corpus_dir} instead"
+        return f"a link to {inside}, which is indexed under its own name" if target.exists() else "a broken link"
+    if path.is_file() and path.suffix.lower() not in NOTE_SUFFIXES:
+        return f"not a kind of note that is indexed ({', '.join(NOTE_SUFFIXES)})"
+    return ""
 
 
 def source_name(path: Path, corpus_dir: Path) -> str:
-    """The note's name as stored: its path relative to the corpus folder."""
-    try:
-        return path.resolve().relative_to(corpus_dir.resolve()).as_posix()
-    except ValueError as exc:
-        raise NotFound(f"{path} is outside the corpus folder {corpus_dir}: copy it there first") from exc
+    """The note's name as stored: its path relative to the corpus folder (a link keeps its own name)."""
+    for inner, outer in ((os.path.abspath(path), os.path.abspath(corpus_dir)),  # the link's own place
+                         (os.path.realpath(path), os.path.realpath(corpus_dir))):  # a file given by its real path
+        relative = Path(os.path.relpath(inner, outer))
+        if not relative.parts or relative.parts[0] != "..":
+            return relative.as_posix()
+    raise NotFound(f"{path} is outside the corpus folder {corpus_dir}: copy it there first")
 
 
 def read_note(path: Path, source: str) -> Note | Skipped:

@@ -135,7 +135,35 @@ def test_skipped_files_are_reported_and_the_others_indexed(make_rag):
     assert statuses["topics.md"][0] == "added"
     assert statuses["latin1.md"][0] == statuses["empty.txt"][0] == statuses["image.md"][0] == "skipped"
     assert "UTF-8" in statuses["latin1.md"][1] and "binary" in statuses["image.md"][1]
-    assert "ignored.pdf" not in statuses
+    assert statuses["ignored.pdf"][0] == "skipped" and ".md" in statuses["ignored.pdf"][1]  # a kind not indexed
+
+
+def test_links_out_of_the_corpus_folder_are_skipped_with_their_reason(make_rag, tmp_path):
+    rag = make_rag()
+    corpus = rag.settings.corpus_dir
+    write_notes(corpus)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    write_notes(outside, name="secret.md")
+    (corpus / "linked.md").symlink_to(outside / "secret.md")
+    (corpus / "linked-folder").symlink_to(outside)
+    (corpus / "alias.md").symlink_to(corpus / "topics.md")
+    (corpus / ".git").mkdir()
+    (corpus / ".git" / "HEAD.md").write_text("ref: refs/heads/main")
+    report = rag.index()  # one bad link used to abort the whole run
+    statuses = {f.source: (f.status, f.reason) for f in report.files}
+    assert statuses["topics.md"][0] == "added"
+    assert statuses["linked.md"][0] == statuses["linked-folder"][0] == "skipped"
+    assert "outside the corpus folder" in statuses["linked.md"][1] and str(outside) in statuses["linked-folder"][1]
+    assert statuses["alias.md"] == ("skipped", "a link to topics.md, which is indexed under its own name")
+    assert not any(s.startswith(".git") for s in statuses)  # hidden folders are passed over
+    assert [s.source for s in rag.sources()] == ["topics.md"]
+
+    (corpus / "topics.md").rename(outside / "topics.md")  # an indexed note replaced by a link out of the folder
+    (corpus / "topics.md").symlink_to(outside / "topics.md")
+    again = {f.source: f for f in rag.index().files}
+    assert again["topics.md"].status == "skipped" and "previously indexed version is kept" in again["topics.md"].reason
+    assert [s.source for s in rag.sources()] == ["topics.md"]
 
 
 def test_notes_in_subfolders_keep_their_relative_path(make_rag):
