@@ -40,6 +40,7 @@ from rag.app import Rag
 from rag.errors import (
     AuthError,
     IndexBusy,
+    IndexFailed,
     IndexMismatch,
     InvalidInput,
     LLMError,
@@ -64,6 +65,7 @@ ERROR_STATUS: dict[type[RagError], int] = {
     SourceExists: 409,
     IndexMismatch: 409,  # the index needs `rag index --rebuild`: a conflict with the configured model
     StoreUnavailable: 503,
+    IndexFailed: 500,  # the run could not finish; the message names the note, and the old index serves
     LLMError: 502,
 }
 MULTIPART_SLACK = 64 * 1024  # headers and boundaries around the file in a multipart body

@@ -58,7 +58,7 @@ class Rag:
     @cached_property
     def unit_store(self) -> UnitVectorStore:
         s = self.settings
-        return UnitVectorStore(s.data_dir, f"{s.collection}{UNITS_SUFFIX}", s.chroma_url)
+        return UnitVectorStore(s.data_dir, f"{s.collection}{UNITS_SUFFIX}", s.chroma_url, pinned=True)
 
     @cached_property
     def retriever(self) -> Retriever:
@@ -124,8 +124,6 @@ class Rag:
         """One index run, under the lock: the chunks, then the answer units of the notes that changed."""
         from rag.index import index_notes
 
-        if rebuild:
-            self.unit_store.drop()
         seen = [0]  # the chunks' total: the units' progress goes on from there
 
         def chunk_progress(done: int, total: int) -> None:

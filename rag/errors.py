@@ -31,6 +31,10 @@ class IndexBusy(RagError):
     """Another index run is in progress."""
 
 
+class IndexFailed(RagError):
+    """An index run that could not finish; what was in service stays in service."""
+
+
 class StoreUnavailable(RagError):
     """The vector store cannot be reached."""
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from rag.chunk import Budget, chunk_note, embed_view
 from rag.embed import Embedder
-from rag.errors import IndexBusy, IndexMismatch, InvalidInput, StoreUnavailable
-from rag.load import Skipped, read_note, scan_corpus, source_name
+from rag.errors import IndexBusy, IndexFailed, IndexMismatch, InvalidInput, StoreUnavailable
+from rag.load import CorpusScan, Skipped, read_note, scan_corpus, source_name
 from rag.models import Chunk, FileReport, IndexReport, Note
 from rag.store import ChromaStore, StoredChunk
 
@@ -98,12 +98,36 @@ def index_notes(
     An empty corpus folder would remove every indexed note: refused unless `allow_empty` (a deliberate delete).
     """
     started = time.perf_counter()
+    if rebuild and paths:
+        raise InvalidInput("--rebuild re-indexes the whole corpus folder: leave out the paths")
     scan = scan_corpus(corpus_dir, paths)
-    files = scan.notes
-    if rebuild:
-        store.drop()
+    serving = store
+    serving.remove_abandoned()  # what a rebuild that was killed left behind
+    if rebuild:  # into a new collection while the current one serves; switched to only when complete
+        store = serving.begin_rebuild()
     else:
         store.check_embedder(embedder.id)
+    try:
+        report = index_files(corpus_dir, scan, store, embedder, budget, paths, rebuild, progress, allow_empty)
+    except BaseException:
+        if rebuild:
+            store.abandon()
+        raise
+    if rebuild:
+        failed = [f for f in report.files if f.status == "failed"]
+        if failed:
+            store.abandon()
+            raise IndexFailed(f"the rebuild failed for {', '.join(f.source for f in failed)} ({failed[0].reason}); "
+                              "the previous index is still in service: fix the note or retry `rag index --rebuild`")
+        serving.switch_to(store)
+    return replace(report, seconds=round(time.perf_counter() - started, 3))
+
+
+def index_files(corpus_dir: Path, scan: CorpusScan, store: ChromaStore, embedder: Embedder, budget: Budget,
+                paths: Sequence[Path], rebuild: bool, progress: Progress | None, allow_empty: bool) -> IndexReport:
+    """Diff the scanned notes against the store and write what changed (see `index_notes`)."""
+    started = time.perf_counter()
+    files = scan.notes
     indexed_at = datetime.now(UTC).isoformat(timespec="seconds")
     by_source: dict[str, dict[str, StoredChunk]] = defaultdict(dict)
     for row in store.rows(with_text=False):

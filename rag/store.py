@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import wraps
@@ -19,12 +22,15 @@ if TYPE_CHECKING:
     from chromadb.api import ClientAPI
     from chromadb.api.models.Collection import Collection
 
+log = logging.getLogger(__name__)
 P = ParamSpec("P")
 T = TypeVar("T")
 GET_PAGE = 5000  # rows per `get` call when reading the whole store
 # chromadb's HTTP client never times out: a hung server would hold every request thread forever.
 HTTP_TIMEOUT = 30.0  # seconds for one call to a Chroma server (a full read of 100k rows takes a few)
 CONNECT_TIMEOUT = 3.0  # seconds to reach a Chroma server at all
+POINTER_SUFFIX = ".active"  # the collection whose metadata names the chunk collection in service
+REBUILD_INFIX = "-rebuild-"  # rebuilt collections are named <collection>-rebuild-<12 hex digits>
 USER_ERRORS = ("InvalidArgumentError", "DuplicateIDError")  # chromadb's names for a bad request, not an outage
 
 
@@ -79,12 +85,20 @@ def wrap_store_errors(func: Callable[P, T]) -> Callable[P, T]:
 
 
 class ChromaStore:
-    """One Chroma collection; the client is created on first use."""
+    """The chunks' Chroma collection; the client is created on first use.
+
+    `collection` names a family: the collection in service is the one a small pointer collection
+    (`<collection>.active`) names, or `<collection>` itself until the first rebuild. A rebuild fills a new
+    collection while the old one serves, then moves the pointer in one call; every process re-reads the
+    pointer with the generation, so all switch within a second. A `pinned` store is one fixed collection.
+    """
 
     def __init__(self, data_dir: Path, collection: str, chroma_url: str | None = None,
-                 timeout: float = HTTP_TIMEOUT) -> None:
+                 timeout: float = HTTP_TIMEOUT, pinned: bool = False) -> None:
         self._data_dir = data_dir
-        self._name = collection
+        self._base = collection
+        self._name = collection  # the collection in service, as last read from the pointer
+        self._pinned = pinned
         self._url = chroma_url
         self._timeout = timeout
         self._lock = threading.Lock()
@@ -124,15 +138,30 @@ class ChromaStore:
             ) from exc
 
     def _collection(self, fresh: bool = False) -> Collection:
-        """The collection handle, created once; `fresh` re-reads it (metadata written by other processes)."""
+        """The collection handle, created once; `fresh` re-reads the pointer and the collection (metadata
+        written by other processes)."""
         with self._lock:
             if self._client is None:
                 self._client = self._connect()
             if fresh or self._cached is None:
-                self._cached = self._client.get_or_create_collection(
-                    self._name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
-                )
+                name = self._base if self._pinned else self._active_name(self._client)
+                if name == self._base:  # before any rebuild: created on first use, as an empty index
+                    self._cached = self._client.get_or_create_collection(
+                        name, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None)
+                else:  # a rebuilt one is never re-created empty by a reader that read an old pointer
+                    self._cached = self._client.get_collection(name, embedding_function=None)
+                self._name = name
             return self._cached
+
+    def _active_name(self, client: ClientAPI) -> str:
+        """The collection the pointer names (the family's own name before the first rebuild)."""
+        from chromadb.errors import NotFoundError
+
+        try:
+            pointer = client.get_collection(self._base + POINTER_SUFFIX, embedding_function=None)
+        except NotFoundError:
+            return self._base
+        return str((pointer.metadata or {}).get("active") or self._base)
 
     def _reset_client(self) -> None:
         """Forget the connection so the next call reconnects (the server may be back)."""
@@ -269,9 +298,9 @@ class ChromaStore:
 
     @wrap_store_errors
     def drop(self) -> None:
-        """Delete the whole collection (`rag index --rebuild`), keeping its generation counting up.
+        """Delete the whole collection (a pinned store's: the unit vectors), keeping its generation counting up.
 
-        A reader that saw generation n before the drop must not take the rebuilt collection's count for n.
+        A reader that saw generation n before the drop must not take the re-created collection's count for n.
         """
         generation = self.generation()
         self._run(lambda c: None)  # connected, and the collection exists, so deleting it cannot fail on absence
@@ -280,6 +309,58 @@ class ChromaStore:
             self._client.delete_collection(self._name)
             self._cached = None
         self._run(lambda c: c.modify(metadata={"generation": generation + 1}), fresh=True)
+
+    @wrap_store_errors
+    def begin_rebuild(self) -> ChromaStore:
+        """A new, empty collection of the family to rebuild into while this one serves.
+
+        Collections left by a rebuild that died (killed, failed) are deleted first. The new one's generation
+        starts past the serving one's, so a reader that switches to it always re-reads its rows.
+        """
+        generation = self.generation()
+        self.remove_abandoned()
+        with self._lock:
+            assert self._client is not None
+            name = f"{self._base}{REBUILD_INFIX}{uuid.uuid4().hex[:12]}"
+            self._client.create_collection(name, configuration={"hnsw": {"space": "cosine"}},
+                                           metadata={"generation": generation + 1}, embedding_function=None)
+        return ChromaStore(self._data_dir, name, self._url, self._timeout, pinned=True)
+
+    @wrap_store_errors
+    def remove_abandoned(self) -> None:
+        """Delete the rebuilt collections of the family that are not in service (left by a rebuild that died)."""
+        self._run(lambda c: None, fresh=True)  # the pointer read now: a collection just switched to is kept
+        with self._lock:
+            assert self._client is not None
+            for collection in self._client.list_collections():
+                if self.is_rebuild_of_family(collection.name) and collection.name != self._name:
+                    log.info("deleting %s, left by a rebuild that did not finish", collection.name)
+                    self._client.delete_collection(collection.name)
+
+    def is_rebuild_of_family(self, name: str) -> bool:
+        """True for a collection a rebuild of this family made (and no other family's, on a shared server)."""
+        return re.fullmatch(rf"{re.escape(self._base + REBUILD_INFIX)}[0-9a-f]{{12}}", name) is not None
+
+    @wrap_store_errors
+    def switch_to(self, rebuilt: ChromaStore) -> None:
+        """Put a rebuilt collection in service in one call (the pointer), then delete the one it replaces."""
+        self._run(lambda c: None)
+        with self._lock:
+            assert self._client is not None
+            old = self._active_name(self._client)
+            pointer = self._client.get_or_create_collection(self._base + POINTER_SUFFIX, embedding_function=None)
+            pointer.modify(metadata={"active": rebuilt._base})
+            self._client.delete_collection(old)
+            self._cached = None
+
+    @wrap_store_errors
+    def abandon(self) -> None:
+        """Delete a pinned collection that will not be put in service (a rebuild that failed)."""
+        with self._lock:
+            if self._client is None:
+                self._client = self._connect()
+            self._client.delete_collection(self._base)
+            self._cached = None
 
 
 class UnitVectorStore(ChromaStore):
