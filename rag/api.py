@@ -16,8 +16,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from rag.api_chat import get_rag
+from rag.api_chat import get_rag, openai_error, speaks_openai
 from rag.api_chat import router as chat_router
 from rag.api_models import (
     AskRequest,
@@ -180,7 +181,20 @@ async def rag_error(request: Request, exc: Exception) -> JSONResponse:
     if status >= 500:
         log.error("%s %s -> %s: %s", request.method, request.url.path, status, exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
+    return error_response(request, status, str(exc), headers=headers)
+
+
+def error_response(request: Request, status: int, message: str, param: str | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    """An error body: `{"detail": ...}`, or OpenAI's shape on the routes OpenAI clients call."""
+    body = openai_error(status, message, param) if speaks_openai(request.url.path) else {"detail": message}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def http_error(request: Request, exc: Exception) -> JSONResponse:
+    """Starlette's own errors (no such route: 404, wrong method: 405) in the same shapes."""
+    assert isinstance(exc, StarletteHTTPException)
+    return error_response(request, exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
 
 
 async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
@@ -191,18 +205,18 @@ async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
         # curl -d sends a form (application/x-www-form-urlencoded) unless told otherwise: say so.
         sent = f" (it came as {content_type or 'no Content-Type'})" if "json" not in content_type else ""
         detail = f"the body is not valid JSON{sent}: send a JSON object with Content-Type: application/json"
-        return JSONResponse({"detail": detail}, status_code=422)
+        return error_response(request, 422, detail)
     problems = "; ".join(
         f"{'.'.join(str(part) for part in e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in exc.errors()
     )
-    return JSONResponse({"detail": f"invalid request: {problems}"}, status_code=422)
+    first = [str(part) for part in exc.errors()[0].get("loc", ())[1:]] if exc.errors() else []
+    return error_response(request, 422, f"invalid request: {problems}", ".".join(first) or None)
 
 
 async def internal_error(request: Request, exc: Exception) -> JSONResponse:
     # The traceback goes to the server log (uvicorn logs it too); the client gets no internals.
     log.error("%s %s failed: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
-    return JSONResponse({"detail": f"internal error: {type(exc).__name__}; the server log has the details"},
-                        status_code=500)
+    return error_response(request, 500, f"internal error: {type(exc).__name__}; the server log has the details")
 
 
 class UploadLimit:
@@ -234,6 +248,7 @@ def create_app(rag: Rag, with_ui: bool = True) -> FastAPI:
     app.include_router(chat_router)
     app.add_exception_handler(RagError, rag_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
+    app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, internal_error)
     app.add_middleware(UploadLimit, limit=rag.settings.max_upload_bytes)
     if with_ui:

@@ -14,7 +14,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from rag.app import MAX_K, Rag
-from rag.errors import InvalidInput
+from rag.errors import InvalidInput, NotFound
 from rag.models import Answer
 
 MODEL_ID = "notes-rag"
@@ -43,6 +43,26 @@ class ChatRequest(BaseModel):
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
     k: int = Field(5, ge=1, le=MAX_K, description="Extension: how many passages the answer may draw on.")
+
+
+class OpenAIErrorBody(BaseModel):
+    message: str
+    type: str
+    param: str | None = None
+    code: str | None = None
+
+
+class OpenAIError(BaseModel):
+    """An error as OpenAI's API returns it."""
+
+    error: OpenAIErrorBody
+
+
+OPENAI_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": OpenAIError, "description": text}
+    for status, text in ((404, "No such model or route"), (413, "Question over the size limit"),
+                         (422, "Invalid request (no user message, a bad field)"), (503, "The store is unreachable"))
+}
 
 
 def message_text(message: ChatMessage) -> str:
@@ -83,7 +103,7 @@ def usage(prompt: str, content: str) -> dict[str, int]:
             "total_tokens": prompt_tokens + completion_tokens}
 
 
-@router.post("/v1/chat/completions", response_model=None)
+@router.post("/v1/chat/completions", response_model=None, responses=OPENAI_ERRORS)
 def chat_completions(body: ChatRequest, request: Request) -> dict[str, Any] | StreamingResponse:
     """An OpenAI chat completion whose content is the cited answer (`stream: true` gives server-sent events)."""
     rag = get_rag(request)
@@ -117,7 +137,32 @@ def stream_chunks(completion_id: str, created: int, model: str, content: str) ->
     yield "data: [DONE]\n\n"
 
 
+MODEL = {"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "notes-rag"}
+OPENAI_PATHS = ("/v1/chat/", "/v1/models")
+ERROR_TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
+
+
 @router.get("/v1/models")
 def list_models() -> dict[str, Any]:
     """The one model this server is, for clients that list models before chatting."""
-    return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "notes-rag"}]}
+    return {"object": "list", "data": [MODEL]}
+
+
+@router.get("/v1/models/{model_id}", responses=OPENAI_ERRORS)
+def retrieve_model(model_id: str) -> dict[str, Any]:
+    """The model, as `client.models.retrieve("notes-rag")` asks for it."""
+    if model_id != MODEL_ID:
+        raise NotFound(f"the model '{model_id}' does not exist: this server is the model '{MODEL_ID}'")
+    return MODEL
+
+
+def speaks_openai(path: str) -> bool:
+    """True for the routes OpenAI clients call: their errors come in OpenAI's shape."""
+    return path.startswith(OPENAI_PATHS)
+
+
+def openai_error(status: int, message: str, param: str | None = None) -> dict[str, Any]:
+    """`{"error": {"message", "type", "param", "code"}}`, so an OpenAI client shows the message."""
+    kind = ERROR_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+    code = "model_not_found" if status == 404 and "model" in message else None
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}

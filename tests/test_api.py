@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import openai
 import pytest
 import schemathesis
 from conftest import REAL_NOTE, free_port, make_settings
@@ -191,6 +192,30 @@ def test_openai_client_gets_a_cited_answer(base: str) -> None:
 def test_chat_without_a_user_message_is_422(client: httpx.Client) -> None:
     response = client.post("/v1/chat/completions", json={"messages": [{"role": "system", "content": "hi"}]})
     assert response.status_code == 422
+    error = response.json()["error"]  # OpenAI's shape on OpenAI's routes
+    assert error["type"] == "invalid_request_error" and "no user message" in error["message"]
+
+
+def test_the_openai_client_sees_the_servers_messages_and_can_retrieve_the_model(base: str) -> None:
+    llm = OpenAI(base_url=f"{base}/v1", api_key="x", max_retries=0)
+    assert llm.models.retrieve("notes-rag").id == "notes-rag"
+    with pytest.raises(openai.NotFoundError) as missing:
+        llm.models.retrieve("gpt-4o")
+    assert "'gpt-4o' does not exist" in missing.value.message and missing.value.code == "model_not_found"
+    with pytest.raises(openai.UnprocessableEntityError) as empty:
+        llm.chat.completions.create(model="notes-rag", messages=[])
+    assert "messages" in empty.value.message and empty.value.param == "messages"
+    # parameters this server has no use for are ignored, as OpenAI-compatible servers do
+    reply = llm.chat.completions.create(
+        model="notes-rag", temperature=0.2, top_p=0.9, max_tokens=50, seed=1, user="me",
+        messages=[{"role": "user", "content": "what is encapsulation?"}], extra_body={"unknown_knob": True})
+    assert "[1]" in (reply.choices[0].message.content or "")
+
+
+def test_openai_routes_answer_404_and_405_in_openai_shape_and_the_rest_in_detail_shape(client: httpx.Client) -> None:
+    assert client.post("/v1/models").status_code == 405 and "error" in client.post("/v1/models").json()
+    assert client.get("/v1/chat/nothing").json()["error"]["type"] == "invalid_request_error"
+    assert client.get("/v1/nothing").status_code == 404 and "detail" in client.get("/v1/nothing").json()
 
 
 # --- writes: keys ------------------------------------------------------------------------------
