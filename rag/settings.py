@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rag.errors import InvalidInput
 
 # Nothing may reach the network: set before any hub-aware library is imported.
 OFFLINE_ENV = {
@@ -50,18 +52,28 @@ class Settings(BaseSettings):
     llm_base_url: str | None = Field(None, description="OpenAI-compatible endpoint for generated answers.")
     llm_model: str = Field("gpt-4o-mini", description="Model name sent to the LLM endpoint.")
     llm_api_key: str | None = Field(None, description="Key for the LLM endpoint.")
-    llm_timeout: float = Field(30.0, description="Seconds before the LLM call is abandoned.")
+    llm_timeout: float = Field(30.0, gt=0, description="Seconds before the LLM call is abandoned.")
     host: str = Field("127.0.0.1", description="Where `rag serve` listens.")
-    port: int = Field(8000, description="Port of `rag serve`.")
-    max_query_chars: int = Field(2000, description="Longer queries are refused (413).")
-    max_upload_bytes: int = Field(2_000_000, description="Larger uploads are refused (413).")
+    port: int = Field(8000, ge=1, le=65535, description="Port of `rag serve`.")
+    max_query_chars: int = Field(2000, ge=1, description="Longer queries are refused (413).")
+    max_upload_bytes: int = Field(2_000_000, ge=1, description="Larger uploads are refused (413).")
 
 
 def load_settings(**overrides: object) -> Settings:
     """Build the settings from the environment, then apply non-None overrides."""
     apply_offline_env()
     clean = {k: v for k, v in overrides.items() if v is not None}
-    return Settings(**clean)  # type: ignore[arg-type]
+    try:
+        return Settings(**clean)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise InvalidInput("bad setting: " + "; ".join(describe_problem(e, clean) for e in exc.errors())) from exc
+
+
+def describe_problem(error: Any, overrides: dict[str, object]) -> str:
+    """One problem of the settings, naming the variable (or option), the value given and what is allowed."""
+    field = str(error["loc"][0]) if error.get("loc") else "?"
+    name = f"--{field.replace('_', '-')}" if field in overrides else f"RAG_{field.upper()}"
+    return f"{name}={error.get('input')!r}: {error['msg']}"
 
 
 def apply_offline_env() -> None:

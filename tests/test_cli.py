@@ -83,3 +83,14 @@ def test_errors_exit_with_a_message(cli_env, args, status, message):
     assert code == status and message in err
     if status == 1:
         assert err.strip().startswith("error: ") and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("variable", "value", "allowed"), [
+    ("RAG_PORT", "abc", "valid integer"),
+    ("RAG_CHUNK_TOKENS", "-1", "greater than or equal to 32"),
+    ("RAG_EMBED_BACKEND", "cuda", "'auto', 'onnx' or 'torch'"),
+])
+def test_a_bad_setting_is_one_line_naming_the_variable(cli_env, variable: str, value: str, allowed: str) -> None:
+    code, out, err, _ = run({**cli_env, variable: value}, "sources")
+    assert code == 1 and out == "" and "Traceback" not in err
+    assert err.strip().count("\n") == 0 and f"{variable}='{value}'" in err and allowed in err
