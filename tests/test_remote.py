@@ -23,6 +23,7 @@ import httpx
 import pytest
 from conftest import TEST_CACHE
 
+from rag.cli import local_only
 from rag.errors import ServerRunning, ServerUnreachable
 from rag.presence import RECORD_NAME, ServerRecord, announce, find_server, hold_for_serving, read_record
 from rag.remote import RemoteRag
@@ -331,3 +332,13 @@ def test_serve_waits_for_a_command_working_on_the_folder_then_refuses(tmp_path: 
             pass
     with hold_for_serving(tmp_path, wait=0.3):
         pass
+
+
+def test_eval_runs_beside_a_server_only_when_the_store_is_a_chroma_server(tmp_path: Path):
+    record = ServerRecord(url="http://127.0.0.1:9", pid=os.getpid(), needs_key=False, corpus_dir=str(tmp_path),
+                          version="0", started_at="")
+    with hold_for_serving(tmp_path), announce(tmp_path, record):
+        with local_only(load_settings(data_dir=tmp_path, chroma_url="http://127.0.0.1:9")) as rag:
+            assert rag.settings.chroma_url  # nothing embedded to share: `rag eval` may run
+        with pytest.raises(ServerRunning, match="stop the server"), local_only(load_settings(data_dir=tmp_path)):
+            pass
