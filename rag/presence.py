@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-from rag.errors import ServerRunning, ServerUnreachable
+from rag.errors import InvalidInput, ServerRunning, ServerUnreachable
 
 if TYPE_CHECKING:
     from rag.settings import Settings
@@ -58,8 +58,11 @@ def server_record(settings: Settings, host: str, port: int, version: str) -> Ser
 
 
 def open_lock(data_dir: Path) -> IO[str]:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    return open(data_dir / LOCK_NAME, "a+")  # "a+": opening must not wipe the holder's pid
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        return open(data_dir / LOCK_NAME, "a+")  # "a+": opening must not wipe the holder's pid
+    except OSError as exc:
+        raise InvalidInput(f"cannot use the data folder {data_dir}: {exc.strerror}; check RAG_DATA_DIR") from exc
 
 
 def try_lock(handle: IO[str], mode: int) -> bool:

@@ -3,9 +3,8 @@ dataclasses `Rag` does, and errors come back as the same typed exceptions."""
 
 from __future__ import annotations
 
-import time
+import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -28,6 +27,7 @@ CONNECT_TIMEOUT = 3.0  # the server is on this machine: it connects at once or n
 READ_TIMEOUT = 120.0  # a search or an answer, even while an index run keeps the server busy
 INDEX_TIMEOUT = 3600.0  # a whole index run (a large corpus rebuilt on a slow machine)
 POLL = 0.25  # seconds between two looks at the run's progress
+STATUS_TIMEOUT = 10.0
 # For answers that do not name their class (a request the API's validation refused, an unknown route).
 STATUS_ERRORS: dict[int, type[RagError]] = {
     401: AuthError, 404: NotFound, 413: TooLarge, 422: InvalidInput, 503: StoreUnavailable,
@@ -66,21 +66,28 @@ class RemoteRag:
         body = {"rebuild": rebuild, "paths": corpus_names(corpus, paths)}
         if progress is None:
             return report_from(self.call("POST", "/v1/index", json=body, timeout=INDEX_TIMEOUT))
-        with ThreadPoolExecutor(1) as pool:
-            run = pool.submit(self.call, "POST", "/v1/index", json=body, timeout=INDEX_TIMEOUT)
-            while not run.done():  # ends: the POST has a timeout
-                self.show_progress(progress, running=True)
-                time.sleep(POLL)
-            report = report_from(run.result())
+        # The run waits in this thread (Ctrl-C still interrupts it); a daemon thread follows its progress.
+        done = threading.Event()
+        follower = threading.Thread(target=self.follow, args=(progress, done), daemon=True)
+        follower.start()
+        try:
+            report = report_from(self.call("POST", "/v1/index", json=body, timeout=INDEX_TIMEOUT))
+        finally:
+            done.set()
+        follower.join(timeout=STATUS_TIMEOUT + POLL)
         self.show_progress(progress, running=False)  # the run's final count, so the bar ends where it did
         return report
 
+    def follow(self, progress: Progress, done: threading.Event) -> None:
+        while not done.wait(POLL):
+            self.show_progress(progress, running=True)
+
     def show_progress(self, progress: Progress, running: bool) -> None:
         try:
-            status = IndexStatusOut.model_validate(self.call("GET", "/v1/index/status", timeout=10.0))
+            status = IndexStatusOut.model_validate(self.call("GET", "/v1/index/status", timeout=STATUS_TIMEOUT))
         except RagError:  # the bar stalls for a moment; the run's own answer decides how it ended
             return
-        if status.running == running and status.total:
+        if status.running == running and status.total:  # not a run that ended before this one began
             progress(status.done, status.total)
 
     def search(self, query: str, k: int = 5, sources: Sequence[str] = ()) -> list[Passage]:
