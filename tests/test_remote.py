@@ -24,7 +24,7 @@ import pytest
 from conftest import TEST_CACHE
 
 from rag.cli import local_only
-from rag.errors import ServerRunning, ServerUnreachable
+from rag.errors import AuthError, NotFound, ServerRunning, ServerUnreachable
 from rag.presence import RECORD_NAME, ServerRecord, announce, find_server, hold_for_serving, read_record
 from rag.remote import RemoteRag
 from rag.settings import load_settings
@@ -259,6 +259,22 @@ def test_errors_read_as_they_do_locally(served: Served):
                           (("ask", "x" * 3000), "the limit is 2000")]:
         code, _, err, modules = run(env, *args)
         assert one_line_error(code, err) and message in err and modules == [], (args, err)
+
+
+def test_the_servers_errors_come_back_as_the_same_exceptions(served: Served):
+    record = read_record(served.data)
+    assert record is not None
+    settings = load_settings(corpus_dir=served.corpus, data_dir=served.data, api_key="wrong")
+    with RemoteRag(record, settings) as remote:
+        with pytest.raises(NotFound, match="unknown source"):  # named by the server (X-Rag-Error)
+            remote.search("owls", 3, ["nope.md"])
+        with pytest.raises(AuthError, match="refused the key"):
+            remote.index()
+        assert [p.source for p in remote.search("owls at night", 1)] == ["birds.md"]
+    stopped = ServerRecord(url="http://127.0.0.1:9", pid=record.pid, needs_key=False, corpus_dir=record.corpus_dir,
+                           version="0", started_at="")
+    with RemoteRag(stopped, settings) as remote, pytest.raises(ServerUnreachable, match="did not answer"):
+        remote.sources()
 
 
 def test_a_second_serve_and_eval_refuse_while_the_server_holds_the_folder(served: Served):
