@@ -7,6 +7,7 @@ import importlib.util
 import ipaddress
 import logging
 import secrets
+import signal
 import sys
 from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated, Any
@@ -39,6 +40,7 @@ from rag.api_models import (
 )
 from rag.app import Rag
 from rag.errors import (
+    ERROR_HEADER,
     AuthError,
     IndexBusy,
     IndexFailed,
@@ -51,6 +53,8 @@ from rag.errors import (
     StoreUnavailable,
     TooLarge,
 )
+from rag.load import corpus_path
+from rag.presence import announce, base_url, server_record
 from rag.settings import Settings
 from rag.uploads import note_name
 
@@ -160,8 +164,11 @@ def delete_source(source: str, rag: RagDep) -> IndexSummary:
 @router.post("/v1/index", response_model=IndexSummary, responses=WRITE_ERRORS,
              dependencies=[Depends(require_key)], tags=["notes"])
 def reindex(rag: RagDep, body: IndexRequest | None = None) -> IndexSummary:
-    """Bring the index in line with the corpus folder (only changed notes are embedded)."""
-    return summary_out(rag.index(rebuild=body.rebuild if body else False))
+    """Bring the index in line with the corpus folder, or with the given paths in it (only changed notes are
+    embedded)."""
+    body = body or IndexRequest(rebuild=False)
+    paths = [corpus_path(rag.settings.corpus_dir, name) for name in body.paths]
+    return summary_out(rag.index(paths, body.rebuild))
 
 
 @router.get("/v1/index/status", response_model=IndexStatusOut, tags=["notes"])
@@ -180,7 +187,8 @@ async def rag_error(request: Request, exc: Exception) -> JSONResponse:
     status = status_for(exc)
     if status >= 500:
         log.error("%s %s -> %s: %s", request.method, request.url.path, status, exc)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    # The class name lets a client (rag/remote.py) raise the very exception the server met.
+    headers = {ERROR_HEADER: type(exc).__name__, **({"WWW-Authenticate": "Bearer"} if status == 401 else {})}
     return error_response(request, status, str(exc), headers=headers)
 
 
@@ -290,7 +298,10 @@ def listen_host(settings: Settings) -> str:
 
 
 def serve(rag: Rag) -> None:
-    """`rag serve`: warm the model, then run the API and UI with uvicorn until interrupted."""
+    """`rag serve`: warm the model, listen, leave the address in the data folder, serve until interrupted.
+
+    The caller holds the data folder (`rag.presence.hold_for_serving`), so no other process has its store open.
+    """
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
@@ -301,17 +312,28 @@ def serve(rag: Rag) -> None:
     except RagError as exc:  # the store may come up later; /health reports it until then
         log.warning("warm-up failed: %s", exc)
     app = create_app(rag)
-    sys.stderr.write(describe_service(rag, host) + "\n")
+    config = uvicorn.Config(app, host=host, port=settings.port, log_level="info")
+    sock = config.bind_socket()
+    sock.listen(config.backlog)  # connections queue from here on, so the record is true as soon as it is written
+    port = sock.getsockname()[1]  # the real one when --port 0 asked for any free port
+    sys.stderr.write(describe_service(rag, base_url(host, port)) + "\n")
     # Start-up leaves ~200k long-lived objects (Gradio, chromadb, ORT); a full collection walking them
     # pauses every request for ~90 ms. Frozen, they are never scanned again.
     gc.freeze()
-    uvicorn.run(app, host=host, port=settings.port, log_level="info")
+    # uvicorn shuts down on SIGTERM, then raises it again: as SystemExit it unwinds through `announce`,
+    # which removes the record (the default action would end the process on the spot).
+    signal.signal(signal.SIGTERM, exit_on_signal)
+    with announce(settings.data_dir, server_record(settings, host, port, package_version())):
+        uvicorn.Server(config).run(sockets=[sock])
 
 
-def describe_service(rag: Rag, host: str) -> str:
+def exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def describe_service(rag: Rag, base: str) -> str:
     """What `rag serve` serves, printed once at start-up."""
     s = rag.settings
-    base = f"http://{host if ':' not in host else f'[{host}]'}:{s.port}"
     try:
         indexed = f"{rag.store.count()} chunks from {len(rag.retriever.refresh().sources)} notes"
     except RagError:

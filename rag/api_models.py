@@ -117,6 +117,10 @@ class IndexStatusOut(BaseModel):
 
 class IndexRequest(BaseModel):
     rebuild: bool = Field(False, description="Drop the index and embed every note again.")
+    paths: list[str] = Field(
+        default_factory=list, max_length=1000,
+        description="Only these files or folders, relative to the corpus folder (default: all of it).",
+    )
 
 
 class Health(BaseModel):

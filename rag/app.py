@@ -226,18 +226,11 @@ class Rag:
         ]
 
     def check_query(self, query: str) -> str:
-        query = (query or "").strip()
-        if not query:
-            raise InvalidInput("the query is empty: type a question")
-        if len(query) > self.settings.max_query_chars:
-            raise TooLarge(f"the query is {len(query)} characters; the limit is "
-                           f"{self.settings.max_query_chars}: shorten it")
-        return query
+        return check_query(query, self.settings.max_query_chars)
 
     @staticmethod
     def check_k(k: int) -> None:
-        if not 1 <= k <= MAX_K:
-            raise InvalidInput(f"k must be between 1 and {MAX_K}, got {k}")
+        check_k(k)
 
     def check_sources(self, sources: Sequence[str]) -> None:
         if not sources:
@@ -246,6 +239,21 @@ class Rag:
         unknown = sorted(set(sources) - known)
         if unknown:
             raise NotFound(f"unknown source(s): {', '.join(unknown)}; `rag sources` lists the indexed notes")
+
+
+def check_query(query: str, max_chars: int) -> str:
+    """The query stripped; InvalidInput if empty, TooLarge if over `max_chars` (RAG_MAX_QUERY_CHARS)."""
+    query = (query or "").strip()
+    if not query:
+        raise InvalidInput("the query is empty: type a question")
+    if len(query) > max_chars:
+        raise TooLarge(f"the query is {len(query)} characters; the limit is {max_chars}: shorten it")
+    return query
+
+
+def check_k(k: int) -> None:
+    if not 1 <= k <= MAX_K:
+        raise InvalidInput(f"k must be between 1 and {MAX_K}, got {k}")
 
 
 def now() -> str:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -14,6 +16,8 @@ from rag.errors import RagError
 if TYPE_CHECKING:
     from rag.app import Rag
     from rag.models import IndexReport
+    from rag.remote import RemoteRag
+    from rag.settings import Settings
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Ask your notes: index them, search them, get cited answers.")
@@ -22,11 +26,28 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of te
 KOption = Annotated[int, typer.Option("-k", "--k", help="How many passages.")]
 
 
-def make_rag(**overrides: object) -> Rag:
-    from rag.app import Rag
+def load(**overrides: object) -> Settings:
     from rag.settings import load_settings
 
-    return Rag(load_settings(**overrides))
+    return load_settings(**overrides)
+
+
+@contextmanager
+def open_notes(**overrides: object) -> Iterator[Rag | RemoteRag]:
+    """The `rag serve` holding the data folder, through its API; else the folder itself, held so that no
+    server opens the same store until the command is done."""
+    from rag.app import Rag
+    from rag.presence import find_server
+
+    settings = load(**overrides)
+    with find_server(settings.data_dir) as record:
+        if record is None:
+            yield Rag(settings)
+            return
+        from rag.remote import RemoteRag
+
+        with RemoteRag(record, settings) as remote:
+            yield remote
 
 
 def emit_json(data: Any) -> None:
@@ -40,12 +61,12 @@ def index(
     corpus: Annotated[Path | None, typer.Option(help="Notes folder (RAG_CORPUS_DIR).")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """(Re-)index the notes; only what changed is embedded."""
-    rag = make_rag(corpus_dir=corpus)
-    if sys.stderr.isatty() and not as_json:
-        report = index_with_progress(rag, paths or [], rebuild)
-    else:
-        report = rag.index(paths or [], rebuild)
+    """(Re-)index the notes; only what changed is embedded (by the server, while `rag serve` runs)."""
+    with open_notes(corpus_dir=corpus) as rag:
+        if sys.stderr.isatty() and not as_json:
+            report = index_with_progress(rag, paths or [], rebuild)
+        else:
+            report = rag.index(paths or [], rebuild)
     if as_json:
         from rag.api_models import summary_out
 
@@ -54,7 +75,7 @@ def index(
         print_report(report)
 
 
-def index_with_progress(rag: Rag, paths: list[Path], rebuild: bool) -> IndexReport:
+def index_with_progress(rag: Rag | RemoteRag, paths: list[Path], rebuild: bool) -> IndexReport:
     from rich.progress import Progress
 
     with Progress(transient=True) as bar:
@@ -82,9 +103,9 @@ def search(
     as_json: JsonFlag = False,
 ) -> None:
     """The passages that best match a query."""
-    rag = make_rag()
-    rag.warm_up()
-    results = rag.search(query, k, source or [])
+    with open_notes() as rag:
+        rag.warm_up()
+        results = rag.search(query, k, source or [])
     if as_json:
         from rag.api_models import passage_out
 
@@ -98,7 +119,8 @@ def search(
 @cli.command()
 def ask(question: str, k: KOption = 5, as_json: JsonFlag = False) -> None:
     """A short answer, every sentence cited to the lines it came from."""
-    answer = make_rag().ask(question, k)
+    with open_notes() as rag:
+        answer = rag.ask(question, k)
     if as_json:
         from rag.api_models import answer_out
 
@@ -112,7 +134,8 @@ def ask(question: str, k: KOption = 5, as_json: JsonFlag = False) -> None:
 @cli.command()
 def sources(as_json: JsonFlag = False) -> None:
     """The indexed notes with their chunk counts."""
-    infos = make_rag().sources()
+    with open_notes() as rag:
+        infos = rag.sources()
     if as_json:
         from rag.api_models import sources_out
 
@@ -129,10 +152,14 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on (RAG_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (RAG_PORT).")] = None,
 ) -> None:
-    """The REST API and the web UI in one process."""
+    """The REST API and the web UI in one process; the other `rag` commands go through it while it runs."""
     from rag.api import serve as run_server
+    from rag.app import Rag
+    from rag.presence import hold_for_serving
 
-    run_server(make_rag(host=host, port=port))
+    settings = load(host=host, port=port)
+    with hold_for_serving(settings.data_dir):
+        run_server(Rag(settings))
 
 
 @cli.command("eval")
@@ -145,15 +172,40 @@ def evaluate(
         "--precision", help="Also score the hybrid search with the ONNX model at this precision (fp32, int8).")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Retrieval quality and abstention per retrieval variant; answer quality for a file with facets."""
+    """Retrieval quality and abstention per retrieval variant; answer quality for a file with facets.
+
+    It reads the index itself: while `rag serve` holds the data folder, stop the server first (with
+    RAG_CHROMA_URL set it runs beside the server)."""
+    with local_only(load()) as rag:
+        run_eval(rag, files, k, source, precision or [], as_json)
+
+
+@contextmanager
+def local_only(settings: Settings) -> Iterator[Rag]:
+    """The folder itself; ServerRunning while a server holds its embedded store."""
+    from rag.app import Rag
+    from rag.errors import ServerRunning
+    from rag.presence import find_server
+
+    if settings.chroma_url:  # the store is a Chroma server: any number of processes may use it
+        yield Rag(settings)
+        return
+    with find_server(settings.data_dir) as record:
+        if record is not None:
+            raise ServerRunning(f"`rag eval` reads the index itself, and the notes-rag server at {record.url} "
+                                f"(pid {record.pid}) holds it ({settings.data_dir}): stop the server, then run "
+                                "`rag eval` again")
+        yield Rag(settings)
+
+
+def run_eval(rag: Rag, files: list[Path] | None, k: int, source: str, precision: list[str], as_json: bool) -> None:
     from rag.evaluate import evaluate_file, evaluate_precision, format_report
     from rag.evaluate_answers import evaluate_answers, format_answer_report, has_facets
 
-    rag = make_rag()
     reports = []
     for file in files or [Path("eval/dev_questions.jsonl"), Path("eval/answer_questions.jsonl")]:
         report = evaluate_file(rag, file, k, source)
-        report["precisions"] = {p: evaluate_precision(rag, file, k, source, p) for p in precision or []}
+        report["precisions"] = {p: evaluate_precision(rag, file, k, source, p) for p in precision}
         if has_facets(file):
             report["answers"] = evaluate_answers(rag, file)
         reports.append(report)

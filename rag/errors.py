@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+ERROR_HEADER = "X-Rag-Error"  # the API names the class of the error it answers with, for rag/remote.py
+
 
 class RagError(Exception):
     """Base of every notes-rag error; the message says what to do."""
@@ -45,3 +47,11 @@ class IndexMismatch(RagError):
 
 class LLMError(RagError):
     """The optional LLM endpoint failed."""
+
+
+class ServerRunning(RagError):
+    """A `rag serve` holds the data folder, so this command cannot open it (a second server, `rag eval`)."""
+
+
+class ServerUnreachable(RagError):
+    """The `rag serve` holding the data folder does not answer."""

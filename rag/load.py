@@ -8,10 +8,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.errors import NotFound
+from rag.errors import InvalidInput, NotFound
 from rag.models import Note
 
 NOTE_SUFFIXES = (".md", ".markdown", ".txt")
+MAX_NAME_BYTES = 255  # what most file systems allow for one name
+MAX_PATH_BYTES = 1024  # far below PATH_MAX, so stat() never fails with ENAMETOOLONG
 
 
 @dataclass(frozen=True)
@@ -38,8 +40,8 @@ def scan_corpus(corpus_dir: Path, paths: Iterable[Path] = ()) -> CorpusScan:
     notes: set[Path] = set()
     skipped: dict[str, Skipped] = {}
     for root in list(paths) or [corpus_dir]:
-        if not root.exists() and not root.is_symlink():
-            raise NotFound(f"{root} does not exist: give a file or folder inside {corpus_dir}")
+        if not root.is_symlink():
+            check_exists(root, corpus_dir)
         candidates = [root] if not root.is_dir() or root.is_symlink() else sorted(root.rglob("*"))
         for path in candidates:
             source = source_name(path, corpus_dir)
@@ -65,6 +67,41 @@ def why_not_a_note(path: Path, corpus_dir: Path) -> str:
     if path.is_file() and path.suffix.lower() not in NOTE_SUFFIXES:
         return f"not a kind of note that is indexed ({', '.join(NOTE_SUFFIXES)})"
     return ""
+
+
+def check_exists(root: Path, corpus_dir: Path) -> None:
+    if not root.exists():
+        raise NotFound(f"{root} does not exist: give a file or folder inside {corpus_dir}")
+
+
+def corpus_names(corpus_dir: Path, paths: Iterable[Path]) -> list[str]:
+    """Files or folders as names relative to the corpus folder (what POST /v1/index takes), checked as
+    `scan_corpus` and `source_name` check them, so the errors read the same."""
+    names = []
+    for root in paths:
+        check_exists(root, corpus_dir)
+        names.append(source_name(root, corpus_dir))
+    return names
+
+
+def corpus_path(corpus_dir: Path, name: str) -> Path:
+    """A file or folder named relative to the corpus folder; InvalidInput for any name that would leave it."""
+    if not usable_path(name):
+        raise InvalidInput(f"{name[:60]!r} is not a path inside the corpus folder: give one relative to it")
+    root = corpus_dir.resolve()
+    if not (root / name).resolve().is_relative_to(root):  # `..`, or a link that points out of the folder
+        raise InvalidInput(f"{name!r} is outside the corpus folder: give a path inside it")
+    return corpus_dir / name
+
+
+def usable_path(name: str) -> bool:
+    """Relative, no NUL, UTF-8, and short enough that stat() never fails with ENAMETOOLONG."""
+    try:
+        parts = [part.encode("utf-8") for part in Path(name).parts]
+    except UnicodeEncodeError:  # a lone surrogate, which JSON can carry
+        return False
+    return bool(name) and "\x00" not in name and not Path(name).is_absolute() \
+        and sum(map(len, parts)) <= MAX_PATH_BYTES and all(len(part) <= MAX_NAME_BYTES for part in parts)
 
 
 def source_name(path: Path, corpus_dir: Path) -> str:

@@ -8,11 +8,9 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from rag.errors import InvalidInput, NotFound, SourceExists, TooLarge
-from rag.load import NOTE_SUFFIXES, Skipped, decode_note
+from rag.load import MAX_NAME_BYTES, MAX_PATH_BYTES, NOTE_SUFFIXES, Skipped, decode_note
 
 UPLOAD_SUFFIXES = (".md", ".txt")
-MAX_NAME_BYTES = 255  # what most file systems allow for one name
-MAX_PATH_BYTES = 1024  # far below PATH_MAX, so stat() never fails with ENAMETOOLONG
 
 
 def note_name(filename: str | None) -> str:
