@@ -249,8 +249,12 @@ class UploadLimit:
 
 def create_app(rag: Rag, with_ui: bool = True) -> FastAPI:
     """The REST API (and the web UI at / when the `ui` package is installed) over `rag`."""
-    app = FastAPI(title="notes-rag", version=package_version(),
-                  description="Ask your study notes; every answer is cited to the exact lines.")
+    from fastapi_offline import FastAPIOffline
+
+    # /docs loads its scripts and styles from this server, nothing from a CDN; ReDoc is left out (its page
+    # fetches a logo from cdn.redoc.ly whatever it is told)
+    app = FastAPIOffline(redoc_url=None, title="notes-rag", version=package_version(),
+                         description="Ask your study notes; every answer is cited to the exact lines.")
     app.state.rag = rag
     app.include_router(router)
     app.include_router(chat_router)

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
@@ -391,3 +392,20 @@ def test_mounted_ui_polls_its_idle_queue_gently(make_rag) -> None:  # type: igno
     blocks = next(route.app.get_blocks() for route in app.routes if hasattr(getattr(route, "app", None), "get_blocks"))
     assert blocks._queue.sleep_when_free == ui.QUEUE_POLL_SECONDS
     assert blocks._queue.progress_update_sleep_when_free == ui.PROGRESS_POLL_SECONDS
+
+
+def test_api_docs_render_offline_from_this_server(browser: Browser, base_url: str) -> None:
+    path, rendered = "docs", ".swagger-ui .opblock-summary-path"
+    context = browser.new_context()
+    context.route(re.compile(r"^(?!http://127\.0\.0\.1:).*"), lambda route: route.abort())  # no other host
+    tab = context.new_page()
+    requested: list[str] = []
+    tab.on("request", lambda r: requested.append(r.url))
+    tab.goto(base_url + path, wait_until="load")
+    expect(tab.locator(rendered).first).to_be_visible(timeout=30_000)  # the scripts ran: operations are listed
+    assert "/v1/search" in tab.content()
+    ARTIFACTS.mkdir(exist_ok=True)
+    tab.screenshot(path=str(ARTIFACTS / f"api-{path}.png"))
+    context.close()
+    assert_all_local(requested)
+    assert httpx.get(base_url + "redoc").status_code == 404  # no half-offline ReDoc page
