@@ -128,11 +128,13 @@ def sources(as_json: JsonFlag = False) -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on (RAG_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (RAG_PORT).")] = None,
+    watch: Annotated[bool, typer.Option(
+        "--watch", help="Re-index the notes folder a moment after its notes change (RAG_WATCH=1).")] = False,
 ) -> None:
     """The REST API and the web UI in one process."""
     from rag.api import serve as run_server
 
-    run_server(make_rag(host=host, port=port))
+    run_server(make_rag(host=host, port=port, watch=watch or None))
 
 
 @cli.command("eval")

@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(30.0, description="Seconds before the LLM call is abandoned.")
     host: str = Field("127.0.0.1", description="Where `rag serve` listens.")
     port: int = Field(8000, description="Port of `rag serve`.")
+    watch: bool = Field(
+        False,
+        description="While `rag serve` runs, re-index the corpus folder a moment after its notes stop changing "
+        "(`rag serve --watch`).",
+    )
     max_query_chars: int = Field(2000, description="Longer queries are refused (413).")
     max_upload_bytes: int = Field(2_000_000, description="Larger uploads are refused (413).")
 
