@@ -130,6 +130,10 @@ class Watcher:
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
     def __enter__(self) -> Watcher:
         self.start()
         return self
