@@ -26,7 +26,7 @@ from rag.errors import IndexBusy, NotFound, StoreUnavailable
 from rag.index import Progress, index_lock
 from rag.models import IndexReport
 from rag.settings import load_settings
-from rag.watch import NoteChanges, Schedule, Watcher, watch_root
+from rag.watch import MAX_DELAY_SECONDS, QUIET_SECONDS, NoteChanges, Schedule, Watcher, watch_root
 
 WAIT = 30.0  # seconds: every wait on the watcher is bounded by this
 SOURDOUGH = """# Sourdough starter
@@ -61,19 +61,19 @@ def watcher_threads() -> list[threading.Thread]:
 # --- the debounce and the filter, no thread -----------------------------------------------------------
 
 
-def test_a_run_is_due_once_the_folder_has_been_quiet() -> None:
-    schedule = Schedule(quiet=0.5, max_delay=10.0)
+def test_a_run_is_due_once_the_folder_has_been_quiet_for_half_a_second() -> None:
+    schedule = Schedule(QUIET_SECONDS, MAX_DELAY_SECONDS)
     assert not schedule.is_due(0.0)
     schedule.changed(1.0)
-    assert not schedule.is_due(1.4) and schedule.is_due(1.5)
+    assert not schedule.is_due(1.49) and schedule.is_due(1.5)
     schedule.changed(1.4)  # another save pushes the run back
-    assert not schedule.is_due(1.8) and schedule.is_due(1.9)
+    assert not schedule.is_due(1.89) and schedule.is_due(1.9)
     schedule.clear()
     assert not schedule.is_due(100.0)
 
 
-def test_a_folder_that_never_stops_changing_is_still_indexed() -> None:
-    schedule = Schedule(quiet=0.5, max_delay=10.0)
+def test_a_folder_that_never_stops_changing_is_still_indexed_every_10_seconds() -> None:
+    schedule = Schedule(QUIET_SECONDS, MAX_DELAY_SECONDS)
     now = 0.0
     while not schedule.is_due(now):
         schedule.changed(now)
