@@ -156,7 +156,7 @@ class Watcher:
                     now = time.monotonic()
                     if batch:
                         schedule.changed(now)
-                    if schedule.is_due(now):
+                    if schedule.is_due(now) and not self._stop.is_set():
                         self._run(schedule)
         except Stopping:
             pass
