@@ -151,13 +151,15 @@ def sources(as_json: JsonFlag = False) -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on (RAG_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (RAG_PORT).")] = None,
+    watch: Annotated[bool, typer.Option(
+        "--watch", help="Re-index the notes folder a moment after its notes change (RAG_WATCH=1).")] = False,
 ) -> None:
     """The REST API and the web UI in one process; the other `rag` commands go through it while it runs."""
     from rag.api import serve as run_server
     from rag.app import Rag
     from rag.presence import hold_for_serving
 
-    settings = load(host=host, port=port)
+    settings = load(host=host, port=port, watch=watch or None)
     with hold_for_serving(settings.data_dir):
         run_server(Rag(settings))
 

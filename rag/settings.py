@@ -55,6 +55,11 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(30.0, gt=0, description="Seconds before the LLM call is abandoned.")
     host: str = Field("127.0.0.1", description="Where `rag serve` listens.")
     port: int = Field(8000, ge=0, le=65535, description="Port of `rag serve` (0: any free port, printed at start).")
+    watch: bool = Field(
+        False,
+        description="While `rag serve` runs, re-index the corpus folder a moment after its notes stop changing "
+        "(`rag serve --watch`).",
+    )
     max_query_chars: int = Field(2000, ge=1, description="Longer queries are refused (413).")
     max_upload_bytes: int = Field(2_000_000, ge=1, description="Larger uploads are refused (413).")
 

@@ -22,12 +22,15 @@ from fastapi.responses import JSONResponse
 
 
 @contextmanager
-def running(app: Any, timeout: float = 30.0) -> Iterator[str]:
-    """Serve an ASGI app with uvicorn on a free loopback port; yields its base URL."""
+def running(app: Any, timeout: float = 30.0, lifespan: str = "off") -> Iterator[str]:
+    """Serve an ASGI app with uvicorn on a free loopback port; yields its base URL.
+
+    `lifespan="on"` runs the app's start-up and shut-down (the folder watcher lives there).
+    """
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", timeout_keep_alive=30))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan=lifespan, timeout_keep_alive=30))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout

@@ -318,11 +318,20 @@ def chat(content: str) -> dict[str, object]:
 def test_bad_queries_get_a_clear_error(served_notes: Served, path: str, body: dict[str, object], status: int):
     response = served_notes.client.post(path, json=body)
     assert response.status_code == status, response.text
-    detail = response.json()["detail"]
+    detail = error_message(response)
     assert isinstance(detail, str) and len(detail) < 1000  # says what to do, does not echo 100 KB back
     if status == 413:
         assert "limit" in detail
     served_notes.assert_intact()
+
+
+def error_message(response: httpx.Response) -> str:
+    """The message of an error: `detail`, or OpenAI's `error.message` on the OpenAI routes."""
+    body = response.json()
+    if response.request.url.path.startswith("/v1/chat/"):
+        assert set(body["error"]) == {"message", "type", "param", "code"}
+        return str(body["error"]["message"])
+    return str(body["detail"])
 
 
 @pytest.mark.parametrize("path", ["/v1/search", "/v1/ask", "/v1/chat/completions", "/v1/index"])
@@ -331,7 +340,7 @@ def test_bad_queries_get_a_clear_error(served_notes: Served, path: str, body: di
 def test_non_json_bodies_are_422(served_notes: Served, path: str, body: bytes):
     response = served_notes.client.post(path, content=body, headers={**AUTH, "Content-Type": "application/json"})
     assert response.status_code == 422, response.text
-    assert response.json()["detail"]
+    assert error_message(response)
     served_notes.assert_intact()
 
 

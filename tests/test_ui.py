@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,17 +17,18 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from llm_standin import running
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from rag.app import Rag
 from rag.embed import Embedder
 from rag.errors import AuthError, InvalidInput, NotFound, TooLarge
-from rag.models import Answer, Citation, Passage
+from rag.models import Answer, Citation, IndexReport, IndexStatus, Passage
 from rag.settings import load_settings
 from ui import build_ui, mount_ui
 from ui.chat import pieces, respond
 from ui.notes import check_key, safe_name
-from ui.render import Turn, render_conversation, render_sources
+from ui.render import Turn, render_conversation, render_sources, render_status
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_NOTE = ROOT / "corpus" / "interview-notes.md"
@@ -100,6 +102,24 @@ def test_sources_table_escapes_names() -> None:
 
     html = render_sources([SourceInfo("<img src=x>.md", 3, "abc", "2026-01-02T03:04:05+00:00")])
     assert "<img" not in html and "2026-01-02 03:04 UTC" in html
+
+
+def test_status_line_says_what_the_last_run_did_and_what_is_watched() -> None:
+    today = datetime(2026, 1, 2, 20, 0, tzinfo=UTC)
+    report = IndexReport(1, 0, 2, 3, 40, 0.5, 7, [])
+    done = IndexStatus(False, finished_at="2026-01-02T12:03:04+00:00", last=report)
+    assert render_status(done, "corpus/", today) == (
+        '<div class="index-status">Last index run 12:03:04 UTC: 1 added, 0 updated, 2 removed '
+        "(watching corpus/)</div>"
+    )
+    assert "2026-01-01 23:59:59 UTC" in render_status(IndexStatus(False, finished_at="2026-01-01T23:59:59+00:00",
+                                                                  last=report), None, today)
+    failed = render_status(IndexStatus(False, finished_at="2026-01-02T12:03:04+00:00", last=report,
+                                       error="the corpus folder <x> has no notes"), None, today)
+    assert 'class="index-status failed"' in failed and "failed: the corpus folder &lt;x&gt; has no notes" in failed
+    assert "(watching" not in failed
+    assert "12 of 40 texts embedded" in render_status(IndexStatus(True, done=12, total=40), "corpus/", today)
+    assert "No index run since the server started" in render_status(IndexStatus(False), None, today)
 
 
 class FakeRag:
@@ -409,3 +429,47 @@ def test_api_docs_render_offline_from_this_server(browser: Browser, base_url: st
     context.close()
     assert_all_local(requested)
     assert httpx.get(base_url + "redoc").status_code == 404  # no half-offline ReDoc page
+
+
+# --- a live server watching its folder ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def watched_url(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[tuple[Rag, str]]:
+    """A second server, with RAG_WATCH on, over a one-note corpus folder."""
+    root = tmp_path_factory.mktemp("ui-watch")
+    (root / "corpus").mkdir()
+    settings = load_settings(corpus_dir=root / "corpus", data_dir=root / "data", watch=True)
+    (settings.corpus_dir / "sourdough.md").write_text(SOURDOUGH_NOTE, encoding="utf-8")
+    rag = Rag(settings, embedder=embedder)
+    with running(make_app(rag), timeout=60, lifespan="on") as url:
+        yield rag, f"{url}/"
+
+
+def test_notes_tab_follows_the_watched_folder(browser: Browser, watched_url: tuple[Rag, str]) -> None:
+    rag, url = watched_url
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    page.goto(url, wait_until="load")
+    page.get_by_role("tab", name="Notes").click()
+    status, table = page.locator("#index-status"), page.locator("#notes-table")
+    watching = re.escape(f"(watching {rag.settings.corpus_dir.as_posix()}/)")
+    expect(status).to_have_text(  # the run that caught up with the folder when the server started
+        re.compile(rf"Last index run \d\d:\d\d:\d\d UTC: 1 added, 0 updated, 0 removed {watching}"),
+        timeout=ANSWER_TIMEOUT,
+    )
+    expect(table).to_contain_text("sourdough.md")
+
+    (rag.settings.corpus_dir / "quokka.md").write_text(QUOKKA_NOTE, encoding="utf-8")
+    expect(table).to_contain_text("quokka.md", timeout=ANSWER_TIMEOUT)
+    (rag.settings.corpus_dir / "sourdough.md").unlink()
+    expect(status).to_contain_text("0 added, 0 updated, 1 removed", timeout=ANSWER_TIMEOUT)
+    expect(table).not_to_contain_text("sourdough.md")
+    page.click("#delete-choice input")
+    expect(page.get_by_role("option")).to_have_text([re.compile(r"^\W*quokka\.md$")])
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "ui-watching.png"), full_page=True)
+    context.close()
+    assert_all_local(requested)

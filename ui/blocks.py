@@ -36,11 +36,12 @@ def build_blocks(rag: Rag) -> gr.Blocks:
             head=f"<style>{CSS}</style>",  # carried by the Blocks itself, so any mount gets the styles
         )
         with gr.Tabs():
-            with gr.Tab("Chat", id="chat"):
+            with gr.Tab("Chat", id="chat") as chat_page:
                 restrict = chat_tab(rag)
-            with gr.Tab("Notes", id="notes"):
-                listing = notes_tab(rag, restrict)
+            with gr.Tab("Notes", id="notes") as notes_page:
+                listing, status, seen = notes_tab(rag, restrict)
         demo.load(lambda: notes.refresh(rag), outputs=listing, api_visibility="private")
+        follow_index(rag, status, seen, listing, notes_page, chat_page)
     return demo
 
 
@@ -136,10 +137,11 @@ def notes_controls(rag: Rag) -> tuple[gr.Textbox, gr.File, gr.Button, gr.Dropdow
     return key, files, add, victim, remove, rebuild, again
 
 
-def notes_tab(rag: Rag, restrict: gr.Dropdown) -> list[gr.Component]:
-    """Indexed notes; upload, delete, re-index with a progress bar and the per-file report."""
+def notes_tab(rag: Rag, restrict: gr.Dropdown) -> tuple[list[gr.Component], gr.HTML, gr.State]:
+    """Indexed notes; upload, delete, re-index with a progress bar and the per-file report; the index status line."""
     with gr.Row():
         with gr.Column(scale=3):
+            status = gr.HTML(elem_id="index-status")
             table = gr.HTML(elem_id="notes-table")
             report = gr.HTML(elem_id="index-report")
         with gr.Column(scale=2):
@@ -156,9 +158,44 @@ def notes_tab(rag: Rag, restrict: gr.Dropdown) -> list[gr.Component]:
         return notes.reindex(rag, rebuild, key, progress)
 
     changed = [report, *listing]
+    seen = gr.State(None)  # what this page's list shows; see follow_index
+
+    def listed() -> notes.Seen | None:
+        return notes.seen_now(rag)
+
     add.click(on_upload, [files, key], changed, api_visibility="private", show_progress_on=report).then(
         lambda: None, None, files, api_visibility="private", queue=False
+    ).then(listed, None, seen, api_visibility="private", queue=False)
+    remove.click(on_delete, [victim, key], changed, api_visibility="private", show_progress_on=report).then(
+        listed, None, seen, api_visibility="private", queue=False
     )
-    remove.click(on_delete, [victim, key], changed, api_visibility="private", show_progress_on=report)
-    again.click(on_reindex, [rebuild, key], changed, api_visibility="private", show_progress_on=report)
-    return listing
+    again.click(on_reindex, [rebuild, key], changed, api_visibility="private", show_progress_on=report).then(
+        listed, None, seen, api_visibility="private", queue=False
+    )
+    return listing, status, seen
+
+
+STATUS_SECONDS = 2.0  # how often an open Notes tab looks at the index status (an in-memory read)
+
+
+def follow_index(rag: Rag, status: gr.HTML, seen: gr.State, listing: list[gr.Component], shown: gr.Tab,
+                 hidden: gr.Tab) -> None:
+    """Keep the Notes tab's status line (and, after a run, its list) current while that tab is open.
+
+    The folder watcher indexes behind the page's back; the timer runs only while the tab is shown.
+    """
+    timer = gr.Timer(STATUS_SECONDS, active=False)
+    outputs = [status, seen, *listing]
+    _, victim, restrict = listing
+
+    def tick(seen: Any, victim: str | None, restricted: list[str] | None) -> notes.FollowOutput:
+        return notes.follow(rag, seen, victim, restricted)
+
+    def on_show(seen: Any, victim: str | None, restricted: list[str] | None) -> tuple[Any, ...]:
+        return (*notes.follow(rag, seen, victim, restricted), gr.Timer(active=True))
+
+    shown.select(on_show, [seen, victim, restrict], [*outputs, timer], api_visibility="private",
+                 show_progress="hidden", queue=False)
+    hidden.select(lambda: gr.Timer(active=False), None, timer, api_visibility="private", queue=False)
+    timer.tick(tick, [seen, victim, restrict], outputs, api_visibility="private", show_progress="hidden",
+               queue=False)

@@ -13,11 +13,11 @@ import gradio as gr
 
 from rag.errors import AuthError, InvalidInput, RagError
 from rag.load import NOTE_SUFFIXES
-from ui.render import render_report, render_sources
+from ui.render import render_report, render_sources, render_status
 
 if TYPE_CHECKING:
     from rag.app import Rag
-    from rag.models import IndexReport
+    from rag.models import IndexReport, IndexStatus
     from rag.settings import Settings
 
 NotesOutput = tuple[str, Any, Any]  # notes table HTML, delete dropdown, "restrict to" dropdown
@@ -63,6 +63,46 @@ def refresh(rag: Rag) -> NotesOutput:
     except RagError as exc:
         gr.Warning(str(exc))
         return '<div class="notes-empty">The notes could not be listed.</div>', gr.update(), gr.update()
+
+
+def status_line(rag: Rag) -> str:
+    """The index status line, naming the folder when it is watched (RAG_WATCH)."""
+    watching = f"{rag.settings.corpus_dir.as_posix().rstrip('/')}/" if rag.settings.watch else None
+    return render_status(rag.status, watching)
+
+
+Seen = tuple["IndexStatus", tuple[str, ...]]  # the status and the note names a page last showed
+FollowOutput = tuple[str, "Seen | None", Any, Any, Any]  # status line, what the page shows now, NotesOutput
+
+
+def seen_now(rag: Rag) -> Seen | None:
+    """What a page that has just listed the notes shows (after its own upload, delete or re-index)."""
+    try:
+        return rag.status, tuple(s.source for s in rag.sources())
+    except RagError:
+        return None
+
+
+def follow(rag: Rag, seen: Seen | None, victim: str | None, restricted: Sequence[str] | None) -> FollowOutput:
+    """The status line, and the notes list too once a run has ended since this page last looked (the folder
+    watcher indexes behind the page's back). No store access while nothing has changed; the dropdowns are
+    only touched when the names changed, and keep what was picked."""
+    status = rag.status
+    unchanged = gr.update(), gr.update(), gr.update()
+    if (seen is not None and status == seen[0]) or status.running:
+        return (status_line(rag), seen, *unchanged)
+    try:
+        sources = rag.sources()
+    except RagError:  # the store is away: try again on the next tick, without a warning every time
+        return (status_line(rag), seen, *unchanged)
+    names = tuple(s.source for s in sources)
+    table = render_sources(sources)
+    if seen is not None and names == seen[1]:
+        return status_line(rag), (status, names), table, gr.update(), gr.update()
+    kept = [name for name in restricted or [] if name in names]
+    return (status_line(rag), (status, names), table,
+            gr.update(choices=list(names), value=victim if victim in names else None),
+            gr.update(choices=list(names), value=kept))
 
 
 def run_write(rag: Rag, key: str | None, action: Callable[[], IndexReport]) -> tuple[str, str, Any, Any]:

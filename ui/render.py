@@ -11,7 +11,7 @@ from html import escape
 
 from markdown_it import MarkdownIt
 
-from rag.models import Answer, Citation, IndexReport, SourceInfo
+from rag.models import Answer, Citation, IndexReport, IndexStatus, SourceInfo
 
 MARKER = re.compile(r"\[(\d+)\]")
 TAG = re.compile(r"(<[^>]*>)")
@@ -184,3 +184,31 @@ def render_report(report: IndexReport) -> str:
         '<table class="notes-table"><thead><tr><th>Note</th><th>Status</th><th>Chunks</th><th>Why</th></tr>'
         f"</thead><tbody>{rows}</tbody></table></div>"
     )
+
+
+def clock(stamp: str, today: datetime | None = None) -> str:
+    """An ISO time as '12:03:04 UTC', with the date unless it is today (UTC)."""
+    when = datetime.fromisoformat(stamp).astimezone(UTC)
+    same_day = when.date() == (today or datetime.now(UTC)).date()
+    return when.strftime("%H:%M:%S UTC" if same_day else "%Y-%m-%d %H:%M:%S UTC")
+
+
+def render_status(status: IndexStatus, watching: str | None = None, today: datetime | None = None) -> str:
+    """One line: the index run going on, or when the last one ended and what it did; and what is watched."""
+    failed = False
+    if status.running:
+        counted = f": {status.done} of {status.total} texts embedded" if status.total else ""
+        line = f"Index run in progress{counted}"
+    elif status.finished_at is None:
+        line = "No index run since the server started"
+    elif status.error is not None:
+        failed = True
+        line = f"Last index run {clock(status.finished_at, today)} failed: {status.error}"
+    elif status.last is not None:
+        r = status.last
+        line = (f"Last index run {clock(status.finished_at, today)}: "
+                f"{r.added} added, {r.updated} updated, {r.removed} removed")
+    else:
+        line = f"Last index run {clock(status.finished_at, today)}"
+    watched = f" (watching {watching})" if watching else ""
+    return f'<div class="index-status{" failed" if failed else ""}">{escape(line + watched)}</div>'

@@ -82,6 +82,8 @@ table.notes-table tfoot td { color: var(--body-text-color-subdued); border-botto
 .notes-table td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .notes-table tr.st-failed td, .notes-table tr.st-skipped td { color: #b45309; }
 .report-summary { font-weight: 600; margin-bottom: 6px; }
+.index-status { color: var(--body-text-color-subdued); font-size: 0.9rem; padding: 2px 8px; }
+.index-status.failed { color: #b45309; }
 .notes-empty { color: var(--body-text-color-subdued); padding: 8px; }
 .examples button { font-size: 0.85rem; }
 """
