@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, File, Request, Security, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -26,7 +27,6 @@ from rag.api_chat import router as chat_router
 from rag.api_models import (
     AskRequest,
     AskResponse,
-    ErrorOut,
     Health,
     IndexRequest,
     IndexStatusOut,
@@ -35,6 +35,7 @@ from rag.api_models import (
     SearchResponse,
     SourcesResponse,
     answer_out,
+    error_docs,
     passage_out,
     sources_out,
     status_out,
@@ -75,14 +76,10 @@ ERROR_STATUS: dict[type[RagError], int] = {
     IndexFailed: 500,  # the run could not finish; the message names the note, and the old index serves
     LLMError: 502,
 }
+HTTP_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"}
 MULTIPART_SLACK = 64 * 1024  # headers and boundaries around the file in a multipart body
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut, "description": desc} for code, desc in [
-        (404, "Unknown source"), (409, "An index run is in progress, or the note exists"),
-        (413, "Query or upload over the limit"), (422, "Invalid body"), (503, "The vector store is unreachable"),
-    ]
-}
-WRITE_ERRORS = {401: {"model": ErrorOut, "description": "Missing or wrong API key"}, **ERRORS}
+QUERY_ERRORS = error_docs(404, 409, 413, 422, 503)
+WRITE_ERRORS = error_docs(401, 404, 409, 413, 422, 500, 503)
 
 
 async def rag_dependency(request: Request) -> Rag:
@@ -115,14 +112,14 @@ def require_key(request: Request, credentials: Credentials) -> None:
         raise AuthError("missing or wrong API key: send the header `Authorization: Bearer <RAG_API_KEY>`")
 
 
-@router.get("/health", response_model=Health, tags=["status"])
+@router.get("/health", response_model=Health, responses=error_docs(503), tags=["status"])
 def health(rag: RagDep) -> Health:
     """Liveness and what is indexed."""
     chunks = rag.store.count()
     return Health(status="ok", chunks=chunks, sources=len(rag.retriever.refresh().sources), version=package_version())
 
 
-@router.post("/v1/search", response_model=SearchResponse, responses=ERRORS, tags=["query"])
+@router.post("/v1/search", response_model=SearchResponse, responses=QUERY_ERRORS, tags=["query"])
 async def search(body: SearchRequest, rag: RagDep) -> SearchResponse:
     """The k passages that best match the query."""
     # A search that cannot wait is a few ms of CPU: done right here it saves the two thread hand-offs of
@@ -134,14 +131,14 @@ async def search(body: SearchRequest, rag: RagDep) -> SearchResponse:
     return SearchResponse(query=body.query, results=[passage_out(p) for p in results])
 
 
-@router.post("/v1/ask", response_model=AskResponse, responses=ERRORS, tags=["query"])
+@router.post("/v1/ask", response_model=AskResponse, responses=QUERY_ERRORS, tags=["query"])
 async def ask(body: AskRequest, rag: RagDep) -> AskResponse:
     """A short answer, every sentence cited `[n]` to the lines it came from."""
     history = [(m.role, m.content) for m in body.history]
     return answer_out(await run_in_threadpool(rag.ask, body.question, body.k, history, body.mode, body.sources))
 
 
-@router.get("/v1/sources", response_model=SourcesResponse, responses=ERRORS, tags=["notes"])
+@router.get("/v1/sources", response_model=SourcesResponse, responses=error_docs(409, 503), tags=["notes"])
 def list_sources(rag: RagDep) -> SourcesResponse:
     """The indexed notes with their chunk counts."""
     return sources_out(rag.sources())
@@ -204,6 +201,12 @@ def error_response(request: Request, status: int, message: str, param: str | Non
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
     """Starlette's own errors (no such route: 404, wrong method: 405) in the same shapes."""
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        # FastAPI's "There was an error parsing the body" (bytes that are not UTF-8, a broken multipart body):
+        # invalid input like any other body the route cannot read, so the 422 every route documents.
+        detail = (f"the body could not be read ({exc.detail}): send UTF-8 JSON with Content-Type: "
+                  "application/json (an upload: multipart/form-data with a `file` field)")
+        return error_response(request, 422, detail)
     return error_response(request, exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
 
 
@@ -283,9 +286,37 @@ def create_app(rag: Rag, with_ui: bool = True) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, internal_error)
     app.add_middleware(UploadLimit, limit=rag.settings.max_upload_bytes)
+    keep_v1_for_the_api(app, [router, chat_router])
     if with_ui:
         mount_ui(app, rag)
     return app
+
+
+def keep_v1_for_the_api(app: FastAPI, routers: list[APIRouter]) -> None:
+    """Answer a wrong method on an API path with 405 and an unknown /v1/ path with 404, in the route's shape.
+
+    Without these the UI, mounted at / after them, takes every request no API route fully matches, and
+    answers 404 in its own shape.
+    """
+    allowed: dict[str, set[str]] = {}
+    for route in (route for r in routers for route in r.routes):
+        if isinstance(route, APIRoute):
+            allowed.setdefault(route.path, set()).update(route.methods or ())
+
+    def refuse(methods: set[str]) -> Any:
+        async def method_not_allowed(request: Request) -> JSONResponse:
+            raise StarletteHTTPException(405, headers={"Allow": ", ".join(sorted(methods))})
+
+        return method_not_allowed
+
+    for path, methods in allowed.items():
+        methods = methods | ({"HEAD"} if "GET" in methods else set())
+        app.router.add_route(path, refuse(methods), sorted(HTTP_METHODS - methods), include_in_schema=False)
+
+    async def not_found(request: Request) -> JSONResponse:
+        raise StarletteHTTPException(404)
+
+    app.router.add_route("/v1/{rest:path}", not_found, sorted(HTTP_METHODS), include_in_schema=False)
 
 
 def mount_ui(app: FastAPI, rag: Rag) -> None:

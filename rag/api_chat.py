@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from rag.api_models import error_docs
 from rag.app import MAX_K, Rag
 from rag.errors import InvalidInput, NotFound
 from rag.models import Answer
@@ -58,11 +59,18 @@ class OpenAIError(BaseModel):
     error: OpenAIErrorBody
 
 
-OPENAI_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": OpenAIError, "description": text}
-    for status, text in ((404, "No such model or route"), (413, "Question over the size limit"),
-                         (422, "Invalid request (no user message, a bad field)"), (503, "The store is unreachable"))
-}
+class ModelOut(BaseModel):
+    """A model as OpenAI's API lists it."""
+
+    id: str
+    object: Literal["model"] = "model"
+    created: int = 0
+    owned_by: str = "notes-rag"
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelOut]
 
 
 def message_text(message: ChatMessage) -> str:
@@ -103,7 +111,7 @@ def usage(prompt: str, content: str) -> dict[str, int]:
             "total_tokens": prompt_tokens + completion_tokens}
 
 
-@router.post("/v1/chat/completions", response_model=None, responses=OPENAI_ERRORS)
+@router.post("/v1/chat/completions", response_model=None, responses=error_docs(409, 413, 422, 503, model=OpenAIError))
 def chat_completions(body: ChatRequest, request: Request) -> dict[str, Any] | StreamingResponse:
     """An OpenAI chat completion whose content is the cited answer (`stream: true` gives server-sent events)."""
     rag = get_rag(request)
@@ -137,19 +145,19 @@ def stream_chunks(completion_id: str, created: int, model: str, content: str) ->
     yield "data: [DONE]\n\n"
 
 
-MODEL = {"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "notes-rag"}
+MODEL = ModelOut(id=MODEL_ID)
 OPENAI_PATHS = ("/v1/chat/", "/v1/models")
 ERROR_TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
 
 
-@router.get("/v1/models")
-def list_models() -> dict[str, Any]:
+@router.get("/v1/models", response_model=ModelList)
+def list_models() -> ModelList:
     """The one model this server is, for clients that list models before chatting."""
-    return {"object": "list", "data": [MODEL]}
+    return ModelList(data=[MODEL])
 
 
-@router.get("/v1/models/{model_id}", responses=OPENAI_ERRORS)
-def retrieve_model(model_id: str) -> dict[str, Any]:
+@router.get("/v1/models/{model_id}", response_model=ModelOut, responses=error_docs(404, model=OpenAIError))
+def retrieve_model(model_id: str) -> ModelOut:
     """The model, as `client.models.retrieve("notes-rag")` asks for it."""
     if model_id != MODEL_ID:
         raise NotFound(f"the model '{model_id}' does not exist: this server is the model '{MODEL_ID}'")

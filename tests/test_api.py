@@ -25,7 +25,7 @@ from hypothesis.errors import Unsatisfiable
 from llm_standin import running
 from openai import OpenAI
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import not_a_server_error, response_schema_conformance, status_code_conformance
 
 from rag.api import create_app, is_loopback, listen_host
 from rag.app import Rag
@@ -59,6 +59,13 @@ def read_rag(corpus_rag: Rag) -> Rag:
 @pytest.fixture(scope="module")
 def base(read_rag: Rag) -> Iterator[str]:
     with running(create_app(read_rag, with_ui=False)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def ui_base(read_rag: Rag) -> Iterator[str]:
+    """The same, with the web UI mounted at / as `rag serve` serves it."""
+    with running(create_app(read_rag)) as url:
         yield url
 
 
@@ -383,25 +390,61 @@ def test_unreachable_store_is_503(tmp_path: Path, embedder: Embedder) -> None:
 # --- the schema, fuzzed ------------------------------------------------------------------------
 
 
-def test_no_request_the_schema_allows_gives_a_5xx(base: str) -> None:
-    # schemathesis.pytest.from_fixture does not work with pytest 9, so each operation's strategy is run
-    # with hypothesis directly. The writes are refused (no key is sent): fuzzing never changes the notes.
-    schema = schemathesis.openapi.from_url(f"{base}/openapi.json")
+CONFORMANCE = [not_a_server_error, status_code_conformance, response_schema_conformance]
+
+
+def test_every_response_to_what_the_schema_allows_is_one_it_declares(ui_base: str) -> None:
+    """No 5xx, and every status and body is one the schema declares for that operation (the UI mounted too).
+
+    schemathesis.pytest.from_fixture does not work with pytest 9, so each operation's strategy is run with
+    hypothesis directly. The writes are refused (no key is sent): fuzzing never changes the notes.
+    """
+    schema = schemathesis.openapi.from_url(f"{ui_base}/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 9
 
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
-            @settings(max_examples=10, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+            @settings(max_examples=15, deadline=None, database=None, suppress_health_check=list(HealthCheck))
             @given(case=operation.as_strategy(mode))
-            def no_server_error(case: Any) -> None:
-                case.call_and_validate(base_url=base, checks=[not_a_server_error], timeout=60)
+            def conforms(case: Any) -> None:
+                case.call_and_validate(base_url=ui_base, checks=CONFORMANCE, timeout=60)
 
             try:
-                no_server_error()
+                conforms()
             except Unsatisfiable:  # nothing to get wrong in a request without parameters (GET /health)
                 assert mode is GenerationMode.NEGATIVE
+
+
+@pytest.mark.parametrize("body", [b"\xff\xfe{", b'{"query": "caf\xe9"}'])
+def test_a_body_that_is_not_utf8_is_422_not_400(client: httpx.Client, body: bytes) -> None:
+    response = client.post("/v1/search", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422 and "could not be read" in response.json()["detail"]
+    chat = client.post("/v1/chat/completions", content=body, headers={"content-type": "application/json"})
+    assert chat.status_code == 422 and chat.json()["error"]["type"] == "invalid_request_error"
+
+
+@pytest.mark.parametrize(("method", "path", "allow", "shape"), [
+    ("PUT", "/v1/search", "POST", "detail"),
+    ("GET", "/v1/ask", "POST", "detail"),
+    ("PATCH", "/v1/sources", "GET, HEAD, POST", "detail"),
+    ("POST", "/v1/sources/interview-notes.md", "DELETE", "detail"),
+    ("DELETE", "/health", "GET, HEAD", "detail"),
+    ("POST", "/v1/models", "GET, HEAD", "error"),
+    ("GET", "/v1/chat/completions", "POST", "error"),
+])
+def test_a_wrong_method_is_405_with_the_ui_mounted(ui_base: str, method: str, path: str, allow: str,
+                                                    shape: str) -> None:
+    response = httpx.request(method, ui_base + path, timeout=30)
+    assert response.status_code == 405 and response.headers["allow"] == allow and shape in response.json()
+
+
+def test_an_unknown_v1_path_is_404_in_the_routes_shape_with_the_ui_mounted(ui_base: str) -> None:
+    assert httpx.get(f"{ui_base}/v1/nothing", timeout=30).json() == {"detail": "Not Found"}
+    assert httpx.get(f"{ui_base}/v1/chat/nothing", timeout=30).status_code == 404
+    assert httpx.get(f"{ui_base}/v1/chat/nothing", timeout=30).json()["error"]["type"] == "invalid_request_error"
+    assert httpx.get(f"{ui_base}/", timeout=30).status_code == 200  # the UI still has the rest
 
 
 # --- serving -----------------------------------------------------------------------------------
