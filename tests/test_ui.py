@@ -399,6 +399,40 @@ def test_gradio_client_calls_the_chat_function(base_url: str, monkeypatch: pytes
     assert 'class="cite"' in html and "interview-notes.md" in html and re.search(r"lines? \d+", html)
 
 
+def test_gradio_client_gets_the_answer_as_data_with_the_notes_filter(
+    base_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    client = Client(base_url, verbose=False)
+    try:
+        endpoint = client.view_api(print_info=False, return_format="dict")["named_endpoints"]["/answer"]
+        assert [p["parameter_name"] for p in endpoint["parameters"]] == ["question", "history", "sources", "k"]
+        only = ["interview-notes.md"]
+        first = client.predict("what is an SVM?", sources=only, api_name="/answer")
+        follow_up = client.predict(
+            "and its disadvantages?",
+            [{"role": "user", "content": "what is an SVM?"}, {"role": "assistant", "content": first["answer"]}],
+            only,
+            3,
+            api_name="/answer",
+        )
+        with pytest.raises(AppError, match="no-such-note.md"):
+            client.predict("what is an SVM?", sources=["no-such-note.md"], api_name="/answer")
+        with pytest.raises(AppError, match="invalid request: k"):
+            client.predict("what is an SVM?", k=0, api_name="/answer")
+    finally:
+        client.close()
+    for answer in (first, follow_up):
+        assert answer["answered"] is True and answer["mode"] == "extractive" and "[1]" in answer["answer"]
+        cited = answer["citations"][0]
+        assert cited["n"] == 1 and cited["source"] == "interview-notes.md"
+        assert 1 <= cited["start_line"] <= cited["cited_start_line"] <= cited["cited_end_line"] <= cited["end_line"]
+    assert "svm" in follow_up["search_query"].lower() and "disadvantage" in follow_up["answer"].lower()
+
+
 def test_build_ui_does_no_work_until_a_page_loads(make_rag) -> None:  # type: ignore[no-untyped-def]
     rag = make_rag()
     build_ui(rag)

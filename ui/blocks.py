@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from ui import chat, notes
+from ui import chat, data, notes
 from ui.render import Turn, render_conversation
 from ui.theme import CSS
 
@@ -116,6 +116,16 @@ def chat_tab(rag: Rag) -> gr.Dropdown:
             ask, inputs, outputs, api_visibility="private", show_progress="hidden"
         )
     clear.click(chat.new_chat, None, outputs, api_visibility="private", queue=False)
+
+    def answer(
+        question: str, history: list[dict[str, str]] | None = None, sources: list[str] | None = None, k: int = 5
+    ) -> dict[str, Any]:
+        """The cited answer as data: answer (markdown), answered, search_query, mode and citations (each with
+        n, source, start_line, end_line, cited_start_line, cited_end_line, heading, text), as POST /v1/ask.
+        history: earlier turns, [{"role": "user" or "assistant", "content": str}]; sources: only these notes."""
+        return data.answer_data(rag, question, history, sources, k)
+
+    gr.api(answer, api_name="answer")
     return sources
 
 
