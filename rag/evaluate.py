@@ -63,6 +63,22 @@ def load_questions(path: Path) -> list[Question]:
     return questions
 
 
+def require_gold(questions: list[Question], path: Path) -> list[Question]:
+    """The questions, if every answerable one says where its answer is; else an error naming the first that does not.
+
+    Retrieval is scored against `gold_lines` and `evidence`: without them every passage counts as a miss and the
+    file would score zeros that look like a broken search.
+    """
+    missing = [q.id for q in questions if q.answerable and not q.gold_lines and not q.evidence]
+    if missing:
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise InvalidInput(
+            f"{path}: question {missing[0]}{more} is answerable but has no `gold_lines` or `evidence`, so its "
+            "retrieval cannot be scored: add them (see eval/README.md) or mark it \"kind\": \"unanswerable\""
+        )
+    return questions
+
+
 def normalise(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().lower()
 
@@ -131,7 +147,7 @@ def evaluate_variant(rag: Rag, questions: list[Question], k: int, source: str, m
 
 def evaluate_file(rag: Rag, path: Path, k: int = 10, source: str = "interview-notes.md") -> dict[str, Any]:
     """Every variant side by side, in one run, so each change shows what it bought."""
-    questions = load_questions(path)
+    questions = require_gold(load_questions(path), path)
     rag.warm_up()
     variants = {mode: evaluate_variant(rag, questions, k, source, mode) for mode in VARIANTS}
     return {"file": str(path), "questions": len(questions), "shipped": SHIPPED,
@@ -152,7 +168,7 @@ def evaluate_precision(rag: Rag, path: Path, k: int, source: str, precision: str
         embedder = build_embedder(settings.model_copy(update={"data_dir": rag.settings.data_dir}))
         other = Container(settings, embedder=embedder)
         other.index()
-        return evaluate_variant(other, load_questions(path), k, source, SHIPPED)
+        return evaluate_variant(other, require_gold(load_questions(path), path), k, source, SHIPPED)
 
 
 def format_report(report: dict[str, Any]) -> str:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -54,6 +57,26 @@ def test_a_bad_question_line_names_the_line(tmp_path):
     path.write_text('{"question": "ok"}\n{not json}\n')
     with pytest.raises(InvalidInput, match="q.jsonl:2"):
         load_questions(path)
+
+
+def test_a_file_without_gold_fields_is_refused_instead_of_scoring_zeros(tmp_path):
+    path = tmp_path / "mine.jsonl"
+    rows = [{"id": "u", "question": "capital of Peru?", "kind": "unanswerable"}, {"id": "q7", "question": "why?"},
+            {"id": "q8", "question": "how?"}]
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    with pytest.raises(InvalidInput, match=r"question q7 \(and 1 more\) is answerable but has no `gold_lines`"):
+        evaluate_file(None, path)  # type: ignore[arg-type]  # refused before the container is touched
+
+
+def test_rag_eval_names_the_missing_gold_fields_and_exits_1(tmp_path):
+    path = tmp_path / "mine.jsonl"
+    path.write_text('{"id": "q1", "question": "what is an SVM?"}\n')
+    env = {**os.environ, "RAG_CORPUS_DIR": str(tmp_path / "corpus"), "RAG_DATA_DIR": str(tmp_path / "data")}
+    (tmp_path / "corpus").mkdir()
+    done = subprocess.run([str(Path(sys.executable).parent / "rag"), "eval", str(path)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "question q1 is answerable but has no `gold_lines`" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_eval_on_a_tiny_corpus(make_rag, tmp_path):
