@@ -393,28 +393,50 @@ def test_unreachable_store_is_503(tmp_path: Path, embedder: Embedder) -> None:
 CONFORMANCE = [not_a_server_error, status_code_conformance, response_schema_conformance]
 
 
-def test_every_response_to_what_the_schema_allows_is_one_it_declares(ui_base: str) -> None:
+@pytest.fixture(scope="module")
+def scratch_base(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[str]:
+    """A server over a throwaway one-note corpus, UI mounted, that fuzzed writes may change at will."""
+    settings = make_settings(tmp_path_factory.mktemp("api-fuzz"), api_key=KEY)
+    (settings.corpus_dir / "quokka.md").write_text(QUOKKA, encoding="utf-8")
+    rag = Rag(settings, embedder=embedder)
+    rag.index()
+    with running(create_app(rag)) as url:
+        yield url
+
+
+@pytest.mark.parametrize(("server", "headers"), [("ui_base", {}), ("scratch_base", AUTH)],
+                         ids=["real-notes-writes-refused", "scratch-notes-writes-with-the-key"])
+def test_every_response_to_what_the_schema_allows_is_one_it_declares(
+    request: pytest.FixtureRequest, server: str, headers: dict[str, str]
+) -> None:
     """No 5xx, and every status and body is one the schema declares for that operation (the UI mounted too).
 
     schemathesis.pytest.from_fixture does not work with pytest 9, so each operation's strategy is run with
-    hypothesis directly. The writes are refused (no key is sent): fuzzing never changes the notes.
+    hypothesis directly. Over the real notes no key is sent (the writes are refused: fuzzing never changes
+    them); over a scratch corpus the writes get the key and run.
     """
+    ui_base: str = request.getfixturevalue(server)
     schema = schemathesis.openapi.from_url(f"{ui_base}/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 9
+    statuses: dict[str, set[int]] = {}
 
     for operation in operations:
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
-            @settings(max_examples=15, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+            @settings(max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck))
             @given(case=operation.as_strategy(mode))
             def conforms(case: Any) -> None:
-                case.call_and_validate(base_url=ui_base, checks=CONFORMANCE, timeout=60)
+                response = case.call_and_validate(base_url=ui_base, headers=headers, checks=CONFORMANCE, timeout=60)
+                statuses.setdefault(case.operation.label, set()).add(response.status_code)
 
             try:
                 conforms()
             except Unsatisfiable:  # nothing to get wrong in a request without parameters (GET /health)
                 assert mode is GenerationMode.NEGATIVE
+    writes = ["POST /v1/sources", "DELETE /v1/sources/{source}", "POST /v1/index"]
+    for write in writes:  # without the key no write succeeds; with it, they get past the key check
+        assert statuses[write] - {401} if headers else not any(200 <= s < 300 for s in statuses[write]), statuses
 
 
 @pytest.mark.parametrize("body", [b"\xff\xfe{", b'{"query": "caf\xe9"}'])
