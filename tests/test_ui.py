@@ -9,8 +9,10 @@ import socket
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -55,6 +57,12 @@ SOURDOUGH_NOTE = """# Sourdough starter
 A sourdough starter is fed equal weights of rye flour and water every twelve hours.
 A healthy starter doubles in size within six hours of a feeding.
 """
+FORMULA_NOTE = r"""# Counting handshakes
+
+Choosing two of n people can be done in \(\binom{n}{2} = \frac{n(n-1)}{2}\) ways, so that many handshakes happen.
+The handshake total grows like the sum $$\sum_{i=1}^{n-1} i = \frac{n(n-1)}{2}$$ over everyone in the room.
+"""
+SVM_QUESTION = "how do SVMs handle multi-class classification?"
 ANSWER_TIMEOUT = 120_000  # ms: the first question also warms the lexical index on 2 cores
 
 
@@ -258,19 +266,29 @@ def requested() -> list[str]:
     return []
 
 
-@pytest.fixture
-def page(browser: Browser, base_url: str, requested: list[str], request: pytest.FixtureRequest) -> Iterator[Page]:
-    """A fresh page on `/`; afterwards a screenshot is saved and every request must have stayed local."""
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+@contextmanager
+def open_page(browser: Browser, url: str, name: str, **options: Any) -> Iterator[Page]:
+    """A fresh page on `url` (context `options` such as viewport); afterwards a screenshot is saved and every
+    request must have stayed local."""
+    context = browser.new_context(**{"viewport": {"width": 1280, "height": 1000}, **options})
     tab = context.new_page()
+    requested: list[str] = []
     tab.on("request", lambda r: requested.append(r.url))
-    tab.goto(base_url, wait_until="load")
+    tab.goto(url, wait_until="load")
     tab.wait_for_selector("#question textarea")
     yield tab
     ARTIFACTS.mkdir(exist_ok=True)
-    tab.screenshot(path=str(ARTIFACTS / f"ui-{request.node.name}.png"), full_page=True)
+    tab.screenshot(path=str(ARTIFACTS / f"ui-{name}.png"), full_page=True)
     context.close()
     assert_all_local(requested)
+
+
+@pytest.fixture
+def page(browser: Browser, base_url: str, requested: list[str], request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A fresh page on `/`; afterwards a screenshot is saved and every request must have stayed local."""
+    with open_page(browser, base_url, request.node.name) as tab:
+        tab.on("request", lambda r: requested.append(r.url))
+        yield tab
 
 
 def assert_all_local(urls: list[str]) -> None:
@@ -382,6 +400,81 @@ def test_delete_and_reindex_report_per_file(page: Page, ui_rag: Rag, tmp_path: P
     expect(page.locator("#notes-table")).not_to_contain_text("doomed.md")
     assert not (ui_rag.settings.corpus_dir / "doomed.md").exists()
     (ui_rag.settings.corpus_dir / "binary.md").unlink()
+
+
+VISIBLE_TEXT = """el => { const copy = el.cloneNode(true);
+  copy.querySelectorAll('.katex-mathml').forEach(m => m.remove());  // MathML keeps the TeX for screen readers
+  return copy.textContent; }"""
+
+
+TINTED_LINES = """el => [...el.querySelectorAll('.ln')]
+  .filter(line => getComputedStyle(line).backgroundColor !== 'rgba(0, 0, 0, 0)')
+  .map(line => +line.querySelector('.no').textContent)"""
+
+
+def test_formulas_render_as_math_in_answers_and_cards(page: Page, tmp_path: Path) -> None:
+    upload(page, tmp_path, "handshakes.md", FORMULA_NOTE)
+    ask(page, "How many handshakes happen when n people meet?")
+    turn = page.locator("#conversation .turn").last
+    answer, card = turn.locator(".bubble.answer"), turn.locator(".card", has_text="handshakes.md").first
+    expect(answer.locator(".katex").first).to_be_visible(timeout=30_000)
+    expect(card.locator(".excerpt:not(.full) .ln.cited .katex").first).to_be_visible()
+    for part in (answer, card.locator(".excerpt").first):
+        shown = part.evaluate(VISIBLE_TEXT)
+        assert "\\frac" not in shown and "\\sum" not in shown and "\\(" not in shown, shown
+    assert page.locator("#conversation .katex .mfrac").count() > 0  # a real fraction, not "frac" text
+
+
+def test_citation_links_jump_to_their_card_with_a_query_string(browser: Browser, base_url: str) -> None:
+    with open_page(browser, base_url + "?__theme=dark", "cite-dark") as tab:
+        ask(tab, SVM_QUESTION)
+        turn = tab.locator("#conversation .turn").last
+        link, card = turn.locator("a.cite").first, turn.locator("#t0-c1")
+        link.click()
+        expect(card).to_be_focused()
+        expect(card).to_be_in_viewport()
+        assert "__theme=dark" in tab.url and tab.url.endswith("#t0-c1")
+        tab.locator("#question textarea").focus()
+        link.focus()
+        tab.keyboard.press("Enter")
+        expect(card).to_be_focused()
+        expect(tab.locator("#conversation .turn")).to_have_count(1)  # no reload: the conversation is kept
+        assert tab.evaluate("document.querySelector('.dark') !== null")  # still the dark page
+
+
+def test_highlighted_lines_are_exactly_the_cited_ones(page: Page, ui_rag: Rag) -> None:
+    ask(page, SVM_QUESTION)
+    answer = ui_rag.ask(SVM_QUESTION)
+    cards = page.locator("#conversation .turn").last.locator(".card")
+    expect(cards).to_have_count(len(answer.citations))
+    for citation, card in zip(answer.citations, cards.all(), strict=True):
+        for excerpt in (card.locator(".excerpt").first, card.locator(".excerpt.full")):
+            numbers = [int(n) for n in excerpt.locator(".ln.cited .no").all_text_contents()]
+            wanted = list(range(citation.cited_start, citation.cited_end + 1))
+            assert numbers == wanted[: len(numbers)] and (numbers == wanted or excerpt.locator(".more").count())
+            assert excerpt.evaluate(TINTED_LINES) == numbers
+
+
+def test_copy_button_copies_the_answer_with_its_citations(browser: Browser, base_url: str) -> None:
+    permissions = ["clipboard-read", "clipboard-write"]
+    with open_page(browser, base_url, "copy", permissions=permissions) as tab:
+        ask(tab, SVM_QUESTION)
+        turn = tab.locator("#conversation .turn").last
+        turn.locator("button.copy").click()
+        expect(turn.locator("button.copy")).to_have_text("Copied")
+        copied = tab.evaluate("navigator.clipboard.readText()")
+    assert "\\(k(k-1)/2\\)" in copied and "[1]" in copied  # the Markdown as written, formulas and markers
+    assert re.search(r"^\[1\] interview-notes\.md, lines? \d+", copied, re.M)
+
+
+def test_wide_answer_tables_scroll_inside_the_answer_on_a_phone(browser: Browser, base_url: str) -> None:
+    with open_page(browser, base_url, "phone", viewport={"width": 390, "height": 844}, is_mobile=True) as tab:
+        ask(tab, "What is the difference between compile-time and runtime polymorphism?")
+        scroller = tab.locator("#conversation .bubble.answer .table-scroll").first
+        expect(scroller.locator("table")).to_be_visible()
+        assert scroller.evaluate("el => getComputedStyle(el).overflowX") == "auto"
+        assert scroller.evaluate("el => el.scrollWidth > el.clientWidth")  # the table is wider: it scrolls
+        assert tab.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
 def test_gradio_client_calls_the_chat_function(base_url: str, monkeypatch: pytest.MonkeyPatch) -> None:

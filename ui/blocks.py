@@ -9,21 +9,12 @@ import gradio as gr
 
 from ui import chat, notes
 from ui.render import Turn, render_conversation
+from ui.script import conversation_js, katex_head
 from ui.theme import CSS
 
 if TYPE_CHECKING:
     from rag.app import Rag
 
-# Gradio's autoscroll gives up once a tall answer pushes the bottom out of reach: bring each new
-# question to the top instead, so its answer streams in below it.
-SCROLL_TO_NEW_TURN = """
-let seen = 0;
-new MutationObserver(() => {
-  const turns = element.querySelectorAll('.turn');
-  if (turns.length > seen) turns[turns.length - 1].scrollIntoView({block: 'start'});
-  seen = turns.length;
-}).observe(element, {childList: true, subtree: true});
-"""
 PROGRESS = gr.Progress()  # Gradio spots a progress parameter by this default and passes a fresh tracker
 
 
@@ -33,7 +24,7 @@ def build_blocks(rag: Rag) -> gr.Blocks:
         gr.HTML(
             '<div class="app-header"><h1>notes-rag</h1>'
             "<p>Ask your study notes; every answer is cited to the exact lines.</p></div>",
-            head=f"<style>{CSS}</style>",  # carried by the Blocks itself, so any mount gets the styles
+            head=f"<style>{CSS}</style>{katex_head()}",  # carried by the Blocks itself, so any mount gets the styles
         )
         with gr.Tabs():
             with gr.Tab("Chat", id="chat") as chat_page:
@@ -76,7 +67,7 @@ def conversation_column() -> tuple[gr.HTML, gr.Row, list[gr.Button], gr.Textbox,
         min_height=260,
         max_height=720,
         padding=True,
-        js_on_load=SCROLL_TO_NEW_TURN,
+        js_on_load=conversation_js(),
     )
     with gr.Row(elem_classes="examples") as examples:
         buttons = [gr.Button(q, size="sm", variant="secondary") for q in chat.EXAMPLES]
