@@ -20,7 +20,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from llm_standin import running
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
 
 from rag.app import Rag
 from rag.embed import Embedder
@@ -395,8 +395,28 @@ def test_delete_and_reindex_report_per_file(page: Page, ui_rag: Rag, tmp_path: P
     expect(report.locator("tr", has_text="interview-notes.md")).to_contain_text("unchanged")
     page.click("#delete-choice input")
     page.get_by_role("option", name="doomed.md").click()
+    asked: list[str] = []
+
+    def answer(dialog: Dialog) -> None:  # cancel the first confirm dialog, accept the second
+        asked.append(dialog.message)
+        if len(asked) == 1:
+            dialog.dismiss()
+        else:
+            dialog.accept()
+
+    page.on("dialog", answer)
+    page.click("#delete-note")
+    deadline = time.monotonic() + 10
+    while not asked and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert asked and "doomed.md" in asked[0]
+    expect(page.locator("#index-progress")).to_be_hidden()  # a cancelled delete changes nothing
+    expect(page.locator("#notes-table")).to_contain_text("doomed.md")
+    expect(report.locator("tr", has_text="doomed.md")).to_contain_text("added")
+    assert (ui_rag.settings.corpus_dir / "doomed.md").exists()
     page.click("#delete-note")
     expect(report.locator("tr", has_text="doomed.md")).to_contain_text("removed", timeout=ANSWER_TIMEOUT)
+    assert len(asked) == 2 and "doomed.md" in asked[1]
     expect(page.locator("#notes-table")).not_to_contain_text("doomed.md")
     assert not (ui_rag.settings.corpus_dir / "doomed.md").exists()
     (ui_rag.settings.corpus_dir / "binary.md").unlink()
@@ -475,6 +495,28 @@ def test_wide_answer_tables_scroll_inside_the_answer_on_a_phone(browser: Browser
         assert scroller.evaluate("el => getComputedStyle(el).overflowX") == "auto"
         assert scroller.evaluate("el => el.scrollWidth > el.clientWidth")  # the table is wider: it scrolls
         assert tab.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_reindex_progress_bar_and_report_do_not_overlap(page: Page) -> None:
+    page.get_by_role("tab", name="Notes").click()
+    page.click("#reindex")  # a first run, so there is a report on the page before the next one
+    report = page.locator("#index-report .report")
+    expect(report).to_be_visible(timeout=ANSWER_TIMEOUT)
+    page.get_by_label("Rebuild from scratch").check()  # a rebuild embeds every chunk: long enough to watch
+    page.click("#reindex")
+    bar = page.locator("#index-progress .progress-level")
+    expect(bar).to_be_visible(timeout=30_000)
+    slot = page.locator("#index-progress").bounding_box()
+    shown = report.bounding_box() if report.is_visible() else None
+    for part in ("progress-text", "progress-level"):
+        box = page.locator(f"#index-progress .{part}").bounding_box()
+        assert slot and box and shown, (slot, box, shown)
+        assert box["y"] >= slot["y"] and box["y"] + box["height"] <= slot["y"] + slot["height"], part  # not clipped
+        assert box["y"] + box["height"] <= shown["y"] or shown["y"] + shown["height"] <= box["y"], part
+    expect(page.locator("#index-report tr", has_text="interview-notes.md")).to_contain_text(
+        "added", timeout=ANSWER_TIMEOUT)
+    expect(bar).to_be_hidden()
+    page.get_by_label("Rebuild from scratch").uncheck()
 
 
 def test_gradio_client_calls_the_chat_function(base_url: str, monkeypatch: pytest.MonkeyPatch) -> None:

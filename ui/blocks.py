@@ -128,21 +128,31 @@ def notes_controls(rag: Rag) -> tuple[gr.Textbox, gr.File, gr.Button, gr.Dropdow
     return key, files, add, victim, remove, rebuild, again
 
 
+# The browser asks before a note is deleted, naming it; the answer goes to the hidden `confirmed` box.
+CONFIRM_DELETE_JS = """(source, key, confirmed) => [source, key,
+  !!source && window.confirm(`Delete the note “${source}”? Its file is removed from the corpus folder.`)]"""
+
+
 def notes_tab(rag: Rag, restrict: gr.Dropdown) -> tuple[list[gr.Component], gr.HTML, gr.State]:
     """Indexed notes; upload, delete, re-index with a progress bar and the per-file report; the index status line."""
     with gr.Row():
         with gr.Column(scale=3):
             status = gr.HTML(elem_id="index-status")
             table = gr.HTML(elem_id="notes-table")
+            # The progress bar gets a slot of its own, shown only during a run, so it never covers the report.
+            slot = gr.HTML(elem_id="index-progress", visible=False)
             report = gr.HTML(elem_id="index-report")
         with gr.Column(scale=2):
             key, files, add, victim, remove, rebuild, again = notes_controls(rag)
+    confirmed = gr.Checkbox(False, visible="hidden", elem_id="delete-confirmed")
     listing: list[gr.Component] = [table, victim, restrict]
 
     def on_upload(files: list[str] | None, key: str | None, progress: gr.Progress = PROGRESS) -> Any:
         return notes.upload(rag, files, key, progress)
 
-    def on_delete(source: str | None, key: str | None, progress: gr.Progress = PROGRESS) -> Any:
+    def on_delete(source: str | None, key: str | None, confirmed: bool, progress: gr.Progress = PROGRESS) -> Any:
+        if source and not confirmed:  # "Cancel" in the browser's confirm dialog
+            return (gr.update(),) * 4
         return notes.delete(rag, source, key, progress)
 
     def on_reindex(rebuild: bool, key: str | None, progress: gr.Progress = PROGRESS) -> Any:
@@ -150,19 +160,25 @@ def notes_tab(rag: Rag, restrict: gr.Dropdown) -> tuple[list[gr.Component], gr.H
 
     changed = [report, *listing]
     seen = gr.State(None)  # what this page's list shows; see follow_index
+    private: dict[str, Any] = {"api_visibility": "private"}
+    quick: dict[str, Any] = {"api_visibility": "private", "queue": False}
 
     def listed() -> notes.Seen | None:
         return notes.seen_now(rag)
 
-    add.click(on_upload, [files, key], changed, api_visibility="private", show_progress_on=report).then(
-        lambda: None, None, files, api_visibility="private", queue=False
-    ).then(listed, None, seen, api_visibility="private", queue=False)
-    remove.click(on_delete, [victim, key], changed, api_visibility="private", show_progress_on=report).then(
-        listed, None, seen, api_visibility="private", queue=False
-    )
-    again.click(on_reindex, [rebuild, key], changed, api_visibility="private", show_progress_on=report).then(
-        listed, None, seen, api_visibility="private", queue=False
-    )
+    def show_slot(visible: bool = True) -> Any:
+        return gr.update(visible=bool(visible))
+
+    add.click(show_slot, None, slot, **quick).then(
+        on_upload, [files, key], changed, show_progress_on=slot, **private
+    ).then(lambda: (None, show_slot(False)), None, [files, slot], **quick).then(listed, None, seen, **quick)
+    remove.click(lambda _s, _k, ok: (ok, show_slot(ok)), [victim, key, confirmed], [confirmed, slot],
+                 js=CONFIRM_DELETE_JS, **quick).then(
+        on_delete, [victim, key, confirmed], changed, show_progress_on=slot, **private
+    ).then(lambda: show_slot(False), None, slot, **quick).then(listed, None, seen, **quick)
+    again.click(show_slot, None, slot, **quick).then(
+        on_reindex, [rebuild, key], changed, show_progress_on=slot, **private
+    ).then(lambda: show_slot(False), None, slot, **quick).then(listed, None, seen, **quick)
     return listing, status, seen
 
 

@@ -89,6 +89,8 @@ table.notes-table th, table.notes-table td { text-align: left; padding: 4px 8px;
 table.notes-table tfoot td { color: var(--body-text-color-subdued); border-bottom: none !important; }
 .notes-table td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .notes-table tr.st-failed td, .notes-table tr.st-skipped td { color: #b45309; }
+/* The progress slot is tall enough for the counter line above the bar ("193/316 texts | 4.6s"). */
+#index-progress { min-height: 96px; }
 .report-summary { font-weight: 600; margin-bottom: 6px; }
 .index-status { color: var(--body-text-color-subdued); font-size: 0.9rem; padding: 2px 8px; }
 .index-status.failed { color: #b45309; }
