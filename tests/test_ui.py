@@ -61,6 +61,10 @@ FORMULA_NOTE = r"""# Counting handshakes
 
 Choosing two of n people can be done in \(\binom{n}{2} = \frac{n(n-1)}{2}\) ways, so that many handshakes happen.
 The handshake total grows like the sum $$\sum_{i=1}^{n-1} i = \frac{n(n-1)}{2}$$ over everyone in the room.
+Written as a display formula, the handshakes among n people are
+\[
+H(n) = \frac{n(n-1)}{2}
+\]
 """
 SVM_QUESTION = "how do SVMs handle multi-class classification?"
 ANSWER_TIMEOUT = 120_000  # ms: the first question also warms the lexical index on 2 cores
@@ -85,6 +89,20 @@ def test_card_escapes_note_html_and_marks_cited_lines() -> None:
     cited = re.findall(r'<span class="ln cited"><span class="no">(\d+)</span>', html)
     assert cited[:2] == ["11", "12"]
     assert "<details><summary>Full passage (lines 10–13)</summary>" in html
+
+
+def test_formulas_become_math_spans_and_keep_their_backslashes() -> None:
+    text = "Train \\(k(k-1)/2\\) models [1]. `$$x$$` stays code.\n\n$$\\sum_i \\frac{a}{b}$$"
+    note = "intro\n\\[\nJ = \\frac{1}{2m}\n\\]\nend"  # lines 10-14; lines 11-12 are cited
+    passage = Passage("n.md#0001", "n.md", 10, 14, "Top", note)
+    answer = Answer("q?", "q?", text, True, "extractive", [Citation(1, passage, 11, 12)])
+    html = render_conversation([Turn("q?", answer)])
+    assert '<span class="math inline">k(k-1)/2</span>' in html
+    assert '<span class="math display">\\sum_i \\frac{a}{b}</span>' in html and "<code>$$x$$</code>" in html
+    assert '<span class="ln cited formula"><span class="no" data-to="13">11</span>' \
+           '<span class="math display">J = \\frac{1}{2m}</span></span>' in html
+    full = html.split('class="excerpt full"')[1]
+    assert re.findall(r'class="ln cited[^"]*"><span class="no"[^>]*>(\d+)<', full) == ["11", "12"]
 
 
 def test_answer_markdown_is_escaped_and_code_markers_stay_text() -> None:
@@ -439,7 +457,8 @@ def test_formulas_render_as_math_in_answers_and_cards(page: Page, tmp_path: Path
     answer, card = turn.locator(".bubble.answer"), turn.locator(".card", has_text="handshakes.md").first
     expect(answer.locator(".katex").first).to_be_visible(timeout=30_000)
     expect(card.locator(".excerpt:not(.full) .ln.cited .katex").first).to_be_visible()
-    for part in (answer, card.locator(".excerpt").first):
+    expect(card.locator(".excerpt.full .ln.formula .katex-display")).to_have_count(1)  # the three-line \\[ \\]
+    for part in (answer, card.locator(".excerpt").first, card.locator(".excerpt.full")):
         shown = part.evaluate(VISIBLE_TEXT)
         assert "\\frac" not in shown and "\\sum" not in shown and "\\(" not in shown, shown
     assert page.locator("#conversation .katex .mfrac").count() > 0  # a real fraction, not "frac" text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -100,19 +101,46 @@ def link_markers(text: str, turn: int, known: set[int]) -> str:
     return table_scroller("".join(out))
 
 
+def formula_blocks(lines: Sequence[str]) -> dict[int, tuple[int, str]]:
+    """Formulas written over whole lines (`\\[` on one line, the TeX, `\\]` on another): first line -> (last, HTML)."""
+    text = "\n".join(lines)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line) + 1)
+    blocks = {}
+    for match in MATH.finditer(text):
+        if "\n" not in match.group(0):
+            continue
+        first, last = bisect_right(starts, match.start()) - 1, bisect_right(starts, match.end() - 1) - 1
+        whole = not text[starts[first] : match.start()].strip() and not text[match.end() : starts[last + 1] - 1].strip()
+        if whole:
+            blocks[first] = (last, math_span(match))
+    return blocks
+
+
 def numbered_lines(citation: Citation, first: int, last: int) -> str:
-    """Lines first..last of the cited passage, numbered, the cited ones marked."""
+    """Lines first..last of the cited passage, numbered, the cited ones marked.
+
+    A formula over several lines is typeset on its first line's row; the rows of its other lines stay
+    (hidden, numbered and marked) so the marks still follow the line numbers exactly.
+    """
     passage = citation.passage
-    lines = passage.text.split("\n")
+    top = max(first, passage.start_line)
+    lines = passage.text.split("\n")[top - passage.start_line : last - passage.start_line + 1]
+    blocks, inside = formula_blocks(lines), -1
     rows = []
-    for number in range(max(first, passage.start_line), last + 1):
-        offset = number - passage.start_line
-        if offset >= len(lines):
-            break
+    for offset, line in enumerate(lines):
+        number = top + offset
         cited = citation.cited_start <= number <= citation.cited_end
         cls = "ln cited" if cited else "ln"
-        text = with_math(lines[offset]) or " "
-        rows.append(f'<span class="{cls}"><span class="no">{number}</span>{text}</span>')
+        if offset in blocks:
+            inside, formula = blocks[offset]
+            label = f'<span class="no" data-to="{top + inside}">{number}</span>'
+            rows.append(f'<span class="{cls} formula">{label}{formula}</span>')
+        elif offset <= inside:
+            rows.append(f'<span class="{cls} formula-rest"><span class="no">{number}</span></span>')
+        else:
+            rows.append(f'<span class="{cls}"><span class="no">{number}</span>{with_math(line) or " "}</span>')
     return "".join(rows)  # no literal newlines: each line is a block-level span
 
 

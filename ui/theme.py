@@ -68,6 +68,9 @@ CSS = """
 .excerpt .ln .no { display: inline-block; width: 3.6em; text-indent: 0; color: var(--body-text-color-subdued);
   user-select: none; }
 .excerpt .ln.cited { background: rgba(250, 204, 21, 0.28); border-left-color: #eab308; }
+.excerpt .ln.formula-rest { display: none; }
+.excerpt .ln.formula .no::after { content: "–" attr(data-to); }
+.excerpt .ln.formula .no { display: block; width: auto; }  /* "1036–1038" above the typeset formula */
 .excerpt .ln.more { color: var(--body-text-color-subdued); }
 .card details summary { cursor: pointer; font-size: 0.8rem; color: var(--color-accent); margin-top: 6px; }
 .excerpt.full { max-height: 360px; overflow: auto; }
