@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import shutil
 import socket
@@ -536,6 +537,19 @@ def test_reindex_progress_bar_and_report_do_not_overlap(page: Page) -> None:
         "added", timeout=ANSWER_TIMEOUT)
     expect(bar).to_be_hidden()
     page.get_by_label("Rebuild from scratch").uncheck()
+
+
+def test_screenshot_of_a_cited_answer(page: Page) -> None:
+    """The README's picture: saved to test-artifacts/chat.png, and to docs/chat.png with RAG_UPDATE_DOCS=1."""
+    ask(page, SVM_QUESTION)
+    expect(page.locator("#conversation .katex").first).to_be_visible()
+    page.locator("#conversation .turn").last.locator("a.cite").first.click()
+    page.locator("#question textarea").focus()  # the picture shows the card, not its focus ring
+    page.evaluate("window.scrollTo(0, 0)")
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
+    if os.environ.get("RAG_UPDATE_DOCS") == "1":
+        (ROOT / "docs" / "chat.png").write_bytes(shot)
 
 
 def test_gradio_client_calls_the_chat_function(base_url: str, monkeypatch: pytest.MonkeyPatch) -> None:

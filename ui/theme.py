@@ -84,9 +84,10 @@ table.notes-table th, table.notes-table td { text-align: left; padding: 4px 8px;
 .bubble.answer .math.display { display: block; overflow-x: auto; overflow-y: hidden; }
 .excerpt .math.display { display: inline-block; max-width: 100%; overflow-x: auto; vertical-align: middle; }
 .excerpt .math.display .katex-display { margin: 0; }
-.query-used .copy { font-size: 0.75rem; padding: 0 8px; margin-right: 8px; border-radius: 6px; cursor: pointer;
+.query-used button.copy { font-size: 0.75rem; font-weight: 500; line-height: 1.5; padding: 0 8px;
+  margin-right: 8px; border-radius: 6px; cursor: pointer;
   border: 1px solid var(--border-color-primary); background: var(--background-fill-primary); }
-.query-used .copy:hover { background: var(--color-accent-soft); }
+.query-used button.copy:hover { background: var(--color-accent-soft); }
 .bubble.answer th, .bubble.answer td { padding: 4px 8px !important;
   border-color: var(--border-color-primary) !important; }
 table.notes-table tfoot td { color: var(--body-text-color-subdued); border-bottom: none !important; }
