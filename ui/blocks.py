@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
@@ -160,25 +160,22 @@ def notes_tab(rag: Rag, restrict: gr.Dropdown) -> tuple[list[gr.Component], gr.H
 
     changed = [report, *listing]
     seen = gr.State(None)  # what this page's list shows; see follow_index
-    private: dict[str, Any] = {"api_visibility": "private"}
     quick: dict[str, Any] = {"api_visibility": "private", "queue": False}
 
-    def listed() -> notes.Seen | None:
-        return notes.seen_now(rag)
+    def show_slot() -> Any:
+        return gr.update(visible=True)
 
-    def show_slot(visible: bool = True) -> Any:
-        return gr.update(visible=bool(visible))
+    def run(event: Any, fn: Callable[..., Any], inputs: list[gr.Component]) -> Any:
+        """Then `fn` with its progress bar in the slot, then the slot hidden and what the page lists noted."""
+        return event.then(fn, inputs, changed, show_progress_on=slot, api_visibility="private").then(
+            lambda: gr.update(visible=False), None, slot, **quick
+        ).then(lambda: notes.seen_now(rag), None, seen, **quick)
 
-    add.click(show_slot, None, slot, **quick).then(
-        on_upload, [files, key], changed, show_progress_on=slot, **private
-    ).then(lambda: (None, show_slot(False)), None, [files, slot], **quick).then(listed, None, seen, **quick)
-    remove.click(lambda _s, _k, ok: (ok, show_slot(ok)), [victim, key, confirmed], [confirmed, slot],
-                 js=CONFIRM_DELETE_JS, **quick).then(
-        on_delete, [victim, key, confirmed], changed, show_progress_on=slot, **private
-    ).then(lambda: show_slot(False), None, slot, **quick).then(listed, None, seen, **quick)
-    again.click(show_slot, None, slot, **quick).then(
-        on_reindex, [rebuild, key], changed, show_progress_on=slot, **private
-    ).then(lambda: show_slot(False), None, slot, **quick).then(listed, None, seen, **quick)
+    run(add.click(show_slot, None, slot, **quick), on_upload, [files, key]).then(lambda: None, None, files, **quick)
+    asked = remove.click(lambda _s, _k, ok: (ok, gr.update(visible=bool(ok))), [victim, key, confirmed],
+                         [confirmed, slot], js=CONFIRM_DELETE_JS, **quick)
+    run(asked, on_delete, [victim, key, confirmed])
+    run(again.click(show_slot, None, slot, **quick), on_reindex, [rebuild, key])
     return listing, status, seen
 
 
