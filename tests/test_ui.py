@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
 import shutil
 import socket
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -18,7 +21,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from llm_standin import running
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
 
 from rag.app import Rag
 from rag.embed import Embedder
@@ -55,6 +58,16 @@ SOURDOUGH_NOTE = """# Sourdough starter
 A sourdough starter is fed equal weights of rye flour and water every twelve hours.
 A healthy starter doubles in size within six hours of a feeding.
 """
+FORMULA_NOTE = r"""# Counting handshakes
+
+Choosing two of n people can be done in \(\binom{n}{2} = \frac{n(n-1)}{2}\) ways, so that many handshakes happen.
+The handshake total grows like the sum $$\sum_{i=1}^{n-1} i = \frac{n(n-1)}{2}$$ over everyone in the room.
+Written as a display formula, the handshakes among n people are
+\[
+H(n) = \frac{n(n-1)}{2}
+\]
+"""
+SVM_QUESTION = "how do SVMs handle multi-class classification?"
 ANSWER_TIMEOUT = 120_000  # ms: the first question also warms the lexical index on 2 cores
 
 
@@ -77,6 +90,20 @@ def test_card_escapes_note_html_and_marks_cited_lines() -> None:
     cited = re.findall(r'<span class="ln cited"><span class="no">(\d+)</span>', html)
     assert cited[:2] == ["11", "12"]
     assert "<details><summary>Full passage (lines 10–13)</summary>" in html
+
+
+def test_formulas_become_math_spans_and_keep_their_backslashes() -> None:
+    text = "Train \\(k(k-1)/2\\) models [1]. `$$x$$` stays code.\n\n$$\\sum_i \\frac{a}{b}$$"
+    note = "intro\n\\[\nJ = \\frac{1}{2m}\n\\]\nend"  # lines 10-14; lines 11-12 are cited
+    passage = Passage("n.md#0001", "n.md", 10, 14, "Top", note)
+    answer = Answer("q?", "q?", text, True, "extractive", [Citation(1, passage, 11, 12)])
+    html = render_conversation([Turn("q?", answer)])
+    assert '<span class="math inline">k(k-1)/2</span>' in html
+    assert '<span class="math display">\\sum_i \\frac{a}{b}</span>' in html and "<code>$$x$$</code>" in html
+    assert '<span class="ln cited formula"><span class="no" data-to="13">11</span>' \
+           '<span class="math display">J = \\frac{1}{2m}</span></span>' in html
+    full = html.split('class="excerpt full"')[1]
+    assert re.findall(r'class="ln cited[^"]*"><span class="no"[^>]*>(\d+)<', full) == ["11", "12"]
 
 
 def test_answer_markdown_is_escaped_and_code_markers_stay_text() -> None:
@@ -258,19 +285,29 @@ def requested() -> list[str]:
     return []
 
 
-@pytest.fixture
-def page(browser: Browser, base_url: str, requested: list[str], request: pytest.FixtureRequest) -> Iterator[Page]:
-    """A fresh page on `/`; afterwards a screenshot is saved and every request must have stayed local."""
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+@contextmanager
+def open_page(browser: Browser, url: str, name: str, **options: Any) -> Iterator[Page]:
+    """A fresh page on `url` (context `options` such as viewport); afterwards a screenshot is saved and every
+    request must have stayed local."""
+    context = browser.new_context(**{"viewport": {"width": 1280, "height": 1000}, **options})
     tab = context.new_page()
+    requested: list[str] = []
     tab.on("request", lambda r: requested.append(r.url))
-    tab.goto(base_url, wait_until="load")
+    tab.goto(url, wait_until="load")
     tab.wait_for_selector("#question textarea")
     yield tab
     ARTIFACTS.mkdir(exist_ok=True)
-    tab.screenshot(path=str(ARTIFACTS / f"ui-{request.node.name}.png"), full_page=True)
+    tab.screenshot(path=str(ARTIFACTS / f"ui-{name}.png"), full_page=True)
     context.close()
     assert_all_local(requested)
+
+
+@pytest.fixture
+def page(browser: Browser, base_url: str, requested: list[str], request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A fresh page on `/`; afterwards a screenshot is saved and every request must have stayed local."""
+    with open_page(browser, base_url, request.node.name) as tab:
+        tab.on("request", lambda r: requested.append(r.url))
+        yield tab
 
 
 def assert_all_local(urls: list[str]) -> None:
@@ -377,11 +414,142 @@ def test_delete_and_reindex_report_per_file(page: Page, ui_rag: Rag, tmp_path: P
     expect(report.locator("tr", has_text="interview-notes.md")).to_contain_text("unchanged")
     page.click("#delete-choice input")
     page.get_by_role("option", name="doomed.md").click()
+    asked: list[str] = []
+
+    def answer(dialog: Dialog) -> None:  # cancel the first confirm dialog, accept the second
+        asked.append(dialog.message)
+        if len(asked) == 1:
+            dialog.dismiss()
+        else:
+            dialog.accept()
+
+    page.on("dialog", answer)
+    page.click("#delete-note")
+    deadline = time.monotonic() + 10
+    while not asked and time.monotonic() < deadline:
+        page.wait_for_timeout(50)
+    assert asked and "doomed.md" in asked[0]
+    expect(page.locator("#index-progress")).to_be_hidden()  # a cancelled delete changes nothing
+    expect(page.locator("#notes-table")).to_contain_text("doomed.md")
+    expect(report.locator("tr", has_text="doomed.md")).to_contain_text("added")
+    assert (ui_rag.settings.corpus_dir / "doomed.md").exists()
     page.click("#delete-note")
     expect(report.locator("tr", has_text="doomed.md")).to_contain_text("removed", timeout=ANSWER_TIMEOUT)
+    assert len(asked) == 2 and "doomed.md" in asked[1]
     expect(page.locator("#notes-table")).not_to_contain_text("doomed.md")
     assert not (ui_rag.settings.corpus_dir / "doomed.md").exists()
     (ui_rag.settings.corpus_dir / "binary.md").unlink()
+
+
+VISIBLE_TEXT = """el => { const copy = el.cloneNode(true);
+  copy.querySelectorAll('.katex-mathml').forEach(m => m.remove());  // MathML keeps the TeX for screen readers
+  return copy.textContent; }"""
+
+
+TINTED_LINES = """el => [...el.querySelectorAll('.ln')]
+  .filter(line => getComputedStyle(line).backgroundColor !== 'rgba(0, 0, 0, 0)')
+  .map(line => +line.querySelector('.no').textContent)"""
+
+
+def test_formulas_render_as_math_in_answers_and_cards(page: Page, tmp_path: Path) -> None:
+    upload(page, tmp_path, "handshakes.md", FORMULA_NOTE)
+    ask(page, "How many handshakes happen when n people meet?")
+    turn = page.locator("#conversation .turn").last
+    answer, card = turn.locator(".bubble.answer"), turn.locator(".card", has_text="handshakes.md").first
+    expect(answer.locator(".katex").first).to_be_visible(timeout=30_000)
+    expect(card.locator(".excerpt:not(.full) .ln.cited .katex").first).to_be_visible()
+    expect(card.locator(".excerpt.full .ln.formula .katex-display")).to_have_count(1)  # the three-line \\[ \\]
+    for part in (answer, card.locator(".excerpt").first, card.locator(".excerpt.full")):
+        shown = part.evaluate(VISIBLE_TEXT)
+        assert "\\frac" not in shown and "\\sum" not in shown and "\\(" not in shown, shown
+    assert page.locator("#conversation .katex .mfrac").count() > 0  # a real fraction, not "frac" text
+
+
+def test_citation_links_jump_to_their_card_with_a_query_string(browser: Browser, base_url: str) -> None:
+    with open_page(browser, base_url + "?__theme=dark", "cite-dark") as tab:
+        ask(tab, SVM_QUESTION)
+        turn = tab.locator("#conversation .turn").last
+        link, card = turn.locator("a.cite").first, turn.locator("#t0-c1")
+        link.click()
+        expect(card).to_be_focused()
+        expect(card).to_be_in_viewport()
+        assert "__theme=dark" in tab.url and tab.url.endswith("#t0-c1")
+        tab.locator("#question textarea").focus()
+        link.focus()
+        tab.keyboard.press("Enter")
+        expect(card).to_be_focused()
+        expect(tab.locator("#conversation .turn")).to_have_count(1)  # no reload: the conversation is kept
+        assert tab.evaluate("document.querySelector('.dark') !== null")  # still the dark page
+
+
+def test_highlighted_lines_are_exactly_the_cited_ones(page: Page, ui_rag: Rag) -> None:
+    ask(page, SVM_QUESTION)
+    answer = ui_rag.ask(SVM_QUESTION)
+    cards = page.locator("#conversation .turn").last.locator(".card")
+    expect(cards).to_have_count(len(answer.citations))
+    for citation, card in zip(answer.citations, cards.all(), strict=True):
+        for excerpt in (card.locator(".excerpt").first, card.locator(".excerpt.full")):
+            numbers = [int(n) for n in excerpt.locator(".ln.cited .no").all_text_contents()]
+            wanted = list(range(citation.cited_start, citation.cited_end + 1))
+            assert numbers == wanted[: len(numbers)] and (numbers == wanted or excerpt.locator(".more").count())
+            assert excerpt.evaluate(TINTED_LINES) == numbers
+
+
+def test_copy_button_copies_the_answer_with_its_citations(browser: Browser, base_url: str) -> None:
+    permissions = ["clipboard-read", "clipboard-write"]
+    with open_page(browser, base_url, "copy", permissions=permissions) as tab:
+        ask(tab, SVM_QUESTION)
+        turn = tab.locator("#conversation .turn").last
+        turn.locator("button.copy").click()
+        expect(turn.locator("button.copy")).to_have_text("Copied")
+        copied = tab.evaluate("navigator.clipboard.readText()")
+    assert "\\(k(k-1)/2\\)" in copied and "[1]" in copied  # the Markdown as written, formulas and markers
+    assert re.search(r"^\[1\] interview-notes\.md, lines? \d+", copied, re.M)
+
+
+def test_wide_answer_tables_scroll_inside_the_answer_on_a_phone(browser: Browser, base_url: str) -> None:
+    with open_page(browser, base_url, "phone", viewport={"width": 390, "height": 844}, is_mobile=True) as tab:
+        ask(tab, "What is the difference between compile-time and runtime polymorphism?")
+        scroller = tab.locator("#conversation .bubble.answer .table-scroll").first
+        expect(scroller.locator("table")).to_be_visible()
+        assert scroller.evaluate("el => getComputedStyle(el).overflowX") == "auto"
+        assert scroller.evaluate("el => el.scrollWidth > el.clientWidth")  # the table is wider: it scrolls
+        assert tab.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_reindex_progress_bar_and_report_do_not_overlap(page: Page) -> None:
+    page.get_by_role("tab", name="Notes").click()
+    page.click("#reindex")  # a first run, so there is a report on the page before the next one
+    report = page.locator("#index-report .report")
+    expect(report).to_be_visible(timeout=ANSWER_TIMEOUT)
+    page.get_by_label("Rebuild from scratch").check()  # a rebuild embeds every chunk: long enough to watch
+    page.click("#reindex")
+    bar = page.locator("#index-progress .progress-level")
+    expect(bar).to_be_visible(timeout=30_000)
+    slot = page.locator("#index-progress").bounding_box()
+    shown = report.bounding_box() if report.is_visible() else None
+    for part in ("progress-text", "progress-level"):
+        box = page.locator(f"#index-progress .{part}").bounding_box()
+        assert slot and box and shown, (slot, box, shown)
+        assert box["y"] >= slot["y"] and box["y"] + box["height"] <= slot["y"] + slot["height"], part  # not clipped
+        assert box["y"] + box["height"] <= shown["y"] or shown["y"] + shown["height"] <= box["y"], part
+    expect(page.locator("#index-report tr", has_text="interview-notes.md")).to_contain_text(
+        "added", timeout=ANSWER_TIMEOUT)
+    expect(bar).to_be_hidden()
+    page.get_by_label("Rebuild from scratch").uncheck()
+
+
+def test_screenshot_of_a_cited_answer(page: Page) -> None:
+    """The README's picture: saved to test-artifacts/chat.png, and to docs/chat.png with RAG_UPDATE_DOCS=1."""
+    ask(page, SVM_QUESTION)
+    expect(page.locator("#conversation .katex").first).to_be_visible()
+    page.locator("#conversation .turn").last.locator("a.cite").first.click()
+    page.locator("#question textarea").focus()  # the picture shows the card, not its focus ring
+    page.evaluate("window.scrollTo(0, 0)")
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
+    if os.environ.get("RAG_UPDATE_DOCS") == "1":
+        (ROOT / "docs" / "chat.png").write_bytes(shot)
 
 
 def test_gradio_client_calls_the_chat_function(base_url: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
 from ui import chat, data, notes
 from ui.render import Turn, render_conversation
+from ui.script import conversation_js, katex_head
 from ui.theme import CSS
 
 if TYPE_CHECKING:
     from rag.app import Rag
 
-# Gradio's autoscroll gives up once a tall answer pushes the bottom out of reach: bring each new
-# question to the top instead, so its answer streams in below it.
-SCROLL_TO_NEW_TURN = """
-let seen = 0;
-new MutationObserver(() => {
-  const turns = element.querySelectorAll('.turn');
-  if (turns.length > seen) turns[turns.length - 1].scrollIntoView({block: 'start'});
-  seen = turns.length;
-}).observe(element, {childList: true, subtree: true});
-"""
 PROGRESS = gr.Progress()  # Gradio spots a progress parameter by this default and passes a fresh tracker
 
 
@@ -33,7 +24,7 @@ def build_blocks(rag: Rag) -> gr.Blocks:
         gr.HTML(
             '<div class="app-header"><h1>notes-rag</h1>'
             "<p>Ask your study notes; every answer is cited to the exact lines.</p></div>",
-            head=f"<style>{CSS}</style>",  # carried by the Blocks itself, so any mount gets the styles
+            head=f"<style>{CSS}</style>{katex_head()}",  # carried by the Blocks itself, so any mount gets the styles
         )
         with gr.Tabs():
             with gr.Tab("Chat", id="chat") as chat_page:
@@ -76,7 +67,7 @@ def conversation_column() -> tuple[gr.HTML, gr.Row, list[gr.Button], gr.Textbox,
         min_height=260,
         max_height=720,
         padding=True,
-        js_on_load=SCROLL_TO_NEW_TURN,
+        js_on_load=conversation_js(),
     )
     with gr.Row(elem_classes="examples") as examples:
         buttons = [gr.Button(q, size="sm", variant="secondary") for q in chat.EXAMPLES]
@@ -147,21 +138,31 @@ def notes_controls(rag: Rag) -> tuple[gr.Textbox, gr.File, gr.Button, gr.Dropdow
     return key, files, add, victim, remove, rebuild, again
 
 
+# The browser asks before a note is deleted, naming it; the answer goes to the hidden `confirmed` box.
+CONFIRM_DELETE_JS = """(source, key, confirmed) => [source, key,
+  !!source && window.confirm(`Delete the note “${source}”? Its file is removed from the corpus folder.`)]"""
+
+
 def notes_tab(rag: Rag, restrict: gr.Dropdown) -> tuple[list[gr.Component], gr.HTML, gr.State]:
     """Indexed notes; upload, delete, re-index with a progress bar and the per-file report; the index status line."""
     with gr.Row():
         with gr.Column(scale=3):
             status = gr.HTML(elem_id="index-status")
             table = gr.HTML(elem_id="notes-table")
+            # The progress bar gets a slot of its own, shown only during a run, so it never covers the report.
+            slot = gr.HTML(elem_id="index-progress", visible=False)
             report = gr.HTML(elem_id="index-report")
         with gr.Column(scale=2):
             key, files, add, victim, remove, rebuild, again = notes_controls(rag)
+    confirmed = gr.Checkbox(False, visible="hidden", elem_id="delete-confirmed")
     listing: list[gr.Component] = [table, victim, restrict]
 
     def on_upload(files: list[str] | None, key: str | None, progress: gr.Progress = PROGRESS) -> Any:
         return notes.upload(rag, files, key, progress)
 
-    def on_delete(source: str | None, key: str | None, progress: gr.Progress = PROGRESS) -> Any:
+    def on_delete(source: str | None, key: str | None, confirmed: bool, progress: gr.Progress = PROGRESS) -> Any:
+        if source and not confirmed:  # "Cancel" in the browser's confirm dialog
+            return (gr.update(),) * 4
         return notes.delete(rag, source, key, progress)
 
     def on_reindex(rebuild: bool, key: str | None, progress: gr.Progress = PROGRESS) -> Any:
@@ -169,19 +170,22 @@ def notes_tab(rag: Rag, restrict: gr.Dropdown) -> tuple[list[gr.Component], gr.H
 
     changed = [report, *listing]
     seen = gr.State(None)  # what this page's list shows; see follow_index
+    quick: dict[str, Any] = {"api_visibility": "private", "queue": False}
 
-    def listed() -> notes.Seen | None:
-        return notes.seen_now(rag)
+    def show_slot() -> Any:
+        return gr.update(visible=True)
 
-    add.click(on_upload, [files, key], changed, api_visibility="private", show_progress_on=report).then(
-        lambda: None, None, files, api_visibility="private", queue=False
-    ).then(listed, None, seen, api_visibility="private", queue=False)
-    remove.click(on_delete, [victim, key], changed, api_visibility="private", show_progress_on=report).then(
-        listed, None, seen, api_visibility="private", queue=False
-    )
-    again.click(on_reindex, [rebuild, key], changed, api_visibility="private", show_progress_on=report).then(
-        listed, None, seen, api_visibility="private", queue=False
-    )
+    def run(event: Any, fn: Callable[..., Any], inputs: list[gr.Component]) -> Any:
+        """Then `fn` with its progress bar in the slot, then the slot hidden and what the page lists noted."""
+        return event.then(fn, inputs, changed, show_progress_on=slot, api_visibility="private").then(
+            lambda: gr.update(visible=False), None, slot, **quick
+        ).then(lambda: notes.seen_now(rag), None, seen, **quick)
+
+    run(add.click(show_slot, None, slot, **quick), on_upload, [files, key]).then(lambda: None, None, files, **quick)
+    asked = remove.click(lambda _s, _k, ok: (ok, gr.update(visible=bool(ok))), [victim, key, confirmed],
+                         [confirmed, slot], js=CONFIRM_DELETE_JS, **quick)
+    run(asked, on_delete, [victim, key, confirmed])
+    run(again.click(show_slot, None, slot, **quick), on_reindex, [rebuild, key])
     return listing, status, seen
 
 

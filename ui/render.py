@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +18,9 @@ MARKER = re.compile(r"\[(\d+)\]")
 TAG = re.compile(r"(<[^>]*>)")
 CODE_OPEN = re.compile(r"<(?:code|pre)[\s>]")
 CODE_CLOSE = re.compile(r"</(?:code|pre)>")
+# $$..$$ and \[..\] are display formulas, \(..\) inline ones; a lone $ is not (notes quote shell and C++).
+MATH = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)", re.S)
+FORMULA = re.compile(r"KATEXFORMULA(\d+)X")  # a formula's stand-in while the Markdown around it is rendered
 EXCERPT_LINES = 12  # longer cited spans are cut in the card; the <details> holds them all
 CONTEXT_LINES = 1  # uncited lines shown around the cited ones, so the highlight reads as one
 
@@ -45,8 +49,40 @@ def markdown() -> MarkdownIt:
     return MarkdownIt("default", {"html": False}).disable("image")
 
 
+def math_span(match: re.Match[str]) -> str:
+    """A formula as a `.math` span holding its TeX as text; the browser typesets it with KaTeX."""
+    display = match.group(3) is None
+    tex = next(group for group in match.groups() if group is not None).strip()
+    return f'<span class="math {"display" if display else "inline"}">{escape(tex)}</span>'
+
+
+def with_math(text: str) -> str:
+    """Plain text as HTML, escaped, with each formula in it a `.math` span."""
+    out, at = [], 0
+    for match in MATH.finditer(text):
+        out += [escape(text[at : match.start()]), math_span(match)]
+        at = match.end()
+    return "".join([*out, escape(text[at:])])
+
+
+def table_scroller(html: str) -> str:
+    """Wrap each table so a wide one scrolls sideways inside the answer instead of past the screen edge."""
+    return html.replace("<table>", '<div class="table-scroll"><table>').replace("</table>", "</table></div>")
+
+
 def link_markers(text: str, turn: int, known: set[int]) -> str:
-    """The answer's Markdown as safe HTML, each `[n]` with a citation a link to its card."""
+    """The answer's Markdown as safe HTML, each `[n]` with a citation a link to its card, formulas as `.math`."""
+    formulas: list[re.Match[str]] = []
+
+    def stand_in(match: re.Match[str]) -> str:
+        formulas.append(match)
+        return f"KATEXFORMULA{len(formulas) - 1}X"
+
+    def formula(match: re.Match[str]) -> str:
+        return math_span(formulas[int(match.group(1))])
+
+    def as_typed(match: re.Match[str]) -> str:
+        return escape(formulas[int(match.group(1))].group(0))
 
     def link(match: re.Match[str]) -> str:
         n = int(match.group(1))
@@ -55,28 +91,56 @@ def link_markers(text: str, turn: int, known: set[int]) -> str:
         return f'<a class="cite" href="#{card_id(turn, n)}">[{n}]</a>'
 
     out, in_code = [], 0
-    for part in TAG.split(markdown().render(text)):
+    # Markdown would eat the formulas' backslashes (`\(` is an escaped "("): they sit out the rendering.
+    for part in TAG.split(markdown().render(MATH.sub(stand_in, text))):
         if part.startswith("<"):  # the renderer escapes every "<" of the text, so this is a tag
             in_code += 1 if CODE_OPEN.match(part) else -1 if CODE_CLOSE.match(part) else 0
             out.append(part)
-        else:  # `arr[1]` in code is not a citation
-            out.append(part if in_code else MARKER.sub(link, part))
-    return "".join(out)
+        else:  # `arr[1]` in code is not a citation, nor `$$x$$` a formula
+            out.append(FORMULA.sub(as_typed, part) if in_code else FORMULA.sub(formula, MARKER.sub(link, part)))
+    return table_scroller("".join(out))
+
+
+def formula_blocks(lines: Sequence[str]) -> dict[int, tuple[int, str]]:
+    """Formulas written over whole lines (`\\[` on one line, the TeX, `\\]` on another): first line -> (last, HTML)."""
+    text = "\n".join(lines)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line) + 1)
+    blocks = {}
+    for match in MATH.finditer(text):
+        if "\n" not in match.group(0):
+            continue
+        first, last = bisect_right(starts, match.start()) - 1, bisect_right(starts, match.end() - 1) - 1
+        whole = not text[starts[first] : match.start()].strip() and not text[match.end() : starts[last + 1] - 1].strip()
+        if whole:
+            blocks[first] = (last, math_span(match))
+    return blocks
 
 
 def numbered_lines(citation: Citation, first: int, last: int) -> str:
-    """Lines first..last of the cited passage, numbered, the cited ones marked."""
+    """Lines first..last of the cited passage, numbered, the cited ones marked.
+
+    A formula over several lines is typeset on its first line's row; the rows of its other lines stay
+    (hidden, numbered and marked) so the marks still follow the line numbers exactly.
+    """
     passage = citation.passage
-    lines = passage.text.split("\n")
+    top = max(first, passage.start_line)
+    lines = passage.text.split("\n")[top - passage.start_line : last - passage.start_line + 1]
+    blocks, inside = formula_blocks(lines), -1
     rows = []
-    for number in range(max(first, passage.start_line), last + 1):
-        offset = number - passage.start_line
-        if offset >= len(lines):
-            break
+    for offset, line in enumerate(lines):
+        number = top + offset
         cited = citation.cited_start <= number <= citation.cited_end
         cls = "ln cited" if cited else "ln"
-        text = escape(lines[offset]) or " "
-        rows.append(f'<span class="{cls}"><span class="no">{number}</span>{text}</span>')
+        if offset in blocks:
+            inside, formula = blocks[offset]
+            label = f'<span class="no" data-to="{top + inside}">{number}</span>'
+            rows.append(f'<span class="{cls} formula">{label}{formula}</span>')
+        elif offset <= inside:
+            rows.append(f'<span class="{cls} formula-rest"><span class="no">{number}</span></span>')
+        else:
+            rows.append(f'<span class="{cls}"><span class="no">{number}</span>{with_math(line) or " "}</span>')
     return "".join(rows)  # no literal newlines: each line is a block-level span
 
 
@@ -90,7 +154,7 @@ def render_card(citation: Citation, turn: int) -> str:
     after = cut + CONTEXT_LINES if cut == end else cut  # a cut excerpt ends in "…" instead
     heading = f'<span class="heading" title="{escape(p.heading)}">{escape(p.heading)}</span>' if p.heading else ""
     return (
-        f'<div class="card" id="{card_id(turn, citation.n)}">'
+        f'<div class="card" id="{card_id(turn, citation.n)}" tabindex="-1">'
         f'<div class="card-head"><span class="num">{citation.n}</span>'
         f'<span class="src">{escape(p.source)}</span>{heading}'
         f'<span class="lines">{line_range(start, end)}</span></div>'
@@ -99,6 +163,22 @@ def render_card(citation: Citation, turn: int) -> str:
         f'<div class="excerpt full">{numbered_lines(citation, p.start_line, p.end_line)}</div></details>'
         "</div>"
     )
+
+
+def copy_text(answer: Answer) -> str:
+    """What an answer's Copy button copies: its Markdown, then what each `[n]` cites."""
+    cites = [
+        f"[{c.n}] {c.passage.source}, {line_range(c.cited_start, c.cited_end)}"
+        + (f" ({c.passage.heading})" if c.passage.heading else "")
+        for c in answer.citations
+    ]
+    return "\n\n".join([answer.text, "\n".join(cites)] if cites else [answer.text])
+
+
+def copy_button(answer: Answer) -> str:
+    """The Copy button of a finished answer; the page's script puts its data-copy on the clipboard."""
+    return (f'<button type="button" class="copy" data-copy="{escape(copy_text(answer))}" '
+            'title="Copy the answer and its sources">Copy</button>')
 
 
 def render_answer(answer: Answer, turn: int, shown: str | None = None) -> str:
@@ -117,7 +197,8 @@ def render_answer(answer: Answer, turn: int, shown: str | None = None) -> str:
         title = "Sources" if answer.answered else "Closest passages"
         items = "".join(render_card(c, turn) for c in answer.citations)
         cards = f'<div class="cards-title">{title}</div><div class="cards">{items}</div>'
-    return f'{bubble}<div class="query-used">{meta}</div>{cards}'
+    copy = copy_button(answer) if shown is None else ""
+    return f'{bubble}<div class="query-used">{copy}{meta}</div>{cards}'
 
 
 def render_turn(turn: Turn, index: int, shown: str | None = None) -> str:

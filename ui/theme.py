@@ -52,7 +52,7 @@ CSS = """
 .cards { display: flex; flex-direction: column; gap: 8px; }
 .card { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 8px 10px;
   background: var(--background-fill-secondary); scroll-margin-top: 12px; }
-.card:target { outline: 2px solid var(--color-accent); }
+.card:target, .card:focus { outline: 2px solid var(--color-accent); }
 .card-head { display: flex; flex-wrap: wrap; align-items: baseline; gap: 8px; font-size: 0.85rem; }
 .card-head .num { display: inline-flex; align-items: center; justify-content: center; min-width: 1.5em;
   height: 1.5em; border-radius: 50%; background: var(--color-accent); color: white; font-weight: 700;
@@ -68,6 +68,9 @@ CSS = """
 .excerpt .ln .no { display: inline-block; width: 3.6em; text-indent: 0; color: var(--body-text-color-subdued);
   user-select: none; }
 .excerpt .ln.cited { background: rgba(250, 204, 21, 0.28); border-left-color: #eab308; }
+.excerpt .ln.formula-rest { display: none; }
+.excerpt .ln.formula .no::after { content: "–" attr(data-to); }
+.excerpt .ln.formula .no { display: block; width: auto; }  /* "1036–1038" above the typeset formula */
 .excerpt .ln.more { color: var(--body-text-color-subdued); }
 .card details summary { cursor: pointer; font-size: 0.8rem; color: var(--color-accent); margin-top: 6px; }
 .excerpt.full { max-height: 360px; overflow: auto; }
@@ -75,12 +78,23 @@ CSS = """
 /* Gradio's prose styles box every table cell; these tables read better ruled by rows only. */
 table.notes-table th, table.notes-table td { text-align: left; padding: 4px 8px; border: none !important;
   border-bottom: 1px solid var(--border-color-primary) !important; }
-.bubble.answer table { font-size: 0.88rem; margin: 6px 0; }
+.bubble.answer { min-width: 0; }
+.bubble.answer .table-scroll { overflow-x: auto; max-width: 100%; margin: 6px 0; }
+.bubble.answer table { font-size: 0.88rem; margin: 0; }
+.bubble.answer .math.display { display: block; overflow-x: auto; overflow-y: hidden; }
+.excerpt .math.display { display: inline-block; max-width: 100%; overflow-x: auto; vertical-align: middle; }
+.excerpt .math.display .katex-display { margin: 0; }
+.query-used button.copy { font-size: 0.75rem; font-weight: 500; line-height: 1.5; padding: 0 8px;
+  margin-right: 8px; border-radius: 6px; cursor: pointer;
+  border: 1px solid var(--border-color-primary); background: var(--background-fill-primary); }
+.query-used button.copy:hover { background: var(--color-accent-soft); }
 .bubble.answer th, .bubble.answer td { padding: 4px 8px !important;
   border-color: var(--border-color-primary) !important; }
 table.notes-table tfoot td { color: var(--body-text-color-subdued); border-bottom: none !important; }
 .notes-table td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .notes-table tr.st-failed td, .notes-table tr.st-skipped td { color: #b45309; }
+/* The progress slot is tall enough for the counter line above the bar ("193/316 texts | 4.6s"). */
+#index-progress { min-height: 96px; }
 .report-summary { font-weight: 600; margin-bottom: 6px; }
 .index-status { color: var(--body-text-color-subdued); font-size: 0.9rem; padding: 2px 8px; }
 .index-status.failed { color: #b45309; }
