@@ -278,13 +278,18 @@ def test_llm_markers_are_checked_and_renumbered() -> None:
 # --- extractive answers over a hand-made note ------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def small_rag(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Rag:
-    settings = make_settings(tmp_path_factory.mktemp("answer"))
-    (settings.corpus_dir / "ml.md").write_text(NOTE)
+def indexed_note(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder, name: str, text: str) -> Rag:
+    """A container over a fresh corpus holding one note, indexed."""
+    settings = make_settings(tmp_path_factory.mktemp(Path(name).stem))
+    (settings.corpus_dir / name).write_text(text)
     rag = Rag(settings, embedder=embedder)
     rag.index()
     return rag
+
+
+@pytest.fixture(scope="module")
+def small_rag(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Rag:
+    return indexed_note(tmp_path_factory, embedder, "ml.md", NOTE)
 
 
 def note_lines(*needles: str) -> set[int]:
@@ -582,11 +587,7 @@ U-Net is a convolutional encoder-decoder for image segmentation with skip connec
 
 @pytest.fixture(scope="module")
 def table_rag(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Rag:
-    settings = make_settings(tmp_path_factory.mktemp("tables"))
-    (settings.corpus_dir / "compare.md").write_text(COMPARISONS)
-    rag = Rag(settings, embedder=embedder)
-    rag.index()
-    return rag
+    return indexed_note(tmp_path_factory, embedder, "compare.md", COMPARISONS)
 
 
 def table_rows(text: str) -> list[list[str]]:
