@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 from rag.app import Rag  # noqa: E402
 from rag.chunk import chunk_note, embed_view  # noqa: E402
-from rag.load import read_note  # noqa: E402
+from rag.ingest import read_note  # noqa: E402
 from rag.models import Note  # noqa: E402
 from rag.settings import load_settings  # noqa: E402
 from rag.store import StoredChunk  # noqa: E402

@@ -56,7 +56,7 @@ from rag.errors import (
     StoreUnavailable,
     TooLarge,
 )
-from rag.load import corpus_path
+from rag.ingest import corpus_path
 from rag.presence import announce, base_url, server_record
 from rag.settings import Settings
 from rag.uploads import note_name

@@ -16,7 +16,7 @@ from pathlib import Path
 from rag.chunk import Budget, chunk_note, embed_view
 from rag.embed import Embedder
 from rag.errors import IndexBusy, IndexFailed, IndexMismatch, InvalidInput, StoreUnavailable
-from rag.load import CorpusScan, Skipped, read_note, scan_corpus, source_name
+from rag.ingest import CorpusScan, Skipped, read_note, scan_corpus, source_name
 from rag.models import Chunk, FileReport, IndexReport, Note
 from rag.store import ChromaStore, StoredChunk
 

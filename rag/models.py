@@ -6,12 +6,73 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
+class Segment:
+    """Lines start_line..end_line of a note's text come from one place of the original file: a PDF page or a
+    notebook cell, whose own line `first_line` is the segment's first line."""
+
+    start_line: int  # 1-based, inclusive, in the note's text
+    end_line: int
+    page: int | None = None  # 1-based
+    cell: int | None = None  # 1-based, in the notebook's order
+    execution_count: int | None = None  # the cell's `In [n]`, when it ran
+    first_line: int = 1
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where lines of a note's text are in the original file, as a person would look them up."""
+
+    line_start: int
+    line_end: int
+    page: int | None = None
+    page_end: int | None = None  # when the lines run onto a later page
+    cell: int | None = None
+    cell_end: int | None = None
+    execution_count: int | None = None
+
+    def as_dict(self) -> dict[str, int]:
+        """The JSON shape (INTERFACE v1.1): only the keys that apply."""
+        return {key: value for key, value in vars(self).items() if value is not None}
+
+    def label(self) -> str:
+        """"page 3, lines 12–20", "pages 3–4", "cell [12], lines 2–9", "cell 7" (a cell that never ran)."""
+        lines = f"line {self.line_start}" if self.line_start == self.line_end \
+            else f"lines {self.line_start}\u2013{self.line_end}"
+        if self.page is not None:
+            if self.page_end is not None:
+                return f"page {self.page} line {self.line_start} \u2013 page {self.page_end} line {self.line_end}"
+            return f"page {self.page}, {lines}"
+        if self.cell is not None:
+            cell = f"cell [{self.execution_count}]" if self.execution_count is not None else f"cell {self.cell}"
+            return f"{cell} to cell {self.cell_end}" if self.cell_end is not None else f"{cell}, {lines}"
+        return lines
+
+
+def locate(segments: tuple[Segment, ...], start: int, end: int) -> Location | None:
+    """Where lines start..end of a note's text are in its original file (None for a text note)."""
+    inside = [s for s in segments if s.start_line <= end and s.end_line >= start]
+    if not inside:
+        return None
+    first, last = inside[0], inside[-1]
+    line_start = first.first_line + max(start, first.start_line) - first.start_line
+    line_end = last.first_line + min(end, last.end_line) - last.start_line
+    if first.page is not None:
+        return Location(line_start, line_end, page=first.page, page_end=last.page if last.page != first.page else None)
+    return Location(line_start, line_end, cell=first.cell, execution_count=first.execution_count,
+                    cell_end=last.cell if last.cell != first.cell else None)
+
+
+@dataclass(frozen=True)
 class Note:
-    """One note file as read from disk."""
+    """One note file as read from disk, as text: markdown, or what a loader extracted from a richer format."""
 
     source: str  # path relative to the corpus folder, with "/" separators
-    text: str  # decoded text, line endings normalised to "\n"
-    sha256: str
+    text: str  # decoded or extracted text, line endings normalised to "\n"
+    sha256: str  # of the file's bytes
+    segments: tuple[Segment, ...] = ()  # where the text's lines are in the original (pages, cells), if not text
+    tags: tuple[str, ...] = ()  # from front matter and `#tags`: filterable
+    aliases: tuple[str, ...] = ()  # other names of the note (front matter)
+    kind: str = "text"  # the loader that read it: text, notebook, pdf, html, docx
 
 
 @dataclass(frozen=True)
@@ -37,6 +98,11 @@ class Passage:
     text: str
     score: float = 0.0
     scores: dict[str, float] = field(default_factory=dict)
+    segments: tuple[Segment, ...] = ()  # the note's segments these lines overlap (none for a text note)
+
+    @property
+    def location(self) -> Location | None:
+        return locate(self.segments, self.start_line, self.end_line)
 
 
 @dataclass(frozen=True)
@@ -47,6 +113,15 @@ class Citation:
     passage: Passage
     cited_start: int
     cited_end: int
+    spans: tuple[tuple[int, int], ...] = ()  # the quoted line ranges within cited_start..cited_end, in order
+
+    @property
+    def quoted(self) -> tuple[tuple[int, int], ...]:
+        return self.spans or ((self.cited_start, self.cited_end),)
+
+    @property
+    def location(self) -> Location | None:
+        return locate(self.passage.segments, self.cited_start, self.cited_end)
 
 
 @dataclass(frozen=True)

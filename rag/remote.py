@@ -15,7 +15,7 @@ from rag import errors
 from rag.api_models import AskResponse, IndexStatusOut, IndexSummary, SearchResponse, SourcesResponse
 from rag.app import check_k, check_query
 from rag.errors import AuthError, InvalidInput, NotFound, RagError, ServerUnreachable, StoreUnavailable, TooLarge
-from rag.load import corpus_names
+from rag.ingest import corpus_names
 from rag.models import Answer, Citation, FileReport, IndexReport, Passage, SourceInfo
 from rag.presence import ServerRecord
 from rag.settings import Settings

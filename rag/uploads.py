@@ -8,7 +8,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 from rag.errors import InvalidInput, NotFound, SourceExists, TooLarge
-from rag.load import MAX_NAME_BYTES, MAX_PATH_BYTES, NOTE_SUFFIXES, Skipped, decode_note
+from rag.ingest import MAX_NAME_BYTES, MAX_PATH_BYTES, NOTE_SUFFIXES, Skipped, load_note
 
 UPLOAD_SUFFIXES = (".md", ".txt")
 
@@ -35,7 +35,7 @@ def check_note_bytes(data: bytes, name: str, limit: int) -> None:
     """Refuse content over the size limit, binary, not UTF-8 or empty, before anything is written."""
     if len(data) > limit:
         raise TooLarge(f"{name} is over the upload limit of {limit} bytes (RAG_MAX_UPLOAD_BYTES): split the note")
-    note = decode_note(data, name)
+    note = load_note(data, name)
     if isinstance(note, Skipped):
         raise InvalidInput(f"{name} cannot be indexed: {note.reason}")
 

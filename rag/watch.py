@@ -15,7 +15,7 @@ import watchfiles
 from watchfiles import Change, DefaultFilter
 
 from rag.errors import IndexBusy, NotFound, RagError, StoreUnavailable
-from rag.load import NOTE_SUFFIXES
+from rag.ingest import NOTE_SUFFIXES
 
 if TYPE_CHECKING:
     from rag.app import Rag

@@ -8,7 +8,7 @@ import pytest
 
 from rag.chunk import Budget, chunk_note, embed_view, parse_blocks
 from rag.embed import load_tokenizer, model_max_tokens, packaged_model_path
-from rag.load import Skipped, decode_note, read_note
+from rag.ingest import Skipped, load_note, read_note
 from rag.models import Chunk, Note
 from rag.tokens import count_budget_tokens
 
@@ -31,7 +31,7 @@ def budget_for(model_tokens, limit: int, max_tokens: int = 300) -> Budget:
 
 
 def note_of(text: str, source: str = "n.md") -> Note:
-    note = decode_note(text.encode(), source)
+    note = load_note(text.encode(), source)
     assert isinstance(note, Note)
     return note
 
@@ -106,7 +106,7 @@ def test_a_one_megabyte_line_without_spaces_is_cut_within_limits(model_tokens, l
 
 def test_crlf_notes_get_the_same_lines_as_lf(model_tokens, limit):
     text = "# A\r\n\r\nfirst para\r\n\r\n## B\r\n\r\nsecond para\r\n"
-    crlf, lf = decode_note(text.encode(), "a.md"), decode_note(text.replace("\r\n", "\n").encode(), "a.md")
+    crlf, lf = load_note(text.encode(), "a.md"), load_note(text.replace("\r\n", "\n").encode(), "a.md")
     assert isinstance(crlf, Note) and isinstance(lf, Note)
     budget = budget_for(model_tokens, limit)
     assert [(c.start_line, c.end_line, c.text) for c in chunk_note(crlf, budget)] == [
@@ -117,7 +117,7 @@ def test_crlf_notes_get_the_same_lines_as_lf(model_tokens, limit):
 @pytest.mark.parametrize("raw, reason", [(b"", "empty"), (b"  \n\n", "empty"),
                                          (b"caf\xe9 latin-1", "UTF-8"), (b"\x89PNG\x00\x00", "binary")])
 def test_unusable_notes_are_skipped_with_a_reason(raw, reason):
-    result = decode_note(raw, "bad.md")
+    result = load_note(raw, "bad.md")
     assert isinstance(result, Skipped) and reason in result.reason
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 from rag.errors import AuthError, InvalidInput, RagError
-from rag.load import NOTE_SUFFIXES
+from rag.ingest import NOTE_SUFFIXES
 from ui.render import render_report, render_sources, render_status
 
 if TYPE_CHECKING:

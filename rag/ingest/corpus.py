@@ -1,27 +1,17 @@
-"""Read notes from the corpus folder (I/O only)."""
+"""The corpus folder: which files in it are notes, and names that stay inside it (I/O only)."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from rag.errors import InvalidInput, NotFound
-from rag.models import Note
+from rag.ingest.registry import NOTE_SUFFIXES, Skipped
 
-NOTE_SUFFIXES = (".md", ".markdown", ".txt")
 MAX_NAME_BYTES = 255  # what most file systems allow for one name
 MAX_PATH_BYTES = 1024  # far below PATH_MAX, so stat() never fails with ENAMETOOLONG
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """A note file that could not be used, and why."""
-
-    source: str
-    reason: str
 
 
 @dataclass(frozen=True)
@@ -112,27 +102,3 @@ def source_name(path: Path, corpus_dir: Path) -> str:
         if not relative.parts or relative.parts[0] != "..":
             return relative.as_posix()
     raise NotFound(f"{path} is outside the corpus folder {corpus_dir}: copy it there first")
-
-
-def read_note(path: Path, source: str) -> Note | Skipped:
-    """Decode one note; binary, non-UTF-8 or empty files come back as Skipped."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return Skipped(source, f"cannot read file: {exc.strerror}")
-    return decode_note(raw, source)
-
-
-def decode_note(raw: bytes, source: str) -> Note | Skipped:
-    """Turn a note's bytes into a Note, or say why they can't be one."""
-    if b"\x00" in raw:
-        return Skipped(source, "binary file (contains NUL bytes)")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        return Skipped(source, f"not valid UTF-8 (byte {exc.start}): re-save the file as UTF-8")
-    if not text.strip():
-        return Skipped(source, "empty note")
-    # Normalise CR/CRLF so line numbers match what an editor shows.
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return Note(source=source, text=text, sha256=hashlib.sha256(raw).hexdigest())
