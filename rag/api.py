@@ -21,6 +21,8 @@ from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from rag.api_chat import get_rag, openai_error, speaks_openai
 from rag.api_chat import router as chat_router
@@ -76,7 +78,6 @@ ERROR_STATUS: dict[type[RagError], int] = {
     IndexFailed: 500,  # the run could not finish; the message names the note, and the old index serves
     LLMError: 502,
 }
-HTTP_METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"}
 MULTIPART_SLACK = 64 * 1024  # headers and boundaries around the file in a multipart body
 QUERY_ERRORS = error_docs(404, 409, 413, 422, 503)
 WRITE_ERRORS = error_docs(401, 404, 409, 413, 422, 500, 503)
@@ -299,24 +300,30 @@ def keep_v1_for_the_api(app: FastAPI, routers: list[APIRouter]) -> None:
     answers 404 in its own shape.
     """
     allowed: dict[str, set[str]] = {}
+    gets: dict[str, APIRoute] = {}
     for route in (route for r in routers for route in r.routes):
         if isinstance(route, APIRoute):
             allowed.setdefault(route.path, set()).update(route.methods or ())
-
-    def refuse(methods: set[str]) -> Any:
-        async def method_not_allowed(request: Request) -> JSONResponse:
-            raise StarletteHTTPException(405, headers={"Allow": ", ".join(sorted(methods))})
-
-        return method_not_allowed
-
+            gets.update({route.path: route} if "GET" in (route.methods or ()) else {})
     for path, methods in allowed.items():
-        methods = methods | ({"HEAD"} if "GET" in methods else set())
-        app.router.add_route(path, refuse(methods), sorted(HTTP_METHODS - methods), include_in_schema=False)
+        methods = methods | ({"HEAD"} if path in gets else set())
+        app.router.routes.append(Route(path, Refusal(405, {"Allow": ", ".join(sorted(methods))}, gets.get(path))))
+    app.router.routes.append(Route("/v1/{rest:path}", Refusal(404)))
 
-    async def not_found(request: Request) -> JSONResponse:
-        raise StarletteHTTPException(404)
 
-    app.router.add_route("/v1/{rest:path}", not_found, sorted(HTTP_METHODS), include_in_schema=False)
+class Refusal:
+    """An ASGI endpoint that raises one HTTP error whatever the method (even one like QUERY that Starlette
+    does not list), so the app's handlers shape it as the route's other errors; HEAD is the GET without
+    its body (uvicorn sends none)."""
+
+    def __init__(self, status: int, headers: dict[str, str] | None = None, get: APIRoute | None = None) -> None:
+        self.status, self.headers, self.get = status, headers, get
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.get is not None and scope["method"] == "HEAD":
+            await self.get.handle({**scope, "method": "GET"}, receive, send)
+            return
+        raise StarletteHTTPException(self.status, headers=self.headers)
 
 
 def mount_ui(app: FastAPI, rag: Rag) -> None:

@@ -41,8 +41,11 @@ class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     model: str = MODEL_ID
-    messages: list[ChatMessage] = Field(min_length=1)
-    stream: bool = False
+    messages: list[ChatMessage] = Field(
+        min_length=1, description="The last user message is the question; the turns before it its history.",
+        json_schema_extra={"contains": {"type": "object", "properties": {"role": {"const": "user"}}}},
+    )
+    stream: bool = Field(False, strict=True)
     k: int = Field(5, ge=1, le=MAX_K, description="Extension: how many passages the answer may draw on.")
 
 
@@ -96,7 +99,7 @@ def reply_content(answer: Answer) -> str:
     if not answer.citations:
         return answer.text
     sources = "\n".join(
-        f"[{c.n}] {c.passage.source}:{c.cited_start}-{c.cited_end}"
+        f"[{c.n}] {c.place()}"
         + (f" ({c.passage.heading})" if c.passage.heading else "")
         for c in answer.citations
     )

@@ -8,9 +8,26 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from rag.app import MAX_K
-from rag.models import Answer, IndexReport, IndexStatus, Passage, SourceInfo
+from rag.models import Answer, Citation, IndexReport, IndexStatus, Location, Passage, SourceInfo, segments_at
 
 QUERY_DOC = "Non-empty; longer than RAG_MAX_QUERY_CHARS (default 2000) characters is refused with 413."
+
+
+class LocationOut(BaseModel):
+    """Where lines are in the original file of a PDF (page) or a notebook (cell); absent for text notes."""
+
+    line_start: int = Field(description="Line on the page, or in the cell's source.")
+    line_end: int
+    page: int | None = Field(None, description="1-based page of a PDF.")
+    page_end: int | None = Field(None, description="The page the lines end on, when it is a later one.")
+    cell: int | None = Field(None, description="1-based cell of a notebook.")
+    cell_end: int | None = Field(None, description="The cell the lines end in, when it is a later one.")
+    execution_count: int | None = Field(None, description="The cell's `In [n]`, when it ran.")
+
+
+class LineSpan(BaseModel):
+    start_line: int
+    end_line: int
 
 
 class PassageOut(BaseModel):
@@ -24,6 +41,7 @@ class PassageOut(BaseModel):
     text: str
     score: float
     scores: dict[str, float] = Field(default_factory=dict)
+    location: LocationOut | None = Field(None, description="Where the lines are in a PDF or notebook.")
 
 
 class SearchRequest(BaseModel):
@@ -58,6 +76,10 @@ class CitationOut(PassageOut):
     n: int
     cited_start_line: int
     cited_end_line: int
+    quoted: list[LineSpan] = Field(
+        default_factory=list, description="The line ranges the answer quotes, within cited_start..cited_end_line."
+    )
+    cited_location: LocationOut | None = Field(None, description="Where the cited lines are in a PDF or notebook.")
 
 
 class AskResponse(BaseModel):
@@ -116,7 +138,7 @@ class IndexStatusOut(BaseModel):
 
 
 class IndexRequest(BaseModel):
-    rebuild: bool = Field(False, description="Drop the index and embed every note again.")
+    rebuild: bool = Field(False, strict=True, description="Drop the index and embed every note again.")
     paths: list[str] = Field(
         default_factory=list, max_length=1000,
         description="Only these files or folders, relative to the corpus folder (default: all of it).",
@@ -151,15 +173,40 @@ def error_docs(*statuses: int, model: type[BaseModel] = ErrorOut) -> dict[int | 
     return {status: {"model": model, "description": ERROR_MEANINGS[status]} for status in statuses}
 
 
+def passage_fields(p: Passage) -> dict[str, Any]:
+    """A passage's JSON fields: its segments only as the `location` they give."""
+    where = p.location
+    return {"id": p.id, "source": p.source, "start_line": p.start_line, "end_line": p.end_line,
+            "heading": p.heading, "text": p.text, "score": p.score, "scores": p.scores,
+            "location": LocationOut(**where.as_dict()) if where else None}
+
+
 def passage_out(p: Passage) -> PassageOut:
-    return PassageOut(**asdict(p))
+    return PassageOut(**passage_fields(p))
+
+
+def citation_out(c: Citation) -> CitationOut:
+    return CitationOut(n=c.n, cited_start_line=c.cited_start, cited_end_line=c.cited_end,
+                       quoted=[LineSpan(start_line=a, end_line=b) for a, b in c.quoted],
+                       cited_location=LocationOut(**c.location.as_dict()) if c.location else None,
+                       **passage_fields(c.passage))
+
+
+def passage_from(out: PassageOut) -> Passage:
+    """A passage as the API returned it (the CLI through a running server)."""
+    where = Location(**out.location.model_dump()) if out.location else None
+    return Passage(out.id, out.source, out.start_line, out.end_line, out.heading, out.text, out.score, out.scores,
+                   segments_at(where, out.start_line, out.end_line) if where else ())
+
+
+def citation_from(out: CitationOut) -> Citation:
+    where = Location(**out.cited_location.model_dump()) if out.cited_location else None
+    return Citation(out.n, passage_from(out), out.cited_start_line, out.cited_end_line,
+                    tuple((s.start_line, s.end_line) for s in out.quoted), where)
 
 
 def answer_out(answer: Answer) -> AskResponse:
-    citations = [
-        CitationOut(n=c.n, cited_start_line=c.cited_start, cited_end_line=c.cited_end, **asdict(c.passage))
-        for c in answer.citations
-    ]
+    citations = [citation_out(c) for c in answer.citations]
     return AskResponse(
         question=answer.question, search_query=answer.search_query, answer=answer.text, answered=answer.answered,
         mode=answer.mode, citations=citations, note=answer.note,  # type: ignore[arg-type]

@@ -112,7 +112,7 @@ def search(
         emit_json({"query": query, "results": [passage_out(p).model_dump() for p in results]})
         return
     for n, p in enumerate(results, 1):
-        typer.echo(f"[{n}] {p.source}:{p.start_line}-{p.end_line}  {p.heading}  (score {p.score:.4f})")
+        typer.echo(f"[{n}] {p.place()}  {p.heading}  (score {p.score:.4f})")
         typer.echo("    " + p.text[:300].replace("\n", "\n    ") + ("…" if len(p.text) > 300 else ""))
 
 
@@ -128,7 +128,7 @@ def ask(question: str, k: KOption = 5, as_json: JsonFlag = False) -> None:
         return
     typer.echo(answer.text)
     for c in answer.citations:
-        typer.echo(f"  [{c.n}] {c.passage.source}:{c.cited_start}-{c.cited_end}  {c.passage.heading}")
+        typer.echo(f"  [{c.n}] {c.place()}  {c.passage.heading}")
 
 
 @cli.command()

@@ -48,6 +48,14 @@ class Location:
         return lines
 
 
+def segments_at(location: Location, start: int, end: int) -> tuple[Segment, ...]:
+    """Segments that `locate` turns back into `location` for lines start..end (a passage read from the API)."""
+    first = Segment(start, start, location.page, location.cell, location.execution_count, location.line_start)
+    last = Segment(end, end, location.page_end or location.page, location.cell_end or location.cell,
+                   None if location.cell_end else location.execution_count, location.line_end)
+    return (first,) if start == end else (first, last)
+
+
 def locate(segments: tuple[Segment, ...], start: int, end: int) -> Location | None:
     """Where lines start..end of a note's text are in its original file (None for a text note)."""
     inside = [s for s in segments if s.start_line <= end and s.end_line >= start]
@@ -104,6 +112,10 @@ class Passage:
     def location(self) -> Location | None:
         return locate(self.segments, self.start_line, self.end_line)
 
+    def place(self) -> str:
+        """"notes.md:10-12", or "lecture.pdf:40-48 (page 3, lines 12–20)" where the original has pages or cells."""
+        return place(self.source, self.start_line, self.end_line, self.location)
+
 
 @dataclass(frozen=True)
 class Citation:
@@ -114,14 +126,19 @@ class Citation:
     cited_start: int
     cited_end: int
     spans: tuple[tuple[int, int], ...] = ()  # the quoted line ranges within cited_start..cited_end, in order
+    location: Location | None = None  # where cited_start..cited_end are in the original file (pages, cells)
 
     @property
     def quoted(self) -> tuple[tuple[int, int], ...]:
         return self.spans or ((self.cited_start, self.cited_end),)
 
-    @property
-    def location(self) -> Location | None:
-        return locate(self.passage.segments, self.cited_start, self.cited_end)
+    def place(self) -> str:
+        """Where the cited lines are, as `Passage.place` says it."""
+        return place(self.passage.source, self.cited_start, self.cited_end, self.location)
+
+
+def place(source: str, start: int, end: int, location: Location | None) -> str:
+    return f"{source}:{start}-{end}" + (f" ({location.label()})" if location else "")
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,19 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from rag import errors
-from rag.api_models import AskResponse, IndexStatusOut, IndexSummary, SearchResponse, SourcesResponse
+from rag.api_models import (
+    AskResponse,
+    IndexStatusOut,
+    IndexSummary,
+    SearchResponse,
+    SourcesResponse,
+    citation_from,
+    passage_from,
+)
 from rag.app import check_k, check_query
 from rag.errors import AuthError, InvalidInput, NotFound, RagError, ServerUnreachable, StoreUnavailable, TooLarge
 from rag.ingest import corpus_names
-from rag.models import Answer, Citation, FileReport, IndexReport, Passage, SourceInfo
+from rag.models import Answer, FileReport, IndexReport, Passage, SourceInfo
 from rag.presence import ServerRecord
 from rag.settings import Settings
 
@@ -94,17 +102,13 @@ class RemoteRag:
         """The k best passages for a query."""
         self.check(query, k)
         data = self.call("POST", "/v1/search", json={"query": query, "k": k, "sources": list(sources)})
-        return [Passage(**p.model_dump()) for p in SearchResponse.model_validate(data).results]
+        return [passage_from(p) for p in SearchResponse.model_validate(data).results]
 
     def ask(self, question: str, k: int = 5) -> Answer:
         """A short answer to the question, every sentence cited to its passage."""
         self.check(question, k)
         out = AskResponse.model_validate(self.call("POST", "/v1/ask", json={"question": question, "k": k}))
-        citations = [
-            Citation(c.n, Passage(**c.model_dump(exclude={"n", "cited_start_line", "cited_end_line"})),
-                     c.cited_start_line, c.cited_end_line)
-            for c in out.citations
-        ]
+        citations = [citation_from(c) for c in out.citations]
         return Answer(out.question, out.search_query, out.answer, out.answered, out.mode, citations, out.note)
 
     def sources(self) -> list[SourceInfo]:

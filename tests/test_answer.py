@@ -156,6 +156,15 @@ def candidates(view: NoteView, scores: dict[int, float]) -> list[Candidate]:
     return [Candidate(view, i, rel, ()) for i, rel in scores.items()]
 
 
+def test_blocks_quoted_apart_from_one_chunk_are_cited_as_separate_spans() -> None:
+    view = view_of("# Kinds\n\nTwo kinds:\n- Compile time.\n- Run time.\n- Link time.\n- Load time.")
+    text, citations = compose([(view, 2), (view, 4)])
+    assert text == "- Compile time. [1]\n- Link time. [1]"
+    assert [(c.cited_start, c.cited_end, c.quoted) for c in citations] == [(4, 6, ((4, 4), (6, 6)))]
+    _, touching = compose([(view, 2), (view, 3)])
+    assert touching[0].quoted == ((4, 5),)  # neighbouring lines are one span
+
+
 def test_a_lead_in_with_nothing_after_it_is_not_quoted() -> None:
     view = view_of("Polymorphism means many forms. It comes in two kinds, split by when the call is bound:")
     assert [u.kind for u in view.units] == ["sentence", "sentence"] and dangles(view, 1)

@@ -25,7 +25,12 @@ from hypothesis.errors import Unsatisfiable
 from llm_standin import running
 from openai import OpenAI
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error, response_schema_conformance, status_code_conformance
+from schemathesis.checks import (
+    negative_data_rejection,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from rag.api import create_app, is_loopback, listen_host
 from rag.app import Rag
@@ -34,7 +39,7 @@ from rag.settings import load_settings
 
 KEY = "test-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}
-PASSAGE_KEYS = {"id", "source", "start_line", "end_line", "heading", "text", "score", "scores"}
+PASSAGE_KEYS = {"id", "source", "start_line", "end_line", "heading", "text", "score", "scores", "location"}
 QUOKKA = """# Quokka facts
 
 The quokka is a small marsupial that lives on Rottnest Island near Perth.
@@ -149,8 +154,13 @@ def test_ask_cites_the_lines(client: httpx.Client) -> None:
     body = client.post("/v1/ask", json={"question": question}).json()
     assert body["answered"] and body["mode"] == "extractive" and body["search_query"] == question
     first = body["citations"][0]
-    assert set(first) == PASSAGE_KEYS | {"n", "cited_start_line", "cited_end_line"} and first["n"] == 1
+    cited = {"n", "cited_start_line", "cited_end_line", "quoted", "cited_location"}
+    assert set(first) == PASSAGE_KEYS | cited and first["n"] == 1
     assert 1555 <= first["cited_start_line"] <= first["cited_end_line"] <= 1559
+    spans = [(s["start_line"], s["end_line"]) for s in first["quoted"]]
+    assert spans[0][0] == first["cited_start_line"] and spans[-1][1] == first["cited_end_line"]
+    assert all(a <= b < c for (a, b), (c, _) in zip(spans, spans[1:]))
+    assert first["location"] is None and first["cited_location"] is None  # a markdown note has only lines
     assert "[1]" in body["answer"] and "One-vs-Rest" in body["answer"]
 
 
@@ -329,6 +339,9 @@ def test_index_run(writer: httpx.Client) -> None:
     status = writer.get("/v1/index/status").json()
     assert status["running"] is False and status["error"] is None and status["finished_at"]
     assert status["last"]["unchanged"] == 1 and status["last"]["chunks"] == summary["chunks"]
+    for loose in (0, "false", "yes"):  # JSON has booleans: anything else is a mistake, not "false"
+        refused = writer.post("/v1/index", json={"rebuild": loose}, headers=AUTH)
+        assert refused.status_code == 422 and "rebuild" in refused.json()["detail"]
 
 
 def test_index_status_shows_the_run_in_progress(writer: httpx.Client, write_base: str) -> None:
@@ -390,7 +403,7 @@ def test_unreachable_store_is_503(tmp_path: Path, embedder: Embedder) -> None:
 # --- the schema, fuzzed ------------------------------------------------------------------------
 
 
-CONFORMANCE = [not_a_server_error, status_code_conformance, response_schema_conformance]
+CONFORMANCE = [not_a_server_error, status_code_conformance, response_schema_conformance, negative_data_rejection]
 
 
 @pytest.fixture(scope="module")
@@ -455,6 +468,8 @@ def test_a_body_that_is_not_utf8_is_422_not_400(client: httpx.Client, body: byte
     ("DELETE", "/health", "GET, HEAD", "detail"),
     ("POST", "/v1/models", "GET, HEAD", "error"),
     ("GET", "/v1/chat/completions", "POST", "error"),
+    ("QUERY", "/health", "GET, HEAD", "detail"),  # a method Starlette does not know
+    ("QUERY", "/v1/chat/completions", "POST", "error"),
 ])
 def test_a_wrong_method_is_405_with_the_ui_mounted(ui_base: str, method: str, path: str, allow: str,
                                                     shape: str) -> None:
@@ -462,8 +477,15 @@ def test_a_wrong_method_is_405_with_the_ui_mounted(ui_base: str, method: str, pa
     assert response.status_code == 405 and response.headers["allow"] == allow and shape in response.json()
 
 
+def test_head_is_the_get_without_its_body(ui_base: str) -> None:
+    head, get = httpx.head(f"{ui_base}/v1/sources", timeout=30), httpx.get(f"{ui_base}/v1/sources", timeout=30)
+    assert head.status_code == get.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == get.headers["content-length"]
+
+
 def test_an_unknown_v1_path_is_404_in_the_routes_shape_with_the_ui_mounted(ui_base: str) -> None:
     assert httpx.get(f"{ui_base}/v1/nothing", timeout=30).json() == {"detail": "Not Found"}
+    assert httpx.request("QUERY", f"{ui_base}/v1/nothing", timeout=30).status_code == 404
     assert httpx.get(f"{ui_base}/v1/chat/nothing", timeout=30).status_code == 404
     assert httpx.get(f"{ui_base}/v1/chat/nothing", timeout=30).json()["error"]["type"] == "invalid_request_error"
     assert httpx.get(f"{ui_base}/", timeout=30).status_code == 200  # the UI still has the rest

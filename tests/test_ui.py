@@ -92,6 +92,15 @@ def test_card_escapes_note_html_and_marks_cited_lines() -> None:
     assert "<details><summary>Full passage (lines 10–13)</summary>" in html
 
 
+def test_card_marks_only_the_quoted_lines_when_the_answer_skips_some() -> None:
+    passage = Passage("n.md#0001", "n.md", 10, 15, "", "a\nb\nc\nd\ne\nf")
+    citation = Citation(1, passage, 11, 14, ((11, 11), (13, 14)))
+    html = render_conversation([Turn("q?", Answer("q?", "q?", "b [1]. d e [1].", True, "extractive", [citation]))])
+    cited = re.findall(r'<span class="ln cited"><span class="no">(\d+)</span>', html)
+    assert cited == ["11", "13", "14"] * 2  # the excerpt and the full passage
+    assert "lines 11–14" in html
+
+
 def test_formulas_become_math_spans_and_keep_their_backslashes() -> None:
     text = "Train \\(k(k-1)/2\\) models [1]. `$$x$$` stays code.\n\n$$\\sum_i \\frac{a}{b}$$"
     note = "intro\n\\[\nJ = \\frac{1}{2m}\n\\]\nend"  # lines 10-14; lines 11-12 are cited
@@ -490,7 +499,7 @@ def test_highlighted_lines_are_exactly_the_cited_ones(page: Page, ui_rag: Rag) -
     for citation, card in zip(answer.citations, cards.all(), strict=True):
         for excerpt in (card.locator(".excerpt").first, card.locator(".excerpt.full")):
             numbers = [int(n) for n in excerpt.locator(".ln.cited .no").all_text_contents()]
-            wanted = list(range(citation.cited_start, citation.cited_end + 1))
+            wanted = [n for start, end in citation.quoted for n in range(start, end + 1)]
             assert numbers == wanted[: len(numbers)] and (numbers == wanted or excerpt.locator(".more").count())
             assert excerpt.evaluate(TINTED_LINES) == numbers
 

@@ -38,6 +38,12 @@ def line_range(start: int, end: int) -> str:
     return f"line {start}" if start == end else f"lines {start}–{end}"
 
 
+def where(citation: Citation) -> str:
+    """The cited lines as a person looks them up: "lines 7–12", or "page 3, lines 12–20" in a PDF."""
+    start, end = citation.cited_start, citation.cited_end
+    return citation.location.label() if citation.location else line_range(start, end)
+
+
 def card_id(turn: int, n: int) -> str:
     """The element id a `[n]` marker of turn `turn` links to."""
     return f"t{turn}-c{n}"
@@ -131,7 +137,7 @@ def numbered_lines(citation: Citation, first: int, last: int) -> str:
     rows = []
     for offset, line in enumerate(lines):
         number = top + offset
-        cited = citation.cited_start <= number <= citation.cited_end
+        cited = any(start <= number <= end for start, end in citation.quoted)
         cls = "ln cited" if cited else "ln"
         if offset in blocks:
             inside, formula = blocks[offset]
@@ -157,7 +163,7 @@ def render_card(citation: Citation, turn: int) -> str:
         f'<div class="card" id="{card_id(turn, citation.n)}" tabindex="-1">'
         f'<div class="card-head"><span class="num">{citation.n}</span>'
         f'<span class="src">{escape(p.source)}</span>{heading}'
-        f'<span class="lines">{line_range(start, end)}</span></div>'
+        f'<span class="lines">{where(citation)}</span></div>'
         f'<div class="excerpt">{numbered_lines(citation, before, after)}{more}</div>'
         f"<details><summary>Full passage ({line_range(p.start_line, p.end_line)})</summary>"
         f'<div class="excerpt full">{numbered_lines(citation, p.start_line, p.end_line)}</div></details>'
@@ -168,7 +174,7 @@ def render_card(citation: Citation, turn: int) -> str:
 def copy_text(answer: Answer) -> str:
     """What an answer's Copy button copies: its Markdown, then what each `[n]` cites."""
     cites = [
-        f"[{c.n}] {c.passage.source}, {line_range(c.cited_start, c.cited_end)}"
+        f"[{c.n}] {c.passage.source}, {where(c)}"
         + (f" ({c.passage.heading})" if c.passage.heading else "")
         for c in answer.citations
     ]

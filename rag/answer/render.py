@@ -10,7 +10,7 @@ from dataclasses import replace
 from rag.answer.note import NoteView
 from rag.answer.table import Grid, clean_title
 from rag.answer.units import Unit, is_lead_in
-from rag.models import Citation, Passage
+from rag.models import Citation, Passage, locate
 
 NUMBERED = re.compile(r"^(\s*)(\d{1,3})([.)])(\s+)")
 LIST_MARK = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
@@ -67,7 +67,8 @@ class Cites:
     def __init__(self, retrieved: Sequence[Passage]) -> None:
         self.by_id = {p.id: p for p in retrieved}
         self.numbers: dict[str, int] = {}
-        self.spans: dict[str, tuple[Passage, int, int]] = {}
+        self.passages: dict[str, Passage] = {}
+        self.spans: dict[str, list[tuple[int, int]]] = {}
 
     def mark(self, view: NoteView, units: Sequence[int]) -> str:
         """The [n] markers of the chunks these units lie in, recording the lines quoted from each."""
@@ -76,15 +77,31 @@ class Cites:
             unit = view.units[i]
             for chunk in chunks_of(view, unit):
                 number = self.numbers.setdefault(chunk.id, len(self.numbers) + 1)
+                self.passages.setdefault(chunk.id, self.by_id.get(chunk.id, chunk))
                 start, end = max(unit.start_line, chunk.start_line), min(unit.end_line, chunk.end_line)
-                passage, lo, hi = self.spans.get(chunk.id, (self.by_id.get(chunk.id, chunk), start, end))
-                self.spans[chunk.id] = (passage, min(lo, start), max(hi, end))
+                self.spans.setdefault(chunk.id, []).append((start, end))
                 marks += [number] if number not in marks else []
         return " ".join(f"[{n}]" for n in marks)
 
     def citations(self) -> list[Citation]:
-        return sorted((Citation(self.numbers[cid], p, lo, hi) for cid, (p, lo, hi) in self.spans.items()),
-                      key=lambda c: c.n)
+        cited = []
+        for cid, passage in self.passages.items():
+            spans = merge_spans(self.spans[cid])
+            start, end = spans[0][0], spans[-1][1]
+            where = locate(passage.segments, start, end)
+            cited.append(Citation(self.numbers[cid], passage, start, end, tuple(spans), where))
+        return sorted(cited, key=lambda c: c.n)
+
+
+def merge_spans(spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Line ranges sorted, those that touch or overlap joined: what a card highlights, exactly."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def chunks_of(view: NoteView, unit: Unit) -> list[Passage]:
