@@ -125,10 +125,10 @@ async def search(body: SearchRequest, rag: RagDep) -> SearchResponse:
     """The k passages that best match the query."""
     # A search that cannot wait is a few ms of CPU: done right here it saves the two thread hand-offs of
     # the pool, which cost ~0.25 ms on a small VM. Anything that may wait goes to the pool.
-    if rag.search_cannot_wait():
+    if rag.search_cannot_wait() and not body.tags:  # tags are read from the store
         results = rag.search(body.query, body.k, body.sources)
     else:
-        results = await run_in_threadpool(rag.search, body.query, body.k, body.sources)
+        results = await run_in_threadpool(rag.search, body.query, body.k, body.sources, "hybrid", body.tags)
     return SearchResponse(query=body.query, results=[passage_out(p) for p in results])
 
 
@@ -136,7 +136,8 @@ async def search(body: SearchRequest, rag: RagDep) -> SearchResponse:
 async def ask(body: AskRequest, rag: RagDep) -> AskResponse:
     """A short answer, every sentence cited `[n]` to the lines it came from."""
     history = [(m.role, m.content) for m in body.history]
-    return answer_out(await run_in_threadpool(rag.ask, body.question, body.k, history, body.mode, body.sources))
+    return answer_out(await run_in_threadpool(rag.ask, body.question, body.k, history, body.mode, body.sources,
+                                              body.tags))
 
 
 @router.get("/v1/sources", response_model=SourcesResponse, responses=error_docs(409, 503), tags=["notes"])
@@ -145,9 +146,12 @@ def list_sources(rag: RagDep) -> SourcesResponse:
     return sources_out(rag.sources())
 
 
+UPLOAD_DOC = "A note: markdown or text, a notebook, PDF, HTML or Word file"
+
+
 @router.post("/v1/sources", status_code=201, response_model=IndexSummary, responses=WRITE_ERRORS,
              dependencies=[Depends(require_key)], tags=["notes"])
-def upload_source(rag: RagDep, file: Annotated[UploadFile, File(description="A .md or .txt note")],
+def upload_source(rag: RagDep, file: Annotated[UploadFile, File(description=UPLOAD_DOC)],
                   overwrite: bool = False) -> IndexSummary:
     """Save a note in the corpus folder and index it; an existing note is replaced only with `overwrite=true`."""
     name = note_name(file.filename)  # checked before the body is read

@@ -48,6 +48,7 @@ class SearchRequest(BaseModel):
     query: str = Field(min_length=1, description=QUERY_DOC)
     k: int = Field(5, ge=1, le=MAX_K, description="How many passages.")
     sources: list[str] = Field(default_factory=list, description="Only these notes (as /v1/sources names them).")
+    tags: list[str] = Field(default_factory=list, description="Only notes with any of these tags (`ml` or `#ml`).")
 
 
 class SearchResponse(BaseModel):
@@ -68,6 +69,7 @@ class AskRequest(BaseModel):
         None, description="Default: llm when RAG_LLM_BASE_URL is set, else extractive."
     )
     sources: list[str] = Field(default_factory=list, description="Only these notes (default: all).")
+    tags: list[str] = Field(default_factory=list, description="Only notes with any of these tags (`ml` or `#ml`).")
 
 
 class CitationOut(PassageOut):
@@ -97,6 +99,9 @@ class SourceOut(BaseModel):
     chunks: int
     sha256: str
     indexed_at: str
+    kind: str = Field("text", description="How the note was read: text, notebook, pdf, html or docx.")
+    tags: list[str] = Field(default_factory=list, description="From front matter and #tags in the text.")
+    aliases: list[str] = Field(default_factory=list, description="Other names of the note (front matter).")
 
 
 class SourcesResponse(BaseModel):
@@ -222,4 +227,4 @@ def status_out(status: IndexStatus) -> IndexStatusOut:
 
 
 def sources_out(infos: list[SourceInfo]) -> SourcesResponse:
-    return SourcesResponse(sources=[SourceOut(**asdict(s)) for s in infos])
+    return SourcesResponse(sources=[SourceOut.model_validate(asdict(s)) for s in infos])

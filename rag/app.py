@@ -192,12 +192,13 @@ class Rag:
                 restore(path, previous)
             raise
 
-    def search(self, query: str, k: int = 5, sources: Sequence[str] = (), mode: Mode = "hybrid") -> list[Passage]:
-        """The k best passages for a query."""
+    def search(self, query: str, k: int = 5, sources: Sequence[str] = (), mode: Mode = "hybrid",
+               tags: Sequence[str] = ()) -> list[Passage]:
+        """The k best passages for a query (from `sources` and notes tagged with any of `tags` only, if given)."""
         query = self.check_query(query)
         self.check_k(k)
         self.check_sources(sources)
-        return self.retriever.search(query, k, sources, mode)
+        return self.retriever.search(query, k, self.tagged(sources, tags), mode)
 
     def search_cannot_wait(self) -> bool:
         """True if a search now is pure CPU work: embedded store, current BM25 snapshot, no index run.
@@ -208,12 +209,13 @@ class Rag:
         return not self.settings.chroma_url and not self._index_runs and self.retriever.is_fresh()
 
     def ask(self, question: str, k: int = 5, history: Sequence[tuple[str, str]] = (),
-            mode: str | None = None, sources: Sequence[str] = ()) -> Answer:
-        """A short answer to the question, every sentence cited to its passage (from `sources` only, if given)."""
+            mode: str | None = None, sources: Sequence[str] = (), tags: Sequence[str] = ()) -> Answer:
+        """A short answer to the question, every sentence cited to its passage (from `sources` and notes tagged
+        with any of `tags` only, if given)."""
         question = self.check_query(question)
         self.check_k(k)
         self.check_sources(sources)
-        return self.answerer.ask(question, k, history, mode, sources)
+        return self.answerer.ask(question, k, history, mode, self.tagged(sources, tags))
 
     def sources(self) -> list[SourceInfo]:
         """The indexed notes with their chunk counts, hashes and index times."""
@@ -221,9 +223,22 @@ class Rag:
         for row in self.store.rows(with_text=False):
             grouped[row.source].append(row)
         return [
-            SourceInfo(source, len(rows), rows[0].file_sha256, max(r.indexed_at for r in rows))
+            SourceInfo(source, len(rows), rows[0].file_sha256, max(r.indexed_at for r in rows), rows[0].kind,
+                       rows[0].tags, rows[0].aliases)
             for source, rows in sorted(grouped.items())
         ]
+
+    def tagged(self, sources: Sequence[str], tags: Sequence[str]) -> Sequence[str]:
+        """The notes to read: those given (all, if none) that carry any of the tags (`#ml` or `ml`)."""
+        if not tags:
+            return sources
+        wanted = {tag.lstrip("#").casefold() for tag in tags}
+        notes = [info.source for info in self.sources()
+                 if wanted & {t.casefold() for t in info.tags} and (not sources or info.source in sources)]
+        if not notes:
+            raise NotFound(f"no indexed note{' of those given' if sources else ''} is tagged "
+                           f"{' or '.join(sorted(wanted))}: `rag sources` lists the notes' tags")
+        return notes
 
     def check_query(self, query: str) -> str:
         return check_query(query, self.settings.max_query_chars)

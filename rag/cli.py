@@ -100,12 +100,13 @@ def search(
     query: str,
     k: KOption = 5,
     source: Annotated[list[str] | None, typer.Option("--source", help="Only these notes.")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Only notes with this tag.")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """The passages that best match a query."""
     with open_notes() as rag:
         rag.warm_up()
-        results = rag.search(query, k, source or [])
+        results = rag.search(query, k, source or [], tags=tag or [])
     if as_json:
         from rag.api_models import passage_out
 

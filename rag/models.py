@@ -201,3 +201,6 @@ class SourceInfo:
     chunks: int
     sha256: str
     indexed_at: str
+    kind: str = "text"  # the loader that read it: text, notebook, pdf, html, docx
+    tags: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()

@@ -98,10 +98,11 @@ class RemoteRag:
         if status.running == running and status.total:  # not a run that ended before this one began
             progress(status.done, status.total)
 
-    def search(self, query: str, k: int = 5, sources: Sequence[str] = ()) -> list[Passage]:
+    def search(self, query: str, k: int = 5, sources: Sequence[str] = (), tags: Sequence[str] = ()) -> list[Passage]:
         """The k best passages for a query."""
         self.check(query, k)
-        data = self.call("POST", "/v1/search", json={"query": query, "k": k, "sources": list(sources)})
+        body = {"query": query, "k": k, "sources": list(sources), "tags": list(tags)}
+        data = self.call("POST", "/v1/search", json=body)
         return [passage_from(p) for p in SearchResponse.model_validate(data).results]
 
     def ask(self, question: str, k: int = 5) -> Answer:

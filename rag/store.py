@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
@@ -16,7 +17,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from rag.errors import IndexMismatch, StoreUnavailable
-from rag.models import Passage
+from rag.models import Passage, Segment
 
 if TYPE_CHECKING:
     from chromadb.api import ClientAPI
@@ -47,9 +48,13 @@ class StoredChunk:
     ordinal: int  # position of the chunk in its note
     file_sha256: str
     indexed_at: str
+    kind: str = "text"  # the note's loader: text, notebook, pdf, html, docx
+    segments: tuple[Segment, ...] = ()  # the note's pages or cells these lines overlap
+    tags: tuple[str, ...] = ()  # the note's, on every one of its rows
+    aliases: tuple[str, ...] = ()
 
     def metadata(self) -> dict[str, str | int]:
-        return {
+        meta: dict[str, str | int] = {
             "source": self.source,
             "start_line": self.start_line,
             "end_line": self.end_line,
@@ -57,11 +62,18 @@ class StoredChunk:
             "ordinal": self.ordinal,
             "file_sha256": self.file_sha256,
             "indexed_at": self.indexed_at,
+            "kind": self.kind,
         }
+        # Chroma's metadata values are scalars: lists go in as JSON, and only when there is something.
+        for key, value in (("segments", [astuple(s) for s in self.segments]), ("tags", list(self.tags)),
+                           ("aliases", list(self.aliases))):
+            if value:
+                meta[key] = json.dumps(value)
+        return meta
 
     def to_passage(self, score: float = 0.0, scores: dict[str, float] | None = None) -> Passage:
         return Passage(self.id, self.source, self.start_line, self.end_line, self.heading, self.text,
-                       score, scores or {})
+                       score, scores or {}, self.segments)
 
 
 def wrap_store_errors(func: Callable[P, T]) -> Callable[P, T]:
@@ -412,7 +424,15 @@ def row_from(id_: str, meta: Any, text: str | None) -> StoredChunk:
         id=id_, source=str(meta["source"]), start_line=int(meta["start_line"]), end_line=int(meta["end_line"]),
         heading=str(meta.get("heading", "")), text=text or "", ordinal=int(meta.get("ordinal", 0)),
         file_sha256=str(meta.get("file_sha256", "")), indexed_at=str(meta.get("indexed_at", "")),
+        kind=str(meta.get("kind", "text")), segments=tuple(Segment(*s) for s in json_list(meta, "segments")),
+        tags=tuple(json_list(meta, "tags")), aliases=tuple(json_list(meta, "aliases")),
     )
+
+
+def json_list(meta: Any, key: str) -> list[Any]:
+    """A list stored as JSON in a metadata value ([] when absent)."""
+    value = meta.get(key)
+    return json.loads(value) if isinstance(value, str) and value else []
 
 
 def source_filter(sources: Sequence[str]) -> Any:

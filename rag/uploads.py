@@ -10,8 +10,6 @@ from urllib.parse import unquote
 from rag.errors import InvalidInput, NotFound, SourceExists, TooLarge
 from rag.ingest import MAX_NAME_BYTES, MAX_PATH_BYTES, NOTE_SUFFIXES, Skipped, load_note
 
-UPLOAD_SUFFIXES = (".md", ".txt")
-
 
 def note_name(filename: str | None) -> str:
     """The uploaded file's name if it is a plain, safe note name; InvalidInput saying why not otherwise."""
@@ -26,13 +24,14 @@ def note_name(filename: str | None) -> str:
             raise InvalidInput(f"{name!r} is not a plain file name: no folders, no '..', no leading dot")
     if len(name.encode("utf-8")) > MAX_NAME_BYTES:
         raise InvalidInput(f"the file name is over {MAX_NAME_BYTES} bytes: shorten it")
-    if Path(name).suffix.lower() not in UPLOAD_SUFFIXES:
-        raise InvalidInput(f"{name!r} is not a note: only {' and '.join(UPLOAD_SUFFIXES)} files can be uploaded")
+    if Path(name).suffix.lower() not in NOTE_SUFFIXES:
+        raise InvalidInput(f"{name!r} is not a kind of note that is indexed: upload one of {', '.join(NOTE_SUFFIXES)}")
     return name
 
 
 def check_note_bytes(data: bytes, name: str, limit: int) -> None:
-    """Refuse content over the size limit, binary, not UTF-8 or empty, before anything is written."""
+    """Refuse content over the size limit, or that its loader can't read (binary text, not UTF-8, a corrupt
+    PDF...) or finds empty, before anything is written."""
     if len(data) > limit:
         raise TooLarge(f"{name} is over the upload limit of {limit} bytes (RAG_MAX_UPLOAD_BYTES): split the note")
     note = load_note(data, name)

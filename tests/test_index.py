@@ -129,13 +129,13 @@ def test_skipped_files_are_reported_and_the_others_indexed(make_rag):
     (corpus / "latin1.md").write_bytes(b"caf\xe9")
     (corpus / "empty.txt").write_text("")
     (corpus / "image.md").write_bytes(b"\x89PNG\r\n\x00\x00")
-    (corpus / "ignored.pdf").write_bytes(b"%PDF")
+    (corpus / "ignored.odt").write_bytes(b"PK")
     report = rag.index()
     statuses = {f.source: (f.status, f.reason) for f in report.files}
     assert statuses["topics.md"][0] == "added"
     assert statuses["latin1.md"][0] == statuses["empty.txt"][0] == statuses["image.md"][0] == "skipped"
     assert "UTF-8" in statuses["latin1.md"][1] and "binary" in statuses["image.md"][1]
-    assert statuses["ignored.pdf"][0] == "skipped" and ".md" in statuses["ignored.pdf"][1]  # a kind not indexed
+    assert statuses["ignored.odt"][0] == "skipped" and ".md" in statuses["ignored.odt"][1]  # a kind not indexed
 
 
 def test_links_out_of_the_corpus_folder_are_skipped_with_their_reason(make_rag, tmp_path):

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
+from rag.ingest import NOTE_SUFFIXES
 from ui import chat, data, notes
 from ui.render import Turn, render_conversation
 from ui.script import conversation_js, katex_head
@@ -128,7 +129,7 @@ def notes_controls(rag: Rag) -> tuple[gr.Textbox, gr.File, gr.Button, gr.Dropdow
         visible=bool(rag.settings.api_key),
         info="Needed to change the notes (RAG_API_KEY).",
     )
-    files = gr.File(file_count="multiple", file_types=[".md", ".txt"], label="Upload notes", elem_id="upload")
+    files = gr.File(file_count="multiple", file_types=list(NOTE_SUFFIXES), label="Upload notes", elem_id="upload")
     add = gr.Button("Add and index", variant="primary", elem_id="add-notes")
     with gr.Row():
         victim = gr.Dropdown([], label="Delete a note", elem_id="delete-choice", scale=3)

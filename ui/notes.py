@@ -29,7 +29,7 @@ def safe_name(filename: str) -> str:
     base = Path(filename.replace("\\", "/")).name
     stem, suffix = os.path.splitext(base)
     if suffix.lower() not in NOTE_SUFFIXES:
-        raise InvalidInput(f"{base}: only .md and .txt notes can be uploaded")
+        raise InvalidInput(f"{base}: not a kind of note that is indexed ({', '.join(NOTE_SUFFIXES)})")
     stem = UNSAFE.sub("-", stem).strip("-._")[:100] or "note"
     return stem + suffix.lower()
 
@@ -118,7 +118,7 @@ def run_write(rag: Rag, key: str | None, action: Callable[[], IndexReport]) -> t
 def upload(rag: Rag, files: Sequence[str] | None, key: str | None, progress: gr.Progress) -> tuple[str, str, Any, Any]:
     """Save the uploaded notes into the corpus folder and index just those files."""
     if not files:
-        raise gr.Error("Choose one or more .md or .txt files first.", print_exception=False)
+        raise gr.Error("Choose one or more notes first.", print_exception=False)
 
     def action() -> IndexReport:
         # A browser upload keeps its name made safe, and replaces a same-named note (as a file manager would).
