@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.ingest.base import Loader, Unreadable
+from rag.ingest.notebook import load_notebook
 from rag.ingest.text import load_text
 from rag.models import Note
 
@@ -17,6 +18,7 @@ LOADERS: dict[str, tuple[str, Loader]] = {  # suffix -> (kind, loader)
     ".md": ("text", load_text),
     ".markdown": ("text", load_text),
     ".txt": ("text", load_text),
+    ".ipynb": ("notebook", load_notebook),
 }
 NOTE_SUFFIXES = tuple(LOADERS)
 
