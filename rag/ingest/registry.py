@@ -11,6 +11,7 @@ from pathlib import Path
 
 from rag.ingest.base import Loader, Unreadable
 from rag.ingest.notebook import load_notebook
+from rag.ingest.pdf import load_pdf
 from rag.ingest.text import load_text
 from rag.models import Note
 
@@ -19,6 +20,7 @@ LOADERS: dict[str, tuple[str, Loader]] = {  # suffix -> (kind, loader)
     ".markdown": ("text", load_text),
     ".txt": ("text", load_text),
     ".ipynb": ("notebook", load_notebook),
+    ".pdf": ("pdf", load_pdf),
 }
 NOTE_SUFFIXES = tuple(LOADERS)
 
