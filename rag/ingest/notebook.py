@@ -74,9 +74,9 @@ def read_notebook(raw: bytes) -> Any:
                     cell.setdefault("id", f"cell-{n}")
         nbformat.validate(nb)
     except nbformat.ValidationError as exc:
-        where = "".join(f"[{p!r}]" for p in exc.absolute_path) if hasattr(exc, "absolute_path") else ""
-        raise Unreadable(f"not a valid notebook: {first_line(exc.message)} at {where or 'the top'}: "
-                         "open and re-save it in Jupyter, which repairs it") from exc
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in getattr(exc, "absolute_path", ()))
+        raise Unreadable(f"not a valid notebook: {first_line(exc.message)} at {where.lstrip('.') or 'the top'}: "
+                         "fix that field (Jupyter shows the problem when it opens the file) and re-save it") from exc
     except (nbformat.NBFormatError, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise Unreadable(f"not a notebook that can be converted to format 4 ({exc}): re-save it from Jupyter") \
             from exc

@@ -10,9 +10,9 @@ line end is split back at the line end, so the lines stay those printed on the p
   goes ("regulariza-" "tion" -> "regularization") when the next word starts lowercase and the part before it
   is not a word usually hyphenated (KEEP_HYPHEN: "well-known", "self-attention"); it stays before a capital
   or a digit ("Hodgkin-Huxley"). A line emptied by the move is left out (its segment ends there).
-- Running headers and footers: with three pages or more, a line among the first two or last two of a page
-  whose text repeats at that place on at least half of the pages (as is, or with the page number changed)
-  is dropped, from the edge inwards; so are lines of a bare page number ("3", "Page 3 of 9", "- 3 -") there.
+- Running headers and footers: a line among the first two or last two of a page whose text repeats at that
+  place on at least half of the pages, and on two at least (as is, or with the page number changed), is
+  dropped, from the edge inwards; so are lines of a bare page number ("3", "Page 3 of 9", "- 3 -") there.
 - Headings: a short line set at least HEADING_SCALE times the body's font size becomes `#`, `##` or `###`
   by its size among such lines. Bullets ("•", "▪", "–" …) become `- ` list items; numbered lines already are.
 - One Segment per run of consecutive page lines (usually one per page); pages are separated by a blank line.
@@ -25,6 +25,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from rag.ingest.base import Extracted, Unreadable
 from rag.models import Segment
@@ -47,9 +48,9 @@ BULLET = re.compile(r"^[•●▪◦‣∙·○■□▫◆◇►▸✓✔➢➤
 HYPHENATED = re.compile(r"(\w+)-$")
 NEXT_WORD = re.compile(r"^(\S+)\s*")
 MARKDOWN_START = re.compile(r"^(?=#|`{3}|~{3}|>|\|)")  # text that markdown would read as markup
-KEEP_HYPHEN = frozenset(
-    "well self non all half ill ever high low long short full state real open built so co cross "
-    "first second third multi semi anti pre post".split())
+KEEP_HYPHEN = frozenset({  # words usually hyphenated to the next: "well-known", "self-attention"
+    "well", "self", "non", "all", "half", "ill", "ever", "high", "low", "long", "short", "full", "state", "real",
+    "open", "built", "so", "co", "cross", "first", "second", "third", "multi", "semi", "anti", "pre", "post"})
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def read_pages(raw: bytes) -> tuple[list[list[Line]], str]:
             for index in range(total):
                 if index == MAX_PAGES or chars > MAX_TEXT_CHARS:
                     why = f"the limit is {MAX_PAGES} pages" if index == MAX_PAGES else \
-                        f"over {MAX_TEXT_CHARS // 1_000_000} MB of text"
+                        f"over {MAX_TEXT_CHARS:,} chars of text"
                     cut = f"… (PDF cut: pages {index + 1}–{total} not read, {why})"
                     break
                 page = doc[index]
@@ -112,7 +113,7 @@ def read_pages(raw: bytes) -> tuple[list[list[Line]], str]:
                 try:
                     count = min(textpage.count_chars(), MAX_PAGE_CHARS)
                     text = textpage.get_text_range(0, count) if count > 0 else ""
-                    pages.append(split_lines(text, lambda i: pdfium_c.FPDFText_GetFontSize(textpage.raw, i)))
+                    pages.append(split_lines(text, partial(pdfium_c.FPDFText_GetFontSize, textpage.raw)))
                     chars += len(text)
                 finally:
                     textpage.close()
@@ -155,7 +156,7 @@ def split_lines(text: str, size_at: Callable[[int], float]) -> list[Line]:
 
 def drop_running_lines(pages: list[list[Line]]) -> list[list[Line]]:
     """The pages without their running headers and footers and their page-number lines."""
-    repeated = running_keys(pages) if len(pages) >= 3 else set()
+    repeated = running_keys(pages)
     bodies = []
     for index, lines in enumerate(pages):
         top, bottom = 0, len(lines)
@@ -190,7 +191,7 @@ def running_keys(pages: list[list[Line]]) -> set[tuple[int, str, int | None]]:
         for at in [*range(EDGE_LINES), *range(-1, -1 - EDGE_LINES, -1)]:
             if -len(lines) <= at < len(lines):
                 counts.update({(at, *k) for k in keys(lines[at].text, index)})
-    return {k for k, n in counts.items() if 2 * n >= len(pages)}
+    return {k for k, n in counts.items() if n >= max(2, (len(pages) + 1) // 2)}
 
 
 def is_running(repeated: set[tuple[int, str, int | None]], at: int, text: str, page_index: int) -> bool:
