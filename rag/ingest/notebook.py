@@ -164,6 +164,8 @@ def output_lines(outputs: list[Any]) -> Iterator[str]:
         if used >= MAX_CELL_OUTPUT_CHARS:
             yield f"… ({len(outputs) - n} more outputs cut)"
             return
+        if used:
+            yield ""  # outputs apart, as Jupyter shows them
         kept = cut_output(text, min(MAX_OUTPUT_CHARS, MAX_CELL_OUTPUT_CHARS - used))
         used += sum(len(line) + 1 for line in kept)
         yield from kept

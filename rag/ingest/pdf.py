@@ -40,6 +40,7 @@ PDFIUM = threading.Lock()  # PDFium is not thread-safe, even across documents
 
 # PDFium ends a line with U+FFFE (or U+0002) where a word is hyphenated across it, and joins the next line on.
 LINE_BREAK = re.compile(r"\r\n|[\n\r\x0b\x0c\u2028\u2029]|[\ufffe\x02]")
+LIGATURE = re.compile("[\ufb00-\ufb06]")
 CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\u00ad]")  # soft hyphens and stray control chars
 LIGATURES = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
                            "\ufb05": "st", "\ufb06": "st"})
@@ -145,7 +146,7 @@ def split_lines(text: str, size_at: Callable[[int], float]) -> list[Line]:
         raw = text[pos : match.start()]
         stripped = raw.strip()
         if stripped:
-            cleaned = CONTROL.sub("", stripped.translate(LIGATURES))
+            cleaned = CONTROL.sub("", stripped.translate(LIGATURES) if LIGATURE.search(stripped) else stripped)
             if match.group() in ("\ufffe", "\x02"):
                 cleaned += "-"
             first = pos + len(raw) - len(raw.lstrip())
@@ -228,7 +229,7 @@ def join_hyphenated(lines: list[str]) -> list[tuple[int, str]]:
     pending = list(lines)
     for number in range(1, len(pending) + 1):
         text = pending[number - 1]
-        hyphen = HYPHENATED.search(text)
+        hyphen = HYPHENATED.search(text[-100:]) if text.endswith("-") else None
         nxt = NEXT_WORD.match(pending[number]) if hyphen and number < len(pending) else None
         if hyphen and nxt and nxt.group(1)[0].isalnum() and not text.startswith("#"):
             word = nxt.group(1)
