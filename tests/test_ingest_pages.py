@@ -127,6 +127,9 @@ def test_an_old_format_notebook_is_upgraded():
         {"cell_type": "code", "id": "a", "metadata": {}, "source": "x", "outputs": [], "execution_count": "two"}]}
     ).encode(), "not a valid notebook: 'two' is not of type 'integer', 'null' at cells[0].execution_count"),
     (b'{"nbformat": 9, "cells": []}', "not a notebook (Unsupported nbformat version 9)"),
+    (b"[1, 2]", "not a notebook: the JSON is not an object"),
+    (b'{"nbformat": 4, "nbformat_minor": 4, "metadata": {}, "cells": [{"cell_type": "code"}]}',
+     "not a valid notebook: The notebook is invalid and is missing an expected key: metadata"),
     (b"\x89PNG\r\n\x00\x00", "binary file"),
 ])
 def test_unreadable_notebooks_are_skipped_with_what_to_do(raw, reason):
@@ -284,6 +287,15 @@ def image_only_pdf() -> bytes:
 def test_unreadable_pdfs_are_skipped_with_what_to_do(make, reason):
     skipped = load_note(make(), "bad.pdf")
     assert isinstance(skipped, Skipped) and reason in skipped.reason, skipped
+
+
+def test_a_pdf_locked_only_against_editing_is_read():
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=11)
+    pdf.cell(0, 10, "owner password only")
+    pdf.set_encryption(owner_password="owner")  # no user password: any reader opens it
+    assert load_pdf(bytes(pdf.output()), "locked.pdf").text == "owner password only\n"
 
 
 def test_pdf_over_the_page_limit_is_cut_with_a_marker(monkeypatch):

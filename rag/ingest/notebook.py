@@ -58,28 +58,26 @@ def read_notebook(raw: bytes) -> Any:
     import nbformat  # a quarter of a second: only when a notebook is read, not at every start
 
     text = decode_text(raw)
+    if not text.lstrip().startswith("{"):
+        raise Unreadable(f"not a notebook: {json_problem(text)}: re-save it from Jupyter")
     try:
         nb = nbformat.reader.reads(text)
-    except nbformat.reader.NotJSONError as exc:
-        raise Unreadable(f"not a notebook: {json_problem(text)}: re-save it from Jupyter") from exc
-    except (nbformat.NBFormatError, ValueError, TypeError, AttributeError) as exc:
-        raise Unreadable(f"not a notebook ({exc}): re-save it from Jupyter") from exc
-    if not isinstance(nb, dict) or "nbformat" not in nb:
-        raise Unreadable("not a notebook: the JSON has no `nbformat` version: re-save it from Jupyter")
-    try:
+        if "nbformat" not in nb:
+            raise Unreadable("not a notebook: the JSON has no `nbformat` version: re-save it from Jupyter")
         nb = nbformat.convert(nb, 4)
         if nb.get("nbformat_minor", 0) >= 5:  # ids are required from 4.5; their absence is no reason to skip
             for n, cell in enumerate(nb.get("cells", [])):
                 if isinstance(cell, dict):
                     cell.setdefault("id", f"cell-{n}")
         nbformat.validate(nb)
+    except nbformat.reader.NotJSONError as exc:
+        raise Unreadable(f"not a notebook: {json_problem(text)}: re-save it from Jupyter") from exc
     except nbformat.ValidationError as exc:
         where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in getattr(exc, "absolute_path", ()))
         raise Unreadable(f"not a valid notebook: {first_line(exc.message)} at {where.lstrip('.') or 'the top'}: "
                          "fix that field (Jupyter shows the problem when it opens the file) and re-save it") from exc
-    except (nbformat.NBFormatError, ValueError, TypeError, KeyError, AttributeError) as exc:
-        raise Unreadable(f"not a notebook that can be converted to format 4 ({exc}): re-save it from Jupyter") \
-            from exc
+    except (nbformat.NBFormatError, ValueError, TypeError, KeyError, AttributeError, IndexError) as exc:
+        raise Unreadable(f"not a notebook ({first_line(str(exc))}): re-save it from Jupyter") from exc
     return nb
 
 
@@ -89,7 +87,7 @@ def json_problem(text: str) -> str:
         json.loads(text)
     except json.JSONDecodeError as exc:
         return f"the JSON is invalid at line {exc.lineno}, column {exc.colno} ({exc.msg})"
-    return "the JSON is invalid"
+    return "the JSON is not an object {…}"
 
 
 def notebook_language(metadata: dict[str, Any]) -> str:
