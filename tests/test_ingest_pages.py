@@ -253,6 +253,32 @@ def test_pdf_running_lines_need_to_repeat():
     assert single == f"{HEADER}\nOnly page.\n"  # ("Page 1" alone at the bottom is still a page number)
 
 
+class BookPDF(FPDF):
+    """A book's running heads: the chapter's title and the page number, on even and odd pages alike."""
+
+    chapter = ""
+
+    def header(self) -> None:
+        if self.page_no() > 1:
+            self.set_font("helvetica", size=9)
+            self.cell(0, 8, f"{self.chapter} {self.page_no() + 10}", new_x="LMARGIN", new_y="NEXT")
+
+
+def test_pdf_book_heads_go_and_the_title_stays():
+    pdf = BookPDF()
+    for n, chapter in enumerate(["Shared Notes", "Chapter 1: Loss", "Chapter 1: Loss", "Chapter 2: Trees",
+                                 "Chapter 2: Trees", "Chapter 3: Nets"]):
+        pdf.chapter = "Shared Notes" if n % 2 else chapter  # the book's title on odd pages
+        pdf.add_page()
+        pdf.set_font("helvetica", "B" if n == 0 else "", 20 if n == 0 else 11)
+        pdf.cell(0, 12, chapter if n == 0 else f"The body text of a page, about {chapter[11:]}.",
+                 new_x="LMARGIN", new_y="NEXT")
+    text = load_pdf(bytes(pdf.output()), "book.pdf").text
+    assert text == ("# Shared Notes\n\nThe body text of a page, about Loss.\n\nThe body text of a page, about Loss.\n\n"
+                    "The body text of a page, about Trees.\n\nThe body text of a page, about Trees.\n\n"
+                    "The body text of a page, about Nets.\n")
+
+
 def test_pdf_is_deterministic_and_a_note_of_kind_pdf():
     raw = notes_pdf([PAGE_1, PAGE_2])
     assert load_pdf(raw, "a.pdf") == load_pdf(raw, "a.pdf")

@@ -10,9 +10,11 @@ line end is split back at the line end, so the lines stay those printed on the p
   goes ("regulariza-" "tion" -> "regularization") when the next word starts lowercase and the part before it
   is not a word usually hyphenated (KEEP_HYPHEN: "well-known", "self-attention"); it stays before a capital
   or a digit ("Hodgkin-Huxley"). A line emptied by the move is left out (its segment ends there).
-- Running headers and footers: a line among the first two or last two of a page whose text repeats at that
-  place on at least half of the pages, and on two at least (as is, or with the page number changed), is
-  dropped, from the edge inwards; so are lines of a bare page number ("3", "Page 3 of 9", "- 3 -") there.
+- Running headers and footers: a line among the first two or last two of a page is dropped (from the edge
+  inwards) when it repeats at that place, in the same font size, on at least half of the pages and on two at
+  least: as is, with its page number changed, or as a line that starts or ends with the page number ("Chapter
+  3: Utilities 7"). So are lines of a bare page number ("3", "Page 3 of 9", "- 3 -") there. The title of page
+  1 in large type stays, though a running header repeats it in small type.
 - Headings: a short line set at least HEADING_SCALE times the body's font size becomes `#`, `##` or `###`
   by its size among such lines. Bullets ("•", "▪", "–" …) become `- ` list items; numbered lines already are.
 - One Segment per run of consecutive page lines (usually one per page); pages are separated by a blank line.
@@ -46,6 +48,10 @@ LIGATURES = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb
                            "\ufb05": "st", "\ufb06": "st"})
 PAGE_NUMBER = re.compile(r"^(?:page\s+)?[-–—(\[]?\s*\d{1,5}\s*[-–—)\]]?(?:\s*(?:/|of)\s*\d{1,5})?$", re.IGNORECASE)
 BULLET = re.compile(r"^[•●▪◦‣∙·○■□▫◆◇►▸✓✔➢➤–—]\s*")
+NUMBER = re.compile(r"\d{1,6}")
+FIRST_NUMBER = re.compile(r"^\W{0,3}(\d{1,6})\b")
+LAST_NUMBER = re.compile(r"\b(\d{1,6})\W{0,3}$")
+LEADERS = re.compile(r"(?:\.\s?){4,}")  # a table of contents' dots
 HYPHENATED = re.compile(r"(\w+)-$")
 NEXT_WORD = re.compile(r"^(\S+)\s*")
 MARKDOWN_START = re.compile(r"^(?=#|`{3}|~{3}|>|\|)")  # text that markdown would read as markup
@@ -162,10 +168,10 @@ def drop_running_lines(pages: list[list[Line]]) -> list[list[Line]]:
     for index, lines in enumerate(pages):
         top, bottom = 0, len(lines)
         # from each edge inwards, while the lines repeat
-        while top < min(bottom, EDGE_LINES) and is_running(repeated, top, lines[top].text, index):
+        while top < min(bottom, EDGE_LINES) and is_running(repeated, top, lines[top], index):
             top += 1
         while bottom > max(top, len(lines) - EDGE_LINES) \
-                and is_running(repeated, bottom - 1 - len(lines), lines[bottom - 1].text, index):
+                and is_running(repeated, bottom - 1 - len(lines), lines[bottom - 1], index):
             bottom -= 1
         while top < bottom and PAGE_NUMBER.match(lines[top].text):
             top += 1
@@ -175,28 +181,35 @@ def drop_running_lines(pages: list[list[Line]]) -> list[list[Line]]:
     return bodies
 
 
-def keys(text: str, page_index: int) -> list[tuple[str, int | None]]:
-    """How a line matches a running header: its text as is, and with its numbers masked together with how
-    its first number differs from the page's index, so "Notes, p. 7" on page 7 repeats "Notes, p. 6"."""
-    plain = " ".join(text.lower().split())
-    number = re.search(r"\d+", plain)
-    if not number or len(number.group()) > 6:
-        return [(plain, None)]
-    return [(plain, None), (re.sub(r"\d+", "#", plain), int(number.group()) - page_index)]
+def keys(line: Line, page_index: int) -> list[tuple[str, float, int | None]]:
+    """How a line matches a running header: its text as is; its text with numbers masked, with how its first
+    number differs from the page's index ("Notes, p. 7" on page 7 repeats "Notes, p. 6"); and, for a line that
+    starts or ends with a number, that number's offset alone ("Chapter 3: Utilities 7" repeats "GNU Manual 8").
+    The font size is part of each: the title of page 1 in large type is not the running header that repeats it."""
+    plain = " ".join(line.text.lower().split())
+    found: list[tuple[str, float, int | None]] = [(plain, line.size, None)]
+    number = NUMBER.search(plain)
+    if number:
+        found.append((NUMBER.sub("#", plain), line.size, int(number.group()) - page_index))
+        if (last := LAST_NUMBER.search(plain)) is not None:
+            found.append(("…#", line.size, int(last.group(1)) - page_index))
+        if (first := FIRST_NUMBER.match(plain)) is not None:
+            found.append(("#…", line.size, int(first.group(1)) - page_index))
+    return found
 
 
-def running_keys(pages: list[list[Line]]) -> set[tuple[int, str, int | None]]:
+def running_keys(pages: list[list[Line]]) -> set[tuple[int, str, float, int | None]]:
     """(place, text, number offset) of lines that repeat at the same place on at least half of the pages."""
-    counts: Counter[tuple[int, str, int | None]] = Counter()
+    counts: Counter[tuple[int, str, float, int | None]] = Counter()
     for index, lines in enumerate(pages):
         for at in [*range(EDGE_LINES), *range(-1, -1 - EDGE_LINES, -1)]:
             if -len(lines) <= at < len(lines):
-                counts.update({(at, *k) for k in keys(lines[at].text, index)})
+                counts.update({(at, *k) for k in keys(lines[at], index)})
     return {k for k, n in counts.items() if n >= max(2, (len(pages) + 1) // 2)}
 
 
-def is_running(repeated: set[tuple[int, str, int | None]], at: int, text: str, page_index: int) -> bool:
-    return any((at, *k) in repeated for k in keys(text, page_index))
+def is_running(repeated: set[tuple[int, str, float, int | None]], at: int, line: Line, page_index: int) -> bool:
+    return any((at, *k) in repeated for k in keys(line, page_index))
 
 
 def heading_levels(lines: list[Line]) -> dict[float, int]:
@@ -215,7 +228,7 @@ def markdown_line(line: Line, levels: dict[float, int]) -> str:
     """A line as markdown: a heading, a list item, or text escaped so it is not read as markup."""
     text = line.text
     if line.size in levels and len(text) <= MAX_HEADING_CHARS and re.search(r"[^\W\d_]", text) \
-            and not text.endswith((".", ",", ";")):
+            and not text.endswith((".", ",", ";")) and not LEADERS.search(text):
         return "#" * levels[line.size] + " " + text
     bullet = BULLET.match(text)
     if bullet and len(text) > bullet.end():
