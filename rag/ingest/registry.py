@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.ingest.base import Loader, Unreadable
+from rag.ingest.notebook import load_notebook
+from rag.ingest.pdf import load_pdf
 from rag.ingest.text import load_text
 from rag.models import Note
 
@@ -17,6 +19,8 @@ LOADERS: dict[str, tuple[str, Loader]] = {  # suffix -> (kind, loader)
     ".md": ("text", load_text),
     ".markdown": ("text", load_text),
     ".txt": ("text", load_text),
+    ".ipynb": ("notebook", load_notebook),
+    ".pdf": ("pdf", load_pdf),
 }
 NOTE_SUFFIXES = tuple(LOADERS)
 

@@ -1,0 +1,254 @@
+"""PDFs: the text layer of each page as markdown lines, running headers, footers and page numbers dropped (pure).
+
+Text comes from PDFium (pypdfium2) in its reading order. Line numbers: a page's lines are the non-blank lines
+of its extracted text, top to bottom, once the running header, footer and page-number lines are dropped, so
+"page 3, line 12" is the twelfth line of body text a reader counts on page 3. A word PDFium joined across a
+line end is split back at the line end, so the lines stay those printed on the page.
+
+- Hyphenation: a line that ends in "letter-" followed by a line that starts with a letter gets the next
+  line's first word moved up onto it, so the word is whole and every other line keeps its place. The hyphen
+  goes ("regulariza-" "tion" -> "regularization") when the next word starts lowercase and the part before it
+  is not a word usually hyphenated (KEEP_HYPHEN: "well-known", "self-attention"); it stays before a capital
+  or a digit ("Hodgkin-Huxley"). A line emptied by the move is left out (its segment ends there).
+- Running headers and footers: a line among the first two or last two of a page is dropped (from the edge
+  inwards) when it repeats at that place, in the same font size, on at least half of the pages and on two at
+  least: as is, with its page number changed, or as a line that starts or ends with the page number ("Chapter
+  3: Utilities 7"). So are lines of a bare page number ("3", "Page 3 of 9", "- 3 -") there. The title of page
+  1 in large type stays, though a running header repeats it in small type.
+- Headings: a short line set at least HEADING_SCALE times the body's font size becomes `#`, `##` or `###`
+  by its size among such lines. Bullets ("•", "▪", "–" …) become `- ` list items; numbered lines already are.
+- One Segment per run of consecutive page lines (usually one per page); pages are separated by a blank line.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+from rag.ingest.base import Extracted, Unreadable
+from rag.models import Segment
+
+MAX_PAGES = 2000  # pages after this are not read (a cut marker says so)
+MAX_PAGE_CHARS = 200_000  # of one page's text layer: a printed page holds a few thousand
+MAX_TEXT_CHARS = 20_000_000  # of the whole text; pages after it are not read (a cut marker says so)
+HEADING_SCALE = 1.2  # a line this much larger than the body text is a heading
+MAX_HEADING_CHARS = 80
+EDGE_LINES = 2  # how many lines at the top and at the bottom of a page may be a running header or footer
+PDFIUM = threading.Lock()  # PDFium is not thread-safe, even across documents
+
+# PDFium ends a line with U+FFFE (or U+0002) where a word is hyphenated across it, and joins the next line on.
+LINE_BREAK = re.compile(r"\r\n|[\n\r\x0b\x0c\u2028\u2029]|[\ufffe\x02]")
+LIGATURE = re.compile("[\ufb00-\ufb06]")
+CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\u00ad]")  # soft hyphens and stray control chars
+LIGATURES = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
+                           "\ufb05": "st", "\ufb06": "st"})
+PAGE_NUMBER = re.compile(r"^(?:page\s+)?[-–—(\[]?\s*\d{1,5}\s*[-–—)\]]?(?:\s*(?:/|of)\s*\d{1,5})?$", re.IGNORECASE)
+BULLET = re.compile(r"^[•●▪◦‣∙·○■□▫◆◇►▸✓✔➢➤–—]\s*")
+NUMBER = re.compile(r"\d{1,6}")
+FIRST_NUMBER = re.compile(r"^\W{0,3}(\d{1,6})\b")
+LAST_NUMBER = re.compile(r"\b(\d{1,6})\W{0,3}$")
+LEADERS = re.compile(r"(?:\.\s?){4,}")  # a table of contents' dots
+HYPHENATED = re.compile(r"(\w+)-$")
+NEXT_WORD = re.compile(r"^(\S+)\s*")
+MARKDOWN_START = re.compile(r"^(?=#|`{3}|~{3}|>|\|)")  # text that markdown would read as markup
+KEEP_HYPHEN = frozenset({  # words usually hyphenated to the next: "well-known", "self-attention"
+    "well", "self", "non", "all", "half", "ill", "ever", "high", "low", "long", "short", "full", "state", "real",
+    "open", "built", "so", "co", "cross", "first", "second", "third", "multi", "semi", "anti", "pre", "post"})
+
+
+@dataclass(frozen=True)
+class Line:
+    """A non-blank line of a page's text and the font size it starts in."""
+
+    text: str
+    size: float
+
+
+def load_pdf(raw: bytes, source: str) -> Extracted:
+    """A PDF's text layer as markdown, with one Segment per run of a page's lines."""
+    pages, cut = read_pages(raw)
+    if not any(pages):
+        raise Unreadable("no text layer (a scanned PDF?): OCR it first, e.g. `ocrmypdf in.pdf out.pdf`, "
+                         "and add the result")
+    bodies = drop_running_lines(pages)
+    levels = heading_levels([line for body in bodies for line in body])
+    lines: list[str] = []
+    segments: list[Segment] = []
+    for page_no, body in enumerate(bodies, start=1):
+        numbered = join_hyphenated([markdown_line(line, levels) for line in body])
+        if not numbered:
+            continue
+        if lines:
+            lines.append("")
+        for number, text in numbered:
+            lines.append(text)
+            last = segments[-1] if segments else None
+            if last and last.page == page_no and last.first_line + last.end_line - last.start_line == number - 1:
+                segments[-1] = Segment(last.start_line, len(lines), page=page_no, first_line=last.first_line)
+            else:
+                segments.append(Segment(len(lines), len(lines), page=page_no, first_line=number))
+    if cut:
+        lines += ["", cut]
+    return Extracted("\n".join(lines) + "\n", tuple(segments))
+
+
+def read_pages(raw: bytes) -> tuple[list[list[Line]], str]:
+    """Each page's non-blank lines, and a marker saying what was not read ("" if all of it was)."""
+    import pypdfium2 as pdfium  # loads the PDFium library: only when a PDF is read
+    import pypdfium2.raw as pdfium_c
+
+    pages: list[list[Line]] = []
+    with PDFIUM:
+        try:
+            doc = pdfium.PdfDocument(raw)
+        except pdfium.PdfiumError as exc:
+            raise Unreadable(open_problem(getattr(exc, "err_code", None))) from exc
+        try:
+            total, chars, cut = len(doc), 0, ""
+            for index in range(total):
+                if index == MAX_PAGES or chars > MAX_TEXT_CHARS:
+                    why = f"the limit is {MAX_PAGES} pages" if index == MAX_PAGES else \
+                        f"over {MAX_TEXT_CHARS:,} chars of text"
+                    cut = f"… (PDF cut: pages {index + 1}–{total} not read, {why})"
+                    break
+                page = doc[index]
+                textpage = page.get_textpage()
+                try:
+                    count = min(textpage.count_chars(), MAX_PAGE_CHARS)
+                    text = textpage.get_text_range(0, count) if count > 0 else ""
+                    pages.append(split_lines(text, partial(pdfium_c.FPDFText_GetFontSize, textpage.raw)))
+                    chars += len(text)
+                finally:
+                    textpage.close()
+                    page.close()
+        except pdfium.PdfiumError as exc:
+            raise Unreadable(f"a page of the PDF can't be read ({exc}): re-export it, or repair it with "
+                             "`qpdf in.pdf out.pdf`") from exc
+        finally:
+            doc.close()
+    return pages, cut
+
+
+def open_problem(code: int | None) -> str:
+    """Why PDFium could not open the file, and what to do, by its error code."""
+    if code == 4:
+        return ("encrypted PDF (it needs a password to open): remove the password, e.g. "
+                "`qpdf --decrypt --password=PASSWORD in.pdf out.pdf`, and add the result")
+    if code == 6:
+        return ("encrypted PDF with a security handler that can't be read: save an unprotected copy "
+                "(print to PDF, or `qpdf --decrypt`) and add that")
+    return "not a readable PDF (damaged or truncated): re-export it, or repair it with `qpdf in.pdf out.pdf`"
+
+
+def split_lines(text: str, size_at: Callable[[int], float]) -> list[Line]:
+    """The non-blank lines of a page's text, each with the font size of its first character."""
+    lines: list[Line] = []
+    pos = 0
+    for match in LINE_BREAK.finditer(text + "\n"):
+        raw = text[pos : match.start()]
+        stripped = raw.strip()
+        if stripped:
+            cleaned = CONTROL.sub("", stripped.translate(LIGATURES) if LIGATURE.search(stripped) else stripped)
+            if match.group() in ("\ufffe", "\x02"):
+                cleaned += "-"
+            first = pos + len(raw) - len(raw.lstrip())
+            lines.append(Line(cleaned, round(size_at(first) * 2) / 2))
+        pos = match.end()
+    return lines
+
+
+def drop_running_lines(pages: list[list[Line]]) -> list[list[Line]]:
+    """The pages without their running headers and footers and their page-number lines."""
+    repeated = running_keys(pages)
+    bodies = []
+    for index, lines in enumerate(pages):
+        top, bottom = 0, len(lines)
+        # from each edge inwards, while the lines repeat
+        while top < min(bottom, EDGE_LINES) and is_running(repeated, top, lines[top], index):
+            top += 1
+        while bottom > max(top, len(lines) - EDGE_LINES) \
+                and is_running(repeated, bottom - 1 - len(lines), lines[bottom - 1], index):
+            bottom -= 1
+        while top < bottom and PAGE_NUMBER.match(lines[top].text):
+            top += 1
+        while top < bottom and PAGE_NUMBER.match(lines[bottom - 1].text):
+            bottom -= 1
+        bodies.append(lines[top:bottom])
+    return bodies
+
+
+def keys(line: Line, page_index: int) -> list[tuple[str, float, int | None]]:
+    """How a line matches a running header: its text as is; its text with numbers masked, with how its first
+    number differs from the page's index ("Notes, p. 7" on page 7 repeats "Notes, p. 6"); and, for a line that
+    starts or ends with a number, that number's offset alone ("Chapter 3: Utilities 7" repeats "GNU Manual 8").
+    The font size is part of each: the title of page 1 in large type is not the running header that repeats it."""
+    plain = " ".join(line.text.lower().split())
+    found: list[tuple[str, float, int | None]] = [(plain, line.size, None)]
+    number = NUMBER.search(plain)
+    if number:
+        found.append((NUMBER.sub("#", plain), line.size, int(number.group()) - page_index))
+        if (last := LAST_NUMBER.search(plain)) is not None:
+            found.append(("…#", line.size, int(last.group(1)) - page_index))
+        if (first := FIRST_NUMBER.match(plain)) is not None:
+            found.append(("#…", line.size, int(first.group(1)) - page_index))
+    return found
+
+
+def running_keys(pages: list[list[Line]]) -> set[tuple[int, str, float, int | None]]:
+    """(place, text, number offset) of lines that repeat at the same place on at least half of the pages."""
+    counts: Counter[tuple[int, str, float, int | None]] = Counter()
+    for index, lines in enumerate(pages):
+        for at in [*range(EDGE_LINES), *range(-1, -1 - EDGE_LINES, -1)]:
+            if -len(lines) <= at < len(lines):
+                counts.update({(at, *k) for k in keys(lines[at], index)})
+    return {k for k, n in counts.items() if n >= max(2, (len(pages) + 1) // 2)}
+
+
+def is_running(repeated: set[tuple[int, str, float, int | None]], at: int, line: Line, page_index: int) -> bool:
+    return any((at, *k) in repeated for k in keys(line, page_index))
+
+
+def heading_levels(lines: list[Line]) -> dict[float, int]:
+    """Font size -> heading level (1-3), for sizes clearly larger than the body text's (the most used)."""
+    weights: Counter[float] = Counter()
+    for line in lines:
+        weights[line.size] += len(line.text)
+    if not weights:
+        return {}
+    body = weights.most_common(1)[0][0]
+    larger = sorted({line.size for line in lines if body > 0 and line.size >= body * HEADING_SCALE}, reverse=True)
+    return {size: min(rank, 2) + 1 for rank, size in enumerate(larger)}
+
+
+def markdown_line(line: Line, levels: dict[float, int]) -> str:
+    """A line as markdown: a heading, a list item, or text escaped so it is not read as markup."""
+    text = line.text
+    if line.size in levels and len(text) <= MAX_HEADING_CHARS and re.search(r"[^\W\d_]", text) \
+            and not text.endswith((".", ",", ";")) and not LEADERS.search(text):
+        return "#" * levels[line.size] + " " + text
+    bullet = BULLET.match(text)
+    if bullet and len(text) > bullet.end():
+        return "- " + text[bullet.end() :]
+    return MARKDOWN_START.sub("\\\\", text)
+
+
+def join_hyphenated(lines: list[str]) -> list[tuple[int, str]]:
+    """(page line number, text) of a page's lines with words hyphenated at a line end made whole."""
+    out: list[tuple[int, str]] = []
+    pending = list(lines)
+    for number in range(1, len(pending) + 1):
+        text = pending[number - 1]
+        hyphen = HYPHENATED.search(text[-100:]) if text.endswith("-") else None
+        nxt = NEXT_WORD.match(pending[number]) if hyphen and number < len(pending) else None
+        if hyphen and nxt and nxt.group(1)[0].isalnum() and not text.startswith("#"):
+            word = nxt.group(1)
+            keep = not word[0].islower() or hyphen.group(1).lower().split("-")[-1] in KEEP_HYPHEN
+            text = (text if keep else text[:-1]) + word
+            pending[number] = pending[number][nxt.end() :]
+        if text.strip():
+            out.append((number, text))
+    return out
