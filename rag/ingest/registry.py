@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.ingest.base import Loader, Unreadable
-from rag.ingest.text import load_text
+from rag.ingest.text import load_markdown, load_text
 from rag.models import Note
 
 LOADERS: dict[str, tuple[str, Loader]] = {  # suffix -> (kind, loader)
-    ".md": ("text", load_text),
-    ".markdown": ("text", load_text),
+    ".md": ("text", load_markdown),
+    ".markdown": ("text", load_markdown),
     ".txt": ("text", load_text),
 }
 NOTE_SUFFIXES = tuple(LOADERS)
