@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.ingest.base import Loader, Unreadable
+from rag.ingest.html import load_html
 from rag.ingest.text import load_markdown, load_text
 from rag.models import Note
 
@@ -17,6 +18,8 @@ LOADERS: dict[str, tuple[str, Loader]] = {  # suffix -> (kind, loader)
     ".md": ("text", load_markdown),
     ".markdown": ("text", load_markdown),
     ".txt": ("text", load_text),
+    ".html": ("html", load_html),
+    ".htm": ("html", load_html),
 }
 NOTE_SUFFIXES = tuple(LOADERS)
 
