@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.ingest.base import Loader, Unreadable
+from rag.ingest.docx import load_docx
 from rag.ingest.html import load_html
 from rag.ingest.text import load_markdown, load_text
 from rag.models import Note
@@ -20,6 +21,7 @@ LOADERS: dict[str, tuple[str, Loader]] = {  # suffix -> (kind, loader)
     ".txt": ("text", load_text),
     ".html": ("html", load_html),
     ".htm": ("html", load_html),
+    ".docx": ("docx", load_docx),
 }
 NOTE_SUFFIXES = tuple(LOADERS)
 

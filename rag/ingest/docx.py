@@ -1,0 +1,187 @@
+"""Word documents (.docx): the body's headings, paragraphs, lists and tables in document order, as markdown (pure).
+
+python-docx reads the body in order (`iter_inner_content`: paragraphs and tables as they stand), with each
+paragraph's style and numbering, which is all the structure the chunker uses. The zip is checked before it is
+parsed, so a zip bomb is refused without being inflated.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Iterator
+
+from docx import Document
+from docx.document import Document as DocumentObject
+from docx.table import Table
+from docx.text.hyperlink import Hyperlink
+from docx.text.paragraph import Paragraph
+from docx.text.run import Run
+
+from rag.ingest.base import Extracted, Unreadable
+
+MAX_DOCX_BYTES = 50_000_000
+MAX_UNZIPPED_BYTES = 100_000_000
+MAX_ENTRIES = 10_000
+MAX_RATIO = 100  # uncompressed : compressed, for entries over RATIO_FLOOR (document XML packs about 10:1)
+RATIO_FLOOR = 1_000_000
+MAX_OUTPUT_CHARS = 5_000_000
+CUT_MARKER = "\n\n… (output cut: {} characters kept)\n"
+NOT_DOCX = "not a Word document (.docx is a zip file): re-save it from Word as .docx"
+HEADING_STYLE = re.compile(r"^Heading ([1-9])$")
+LIST_STYLE = re.compile(r"^List (Bullet|Number)(?: ([2-9]))?$")
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+
+
+def load_docx(raw: bytes, source: str) -> Extracted:
+    """A .docx's body as markdown: headings, lists, tables where they stand, bold and italic kept."""
+    check_zip(raw)
+    try:
+        document = Document(io.BytesIO(raw))
+        lines = list(body_lines(document))
+    except Exception as exc:  # python-docx raises KeyError, ValueError, lxml errors... for a broken package
+        raise Unreadable(f"not a readable Word document ({type(exc).__name__}): re-save it from Word as .docx") \
+            from exc
+    text = "\n".join(lines).strip("\n")
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    if len(text) > MAX_OUTPUT_CHARS:
+        text = text[:MAX_OUTPUT_CHARS].rstrip() + CUT_MARKER.format(f"{MAX_OUTPUT_CHARS:,}")
+    return Extracted(text)
+
+
+def check_zip(raw: bytes) -> None:
+    """Refuse what is not a .docx, and a zip that would inflate past the limits, before anything is inflated."""
+    if len(raw) > MAX_DOCX_BYTES:
+        raise Unreadable(f"Word document too large ({len(raw):,} bytes, the limit is {MAX_DOCX_BYTES:,}): "
+                         "split it, or save it without embedded media")
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as package:
+            entries = package.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise Unreadable(NOT_DOCX) from exc
+    if len(entries) > MAX_ENTRIES:
+        raise Unreadable(f"zip bomb? the .docx holds {len(entries):,} files (the limit is {MAX_ENTRIES:,}): "
+                         "re-save it from Word")
+    total = sum(entry.file_size for entry in entries)
+    if total > MAX_UNZIPPED_BYTES:
+        raise Unreadable(f"zip bomb? the .docx unpacks to {total:,} bytes (the limit is {MAX_UNZIPPED_BYTES:,}): "
+                         "re-save it from Word without embedded media")
+    for entry in entries:
+        if entry.file_size > RATIO_FLOOR and entry.file_size > MAX_RATIO * max(entry.compress_size, 1):
+            raise Unreadable(f"zip bomb? {entry.filename} packs {entry.file_size:,} bytes into "
+                             f"{entry.compress_size:,}: re-save it from Word")
+    if "word/document.xml" not in {entry.filename for entry in entries}:
+        raise Unreadable(NOT_DOCX)
+
+
+def body_lines(document: DocumentObject) -> Iterator[str]:
+    """Markdown lines of the body, a blank line between blocks, none between the items of a list."""
+    formats = numbering_formats(document)
+    counters: dict[tuple[str, int], int] = {}
+    previous = ""
+    for block in document.iter_inner_content():
+        if isinstance(block, Table):
+            yield from ("", *table_lines(block), "")
+            previous = "table"
+            continue
+        kind, line = paragraph_line(block, formats, counters)
+        if not line.strip():
+            continue
+        if kind != previous or not kind.startswith("item"):  # a new block, or the next list
+            yield ""
+        yield line
+        previous = kind
+
+
+def paragraph_line(paragraph: Paragraph, formats: dict[str, dict[int, str]],
+                   counters: dict[tuple[str, int], int]) -> tuple[str, str]:
+    """("heading" | "item:<which list>" | "para", its markdown)."""
+    style = paragraph.style.name if paragraph.style is not None else ""
+    style = style or ""
+    heading = HEADING_STYLE.match(style)
+    if heading or style == "Title":
+        level = min(int(heading.group(1)), 6) if heading else 1
+        return "heading", "#" * level + " " + " ".join(paragraph.text.split())
+    listed = list_kind(paragraph, style, formats)
+    if listed is None:
+        return "para", inline_text(paragraph)
+    bullet, level, key = listed
+    text = " ".join(inline_text(paragraph).split())
+    for deeper in [k for k in counters if k[0] == key and k[1] > level]:
+        del counters[deeper]  # a shallower item restarts the numbering under it
+    counters[(key, level)] = counters.get((key, level), 0) + 1
+    marker = "-" if bullet else f"{counters[(key, level)]}."
+    return f"item:{key}", "   " * level + f"{marker} {text}"  # three spaces nest under `- ` and `1. ` alike
+
+
+def list_kind(paragraph: Paragraph, style: str, formats: dict[str, dict[int, str]]) -> tuple[bool, int, str] | None:
+    """(is a bullet, nesting level from 0, which list) for a list item; None for a plain paragraph."""
+    ppr = paragraph._p.pPr
+    numpr = ppr.numPr if ppr is not None else None
+    num_id = str(numpr.numId.val) if numpr is not None and numpr.numId is not None else ""
+    ilvl = int(numpr.ilvl.val) if numpr is not None and numpr.ilvl is not None else 0
+    named = LIST_STYLE.match(style)
+    if named:
+        level = int(named.group(2)) - 1 if named.group(2) else ilvl
+        return named.group(1) == "Bullet", min(level, 8), num_id or f"List {named.group(1)}"
+    if not num_id or num_id == "0":  # numId 0 switches numbering off
+        return None
+    fmt = formats.get(num_id, {}).get(ilvl, "decimal")
+    return (None if fmt == "none" else (fmt == "bullet", min(ilvl, 8), num_id))
+
+
+def numbering_formats(document: DocumentObject) -> dict[str, dict[int, str]]:
+    """numId -> level -> numFmt ("bullet", "decimal"...), from the numbering part (empty if there is none)."""
+    part = next((rel.target_part for rel in document.part.rels.values()
+                 if rel.reltype.endswith("/numbering") and not rel.is_external), None)
+    if part is None:
+        return {}
+    root = part.element
+    abstract = {node.get(f"{W}abstractNumId"): {int(lvl.get(f"{W}ilvl", "0")): fmt.get(f"{W}val", "")
+                                                for lvl in node.iter(f"{W}lvl")
+                                                for fmt in lvl.iter(f"{W}numFmt")}
+                for node in root.iter(f"{W}abstractNum")}
+    formats = {}
+    for num in root.iter(f"{W}num"):
+        ref = num.find(f"{W}abstractNumId")
+        if ref is not None:
+            formats[str(num.get(f"{W}numId"))] = abstract.get(ref.get(f"{W}val"), {})
+    return formats
+
+
+def inline_text(paragraph: Paragraph) -> str:
+    """The paragraph's text with bold and italic runs marked, markers outside the spaces they wrap."""
+    pieces: list[tuple[str, str]] = []  # (marker, text), neighbours with one marker merged
+    for item in paragraph.iter_inner_content():
+        runs = item.runs if isinstance(item, Hyperlink) else [item]
+        for run in runs:
+            marker = emphasis(run)
+            if pieces and pieces[-1][0] == marker:
+                pieces[-1] = (marker, pieces[-1][1] + run.text)
+            else:
+                pieces.append((marker, run.text))
+    out = []
+    for marker, text in pieces:
+        core = text.strip()
+        if marker and core:
+            lead, trail = text[: len(text) - len(text.lstrip())], text[len(text.rstrip()):]
+            text = f"{lead}{marker}{core}{marker}{trail}"
+        out.append(text)
+    return "".join(out)
+
+
+def emphasis(run: Run) -> str:
+    return ("**" if run.bold else "") + ("*" if run.italic else "")
+
+
+def table_lines(table: Table) -> list[str]:
+    """A pipe table, the first row as its header; a merged cell repeats its text in each column it spans."""
+    rows = [[" ".join(cell.text.split()).replace("|", "\\|") for cell in row.cells] for row in table.rows]
+    rows = [row for row in rows if any(row)]
+    if not rows:
+        return []
+    width = max(len(row) for row in rows)
+    rows = [row + [""] * (width - len(row)) for row in rows]
+    lines = ["| " + " | ".join(rows[0]) + " |", "| " + " | ".join(["---"] * width) + " |"]
+    return lines + ["| " + " | ".join(row) + " |" for row in rows[1:]]
