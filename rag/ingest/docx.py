@@ -11,6 +11,7 @@ import io
 import re
 import zipfile
 from collections.abc import Iterator
+from typing import Any
 
 from docx import Document
 from docx.document import Document as DocumentObject
@@ -27,7 +28,7 @@ MAX_ENTRIES = 10_000
 MAX_RATIO = 100  # uncompressed : compressed, for entries over RATIO_FLOOR (document XML packs about 10:1)
 RATIO_FLOOR = 1_000_000
 MAX_OUTPUT_CHARS = 5_000_000
-CUT_MARKER = "\n\n… (output cut: {} characters kept)\n"
+CUT_MARKER = "\n\n… (output cut: {} characters kept)"
 NOT_DOCX = "not a Word document (.docx is a zip file): re-save it from Word as .docx"
 HEADING_STYLE = re.compile(r"^Heading ([1-9])$")
 LIST_STYLE = re.compile(r"^List (Bullet|Number)(?: ([2-9]))?$")
@@ -117,18 +118,27 @@ def paragraph_line(paragraph: Paragraph, formats: dict[str, dict[int, str]],
 
 def list_kind(paragraph: Paragraph, style: str, formats: dict[str, dict[int, str]]) -> tuple[bool, int, str] | None:
     """(is a bullet, nesting level from 0, which list) for a list item; None for a plain paragraph."""
-    ppr = paragraph._p.pPr
-    numpr = ppr.numPr if ppr is not None else None
-    num_id = str(numpr.numId.val) if numpr is not None and numpr.numId is not None else ""
-    ilvl = int(numpr.ilvl.val) if numpr is not None and numpr.ilvl is not None else 0
+    num_id, ilvl = numbering(paragraph)
     named = LIST_STYLE.match(style)
     if named:
         level = int(named.group(2)) - 1 if named.group(2) else ilvl
-        return named.group(1) == "Bullet", min(level, 8), num_id or f"List {named.group(1)}"
+        # "List Bullet 2" has its own numId in the style, yet reads as the inner level of a "List Bullet" list
+        own = paragraph._p.pPr is not None and paragraph._p.pPr.numPr is not None
+        return named.group(1) == "Bullet", min(level, 8), num_id if own else named.group(1)
     if not num_id or num_id == "0":  # numId 0 switches numbering off
         return None
     fmt = formats.get(num_id, {}).get(ilvl, "decimal")
     return (None if fmt == "none" else (fmt == "bullet", min(ilvl, 8), num_id))
+
+
+def numbering(paragraph: Paragraph) -> tuple[str, int]:
+    """The paragraph's list (numId, "" if none) and level: its own numbering, else its style's, as Word reads it."""
+    style_ppr = paragraph.style.element.pPr if paragraph.style is not None else None
+    numprs: list[Any] = [ppr.numPr for ppr in (paragraph._p.pPr, style_ppr)
+                         if ppr is not None and ppr.numPr is not None]
+    num_id = next((str(n.numId.val) for n in numprs if n.numId is not None), "")
+    ilvl = next((int(n.ilvl.val) for n in numprs if n.ilvl is not None), 0)
+    return num_id, ilvl
 
 
 def numbering_formats(document: DocumentObject) -> dict[str, dict[int, str]]:

@@ -7,6 +7,7 @@ writes what is left as the markdown the chunker reads: ATX headings, `-` lists, 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from bs4 import BeautifulSoup, Comment, Tag
 from markdownify import ATX, MarkdownConverter
@@ -19,13 +20,16 @@ MAX_OUTPUT_CHARS = 5_000_000
 START_TAG = re.compile(rb"<\x00?[A-Za-z!]")  # UTF-16 pages too
 # C0 controls other than tab and newlines, and U+FFFD for bytes that decoded to nothing.
 BINARY = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffd]")
-CUT_MARKER = "\n\n… (output cut: {} characters kept)\n"
+CUT_MARKER = "\n\n… (output cut: {} characters kept)"
 # What a page shows around its text, not the text itself.
 CLUTTER = ("script", "style", "noscript", "template", "nav", "aside", "form", "footer", "iframe", "svg", "canvas",
            "button", "select", "textarea", "input", "object", "embed", "dialog", "head")
 HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
 LANGUAGE_CLASS = re.compile(r"^(?:language|lang|highlight-source)-([\w+#.-]+)$")
 BLANK_RUNS = re.compile(r"\n{3,}")
+
+
+BASE: Any = MarkdownConverter  # its stubs leave out the documented `convert_<tag>` hooks that subclasses override
 
 
 class PageConverter(MarkdownConverter):
@@ -35,13 +39,13 @@ class PageConverter(MarkdownConverter):
         href = str(el.get("href") or "")
         if not href.startswith(("http://", "https://")) or "_noformat" in parent_tags or not text.strip():
             return text
-        return str(super().convert_a(el, text, parent_tags))
+        return str(BASE.convert_a(self, el, text, parent_tags))
 
     def convert_td(self, el: Tag, text: str, parent_tags: set[str]) -> str:
-        return str(super().convert_td(el, text.replace("|", "\\|"), parent_tags))
+        return str(BASE.convert_td(self, el, text.replace("|", "\\|"), parent_tags))
 
     def convert_th(self, el: Tag, text: str, parent_tags: set[str]) -> str:
-        return str(super().convert_th(el, text.replace("|", "\\|"), parent_tags))
+        return str(BASE.convert_th(self, el, text.replace("|", "\\|"), parent_tags))
 
     def convert_img(self, el: Tag, text: str, parent_tags: set[str]) -> str:
         return str(el.get("alt") or "")
@@ -84,7 +88,7 @@ def main_part(soup: BeautifulSoup) -> Tag | BeautifulSoup:
     for tag in soup.find_all(is_clutter):
         tag.decompose()
     articles = soup.find_all("article")
-    root = soup.find("main") or soup.find(attrs={"role": "main"}) or (articles[0] if len(articles) == 1 else None)
+    root = soup.find("main") or soup.find(role="main") or (articles[0] if len(articles) == 1 else None)
     if not isinstance(root, Tag):
         root = soup.body or soup
     for header in root.find_all("header"):

@@ -4,6 +4,7 @@ and `#tags` read in markdown notes, with the file's line count kept (pure)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -54,7 +55,7 @@ def load_markdown(raw: bytes, source: str) -> Extracted:
         if fence:
             continue
         tags.update(inline_tags(line))
-        lines[i] = WIKILINK.sub(wikilink_text, line)
+        lines[i] = outside_code_spans(line, lambda prose: WIKILINK.sub(wikilink_text, prose))
     aliases = set(meta_words(meta, "aliases", "alias", split=False))
     return Extracted("\n".join(lines), tags=tuple(sorted(tags)), aliases=tuple(sorted(aliases)))
 
@@ -103,6 +104,15 @@ def inline_tags(line: str) -> list[str]:
         if any(ch.isalpha() for ch in tag):
             found.append(tag)
     return found
+
+
+def outside_code_spans(line: str, change: Callable[[str], str]) -> str:
+    """The line with `change` applied to its prose, its `code spans` as they are."""
+    out, start = [], 0
+    for span in CODE_SPAN.finditer(line):
+        out += [change(line[start:span.start()]), span.group(0)]
+        start = span.end()
+    return "".join([*out, change(line[start:])])
 
 
 def wikilink_text(match: re.Match[str]) -> str:
