@@ -17,7 +17,7 @@ from rag.ingest import Skipped, load_note
 from rag.ingest import docx as docx_loader
 from rag.ingest import html as html_loader
 from rag.ingest.text import load_markdown, load_text
-from rag.models import Note
+from rag.models import Note, locate
 
 REAL_NOTE = Path(__file__).resolve().parent.parent / "corpus" / "interview-notes.md"
 
@@ -176,7 +176,7 @@ def test_web_page_main_text_as_markdown() -> None:
     ])
     assert block_kinds(note.text) == ["heading", "para", "heading", "item", "item", "item", "item", "item",
                                       "heading", "table", "code"]
-    assert note.segments == ()
+    assert note.segments == () and locate(note.segments, 1, 3) is None  # cited by the text's own lines
     assert note_of(PAGE.encode("cp1252"), "saved/page.html") == note
 
 
@@ -185,6 +185,21 @@ def test_web_page_without_main_keeps_body_and_adds_title() -> None:
            "<p>A set has no duplicates.</p><p></p><p></p><p>Second paragraph.</p></body></html>").encode("utf-8")
     note = note_of(raw, "p.htm")
     assert note.text == "# Notes on sets\n\nA set has no duplicates.\n\nSecond paragraph."
+
+
+def test_web_page_code_with_backticks_keeps_its_fence() -> None:
+    raw = b"<article><pre><code class='language-md'>Text\n```py\nx = 1\n```</code></pre><p>After.</p></article>"
+    text = note_of(raw, "c.html").text
+    assert text == "````md\nText\n```py\nx = 1\n```\n````\n\nAfter."
+    assert block_kinds(text) == ["code", "para"]
+
+
+def test_web_page_prefers_main_over_the_rest_of_the_body() -> None:
+    raw = (b"<body><div>Cookie banner text</div><div role='main'><h2>Real</h2><p>Content.</p></div>"
+           b"<div>Newsletter signup</div></body>")
+    assert note_of(raw, "m.html").text == "## Real\n\nContent."
+    two_articles = b"<body><article><p>First post.</p></article><article><p>Second post.</p></article></body>"
+    assert note_of(two_articles, "list.html").text == "First post.\n\nSecond post."
 
 
 def test_web_page_utf16_by_bom() -> None:
@@ -297,8 +312,20 @@ def test_word_document_as_markdown_in_body_order() -> None:
     ])
     assert block_kinds(note.text) == ["heading", "heading", "para", "item", "item", "item", "item", "item",
                                       "para", "table", "para", "heading", "item", "item", "item"]
-    assert note.segments == ()
+    assert note.segments == () and locate(note.segments, 1, 3) is None
     assert note_of(docx_bytes(document), "guide.docx").text == note.text
+
+
+def test_word_text_inside_content_controls_is_kept() -> None:
+    document = Document()
+    document.add_paragraph("Outside.")
+    wrapped = document.add_paragraph("Inside a content control.")
+    sdt, content = OxmlElement("w:sdt"), OxmlElement("w:sdtContent")
+    wrapped._p.addprevious(sdt)
+    sdt.append(content)
+    content.append(wrapped._p)
+    document.add_paragraph("After.")
+    assert note_of(docx_bytes(document), "sdt.docx").text == "Outside.\n\nInside a content control.\n\nAfter."
 
 
 def test_word_document_unreadable_reasons() -> None:

@@ -1,6 +1,6 @@
 """Word documents (.docx): the body's headings, paragraphs, lists and tables in document order, as markdown (pure).
 
-python-docx reads the body in order (`iter_inner_content`: paragraphs and tables as they stand), with each
+python-docx reads the body in order (paragraphs and tables as they stand, as `iter_inner_content` does), with each
 paragraph's style and numbering, which is all the structure the chunker uses. The zip is checked before it is
 parsed, so a zip bomb is refused without being inflated.
 """
@@ -81,7 +81,7 @@ def body_lines(document: DocumentObject) -> Iterator[str]:
     formats = numbering_formats(document)
     counters: dict[tuple[str, int], int] = {}
     previous = ""
-    for block in document.iter_inner_content():
+    for block in body_blocks(document):
         if isinstance(block, Table):
             yield from ("", *table_lines(block), "")
             previous = "table"
@@ -93,6 +93,21 @@ def body_lines(document: DocumentObject) -> Iterator[str]:
             yield ""
         yield line
         previous = kind
+
+
+def body_blocks(document: DocumentObject) -> Iterator[Paragraph | Table]:
+    """The body's paragraphs and tables in order, those inside content controls (`w:sdt`) included, which
+    `iter_inner_content` passes over: templates often wrap the whole text in one."""
+    parent = document._body
+    pending = list(document.element.body)
+    while pending:
+        element = pending.pop(0)
+        if element.tag == f"{W}p":
+            yield Paragraph(element, parent)
+        elif element.tag == f"{W}tbl":
+            yield Table(element, parent)
+        elif element.tag in (f"{W}sdt", f"{W}sdtContent", f"{W}customXml"):
+            pending[:0] = list(element)
 
 
 def paragraph_line(paragraph: Paragraph, formats: dict[str, dict[int, str]],

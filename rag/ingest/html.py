@@ -47,6 +47,15 @@ class PageConverter(MarkdownConverter):
     def convert_th(self, el: Tag, text: str, parent_tags: set[str]) -> str:
         return str(BASE.convert_th(self, el, text.replace("|", "\\|"), parent_tags))
 
+    def convert_pre(self, el: Tag, text: str, parent_tags: set[str]) -> str:
+        """A fence longer than any run of backticks in the code, so the code can't close it early."""
+        out = str(BASE.convert_pre(self, el, text, parent_tags))
+        longest = max((len(run) for run in re.findall(r"`{3,}", text)), default=0)
+        if longest and out.startswith("\n\n```") and out.endswith("\n```\n\n"):
+            fence = "`" * (longest + 1)
+            out = f"\n\n{fence}{out[5:-5]}{fence}\n\n"
+        return out
+
     def convert_img(self, el: Tag, text: str, parent_tags: set[str]) -> str:
         return str(el.get("alt") or "")
 
