@@ -11,10 +11,12 @@ import io
 import re
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from docx import Document
 from docx.document import Document as DocumentObject
+from docx.styles import BabelFish
 from docx.table import Table
 from docx.text.hyperlink import Hyperlink
 from docx.text.paragraph import Paragraph
@@ -76,9 +78,20 @@ def check_zip(raw: bytes) -> None:
         raise Unreadable(NOT_DOCX)
 
 
+@dataclass(frozen=True)
+class Styles:
+    """What the body's paragraphs refer to, read once: python-docx's `paragraph.style` scans every style on
+    every call, which made a 3,000-paragraph document take seconds."""
+
+    names: dict[str, str]  # styleId -> its name as Word shows it ("Heading 1", "List Bullet 2")
+    numbering: dict[str, tuple[str, int | None]]  # styleId -> (numId, level) its paragraphs are numbered with
+    default: str  # the styleId of a paragraph that names none
+    formats: dict[str, dict[int, str]]  # numId -> level -> numFmt ("bullet", "decimal", "none"...)
+
+
 def body_lines(document: DocumentObject) -> Iterator[str]:
     """Markdown lines of the body, a blank line between blocks, none between the items of a list."""
-    formats = numbering_formats(document)
+    styles = read_styles(document)
     counters: dict[tuple[str, int], int] = {}
     previous = ""
     for block in body_blocks(document):
@@ -86,7 +99,7 @@ def body_lines(document: DocumentObject) -> Iterator[str]:
             yield from ("", *table_lines(block), "")
             previous = "table"
             continue
-        kind, line = paragraph_line(block, formats, counters)
+        kind, line = paragraph_line(block, styles, counters)
         if not line.strip():
             continue
         if kind != previous or not kind.startswith("item"):  # a new block, or the next list
@@ -110,16 +123,16 @@ def body_blocks(document: DocumentObject) -> Iterator[Paragraph | Table]:
             pending[:0] = list(element)
 
 
-def paragraph_line(paragraph: Paragraph, formats: dict[str, dict[int, str]],
+def paragraph_line(paragraph: Paragraph, styles: Styles,
                    counters: dict[tuple[str, int], int]) -> tuple[str, str]:
     """("heading" | "item:<which list>" | "para", its markdown)."""
-    style = paragraph.style.name if paragraph.style is not None else ""
-    style = style or ""
+    style_id = paragraph._p.style or styles.default
+    style = styles.names.get(style_id, "")
     heading = HEADING_STYLE.match(style)
     if heading or style == "Title":
         level = min(int(heading.group(1)), 6) if heading else 1
         return "heading", "#" * level + " " + " ".join(paragraph.text.split())
-    listed = list_kind(paragraph, style, formats)
+    listed = list_kind(paragraph, style_id, style, styles)
     if listed is None:
         return "para", inline_text(paragraph)
     bullet, level, key = listed
@@ -131,29 +144,48 @@ def paragraph_line(paragraph: Paragraph, formats: dict[str, dict[int, str]],
     return f"item:{key}", "   " * level + f"{marker} {text}"  # three spaces nest under `- ` and `1. ` alike
 
 
-def list_kind(paragraph: Paragraph, style: str, formats: dict[str, dict[int, str]]) -> tuple[bool, int, str] | None:
+def list_kind(paragraph: Paragraph, style_id: str, style: str, styles: Styles) -> tuple[bool, int, str] | None:
     """(is a bullet, nesting level from 0, which list) for a list item; None for a plain paragraph."""
-    num_id, ilvl = numbering(paragraph)
+    own_id, own_level = num_pr(paragraph._p.find(f"{W}pPr"))
+    style_id_num, style_level = styles.numbering.get(style_id, ("", None))
+    num_id = own_id or style_id_num
+    ilvl = next((level for level in (own_level, style_level) if level is not None), 0)
     named = LIST_STYLE.match(style)
     if named:
         level = int(named.group(2)) - 1 if named.group(2) else ilvl
         # "List Bullet 2" has its own numId in the style, yet reads as the inner level of a "List Bullet" list
-        own = paragraph._p.pPr is not None and paragraph._p.pPr.numPr is not None
-        return named.group(1) == "Bullet", min(level, 8), num_id if own else named.group(1)
+        return named.group(1) == "Bullet", min(level, 8), own_id or named.group(1)
     if not num_id or num_id == "0":  # numId 0 switches numbering off
         return None
-    fmt = formats.get(num_id, {}).get(ilvl, "decimal")
-    return (None if fmt == "none" else (fmt == "bullet", min(ilvl, 8), num_id))
+    fmt = styles.formats.get(num_id, {}).get(ilvl, "decimal")
+    return None if fmt == "none" else (fmt == "bullet", min(ilvl, 8), num_id)
 
 
-def numbering(paragraph: Paragraph) -> tuple[str, int]:
-    """The paragraph's list (numId, "" if none) and level: its own numbering, else its style's, as Word reads it."""
-    style_ppr = paragraph.style.element.pPr if paragraph.style is not None else None
-    numprs: list[Any] = [ppr.numPr for ppr in (paragraph._p.pPr, style_ppr)
-                         if ppr is not None and ppr.numPr is not None]
-    num_id = next((str(n.numId.val) for n in numprs if n.numId is not None), "")
-    ilvl = next((int(n.ilvl.val) for n in numprs if n.ilvl is not None), 0)
-    return num_id, ilvl
+def num_pr(ppr: Any) -> tuple[str, int | None]:
+    """(numId, level) of a `w:pPr`'s numbering ("", None where it has none)."""
+    numpr = ppr.find(f"{W}numPr") if ppr is not None else None
+    if numpr is None:
+        return "", None
+    num_id, ilvl = numpr.find(f"{W}numId"), numpr.find(f"{W}ilvl")
+    return (num_id.get(f"{W}val", "") if num_id is not None else "",
+            int(ilvl.get(f"{W}val", "0")) if ilvl is not None else None)
+
+
+def read_styles(document: DocumentObject) -> Styles:
+    """The paragraph styles' names and numbering, the default style, and the numbering formats."""
+    names: dict[str, str] = {}
+    numbering: dict[str, tuple[str, int | None]] = {}
+    default = ""
+    for style in document.styles.element.iter(f"{W}style"):
+        if style.get(f"{W}type") != "paragraph":
+            continue
+        style_id = style.get(f"{W}styleId", "")
+        name = style.find(f"{W}name")
+        names[style_id] = BabelFish.internal2ui(name.get(f"{W}val", "")) if name is not None else ""
+        numbering[style_id] = num_pr(style.find(f"{W}pPr"))
+        if style.get(f"{W}default") in ("1", "true", "on"):
+            default = style_id
+    return Styles(names, numbering, default, numbering_formats(document))
 
 
 def numbering_formats(document: DocumentObject) -> dict[str, dict[int, str]]:
