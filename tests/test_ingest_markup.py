@@ -316,7 +316,7 @@ def test_word_document_as_markdown_in_body_order() -> None:
     assert note_of(docx_bytes(document), "guide.docx").text == note.text
 
 
-def test_word_text_inside_content_controls_is_kept() -> None:
+def test_word_text_inside_content_controls_insertions_and_links_is_kept() -> None:
     document = Document()
     document.add_paragraph("Outside.")
     wrapped = document.add_paragraph("Inside a content control.")
@@ -324,8 +324,17 @@ def test_word_text_inside_content_controls_is_kept() -> None:
     wrapped._p.addprevious(sdt)
     sdt.append(content)
     content.append(wrapped._p)
-    document.add_paragraph("After.")
-    assert note_of(docx_bytes(document), "sdt.docx").text == "Outside.\n\nInside a content control.\n\nAfter."
+    tracked = document.add_paragraph("Tracked ")
+    insertion = OxmlElement("w:ins")
+    tracked._p.append(insertion)
+    insertion.append(tracked.add_run("insertion")._r)
+    tracked.add_run(" kept.")
+    link = document.add_paragraph("See ")
+    hyperlink = OxmlElement("w:hyperlink")
+    link._p.append(hyperlink)
+    hyperlink.append(link.add_run("the docs")._r)
+    assert note_of(docx_bytes(document), "sdt.docx").text == \
+        "Outside.\n\nInside a content control.\n\nTracked insertion kept.\n\nSee the docs"
 
 
 def test_word_document_unreadable_reasons() -> None:

@@ -18,7 +18,6 @@ from docx import Document
 from docx.document import Document as DocumentObject
 from docx.styles import BabelFish
 from docx.table import Table
-from docx.text.hyperlink import Hyperlink
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
@@ -35,6 +34,8 @@ NOT_DOCX = "not a Word document (.docx is a zip file): re-save it from Word as .
 HEADING_STYLE = re.compile(r"^Heading ([1-9])$")
 LIST_STYLE = re.compile(r"^List (Bullet|Number)(?: ([2-9]))?$")
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+RUN_CONTAINERS = {f"{W}{name}" for name in ("hyperlink", "ins", "moveTo", "smartTag", "fldSimple", "sdt",
+                                             "sdtContent", "customXml", "dir", "bdo")}
 
 
 def load_docx(raw: bytes, source: str) -> Extracted:
@@ -46,7 +47,7 @@ def load_docx(raw: bytes, source: str) -> Extracted:
     except Exception as exc:  # python-docx raises KeyError, ValueError, lxml errors... for a broken package
         raise Unreadable(f"not a readable Word document ({type(exc).__name__}): re-save it from Word as .docx") \
             from exc
-    text = "\n".join(lines).strip("\n")
+    text = "\n".join(line.rstrip() for line in lines).strip("\n")
     text = re.sub(r"\n{3,}", "\n\n", text)
     if len(text) > MAX_OUTPUT_CHARS:
         text = text[:MAX_OUTPUT_CHARS].rstrip() + CUT_MARKER.format(f"{MAX_OUTPUT_CHARS:,}")
@@ -131,7 +132,7 @@ def paragraph_line(paragraph: Paragraph, styles: Styles,
     heading = HEADING_STYLE.match(style)
     if heading or style == "Title":
         level = min(int(heading.group(1)), 6) if heading else 1
-        return "heading", "#" * level + " " + " ".join(paragraph.text.split())
+        return "heading", "#" * level + " " + " ".join(inline_text(paragraph, marked=False).split())
     listed = list_kind(paragraph, style_id, style, styles)
     if listed is None:
         return "para", inline_text(paragraph)
@@ -207,17 +208,15 @@ def numbering_formats(document: DocumentObject) -> dict[str, dict[int, str]]:
     return formats
 
 
-def inline_text(paragraph: Paragraph) -> str:
+def inline_text(paragraph: Paragraph, marked: bool = True) -> str:
     """The paragraph's text with bold and italic runs marked, markers outside the spaces they wrap."""
     pieces: list[tuple[str, str]] = []  # (marker, text), neighbours with one marker merged
-    for item in paragraph.iter_inner_content():
-        runs = item.runs if isinstance(item, Hyperlink) else [item]
-        for run in runs:
-            marker = emphasis(run)
-            if pieces and pieces[-1][0] == marker:
-                pieces[-1] = (marker, pieces[-1][1] + run.text)
-            else:
-                pieces.append((marker, run.text))
+    for run in paragraph_runs(paragraph):
+        marker = emphasis(run) if marked else ""
+        if pieces and pieces[-1][0] == marker:
+            pieces[-1] = (marker, pieces[-1][1] + run.text)
+        else:
+            pieces.append((marker, run.text))
     out = []
     for marker, text in pieces:
         core = text.strip()
@@ -226,6 +225,18 @@ def inline_text(paragraph: Paragraph) -> str:
             text = f"{lead}{marker}{core}{marker}{trail}"
         out.append(text)
     return "".join(out)
+
+
+def paragraph_runs(paragraph: Paragraph) -> Iterator[Run]:
+    """The paragraph's runs in order, those in links, tracked insertions, fields and content controls included
+    (`Paragraph.runs` has only its direct ones); not those of text boxes, which are paragraphs of their own."""
+    pending = list(paragraph._p)
+    while pending:
+        element = pending.pop(0)
+        if element.tag == f"{W}r":
+            yield Run(element, paragraph)
+        elif element.tag in RUN_CONTAINERS:
+            pending[:0] = list(element)
 
 
 def emphasis(run: Run) -> str:
