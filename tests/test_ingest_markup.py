@@ -102,6 +102,17 @@ def test_malformed_or_prose_front_matter_stays_text() -> None:
     assert note_of(unclosed, "n.md").text == unclosed.decode()
 
 
+def test_hostile_front_matter_keeps_the_note() -> None:
+    nested = b"---\ntags: " + b"[" * 3_000 + b"]" * 3_000 + b"\n---\nBody #kept\n"
+    note = note_of(nested, "n.md")  # the YAML parser's recursion ends; the block stays text
+    assert note.tags == ("kept",) and note.text == nested.decode()
+    laughs = "---\na: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n" + "".join(
+        f"{b}: &{b} [{', '.join(['*' + a] * 9)}]\n" for a, b in zip("abcdefgh", "bcdefghi")) + "tags: *i\n---\nBody\n"
+    assert note_of(laughs.encode(), "n.md").tags == ()  # nested lists of aliases are not tags, and never expanded
+    huge = b"---\ntags: [a]\nnote: " + b"x" * 70_000 + b"\n---\nBody\n"
+    assert note_of(huge, "n.md").tags == ()
+
+
 def test_front_matter_only_is_an_empty_note() -> None:
     assert reason_of(b"---\ntags: [a]\n---\n", "n.md") == "empty note"
 
@@ -200,6 +211,8 @@ def test_web_page_prefers_main_over_the_rest_of_the_body() -> None:
     assert note_of(raw, "m.html").text == "## Real\n\nContent."
     two_articles = b"<body><article><p>First post.</p></article><article><p>Second post.</p></article></body>"
     assert note_of(two_articles, "list.html").text == "First post.\n\nSecond post."
+    empty_main = b"<body><main><nav>menu only</nav></main><div><p>The text.</p></div></body>"
+    assert note_of(empty_main, "e.html").text == "The text."
 
 
 def test_web_page_utf16_by_bom() -> None:

@@ -98,7 +98,7 @@ def main_part(soup: BeautifulSoup) -> Tag | BeautifulSoup:
         tag.decompose()
     articles = soup.find_all("article")
     root = soup.find("main") or soup.find(role="main") or (articles[0] if len(articles) == 1 else None)
-    if not isinstance(root, Tag):
+    if not isinstance(root, Tag) or not root.get_text(strip=True):  # an empty <main> marks nothing
         root = soup.body or soup
     for header in root.find_all("header"):
         if not header.find_parent("article"):  # a page's banner; an article's own header holds its title
