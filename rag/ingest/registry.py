@@ -10,17 +10,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.ingest.base import Loader, Unreadable
+from rag.ingest.docx import load_docx
+from rag.ingest.html import load_html
 from rag.ingest.notebook import load_notebook
 from rag.ingest.pdf import load_pdf
-from rag.ingest.text import load_text
+from rag.ingest.text import load_markdown, load_text
 from rag.models import Note
 
 LOADERS: dict[str, tuple[str, Loader]] = {  # suffix -> (kind, loader)
-    ".md": ("text", load_text),
-    ".markdown": ("text", load_text),
+    ".md": ("text", load_markdown),
+    ".markdown": ("text", load_markdown),
     ".txt": ("text", load_text),
     ".ipynb": ("notebook", load_notebook),
     ".pdf": ("pdf", load_pdf),
+    ".html": ("html", load_html),
+    ".htm": ("html", load_html),
+    ".docx": ("docx", load_docx),
 }
 NOTE_SUFFIXES = tuple(LOADERS)
 

@@ -1,0 +1,255 @@
+"""Word documents (.docx): the body's headings, paragraphs, lists and tables in document order, as markdown (pure).
+
+python-docx reads the body in order (paragraphs and tables as they stand, as `iter_inner_content` does), with each
+paragraph's style and numbering, which is all the structure the chunker uses. The zip is checked before it is
+parsed, so a zip bomb is refused without being inflated.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from docx import Document
+from docx.document import Document as DocumentObject
+from docx.styles import BabelFish
+from docx.table import Table
+from docx.text.paragraph import Paragraph
+from docx.text.run import Run
+
+from rag.ingest.base import Extracted, Unreadable
+
+MAX_DOCX_BYTES = 50_000_000
+MAX_UNZIPPED_BYTES = 100_000_000
+MAX_ENTRIES = 10_000
+MAX_RATIO = 100  # uncompressed : compressed, for entries over RATIO_FLOOR (document XML packs about 10:1)
+RATIO_FLOOR = 1_000_000
+MAX_OUTPUT_CHARS = 5_000_000
+CUT_MARKER = "\n\n… (output cut: {} characters kept)"
+NOT_DOCX = "not a Word document (.docx is a zip file): re-save it from Word as .docx"
+HEADING_STYLE = re.compile(r"^Heading ([1-9])$")
+LIST_STYLE = re.compile(r"^List (Bullet|Number)(?: ([2-9]))?$")
+W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+RUN_CONTAINERS = {f"{W}{name}" for name in ("hyperlink", "ins", "moveTo", "smartTag", "fldSimple", "sdt",
+                                             "sdtContent", "customXml", "dir", "bdo")}
+
+
+def load_docx(raw: bytes, source: str) -> Extracted:
+    """A .docx's body as markdown: headings, lists, tables where they stand, bold and italic kept."""
+    check_zip(raw)
+    try:
+        document = Document(io.BytesIO(raw))
+        lines = list(body_lines(document))
+    except Exception as exc:  # python-docx raises KeyError, ValueError, lxml errors... for a broken package
+        raise Unreadable(f"not a readable Word document ({type(exc).__name__}): re-save it from Word as .docx") \
+            from exc
+    text = "\n".join(line.rstrip() for line in lines).strip("\n")
+    text = re.sub(r"\n{3,}", "\n\n", text)
+    if len(text) > MAX_OUTPUT_CHARS:
+        text = text[:MAX_OUTPUT_CHARS].rstrip() + CUT_MARKER.format(f"{MAX_OUTPUT_CHARS:,}")
+    return Extracted(text)
+
+
+def check_zip(raw: bytes) -> None:
+    """Refuse what is not a .docx, and a zip that would inflate past the limits, before anything is inflated."""
+    if len(raw) > MAX_DOCX_BYTES:
+        raise Unreadable(f"Word document too large ({len(raw):,} bytes, the limit is {MAX_DOCX_BYTES:,}): "
+                         "split it, or save it without embedded media")
+    try:
+        with zipfile.ZipFile(io.BytesIO(raw)) as package:
+            entries = package.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise Unreadable(NOT_DOCX) from exc
+    if len(entries) > MAX_ENTRIES:
+        raise Unreadable(f"zip bomb? the .docx holds {len(entries):,} files (the limit is {MAX_ENTRIES:,}): "
+                         "re-save it from Word")
+    total = sum(entry.file_size for entry in entries)
+    if total > MAX_UNZIPPED_BYTES:
+        raise Unreadable(f"zip bomb? the .docx unpacks to {total:,} bytes (the limit is {MAX_UNZIPPED_BYTES:,}): "
+                         "re-save it from Word without embedded media")
+    for entry in entries:
+        if entry.file_size > RATIO_FLOOR and entry.file_size > MAX_RATIO * max(entry.compress_size, 1):
+            raise Unreadable(f"zip bomb? {entry.filename} packs {entry.file_size:,} bytes into "
+                             f"{entry.compress_size:,}: re-save it from Word")
+    if "word/document.xml" not in {entry.filename for entry in entries}:
+        raise Unreadable(NOT_DOCX)
+
+
+@dataclass(frozen=True)
+class Styles:
+    """What the body's paragraphs refer to, read once: python-docx's `paragraph.style` scans every style on
+    every call, which made a 3,000-paragraph document take seconds."""
+
+    names: dict[str, str]  # styleId -> its name as Word shows it ("Heading 1", "List Bullet 2")
+    numbering: dict[str, tuple[str, int | None]]  # styleId -> (numId, level) its paragraphs are numbered with
+    default: str  # the styleId of a paragraph that names none
+    formats: dict[str, dict[int, str]]  # numId -> level -> numFmt ("bullet", "decimal", "none"...)
+
+
+def body_lines(document: DocumentObject) -> Iterator[str]:
+    """Markdown lines of the body, a blank line between blocks, none between the items of a list."""
+    styles = read_styles(document)
+    counters: dict[tuple[str, int], int] = {}
+    previous = ""
+    for block in body_blocks(document):
+        if isinstance(block, Table):
+            yield from ("", *table_lines(block), "")
+            previous = "table"
+            continue
+        kind, line = paragraph_line(block, styles, counters)
+        if not line.strip():
+            continue
+        if kind != previous or not kind.startswith("item"):  # a new block, or the next list
+            yield ""
+        yield line
+        previous = kind
+
+
+def body_blocks(document: DocumentObject) -> Iterator[Paragraph | Table]:
+    """The body's paragraphs and tables in order, those inside content controls (`w:sdt`) included, which
+    `iter_inner_content` passes over: templates often wrap the whole text in one."""
+    parent = document._body
+    pending = list(document.element.body)
+    while pending:
+        element = pending.pop(0)
+        if element.tag == f"{W}p":
+            yield Paragraph(element, parent)
+        elif element.tag == f"{W}tbl":
+            yield Table(element, parent)
+        elif element.tag in (f"{W}sdt", f"{W}sdtContent", f"{W}customXml"):
+            pending[:0] = list(element)
+
+
+def paragraph_line(paragraph: Paragraph, styles: Styles,
+                   counters: dict[tuple[str, int], int]) -> tuple[str, str]:
+    """("heading" | "item:<which list>" | "para", its markdown)."""
+    style_id = paragraph._p.style or styles.default
+    style = styles.names.get(style_id, "")
+    heading = HEADING_STYLE.match(style)
+    if heading or style == "Title":
+        level = min(int(heading.group(1)), 6) if heading else 1
+        return "heading", "#" * level + " " + " ".join(inline_text(paragraph, marked=False).split())
+    listed = list_kind(paragraph, style_id, style, styles)
+    if listed is None:
+        return "para", inline_text(paragraph)
+    bullet, level, key = listed
+    text = " ".join(inline_text(paragraph).split())
+    for deeper in [k for k in counters if k[0] == key and k[1] > level]:
+        del counters[deeper]  # a shallower item restarts the numbering under it
+    counters[(key, level)] = counters.get((key, level), 0) + 1
+    marker = "-" if bullet else f"{counters[(key, level)]}."
+    return f"item:{key}", "   " * level + f"{marker} {text}"  # three spaces nest under `- ` and `1. ` alike
+
+
+def list_kind(paragraph: Paragraph, style_id: str, style: str, styles: Styles) -> tuple[bool, int, str] | None:
+    """(is a bullet, nesting level from 0, which list) for a list item; None for a plain paragraph."""
+    own_id, own_level = num_pr(paragraph._p.find(f"{W}pPr"))
+    style_id_num, style_level = styles.numbering.get(style_id, ("", None))
+    num_id = own_id or style_id_num
+    ilvl = next((level for level in (own_level, style_level) if level is not None), 0)
+    named = LIST_STYLE.match(style)
+    if named:
+        level = int(named.group(2)) - 1 if named.group(2) else ilvl
+        # "List Bullet 2" has its own numId in the style, yet reads as the inner level of a "List Bullet" list
+        return named.group(1) == "Bullet", min(level, 8), own_id or named.group(1)
+    if not num_id or num_id == "0":  # numId 0 switches numbering off
+        return None
+    fmt = styles.formats.get(num_id, {}).get(ilvl, "decimal")
+    return None if fmt == "none" else (fmt == "bullet", min(ilvl, 8), num_id)
+
+
+def num_pr(ppr: Any) -> tuple[str, int | None]:
+    """(numId, level) of a `w:pPr`'s numbering ("", None where it has none)."""
+    numpr = ppr.find(f"{W}numPr") if ppr is not None else None
+    if numpr is None:
+        return "", None
+    num_id, ilvl = numpr.find(f"{W}numId"), numpr.find(f"{W}ilvl")
+    return (num_id.get(f"{W}val", "") if num_id is not None else "",
+            int(ilvl.get(f"{W}val", "0")) if ilvl is not None else None)
+
+
+def read_styles(document: DocumentObject) -> Styles:
+    """The paragraph styles' names and numbering, the default style, and the numbering formats."""
+    names: dict[str, str] = {}
+    numbering: dict[str, tuple[str, int | None]] = {}
+    default = ""
+    for style in document.styles.element.iter(f"{W}style"):
+        if style.get(f"{W}type") != "paragraph":
+            continue
+        style_id = style.get(f"{W}styleId", "")
+        name = style.find(f"{W}name")
+        names[style_id] = BabelFish.internal2ui(name.get(f"{W}val", "")) if name is not None else ""
+        numbering[style_id] = num_pr(style.find(f"{W}pPr"))
+        if style.get(f"{W}default") in ("1", "true", "on"):
+            default = style_id
+    return Styles(names, numbering, default, numbering_formats(document))
+
+
+def numbering_formats(document: DocumentObject) -> dict[str, dict[int, str]]:
+    """numId -> level -> numFmt ("bullet", "decimal"...), from the numbering part (empty if there is none)."""
+    part = next((rel.target_part for rel in document.part.rels.values()
+                 if rel.reltype.endswith("/numbering") and not rel.is_external), None)
+    if part is None:
+        return {}
+    root = part.element
+    abstract = {node.get(f"{W}abstractNumId"): {int(lvl.get(f"{W}ilvl", "0")): fmt.get(f"{W}val", "")
+                                                for lvl in node.iter(f"{W}lvl")
+                                                for fmt in lvl.iter(f"{W}numFmt")}
+                for node in root.iter(f"{W}abstractNum")}
+    formats = {}
+    for num in root.iter(f"{W}num"):
+        ref = num.find(f"{W}abstractNumId")
+        if ref is not None:
+            formats[str(num.get(f"{W}numId"))] = abstract.get(ref.get(f"{W}val"), {})
+    return formats
+
+
+def inline_text(paragraph: Paragraph, marked: bool = True) -> str:
+    """The paragraph's text with bold and italic runs marked, markers outside the spaces they wrap."""
+    pieces: list[tuple[str, str]] = []  # (marker, text), neighbours with one marker merged
+    for run in paragraph_runs(paragraph):
+        marker = emphasis(run) if marked else ""
+        if pieces and pieces[-1][0] == marker:
+            pieces[-1] = (marker, pieces[-1][1] + run.text)
+        else:
+            pieces.append((marker, run.text))
+    out = []
+    for marker, text in pieces:
+        core = text.strip()
+        if marker and core:
+            lead, trail = text[: len(text) - len(text.lstrip())], text[len(text.rstrip()):]
+            text = f"{lead}{marker}{core}{marker}{trail}"
+        out.append(text)
+    return "".join(out)
+
+
+def paragraph_runs(paragraph: Paragraph) -> Iterator[Run]:
+    """The paragraph's runs in order, those in links, tracked insertions, fields and content controls included
+    (`Paragraph.runs` has only its direct ones); not those of text boxes, which are paragraphs of their own."""
+    pending = list(paragraph._p)
+    while pending:
+        element = pending.pop(0)
+        if element.tag == f"{W}r":
+            yield Run(element, paragraph)
+        elif element.tag in RUN_CONTAINERS:
+            pending[:0] = list(element)
+
+
+def emphasis(run: Run) -> str:
+    return ("**" if run.bold else "") + ("*" if run.italic else "")
+
+
+def table_lines(table: Table) -> list[str]:
+    """A pipe table, the first row as its header; a merged cell repeats its text in each column it spans."""
+    rows = [[" ".join(cell.text.split()).replace("|", "\\|") for cell in row.cells] for row in table.rows]
+    rows = [row for row in rows if any(row)]
+    if not rows:
+        return []
+    width = max(len(row) for row in rows)
+    rows = [row + [""] * (width - len(row)) for row in rows]
+    lines = ["| " + " | ".join(rows[0]) + " |", "| " + " | ".join(["---"] * width) + " |"]
+    return lines + ["| " + " | ".join(row) + " |" for row in rows[1:]]
