@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
 
 from rag.app import MAX_K
 from rag.models import Answer, Citation, IndexReport, IndexStatus, Location, Passage, SourceInfo, segments_at
@@ -23,6 +23,12 @@ class LocationOut(BaseModel):
     cell: int | None = Field(None, description="1-based cell of a notebook.")
     cell_end: int | None = Field(None, description="The cell the lines end in, when it is a later one.")
     execution_count: int | None = Field(None, description="The cell's `In [n]`, when it ran.")
+    output: bool | None = Field(None, description="True when the lines are in the cell's output.")
+
+    @model_serializer(mode="wrap")
+    def only_what_applies(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """`{"page": 3, "line_start": 12, "line_end": 20}`: keys that don't apply are left out, not null."""
+        return {key: value for key, value in handler(self).items() if value is not None}
 
 
 class LineSpan(BaseModel):
@@ -183,7 +189,7 @@ def passage_fields(p: Passage) -> dict[str, Any]:
     where = p.location
     return {"id": p.id, "source": p.source, "start_line": p.start_line, "end_line": p.end_line,
             "heading": p.heading, "text": p.text, "score": p.score, "scores": p.scores,
-            "location": LocationOut(**where.as_dict()) if where else None}
+            "location": LocationOut.model_validate(where.as_dict()) if where else None}
 
 
 def passage_out(p: Passage) -> PassageOut:
@@ -193,7 +199,7 @@ def passage_out(p: Passage) -> PassageOut:
 def citation_out(c: Citation) -> CitationOut:
     return CitationOut(n=c.n, cited_start_line=c.cited_start, cited_end_line=c.cited_end,
                        quoted=[LineSpan(start_line=a, end_line=b) for a, b in c.quoted],
-                       cited_location=LocationOut(**c.location.as_dict()) if c.location else None,
+                       cited_location=LocationOut.model_validate(c.location.as_dict()) if c.location else None,
                        **passage_fields(c.passage))
 
 

@@ -16,6 +16,7 @@ class Segment:
     cell: int | None = None  # 1-based, in the notebook's order
     execution_count: int | None = None  # the cell's `In [n]`, when it ran
     first_line: int = 1
+    output: bool = False  # the lines are the cell's output, not its source
 
 
 @dataclass(frozen=True)
@@ -29,28 +30,32 @@ class Location:
     cell: int | None = None
     cell_end: int | None = None
     execution_count: int | None = None
+    output: bool | None = None  # True: the lines are in the cell's output
 
-    def as_dict(self) -> dict[str, int]:
+    def as_dict(self) -> dict[str, int | bool]:
         """The JSON shape (INTERFACE v1.1): only the keys that apply."""
         return {key: value for key, value in vars(self).items() if value is not None}
 
     def label(self) -> str:
-        """"page 3, lines 12–20", "pages 3–4", "cell [12], lines 2–9", "cell 7" (a cell that never ran)."""
+        """"page 3, lines 12–20", "cell [12], lines 2–9", "output of cell 7, line 1" (a cell that never ran has
+        no `[n]`), "page 3 line 40 – page 4 line 5" for lines that run on."""
         lines = f"line {self.line_start}" if self.line_start == self.line_end \
             else f"lines {self.line_start}\u2013{self.line_end}"
         if self.page is not None:
-            if self.page_end is not None:
-                return f"page {self.page} line {self.line_start} \u2013 page {self.page_end} line {self.line_end}"
-            return f"page {self.page}, {lines}"
-        if self.cell is not None:
-            cell = f"cell [{self.execution_count}]" if self.execution_count is not None else f"cell {self.cell}"
-            return f"{cell} to cell {self.cell_end}" if self.cell_end is not None else f"{cell}, {lines}"
-        return lines
+            name, end = f"page {self.page}", f"page {self.page_end}" if self.page_end is not None else None
+        elif self.cell is not None:
+            name = f"cell [{self.execution_count}]" if self.execution_count is not None else f"cell {self.cell}"
+            name = f"output of {name}" if self.output else name
+            end = f"cell {self.cell_end}" if self.cell_end is not None else None
+        else:
+            return lines
+        return f"{name} line {self.line_start} \u2013 {end} line {self.line_end}" if end else f"{name}, {lines}"
 
 
 def segments_at(location: Location, start: int, end: int) -> tuple[Segment, ...]:
     """Segments that `locate` turns back into `location` for lines start..end (a passage read from the API)."""
-    first = Segment(start, start, location.page, location.cell, location.execution_count, location.line_start)
+    first = Segment(start, start, location.page, location.cell, location.execution_count, location.line_start,
+                    bool(location.output))
     last = Segment(end, end, location.page_end or location.page, location.cell_end or location.cell,
                    None if location.cell_end else location.execution_count, location.line_end)
     return (first,) if start == end else (first, last)
@@ -62,12 +67,14 @@ def locate(segments: tuple[Segment, ...], start: int, end: int) -> Location | No
     if not inside:
         return None
     first, last = inside[0], inside[-1]
+    if first.page is None and last.cell == first.cell and last.output != first.output:
+        last = first  # a cell's source and its output: the source's lines say where
     line_start = first.first_line + max(start, first.start_line) - first.start_line
     line_end = last.first_line + min(end, last.end_line) - last.start_line
     if first.page is not None:
         return Location(line_start, line_end, page=first.page, page_end=last.page if last.page != first.page else None)
     return Location(line_start, line_end, cell=first.cell, execution_count=first.execution_count,
-                    cell_end=last.cell if last.cell != first.cell else None)
+                    cell_end=last.cell if last.cell != first.cell else None, output=first.output or None)
 
 
 @dataclass(frozen=True)

@@ -71,17 +71,21 @@ def test_notebook_cells_become_markdown_code_and_outputs():
 def test_notebook_segments_locate_source_lines_of_each_cell():
     extracted = load_notebook(notebook_bytes(STUDY_NOTEBOOK), "gd.ipynb")
     text, segments = extracted.text, extracted.segments
-    assert [s.cell for s in segments] == [1, 3, 4, 5]
-    assert [s.execution_count for s in segments] == [None, 7, None, None]
+    assert [s.cell for s in segments if not s.output] == [1, 3, 4, 5]
+    assert [s.execution_count for s in segments if not s.output] == [None, 7, None, None]
+    assert [(s.cell, s.execution_count) for s in segments if s.output] == [(3, 7)]
     # cell 3's source starts with two blank lines: `lr = 0.1` is its line 3, `print(w)` its line 6
     lr, print_w = line_no(text, "lr = 0.1"), line_no(text, "print(w)")
     assert locate(segments, lr, print_w) == Location(3, 6, cell=3, execution_count=7)
     assert locate(segments, lr + 1, lr + 2).label() == "cell [7], lines 4\u20135"
     rate = line_no(text, "## Learning rate")
     assert locate(segments, rate, rate) == Location(5, 5, cell=1)
-    # the fences and outputs are the loader's own lines: outside every segment
+    # the fences are the loader's own lines: outside every segment; an output's lines say so
     assert locate(segments, lr - 1, lr - 1) is None
-    assert locate(segments, line_no(text, "0.25"), line_no(text, "0.25")) is None
+    result = line_no(text, "0.25")
+    assert locate(segments, result, result) == Location(5, 5, cell=3, execution_count=7, output=True)
+    assert locate(segments, result, result).label() == "output of cell [7], line 5"  # type: ignore[union-attr]
+    assert locate(segments, print_w, result) == Location(6, 6, cell=3, execution_count=7)  # the source says where
     # a range over two cells, from cell 3's code through its output to the raw cell
     raw = line_no(text, "raw text stays text")
     assert locate(segments, print_w, raw) == Location(6, 1, cell=3, cell_end=4, execution_count=7)

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import nbformat
 import pytest
 from conftest import free_port, make_settings
 from llm_standin import running
+from nbformat import v4
 from watchfiles import Change
 
 from rag.api import create_app, describe_service
@@ -99,6 +101,8 @@ def test_only_changes_to_notes_and_folders_count(tmp_path: Path) -> None:
     assert counts(Change.added, str(corpus / "new.md"))
     assert counts(Change.modified, str(corpus / "sub" / "notes.TXT"))
     assert counts(Change.deleted, str(corpus / "old.markdown"))
+    for kind in ("lab.ipynb", "slides.PDF", "page.html", "saved.htm", "essay.docx"):
+        assert counts(Change.added, str(corpus / kind)), kind
     assert counts(Change.added, str(corpus / "sub"))  # a folder moved in: its notes are not reported one by one
     assert counts(Change.deleted, str(corpus / "moved-away"))  # a folder moved out
     assert not counts(Change.modified, str(corpus / "sub"))
@@ -255,6 +259,19 @@ def test_new_edited_moved_and_deleted_notes_are_followed(watched: Watched) -> No
              "the deleted note is gone from the results")
     assert watched.indexed() == {"sourdough.md"}
     assert all(run.error is None for run in watched.rag.runs)
+
+
+def test_a_notebook_saved_into_the_folder_is_followed_with_its_cells(watched: Watched) -> None:
+    cells = [v4.new_markdown_cell("# Wombats\n\nWombats produce cube-shaped droppings."),
+             v4.new_code_cell("print('dig')", execution_count=3)]
+    nb = v4.new_notebook()
+    nb.cells = cells
+    (watched.corpus / "wombat.ipynb").write_text(nbformat.writes(nb), encoding="utf-8")
+    wait_for(lambda: watched.sources_found("cube-shaped droppings")[0] == "wombat.ipynb", "the notebook is searchable")
+    top = watched.client.post("/v1/search", json={"query": "cube-shaped droppings", "k": 1}).json()["results"][0]
+    assert top["location"]["cell"] == 1
+    (watched.corpus / "wombat.ipynb").unlink()
+    wait_for(lambda: "wombat.ipynb" not in watched.indexed(), "the deleted notebook is gone")
 
 
 def test_a_burst_of_saves_is_one_run(watched: Watched) -> None:

@@ -2,9 +2,9 @@
 
 Layout: the cells in order, a blank line between them. A markdown or raw cell's lines are copied as they are;
 a code cell's source sits in a fence, and its text outputs follow in a fence labelled `output`. One Segment per
-non-empty cell covers exactly its source lines (`first_line` skips the blank lines it starts with); the fence
-lines and the output blocks are this loader's own and lie outside every segment, so a range of source lines
-locates to exactly those lines of the cell, and lines of an output alone locate to nothing.
+non-empty cell covers exactly its source lines (`first_line` skips the blank lines it starts with), and one
+more (`output=True`) the lines of its outputs; the fence lines are this loader's own and lie outside every
+segment, so a range of source lines locates to exactly those lines of the cell, an output's to "output of cell".
 """
 
 from __future__ import annotations
@@ -124,7 +124,10 @@ def add_cell(cell: Any, index: int, language: str, lines: list[str], segments: l
         output = list(output_lines(cell.get("outputs", [])))
         if output:
             fence = fence_for(output)
-            lines += ["", f"{fence}output", *output, fence]
+            lines += ["", f"{fence}output"]
+            segments.append(Segment(len(lines) + 1, len(lines) + len(output), cell=index, execution_count=count,
+                                    output=True))
+            lines += [*output, fence]
     elif unclosed_fence(body):  # a fence left open would swallow the cells after it
         lines.append(unclosed_fence(body))
     lines.append("")
