@@ -1,23 +1,32 @@
 """Loader throughput: a ~50-page PDF (fpdf2) and 20 notebooks (nbformat) of study-note sizes, read by the loaders.
 
-Prints the median of a few runs as pages per second and notebooks per second; not a test.
-Usage: python bench/bench_ingest.py [--pages 50] [--notebooks 20] [--runs 5]
+Prints the median of a few runs as pages per second and notebooks per second, then the full index (real model,
+embedded Chroma) of a mixed folder: the corpus note plus one file of each other kind, beside the corpus alone;
+not a test.
+Usage: python bench/bench_ingest.py [--pages 50] [--notebooks 20] [--runs 5] [--no-index]
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import random
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import nbformat
 from fpdf import FPDF
 from nbformat import v4
 
+from rag.app import Rag
 from rag.ingest.notebook import load_notebook
 from rag.ingest.pdf import load_pdf
+from rag.settings import load_settings
+
+CORPUS_NOTE = Path(__file__).resolve().parent.parent / "corpus" / "interview-notes.md"
 
 TEXT = ("gradient descent minimises the loss by stepping against its gradient; the learning rate sets the step "
          "size, and too large a rate diverges while too small a rate crawls. regularization adds a penalty on the "
@@ -83,6 +92,50 @@ def make_notebook(seed: int) -> bytes:
     return nbformat.writes(nb).encode()
 
 
+def make_web_page(seed: int) -> bytes:
+    rng = random.Random(seed)
+    sections = "".join(f"<h2>Part {n}</h2><p>{' '.join(sentence(rng, 15) for _ in range(5))}</p>"
+                       f"<ul>{''.join(f'<li>{sentence(rng, 8)}</li>' for _ in range(4))}</ul>" for n in range(12))
+    return (f"<html><head><title>Saved page</title><script>x()</script></head><body><nav>menu</nav>"
+            f"<main><h1>Saved lecture</h1>{sections}</main><footer>(c)</footer></body></html>").encode()
+
+
+def make_word(seed: int) -> bytes:
+    from docx import Document
+
+    rng = random.Random(seed)
+    document = Document()
+    for n in range(12):
+        document.add_heading(f"Topic {n}", level=2)
+        document.add_paragraph(" ".join(sentence(rng, 15) for _ in range(5)))
+        for _ in range(3):
+            document.add_paragraph(sentence(rng, 8), style="List Bullet")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def make_obsidian(seed: int) -> bytes:
+    rng = random.Random(seed)
+    body = "\n\n".join(f"## [[Topic {n}|Part {n}]]\n\n{' '.join(sentence(rng, 15) for _ in range(5))} #ml"
+                       for n in range(12))
+    return f"---\ntags: [ml, study]\naliases: [Vault note]\n---\n# Vault\n\n{body}\n".encode()
+
+
+def index_seconds(files: dict[str, bytes]) -> tuple[float, int]:
+    """Seconds and chunks of a full index of a fresh folder of these files (the model loaded beforehand)."""
+    with tempfile.TemporaryDirectory() as root:
+        settings = load_settings(corpus_dir=Path(root) / "corpus", data_dir=Path(root) / "data")
+        settings.corpus_dir.mkdir()
+        for name, data in files.items():
+            (settings.corpus_dir / name).write_bytes(data)
+        rag = Rag(settings)
+        rag.embedder.embed(["warm up"])
+        started = time.perf_counter()
+        report = rag.index()
+        return time.perf_counter() - started, report.chunks
+
+
 def median_seconds(work: Callable[[], object], runs: int) -> float:
     """Median wall time of `runs` calls, after one warm-up call (imports, PDFium's start)."""
     work()
@@ -99,6 +152,7 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=50)
     parser.add_argument("--notebooks", type=int, default=20)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--no-index", action="store_true", help="only the loaders, not the mixed-folder index")
     args = parser.parse_args()
 
     raw_pdf = make_pdf(args.pages)
@@ -114,6 +168,16 @@ def main() -> None:
     size = sum(map(len, notebooks)) / len(notebooks) / 1e3
     print(f"notebooks: {len(notebooks)} of {size:.0f} kB each (30 cells), {chars / len(notebooks) / 1e3:.0f} k chars "
           f"of text each; median {nb_s * 1000:.1f} ms = {len(notebooks) / nb_s:.0f} notebooks/s")
+    if args.no_index:
+        return
+    corpus = {"interview-notes.md": CORPUS_NOTE.read_bytes()}
+    others = {"lecture.pdf": make_pdf(10), "lab.ipynb": notebooks[0], "page.html": make_web_page(1),
+              "essay.docx": make_word(1), "vault.md": make_obsidian(1)}
+    alone_s, alone_chunks = index_seconds(corpus)
+    mixed_s, mixed_chunks = index_seconds(corpus | others)
+    print(f"full index, corpus alone: {alone_s:.1f} s ({alone_chunks} chunks); corpus + pdf (10 pages), notebook, "
+          f"web page, Word, Obsidian note: {mixed_s:.1f} s ({mixed_chunks} chunks, "
+          f"{(mixed_s - alone_s) / max(1, mixed_chunks - alone_chunks) * 1000:.0f} ms per extra chunk)")
 
 
 if __name__ == "__main__":

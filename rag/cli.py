@@ -145,7 +145,8 @@ def sources(as_json: JsonFlag = False) -> None:
     if not infos:
         typer.echo("nothing indexed yet: run `rag index`")
     for s in infos:
-        typer.echo(f"{s.chunks:6} chunks  {s.indexed_at}  {s.source}")
+        tags = f"  #{' #'.join(s.tags)}" if s.tags else ""
+        typer.echo(f"{s.chunks:6} chunks  {s.indexed_at}  {s.source}{tags}")
 
 
 @cli.command()

@@ -114,8 +114,9 @@ class RemoteRag:
 
     def sources(self) -> list[SourceInfo]:
         """The indexed notes with their chunk counts, hashes and index times."""
-        return [SourceInfo(**s.model_dump()) for s in SourcesResponse.model_validate(self.call("GET", "/v1/sources")
-                                                                                      ).sources]
+        listed = SourcesResponse.model_validate(self.call("GET", "/v1/sources")).sources
+        return [SourceInfo(s.source, s.chunks, s.sha256, s.indexed_at, s.kind, tuple(s.tags), tuple(s.aliases))
+                for s in listed]
 
     def check(self, query: str, k: int) -> None:
         # The checks `Rag` makes, made here first: the API's own validation words some of them differently.

@@ -19,7 +19,8 @@ from rag.api import create_app
 from rag.app import Rag
 from rag.embed import Embedder
 from rag.errors import NotFound
-from rag.ingest import load_note
+from rag.ingest import NOTE_SUFFIXES, load_note
+from rag.ingest.registry import loader_for
 from rag.models import Location, Note, locate
 from ui.render import Turn, render_conversation
 
@@ -92,6 +93,12 @@ def mixed(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Rag:
     rag = Rag(settings, embedder=embedder)
     rag.index()
     return rag
+
+
+def test_every_registered_suffix_has_a_loader() -> None:
+    kinds = {suffix: loader_for(f"x{suffix.upper()}") for suffix in NOTE_SUFFIXES}
+    assert all(callable(loader) for _, loader in kinds.values())
+    assert {kind for kind, _ in kinds.values()} == {"text", "notebook", "pdf", "html", "docx"}
 
 
 def test_each_kind_is_indexed_and_the_unreadable_ones_say_why(mixed: Rag) -> None:

@@ -6,28 +6,34 @@ A new format is one module with a `Loader` and one line in LOADERS.
 from __future__ import annotations
 
 import hashlib
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from rag.ingest.base import Loader, Unreadable
-from rag.ingest.docx import load_docx
-from rag.ingest.html import load_html
-from rag.ingest.notebook import load_notebook
-from rag.ingest.pdf import load_pdf
-from rag.ingest.text import load_markdown, load_text
 from rag.models import Note
 
-LOADERS: dict[str, tuple[str, Loader]] = {  # suffix -> (kind, loader)
-    ".md": ("text", load_markdown),
-    ".markdown": ("text", load_markdown),
-    ".txt": ("text", load_text),
-    ".ipynb": ("notebook", load_notebook),
-    ".pdf": ("pdf", load_pdf),
-    ".html": ("html", load_html),
-    ".htm": ("html", load_html),
-    ".docx": ("docx", load_docx),
+# suffix -> (kind, "module:function"): a loader's libraries are imported when a file of its kind is first read,
+# so `rag --help` or `rag sources` don't pay for bs4, python-docx or PDFium.
+LOADERS: dict[str, tuple[str, str]] = {
+    ".md": ("text", "rag.ingest.text:load_markdown"),
+    ".markdown": ("text", "rag.ingest.text:load_markdown"),
+    ".txt": ("text", "rag.ingest.text:load_text"),
+    ".ipynb": ("notebook", "rag.ingest.notebook:load_notebook"),
+    ".pdf": ("pdf", "rag.ingest.pdf:load_pdf"),
+    ".html": ("html", "rag.ingest.html:load_html"),
+    ".htm": ("html", "rag.ingest.html:load_html"),
+    ".docx": ("docx", "rag.ingest.docx:load_docx"),
 }
 NOTE_SUFFIXES = tuple(LOADERS)
+
+
+def loader_for(source: str) -> tuple[str, Loader]:
+    """The kind and the loader of a note, by its suffix (text for an unknown one)."""
+    kind, target = LOADERS.get(Path(source).suffix.lower(), LOADERS[".txt"])
+    module, name = target.split(":")
+    loader: Loader = getattr(importlib.import_module(module), name)
+    return kind, loader
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,7 @@ def read_note(path: Path, source: str) -> Note | Skipped:
 
 def load_note(raw: bytes, source: str) -> Note | Skipped:
     """Turn a note's bytes into a Note with its loader, or say why they can't be one."""
-    kind, loader = LOADERS.get(Path(source).suffix.lower(), LOADERS[".txt"])
+    kind, loader = loader_for(source)
     try:
         extracted = loader(raw, source)
     except Unreadable as exc:
