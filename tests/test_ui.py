@@ -216,6 +216,10 @@ def test_note_changes_need_the_api_key_when_one_is_set() -> None:
         ("my notes (v2).TXT", "my-notes-v2.txt"),
         ("<script>.md", "script.md"),
         ("-.md", "note.md"),
+        ("Lecture 3.PDF", "Lecture-3.pdf"),
+        ("lab (final).ipynb", "lab-final.ipynb"),
+        ("essay.docx", "essay.docx"),
+        ("saved page.htm", "saved-page.htm"),
     ],
 )
 def test_safe_name(name: str, expected: str) -> None:
