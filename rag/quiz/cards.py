@@ -35,7 +35,9 @@ DEFINES = re.compile(
     r"(?P<verb>is|are|refers? to)\s+(?:an?\b|the\b|one of\b|defined as\b|used (?:to|for)\b|when\b|a set of\b)", re.I)
 PLAIN_REFERS = re.compile(r"^(?:the\s+)?(?P<term>[A-Za-z][\w\- ]{2,40}?)\s+(?P<verb>refers? to)\s+(?!this|that|it)\S",
                           re.I)
-NAMED_FORMULA = re.compile(r"\*\*(?P<term>[^*]{2,60}?)\*\*")
+# The bold term a formula's lead-in names: at its start, or as what "is defined as" / "is given by".
+NAMED_FORMULA = re.compile(r"^\W*(?:(?:the|an?)\s+)?\*\*(?P<term>[^*]{2,60}?)\*\*|\*\*(?P<named>[^*]{2,60}?)\*\*[^.]{0,30}?"
+                           r"\b(?:is|are|can be)\s+(?:defined|given|calculated|computed|expressed|written)", re.I)
 FORMULA_OF = re.compile(r"\b(?:formula|equation|expression)\s+(?:for|of)\s+(?:the\s+)?(?P<term>[\w\- ()]{3,50}?)"
                         r"\s*(?:is|:|$)", re.I)
 FORMULA_VAGUE = frozenset({"overview", "formulation", "intuition", "derivation", "equations", "equation", "formula",
@@ -374,8 +376,9 @@ def formula_name(view: NoteView, i: int) -> str:
         if named:
             return re.sub(r"^the\s+", "", term_case(named.group("term").strip()), flags=re.I)
         bold = NAMED_FORMULA.search(lead.text)
-        if bold and len(bold.group("term").split()) <= 6:
-            return term_case(bold.group("term").strip(" :"))
+        term = (bold.group("term") or bold.group("named") or "") if bold else ""
+        if term and len(term.split()) <= 6:
+            return term_case(term.strip(" :"))
     title = heading_title(unit.context).rstrip(":?. ")
     words = re.findall(r"[\w&]+", title.lower())
     first = not any(u.kind == "formula" and view.paths[k] == view.paths[i] for k, u in enumerate(view.units[:i]))
