@@ -12,6 +12,11 @@ from rag.answer.question import content_words
 from rag.answer.select import is_filler
 from rag.answer.units import Unit, is_lead_in
 
+
+def word_set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 KINDS = ("question", "definition", "list", "formula", "code")
 MAX_POINTS = 8  # an expected answer longer than this is a chapter, not a card
 MIN_ITEMS, MAX_ITEMS = 2, 12
@@ -22,12 +27,13 @@ ASKS = re.compile(r"^(?:how|what|why|when|which|where|who|is|are|can|does|do|sho
 VAGUE = re.compile(r"^(?:summary|in summary|conclusion|conclusions|overview|introduction|notes?|additional notes|"
                    r"example|examples|output|explanation|code|code example|example usage|usage|result|results|"
                    r"final thoughts|recap|tl;?dr|note|answer|solution|details|more|misc|other|why|how|what|"
-                   r"example (?:in|with|of|without)\b.*|explanation of .*|.*\bexample\b.*|.*\boutput\b.*|step \d+.*)$", re.I)
+                   r"example (?:in|with|of|without)\b.*|explanation of .*|.*\bexample\b.*|.*\boutput\b.*|"
+                   r"step \d+.*)$", re.I)
 CHAT = re.compile(r"^(?:so|but|and|then|ok|okay|yes|no|also|actually|wait|hmm|right)\b", re.I)
 NONE = ("", "")
-IMPERATIVE = frozenset("""analyze analyse augment use apply check choose handle avoid consider try collect monitor tune
-evaluate define identify select perform ensure add remove train test compute calculate plot implement run start
-keep make let get set build create""".split())
+IMPERATIVE = word_set("""analyze analyse augment use apply check choose handle avoid consider try collect monitor tune
+evaluate define identify select perform ensure add remove train test compute calculate plot
+implement run start keep make let get set build create""")
 VAGUE_WORDS = frozenset({"use", "one", "which", "choose", "work", "works", "matter", "matters", "mean", "better"})
 # "**Term** is a ...", "An **abstract class** is a class ...", "**RNNs** are a class ...", "X refers to ..."
 DEFINES = re.compile(
@@ -36,7 +42,8 @@ DEFINES = re.compile(
 PLAIN_REFERS = re.compile(r"^(?:the\s+)?(?P<term>[A-Za-z][\w\- ]{2,40}?)\s+(?P<verb>refers? to)\s+(?!this|that|it)\S",
                           re.I)
 # The bold term a formula's lead-in names: at its start, or as what "is defined as" / "is given by".
-NAMED_FORMULA = re.compile(r"^\W*(?:(?:the|an?)\s+)?\*\*(?P<term>[^*]{2,60}?)\*\*|\*\*(?P<named>[^*]{2,60}?)\*\*[^.]{0,30}?"
+NAMED_FORMULA = re.compile(r"^\W*(?:(?:the|an?)\s+)?\*\*(?P<term>[^*]{2,60}?)\*\*"
+                           r"|\*\*(?P<named>[^*]{2,60}?)\*\*[^.]{0,30}?"
                            r"\b(?:is|are|can be)\s+(?:defined|given|calculated|computed|expressed|written)", re.I)
 FORMULA_OF = re.compile(r"\b(?:formula|equation|expression)\s+(?:for|of)\s+(?:the\s+)?(?P<term>[\w\- ()]{3,50}?)"
                         r"\s*(?:is|:|$)", re.I)
@@ -44,14 +51,16 @@ FORMULA_VAGUE = frozenset({"overview", "formulation", "intuition", "derivation",
                            "formulas", "mathematical", "example", "interpretation", "explanation", "step", "steps",
                            "optimization", "problem", "solution", "conditions", "case"})
 LEGEND = re.compile(r"^\W*where\b", re.I)
-NUMBERING = re.compile(r"^\s*(?:\d{1,3}(?:\.\d{1,3})*|[A-Za-z]|[IVX]+)[.)]?\s+(?=\S)|^\s*(?:step|part)\s+\d+\s*[:.)-]\s*",
-                       re.I)
+NUMBERING = re.compile(r"^\s*(?:\d{1,3}(?:\.\d{1,3})*|[A-Za-z]|[IVX]+)[.)]?\s+(?=\S)"
+                       r"|^\s*(?:step|part)\s+\d+\s*[:.)-]\s*", re.I)
 # Nouns a reader is asked to name the members of ("Name the advantages of SVM (3)").
-LIST_NOUNS = frozenset("""advantages disadvantages benefits drawbacks limitations features characteristics points
-concepts differences types applications steps solutions techniques methods strategies assumptions challenges components
-layers architectures variants examples scenarios considerations definitions issues properties rules metrics losses
-ways reasons principles pros cons uses stages phases kinds categories factors causes effects approaches tips
-best practices functions algorithms models terms elements parts""".split())
+LIST_NOUNS = word_set("""advantages disadvantages benefits drawbacks limitations features characteristics
+points concepts
+differences types applications steps solutions techniques methods strategies assumptions challenges
+components layers architectures variants examples scenarios considerations definitions issues
+properties rules metrics losses ways reasons principles pros cons uses stages phases kinds
+categories factors causes effects approaches tips best practices functions algorithms models terms
+elements parts""")
 GENERIC_WORDS = LIST_NOUNS | {"key", "main", "common", "other", "important", "use", "and", "&", "the", "major",
                               "typical", "general", "some", "additional", "related"}
 # A generic heading that asks its own question about the topic above it.
