@@ -150,7 +150,7 @@ def heading_cards(view: NoteView, i: int) -> Iterator[Card]:
     if asks(title):
         if CHAT.match(title):  # "so only difference is ...?": a turn of a conversation, not a question to study
             return
-        points = intro_points(view, body) or subheading_points(view, i, body)
+        points = intro_points(view, body, title) or subheading_points(view, i, body)
         if points:
             kind = "code" if all(p.kind == "code" for p in points) else "question"
             yield make_card(view, i, ask_about(view, i, title), kind, points)
@@ -164,7 +164,8 @@ def heading_cards(view: NoteView, i: int) -> Iterator[Card]:
 
 def ask_about(view: NoteView, i: int, title: str) -> str:
     """A heading's question in sentence case; one that names nothing ("When to use which?") gets its topic."""
-    question = sentence_case(term_case(title.rstrip("?:. "))) + "?"
+    title = title.rstrip("?:. ")
+    question = sentence_case(term_case(title) if is_title_case(title) else title) + "?"
     if not set(content_words(title)) - VAGUE_WORDS:
         parent = parent_title(view, i)
         return f"{question[:-1]} ({parent})?" if parent else question
@@ -242,12 +243,16 @@ def answers_here(unit: Unit) -> bool:
     return not (unit.kind == "row" and unit.header is None)  # a table's header row says nothing alone
 
 
-def intro_points(view: NoteView, body: Sequence[int]) -> list[Point]:
-    """What stands under a question before its first sub-heading: the answer as the notes open it."""
+def intro_points(view: NoteView, body: Sequence[int], question: str) -> list[Point]:
+    """What stands under a question before its first sub-heading (or the definition of another term): the answer
+    as the notes open it."""
     points: list[Point] = []
     for j in body:
         unit = view.units[j]
         if unit.kind == "heading":
+            break
+        defined = DEFINES.match(unit.text) if unit.kind == "sentence" else None
+        if points and defined and not shares_word(defined.group("term"), question):
             break
         if answers_here(unit) and not (is_lead_in(unit) and len(unit.text.split()) <= 6):
             points.append(point(unit))
@@ -331,7 +336,7 @@ def definition_card(view: NoteView, i: int) -> Card | None:
     unit = view.units[i]
     text = re.sub(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+", "", unit.text) if unit.kind == "item" else unit.text
     found = DEFINES.match(text) or (PLAIN_REFERS.match(text) if unit.kind == "sentence" else None)
-    if not found:
+    if not found or text.rstrip("*_ ").endswith(":"):  # "X is defined as:" introduces a formula, its own card
         return None
     term = found.group("term").strip(" :")
     if len(term.split()) > 6 or not re.search(r"[A-Za-z]{2}", term):
@@ -419,9 +424,9 @@ def well_formed(card: Card) -> bool:
         return False
     if card.kind in ("formula", "code", "list"):
         return True
-    asked = {w.rstrip("s") for w in content_words(card.question)} - {"what", "how", "why", "which", "when"}
-    said = {w.rstrip("s") for w in content_words(f"{card.heading} {card.answer}")}
-    return bool(asked & said) or not asked
+    asked = {w.rstrip("s") for w in content_words(card.question)} - VAGUE_WORDS
+    said = {w.rstrip("s") for w in content_words(card.answer)}
+    return bool(asked & said)
 
 
 def term_case(term: str) -> str:
@@ -436,6 +441,12 @@ def term_case(term: str) -> str:
         return "-".join(word(p) for p in parts)
 
     return " ".join(whole(w) for w in term.split())
+
+
+def is_title_case(text: str) -> bool:
+    """"Why MSE is Used Instead": most longer words capitalised, as headings are written, not sentences."""
+    words = [w for w in text.split() if len(w) > 3]
+    return bool(words) and sum(w[0].isupper() for w in words) / len(words) > 0.6
 
 
 def lower_first(text: str) -> str:

@@ -180,17 +180,19 @@ def topic_stats(topic: str, cards: Sequence[Scheduled], reviews: Sequence[Review
 
 
 def on_topic(cards: Sequence[Scheduled], topic: str, passages: Sequence[Passage]) -> list[Scheduled]:
-    """Cards on the lines the topic's search found, or whose question or headings use the topic's words."""
+    """Cards whose question or headings use all the topic's words; else cards on the lines the topic's search
+    found that use one of them (a chunk holds more than one topic)."""
     asked = word_terms(topic)
+    named = [s for s in cards if asked and asked <= word_terms(f"{s.card.question} {s.card.heading}")]
+    if named:
+        return named
     spans = [(p.source, p.start_line, p.end_line) for p in passages[:TOPIC_PASSAGES]]
 
-    def about(s: Scheduled) -> bool:
-        c = s.card
-        if any(src == c.source and start <= c.end_line and c.start_line <= end for src, start, end in spans):
-            return True
-        return bool(asked) and asked <= word_terms(f"{c.question} {c.heading}")
+    def found(c: Card) -> bool:
+        return any(src == c.source and start <= c.end_line and c.start_line <= end for src, start, end in spans)
 
-    return [s for s in cards if about(s)]
+    return [s for s in cards if found(s.card)
+            and (not asked or asked & word_terms(f"{s.card.question} {s.card.heading} {s.card.answer}"))]
 
 
 def check_answer(answer: str) -> str:
