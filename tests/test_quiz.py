@@ -272,3 +272,36 @@ def test_concurrent_reviews_are_all_recorded(study_rag: Rag) -> None:
 def test_data_folder_holds_the_schedule(study_rag: Rag) -> None:
     study_rag.quiz.stats()
     assert (Path(study_rag.settings.data_dir) / "quiz.sqlite3").is_file()
+
+
+# --- the terminal ----------------------------------------------------------------------------------------------
+
+
+def test_rag_quiz_goes_through_the_server_holding_the_folder(study_rag: Rag, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from rag.api import package_version
+    from rag.cli import cli
+    from rag.presence import announce, hold_for_serving, server_record
+
+    settings = study_rag.settings
+    monkeypatch.setenv("RAG_CORPUS_DIR", str(settings.corpus_dir))
+    monkeypatch.setenv("RAG_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("RAG_API_KEY", KEY)
+
+    def no_local_quiz(*args: object) -> None:
+        raise AssertionError("the CLI opened the folder itself instead of asking the server")
+
+    monkeypatch.setattr("rag.cli_quiz.LocalQuiz.__init__", no_local_quiz)
+    with hold_for_serving(settings.data_dir), running(create_app(study_rag, with_ui=False)) as url:
+        port = int(url.rsplit(":", 1)[1])
+        with announce(settings.data_dir, server_record(settings, "127.0.0.1", port, package_version())):
+            # one card answered with the notes' own words, the suggested grade taken; then an empty answer stops
+            card = study_rag.quiz.next(topic="encapsulation advantages").card
+            answer = card.answer.replace("\n", " ")
+            result = CliRunner().invoke(cli, ["quiz", "--topic", "encapsulation advantages"],
+                                        input=f"{answer}\n\n\n")
+    assert result.exit_code == 0, result.output
+    assert card.question in result.output and "Score 1.00" in result.output and "✓" in result.output
+    assert "Graded easy" in result.output and "1 reviewed now, 1 today" in result.output
+    assert study_rag.quiz.get(card.id).reviews == 1
