@@ -17,6 +17,7 @@ def word_set(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
+RULES = 2  # raise when the rules below change: every note's cards are derived again (their histories kept)
 KINDS = ("question", "definition", "list", "formula", "code")
 MAX_POINTS = 8  # an expected answer longer than this is a chapter, not a card
 MIN_ITEMS, MAX_ITEMS = 2, 12
@@ -43,13 +44,17 @@ PLAIN_REFERS = re.compile(r"^(?:the\s+)?(?P<term>[A-Za-z][\w\- ]{2,40}?)\s+(?P<v
                           re.I)
 # The bold term a formula's lead-in names: at its start, or as what "is defined as" / "is given by".
 NAMED_FORMULA = re.compile(r"^\W*(?:(?:the|an?)\s+)?\*\*(?P<term>[^*]{2,60}?)\*\*"
-                           r"|\*\*(?P<named>[^*]{2,60}?)\*\*[^.]{0,30}?"
-                           r"\b(?:is|are|can be)\s+(?:defined|given|calculated|computed|expressed|written)", re.I)
+                           r"|\*\*(?P<named>[^*]{2,60}?)\*\*\s*(?:\([^)]{1,40}\)\s*)?"
+                           r"(?:is|are|can be)\s+(?:defined|given|calculated|computed|expressed|written)", re.I)
+# "..., the cross-entropy loss is given by:" (the clause after the last comma names it)
+FORMULA_SUBJECT = re.compile(r"^(?:the\s+)?(?P<term>[\w\- ()]{3,40}?)\s+(?:is|are|can be)\s+"
+                             r"(?:defined|given|calculated|computed|expressed|written)\s+(?:as|by)\b", re.I)
 FORMULA_OF = re.compile(r"\b(?:formula|equation|expression)\s+(?:for|of)\s+(?:the\s+)?(?P<term>[\w\- ()]{3,50}?)"
                         r"\s*(?:is|:|$)", re.I)
 FORMULA_VAGUE = frozenset({"overview", "formulation", "intuition", "derivation", "equations", "equation", "formula",
                            "formulas", "mathematical", "example", "interpretation", "explanation", "step", "steps",
-                           "optimization", "problem", "solution", "conditions", "case"})
+                           "optimization", "problem", "solution", "conditions", "case", "definition", "calculation",
+                           "computation", "evaluation"})
 LEGEND = re.compile(r"^\W*where\b", re.I)
 NUMBERING = re.compile(r"^\s*(?:\d{1,3}(?:\.\d{1,3})*|[A-Za-z]|[IVX]+)[.)]?\s+(?=\S)"
                        r"|^\s*(?:step|part)\s+\d+\s*[:.)-]\s*", re.I)
@@ -73,6 +78,12 @@ ABOUT_PARENT = {
     "impact": "What is the impact of {parent}?",
     "comparison": "Compare {parent}",
     "solutions": "Name the solutions to {parent} ({n})",
+    "basic concept": "Explain the basic concept of {parent}",
+    "concept": "Explain the concept of {parent}",
+    "overview": "Give an overview of {parent}",
+    "workflow": "Explain the workflow of {parent}",
+    "intuition": "Explain the intuition behind {parent}",
+    "mechanism": "Explain the mechanism of {parent}",
 }
 
 
@@ -373,12 +384,32 @@ def formula_card(view: NoteView, i: int) -> Card | None:
     if j < len(view.units) and LEGEND.match(view.units[j].text):
         legend_lead = j
         j += 1
-        while j < len(view.units) and view.units[j].kind == "item" and view.units[j].lead in (legend_lead, None):
+        while (j < len(view.units) and view.units[j].kind == "item" and view.units[j].lead in (legend_lead, None)
+               and not is_lead_in(view.units[j])):  # "- **Dice Loss**:" opens the next formula, not a symbol
             points.append(point(view.units[j]))
             j += 1
             if len(points) > MAX_POINTS:
                 break
+    if name.lower() in FORMULA_VAGUE or VAGUE.match(name):  # "**Definition**:" names the topic above it
+        name = topic_title(view, i, name)
+        if not name:
+            return None
+    elif len(name.split()) <= 2:  # "penalty term", "prediction step": of what, the topic above says
+        topic = topic_title(view, i, name)
+        name = f"the {name} ({topic})" if topic else name
     return make_card(view, i, f"Write the formula for {name}", "formula", points[:MAX_POINTS])
+
+
+def topic_title(view: NoteView, i: int, name: str) -> str:
+    """The nearest heading above unit i that names a topic other than `name`, for context."""
+    for title in reversed(view.paths[i]):
+        title = heading_title(title).rstrip(":?. ")
+        title = title.split(": ")[0] if ": " in title else title
+        words = re.findall(r"[\w&]+", title.lower())
+        if (title and not shares_word(title, name) and not VAGUE.match(title) and not asks(title) and "=" not in title
+                and not set(words) & (FORMULA_VAGUE | LIST_NOUNS) and len(words) <= 8):
+            return term_case(title)
+    return ""
 
 
 def formula_name(view: NoteView, i: int) -> str:
@@ -389,6 +420,11 @@ def formula_name(view: NoteView, i: int) -> str:
         named = FORMULA_OF.search(lead.text)
         if named:
             return re.sub(r"^the\s+", "", term_case(named.group("term").strip()), flags=re.I)
+        clause = re.sub(r"[*_`]+", "", lead.text).rsplit(",", 1)[-1]
+        subject = FORMULA_SUBJECT.match(re.sub(r"^[\W\d]+", "", clause))
+        if subject and not re.match(r"(?:it|this|that|which|they|and|or|but|so|then|where)\b", subject.group("term"),
+                                    re.I):
+            return term_case(subject.group("term").strip())
         bold = NAMED_FORMULA.search(lead.text)
         term = (bold.group("term") or bold.group("named") or "") if bold else ""
         if term and len(term.split()) <= 6:
@@ -397,7 +433,7 @@ def formula_name(view: NoteView, i: int) -> str:
     words = re.findall(r"[\w&]+", title.lower())
     first = not any(u.kind == "formula" and view.paths[k] == view.paths[i] for k, u in enumerate(view.units[:i]))
     if (first and title and not VAGUE.match(title) and not asks(title) and len(words) <= 8
-            and not (set(words) & FORMULA_VAGUE) and not all(w in GENERIC_WORDS for w in words)):
+            and not (set(words) & (FORMULA_VAGUE | LIST_NOUNS))):
         return re.sub(r"^the\s+", "", term_case(title), flags=re.I)
     return ""
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from rag.answer.note import NoteView
 from rag.errors import InvalidInput, NotFound, NothingToStudy
 from rag.models import Passage
-from rag.quiz.cards import Card, derive_cards
+from rag.quiz.cards import RULES, Card, derive_cards
 from rag.quiz.grade import GRADES, Embed, Grade, grade_answer, word_terms
 from rag.quiz.schedule import Review, Schedule, Scheduled, day_start, learn_ahead
 
@@ -83,7 +83,9 @@ class Quiz:
         with self._lock:
             if snapshot is self._synced:
                 return 0
-            indexed, known = self.feed.versions(), self.schedule.versions()
+            # a note's version is its sha256 and the card rules' version: new rules re-derive every note
+            indexed = {s: f"{sha}/{RULES}" for s, sha in self.feed.versions().items()}
+            known = self.schedule.versions()
             changed = sorted(s for s, sha in indexed.items() if known.get(s) != sha)
             for source in changed:
                 self.schedule.sync(source, indexed[source], derive_cards(self.feed.view(source)))

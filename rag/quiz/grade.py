@@ -66,10 +66,13 @@ def point_credit(similarity: float, point: Point, said: set[str], given: set[str
     """How much of one point the answer made, 0..1: its meaning, and its key words."""
     meaning = min(1.0, max(0.0, (similarity - LOW) / (HIGH - LOW)))
     keys = point_terms(point) - given
+    shared = len(keys & said)
     if not keys:
         credit = meaning
+    elif meaning == 0 and shared < 2:  # one shared word in an answer about something else is chance
+        credit = 0.0
     else:
-        credit = MEANING_SHARE * meaning + (1 - MEANING_SHARE) * len(keys & said) / len(keys)
+        credit = MEANING_SHARE * meaning + (1 - MEANING_SHARE) * shared / len(keys)
     credit = 1.0 if similarity >= 0.97 else credit  # the notes' own words
     return round(credit, 3) if credit >= FLOOR else 0.0
 

@@ -38,7 +38,7 @@ CREATE TABLE IF NOT EXISTS reviews (
     score REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS reviews_at ON reviews (at);
-CREATE TABLE IF NOT EXISTS notes (source TEXT PRIMARY KEY, sha256 TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS notes (source TEXT PRIMARY KEY, version TEXT NOT NULL);  -- sha256/card rules
 """
 
 
@@ -92,13 +92,14 @@ class Schedule:
             db.close()
 
     def versions(self) -> dict[str, str]:
-        """The sha256 of each note as its cards were last derived."""
+        """The version (sha256 and card rules) of each note as its cards were last derived."""
         with self.connect() as db:
-            return {row["source"]: row["sha256"] for row in db.execute("SELECT source, sha256 FROM notes")}
+            return {row["source"]: row["version"] for row in db.execute("SELECT source, version FROM notes")}
 
-    def sync(self, source: str, sha256: str | None, cards: Sequence[Card]) -> None:
+    def sync(self, source: str, version: str | None, cards: Sequence[Card]) -> None:
         """Make the note's active cards exactly `cards`: new ones start new, a card whose id is kept (same question)
-        keeps its history with its lines and answer updated, the others are retired. `sha256=None`: the note is gone."""
+        keeps its history with its lines and answer updated, the others are retired. `version=None`: the note is
+        gone."""
         ids = [c.id for c in cards]
         with self.connect(write=True) as db:
             for card in cards:
@@ -112,11 +113,11 @@ class Schedule:
                 )
             marks = ",".join("?" * len(ids))
             db.execute(f"UPDATE cards SET retired=1 WHERE source=? AND id NOT IN ({marks})", (source, *ids))
-            if sha256 is None:
+            if version is None:
                 db.execute("DELETE FROM notes WHERE source=?", (source,))
             else:
-                db.execute("INSERT INTO notes VALUES (?, ?) ON CONFLICT (source) DO UPDATE SET sha256=excluded.sha256",
-                           (source, sha256))
+                db.execute("INSERT INTO notes VALUES (?, ?) ON CONFLICT (source) DO UPDATE SET "
+                           "version=excluded.version", (source, version))
 
     def get(self, card_id: str) -> Scheduled | None:
         with self.connect() as db:
