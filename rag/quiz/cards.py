@@ -17,7 +17,7 @@ def word_set(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-RULES = 2  # raise when the rules below change: every note's cards are derived again (their histories kept)
+RULES = 3  # raise when the rules below change: every note's cards are derived again (their histories kept)
 KINDS = ("question", "definition", "list", "formula", "code")
 MAX_POINTS = 8  # an expected answer longer than this is a chapter, not a card
 MIN_ITEMS, MAX_ITEMS = 2, 12
@@ -203,7 +203,8 @@ def list_question(view: NoteView, i: int, title: str, n: int) -> tuple[str, str]
         if bare and parent and not shares_word(title, parent):
             return f"Name the {name} of {parent} ({n})", "list"
         return f"Name the {name} ({n})", "list"
-    if words[0] in IMPERATIVE or words[0].endswith("ing") or is_question_heading(view, i, parent):
+    participle = words[0].endswith("ed") and len(words) > 1 and words[1] in ("by", "to", "with", "in", "for")
+    if words[0] in IMPERATIVE or words[0].endswith("ing") or participle or is_question_heading(view, i, parent):
         return NONE  # a step or a reason under a question: part of that question's answer, vague alone
     if len(words) > 1 and words[1] in ("of", "in", "for", "behind"):
         name = f"the {name}"
