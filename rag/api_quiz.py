@@ -20,7 +20,7 @@ class CardOut(BaseModel):
     """A question from the notes; lines `start_line`..`end_line` of `source` are its expected answer."""
 
     id: str
-    question: str
+    question: str = Field(description="Worded by the LLM when RAG_LLM_BASE_URL is set; the answer never is.")
     kind: Literal["question", "definition", "list", "formula", "code"]
     source: str
     start_line: int
@@ -86,7 +86,7 @@ class StatsOut(BaseModel):
 
 def card_out(s: Scheduled) -> CardOut:
     c = s.card
-    return CardOut(id=c.id, question=c.question, kind=c.kind,  # type: ignore[arg-type]
+    return CardOut(id=c.id, question=s.question, kind=c.kind,  # type: ignore[arg-type]
                    source=c.source, start_line=c.start_line, end_line=c.end_line, heading=c.heading, due=s.due)
 
 

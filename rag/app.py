@@ -80,8 +80,15 @@ class Rag:
             view=answerer.view,
             search=lambda topic, sources: self.search(topic, 10, sources),
         )
+        phrase = None
+        if self.settings.llm_base_url:  # the LLM may word the questions better; their answers stay the notes'
+            from functools import partial
+
+            from rag.quiz.phrase import phrase_question
+
+            phrase = partial(phrase_question, self.settings)
         return Quiz(Schedule(self.settings.data_dir / QUIZ_FILE), feed, answerer.vectors.embed,
-                    self.settings.quiz_new_per_day)
+                    self.settings.quiz_new_per_day, phrase)
 
     @cached_property
     def budget(self) -> Budget:

@@ -305,3 +305,27 @@ def test_rag_quiz_goes_through_the_server_holding_the_folder(study_rag: Rag, mon
     assert card.question in result.output and "Score 1.00" in result.output and "✓" in result.output
     assert "Graded easy" in result.output and "1 reviewed now, 1 today" in result.output
     assert study_rag.quiz.get(card.id).reviews == 1
+
+
+# --- the optional LLM words questions, never answers ---------------------------------------------------------------
+
+
+def test_the_llm_words_the_question_and_the_answer_stays_the_notes(make_rag: Callable[..., Rag]) -> None:
+    from llm_standin import StandInLLM
+
+    standin = StandInLLM()
+    with running(standin.app()) as url:
+        rag = make_rag(llm_base_url=f"{url}/v1")
+        rag.add_notes([("study.md", STUDY_NOTE.encode())])
+        rule_card = derive_cards(note_view(STUDY_NOTE))[0]
+        standin.reply = "By what means is data abstraction achieved?"
+        shown = rag.quiz.next()
+        assert shown.card.id == rule_card.id and shown.question == standin.reply
+        assert shown.card.points == rule_card.points  # the expected answer is the notes' lines, untouched
+        assert "Expected answer:\nData abstraction is accomplished" in standin.requests[0]["messages"][-1]["content"]
+        assert rag.quiz.next().question == standin.reply and len(standin.requests) == 1  # worded once, kept
+        assert rag.quiz.check(shown.card.id, rule_card.answer).grade.score >= 0.9
+
+        rag.quiz.answer(shown.card.id, rule_card.answer, "easy")
+        standin.reply = "Sure! Here is a better question:\nWhat is it?"  # chat, not a question: the card's own
+        assert rag.quiz.next().question == "What is encapsulation?"

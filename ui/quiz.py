@@ -40,7 +40,7 @@ def render_card(s: Scheduled | None, message: str = "") -> str:
     due = f"due {s.due:%Y-%m-%d %H:%M}" if s.due else "new"
     return (f'<div class="quiz-card" data-card="{html.escape(c.id)}"><div class="meta">{html.escape(c.kind)} · '
             f"{html.escape(c.heading or c.source)} · {due}</div>"
-            f'<p class="q" id="quiz-question">{html.escape(c.question)}</p>'
+            f'<p class="q" id="quiz-question">{html.escape(s.question)}</p>'
             f'<div class="meta">Expected answer: {html.escape(c.source)}, lines {c.start_line}–{c.end_line}</div>'
             "</div>")
 

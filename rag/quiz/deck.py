@@ -6,7 +6,7 @@ import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from rag.answer.note import NoteView
@@ -69,8 +69,10 @@ class NoteFeed:
 class Quiz:
     """Cards follow the index (re-derived when a note's sha256 changes), scheduled by FSRS in SQLite."""
 
-    def __init__(self, schedule: Schedule, feed: NoteFeed, embed: Embed, new_per_day: int) -> None:
+    def __init__(self, schedule: Schedule, feed: NoteFeed, embed: Embed, new_per_day: int,
+                 phrase: Callable[[Card], str] | None = None) -> None:
         self.schedule, self.feed, self.embed, self.new_per_day = schedule, feed, embed, new_per_day
+        self.phrase = phrase  # the LLM's wording of a question, when one is configured
         self._lock = threading.Lock()
         self._synced: object = None
 
@@ -111,9 +113,17 @@ class Quiz:
         return found
 
     def next(self, source: str | None = None, topic: str | None = None, now: datetime | None = None) -> Scheduled:
-        """The card to study now: the most overdue one, else a new one while today's limit lasts, else one due
-        within minutes. NothingToStudy when none is left."""
-        now = now or datetime.now(UTC)
+        """The card to study now (its question worded by the LLM when one is configured)."""
+        chosen = self.choose(source, topic, now or datetime.now(UTC))
+        if self.phrase is None or chosen.phrased:
+            return chosen
+        worded = self.phrase(chosen.card)  # once per card and answer: kept until the card's lines change
+        self.schedule.phrase(chosen.card.id, worded)
+        return replace(chosen, phrased=worded)
+
+    def choose(self, source: str | None, topic: str | None, now: datetime) -> Scheduled:
+        """The most overdue card, else a new one while today's limit lasts, else one due within minutes.
+        NothingToStudy when none is left."""
         found = self.cards(source, topic)
         due = sorted((s for s in found if s.due is not None and s.due <= now), key=lambda s: s.due or now)
         if due:

@@ -28,7 +28,8 @@ CREATE TABLE IF NOT EXISTS cards (
     retired INTEGER NOT NULL DEFAULT 0,
     state TEXT,
     due TEXT,
-    introduced TEXT
+    introduced TEXT,
+    phrased TEXT
 );
 CREATE INDEX IF NOT EXISTS cards_due ON cards (retired, due);
 CREATE TABLE IF NOT EXISTS reviews (
@@ -50,6 +51,12 @@ class Scheduled:
     due: datetime | None
     reviews: int
     retired: bool = False
+    phrased: str | None = None  # the question as the LLM worded it (RAG_LLM_BASE_URL), if it did
+
+    @property
+    def question(self) -> str:
+        """The question to show: the LLM's wording when there is one, else the card's own."""
+        return self.phrased or self.card.question
 
 
 @dataclass(frozen=True)
@@ -107,7 +114,9 @@ class Schedule:
                     "INSERT INTO cards (id, source, question, kind, heading, start_line, end_line, points) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET source=excluded.source, "
                     "question=excluded.question, kind=excluded.kind, heading=excluded.heading, "
-                    "start_line=excluded.start_line, end_line=excluded.end_line, points=excluded.points, retired=0",
+                    "start_line=excluded.start_line, end_line=excluded.end_line, points=excluded.points, retired=0, "
+                    # the LLM's wording of the question holds as long as the answer it was written for
+                    "phrased=CASE WHEN cards.points = excluded.points THEN cards.phrased END",
                     (card.id, card.source, card.question, card.kind, card.heading, card.start_line, card.end_line,
                      json.dumps([asdict(p) for p in card.points])),
                 )
@@ -142,6 +151,11 @@ class Schedule:
             return [Review(r["card_id"], r["heading"].split(" > ")[0] or r["source"], datetime.fromisoformat(r["at"]),
                            r["grade"]) for r in rows]
 
+    def phrase(self, card_id: str, question: str) -> None:
+        """Keep the LLM's wording of a card's question (its own question when the LLM gave none worth keeping)."""
+        with self.connect(write=True) as db:
+            db.execute("UPDATE cards SET phrased=? WHERE id=?", (question, card_id))
+
     def review(self, card_id: str, grade: str, score: float, now: datetime) -> datetime:
         """Record a review and schedule the card's next one with FSRS; its new due time."""
         from fsrs import Card as FsrsCard
@@ -167,7 +181,7 @@ def scheduled(row: sqlite3.Row) -> Scheduled:
     card = Card(row["id"], row["source"], row["question"], row["kind"], row["heading"], row["start_line"],
                 row["end_line"], points)
     due = datetime.fromisoformat(row["due"]) if row["due"] else None
-    return Scheduled(card, due, int(row["n_reviews"]), bool(row["retired"]))
+    return Scheduled(card, due, int(row["n_reviews"]), bool(row["retired"]), row["phrased"])
 
 
 def iso(moment: datetime) -> str:
