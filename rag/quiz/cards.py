@@ -17,7 +17,7 @@ def word_set(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-RULES = 3  # raise when the rules below change: every note's cards are derived again (their histories kept)
+RULES = 5  # raise when the rules below change: every note's cards are derived again (their histories kept)
 KINDS = ("question", "definition", "list", "formula", "code")
 MAX_POINTS = 8  # an expected answer longer than this is a chapter, not a card
 MIN_ITEMS, MAX_ITEMS = 2, 12
@@ -43,7 +43,7 @@ DEFINES = re.compile(
 PLAIN_REFERS = re.compile(r"^(?:the\s+)?(?P<term>[A-Za-z][\w\- ]{2,40}?)\s+(?P<verb>refers? to)\s+(?!this|that|it)\S",
                           re.I)
 # The bold term a formula's lead-in names: at its start, or as what "is defined as" / "is given by".
-NAMED_FORMULA = re.compile(r"^\W*(?:(?:the|an?)\s+)?\*\*(?P<term>[^*]{2,60}?)\*\*"
+NAMED_FORMULA = re.compile(r"^\W*(?:\d{1,3}[.)]\s*)?(?:(?:the|an?)\s+)?\*\*(?P<term>[^*]{2,60}?)\*\*"
                            r"|\*\*(?P<named>[^*]{2,60}?)\*\*\s*(?:\([^)]{1,40}\)\s*)?"
                            r"(?:is|are|can be)\s+(?:defined|given|calculated|computed|expressed|written)", re.I)
 # "..., the cross-entropy loss is given by:" (the clause after the last comma names it)
@@ -56,6 +56,10 @@ FORMULA_VAGUE = frozenset({"overview", "formulation", "intuition", "derivation",
                            "optimization", "problem", "solution", "conditions", "case", "definition", "calculation",
                            "computation", "evaluation"})
 LEGEND = re.compile(r"^\W*where\b", re.I)
+LATEX_WORDS = word_set("""frac text sum cdot partial hat bar tilde times sqrt log exp prod int dots ldots cdots quad
+leq geq le ge neq in mathbb mathrm mathbf begin end cases if left right operatorname max min lim approx""")
+# A legend item opens with the symbol it explains: "- \\( y_i \\) is ...", "- $n$: ...", "- `lr` = ...".
+LEGEND_SYMBOL = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+(?:\\\((.{1,200}?)\\\)|\$(.{1,60}?)\$|`(.{1,30}?)`)")
 NUMBERING = re.compile(r"^\s*(?:\d{1,3}(?:\.\d{1,3})*|[A-Za-z]|[IVX]+)[.)]?\s+(?=\S)"
                        r"|^\s*(?:step|part)\s+\d+\s*[:.)-]\s*", re.I)
 # Nouns a reader is asked to name the members of ("Name the advantages of SVM (3)").
@@ -386,12 +390,12 @@ def formula_card(view: NoteView, i: int) -> Card | None:
         legend_lead = j
         j += 1
         while (j < len(view.units) and view.units[j].kind == "item" and view.units[j].lead in (legend_lead, None)
-               and not is_lead_in(view.units[j])):  # "- **Dice Loss**:" opens the next formula, not a symbol
+               and explains(view.units[j].text, unit.text)):
             points.append(point(view.units[j]))
             j += 1
             if len(points) > MAX_POINTS:
                 break
-    if name.lower() in FORMULA_VAGUE or VAGUE.match(name):  # "**Definition**:" names the topic above it
+    if name.lower() in FORMULA_VAGUE:  # "**Definition**:" names the topic above it
         name = topic_title(view, i, name)
         if not name:
             return None
@@ -411,6 +415,18 @@ def topic_title(view: NoteView, i: int, name: str) -> str:
                 and not set(words) & (FORMULA_VAGUE | LIST_NOUNS) and len(words) <= 8):
             return term_case(title)
     return ""
+
+
+def explains(item: str, formula: str) -> bool:
+    """A legend item says what a symbol of this formula is ("- \\( y_i \\) is the true label"); an item about
+    something else ("- **Effect**: ...", symbols of other formulas) is not part of this formula's answer."""
+    symbol = LEGEND_SYMBOL.match(item)
+    if not symbol:
+        return False
+    def symbols(text: str) -> set[str]:  # letters and Greek letters, not LaTeX's own \frac, \text, \sum
+        return {t.lstrip("\\") for t in re.findall(r"\\?[A-Za-z]+", text)} - LATEX_WORDS
+
+    return bool(symbols(next(g for g in symbol.groups() if g)) & symbols(formula))
 
 
 def formula_name(view: NoteView, i: int) -> str:
