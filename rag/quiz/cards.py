@@ -17,7 +17,7 @@ def word_set(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-RULES = 5  # raise when the rules below change: every note's cards are derived again (their histories kept)
+RULES = 6  # raise when the rules below change: every note's cards are derived again (their histories kept)
 KINDS = ("question", "definition", "list", "formula", "code")
 MAX_POINTS = 8  # an expected answer longer than this is a chapter, not a card
 MIN_ITEMS, MAX_ITEMS = 2, 12
@@ -269,6 +269,8 @@ def intro_points(view: NoteView, body: Sequence[int], question: str) -> list[Poi
             break
         defined = DEFINES.match(unit.text) if unit.kind == "sentence" else None
         if points and defined and not shares_word(defined.group("term"), question):
+            break
+        if points and unit.kind == "sentence" and not answers_here(unit):  # "Would you like …?" ends the turn
             break
         if answers_here(unit) and not (is_lead_in(unit) and len(unit.text.split()) <= 6):
             points.append(point(unit))
