@@ -2,133 +2,42 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 from rag.answer.note import NoteView
 from rag.answer.question import content_words
 from rag.answer.select import is_filler
 from rag.answer.units import Unit, is_lead_in
+from rag.quiz.card import KINDS, RULES, Card, Point, card_id, make_card, point
+from rag.quiz.formulas import MAX_POINTS, formula_card
+from rag.quiz.wording import (
+    ABOUT_PARENT,
+    CHAT,
+    GENERIC_WORDS,
+    IMPERATIVE,
+    LIST_NOUNS,
+    NONE,
+    VAGUE,
+    VAGUE_WORDS,
+    asks,
+    heading_title,
+    is_title_case,
+    parent_title,
+    sentence_case,
+    shares_word,
+    term_case,
+)
 
+__all__ = ["KINDS", "RULES", "Card", "Point", "card_id", "derive_cards"]
 
-def word_set(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-RULES = 6  # raise when the rules below change: every note's cards are derived again (their histories kept)
-KINDS = ("question", "definition", "list", "formula", "code")
-MAX_POINTS = 8  # an expected answer longer than this is a chapter, not a card
 MIN_ITEMS, MAX_ITEMS = 2, 12
-# A heading that asks: ends with "?", or opens with a question word or an exercise verb.
-ASKS = re.compile(r"^(?:how|what|why|when|which|where|who|is|are|can|does|do|should|explain|describe|define|"
-                  r"compare|write|implement|list|name|differentiate)\b", re.I)
-# Headings nobody can be asked about: a card under them would be vague.
-VAGUE = re.compile(r"^(?:summary|in summary|conclusion|conclusions|overview|introduction|notes?|additional notes|"
-                   r"example|examples|output|explanation|code|code example|example usage|usage|result|results|"
-                   r"final thoughts|recap|tl;?dr|note|answer|solution|details|more|misc|other|why|how|what|"
-                   r"example (?:in|with|of|without)\b.*|explanation of .*|.*\bexample\b.*|.*\boutput\b.*|"
-                   r"step \d+.*)$", re.I)
-CHAT = re.compile(r"^(?:so|but|and|then|ok|okay|yes|no|also|actually|wait|hmm|right)\b", re.I)
-NONE = ("", "")
-IMPERATIVE = word_set("""analyze analyse augment use apply check choose handle avoid consider try collect monitor tune
-evaluate define identify select perform ensure add remove train test compute calculate plot
-implement run start keep make let get set build create""")
-VAGUE_WORDS = frozenset({"use", "one", "which", "choose", "work", "works", "matter", "matters", "mean", "better"})
 # "**Term** is a ...", "An **abstract class** is a class ...", "**RNNs** are a class ...", "X refers to ..."
 DEFINES = re.compile(
     r"^(?P<article>(?:an?|the)\s+)?\*\*(?P<term>[^*]{2,60}?)\*\*(?P<aside>\s*\([^)]{1,40}\))?\s*,?\s+"
     r"(?P<verb>is|are|refers? to)\s+(?:an?\b|the\b|one of\b|defined as\b|used (?:to|for)\b|when\b|a set of\b)", re.I)
 PLAIN_REFERS = re.compile(r"^(?:the\s+)?(?P<term>[A-Za-z][\w\- ]{2,40}?)\s+(?P<verb>refers? to)\s+(?!this|that|it)\S",
                           re.I)
-# The bold term a formula's lead-in names: at its start, or as what "is defined as" / "is given by".
-NAMED_FORMULA = re.compile(r"^\W*(?:\d{1,3}[.)]\s*)?(?:(?:the|an?)\s+)?\*\*(?P<term>[^*]{2,60}?)\*\*"
-                           r"|\*\*(?P<named>[^*]{2,60}?)\*\*\s*(?:\([^)]{1,40}\)\s*)?"
-                           r"(?:is|are|can be)\s+(?:defined|given|calculated|computed|expressed|written)", re.I)
-# "..., the cross-entropy loss is given by:" (the clause after the last comma names it)
-FORMULA_SUBJECT = re.compile(r"^(?:the\s+)?(?P<term>[\w\- ()]{3,40}?)\s+(?:is|are|can be)\s+"
-                             r"(?:defined|given|calculated|computed|expressed|written)\s+(?:as|by)\b", re.I)
-FORMULA_OF = re.compile(r"\b(?:formula|equation|expression)\s+(?:for|of)\s+(?:the\s+)?(?P<term>[\w\- ()]{3,50}?)"
-                        r"\s*(?:is|:|$)", re.I)
-FORMULA_VAGUE = frozenset({"overview", "formulation", "intuition", "derivation", "equations", "equation", "formula",
-                           "formulas", "mathematical", "example", "interpretation", "explanation", "step", "steps",
-                           "optimization", "problem", "solution", "conditions", "case", "definition", "calculation",
-                           "computation", "evaluation"})
-LEGEND = re.compile(r"^\W*where\b", re.I)
-LATEX_WORDS = word_set("""frac text sum cdot partial hat bar tilde times sqrt log exp prod int dots ldots cdots quad
-leq geq le ge neq in mathbb mathrm mathbf begin end cases if left right operatorname max min lim approx""")
-# A legend item opens with the symbol it explains: "- \\( y_i \\) is ...", "- $n$: ...", "- `lr` = ...".
-LEGEND_SYMBOL = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+(?:\\\((.{1,200}?)\\\)|\$(.{1,60}?)\$|`(.{1,30}?)`)")
-NUMBERING = re.compile(r"^\s*(?:\d{1,3}(?:\.\d{1,3})*|[A-Za-z]|[IVX]+)[.)]?\s+(?=\S)"
-                       r"|^\s*(?:step|part)\s+\d+\s*[:.)-]\s*", re.I)
-# Nouns a reader is asked to name the members of ("Name the advantages of SVM (3)").
-LIST_NOUNS = word_set("""advantages disadvantages benefits drawbacks limitations features characteristics
-points concepts
-differences types applications steps solutions techniques methods strategies assumptions challenges
-components layers architectures variants examples scenarios considerations definitions issues
-properties rules metrics losses ways reasons principles pros cons uses stages phases kinds
-categories factors causes effects approaches tips best practices functions algorithms models terms
-elements parts""")
-GENERIC_WORDS = LIST_NOUNS | {"key", "main", "common", "other", "important", "use", "and", "&", "the", "major",
-                              "typical", "general", "some", "additional", "related"}
-# A generic heading that asks its own question about the topic above it.
-ABOUT_PARENT = {
-    "achieved through": "How is {parent} achieved?",
-    "how it works": "How does {parent} work?",
-    "definition": "What is {parent}?",
-    "cause": "What causes {parent}?",
-    "causes": "What causes {parent}?",
-    "impact": "What is the impact of {parent}?",
-    "comparison": "Compare {parent}",
-    "solutions": "Name the solutions to {parent} ({n})",
-    "basic concept": "Explain the basic concept of {parent}",
-    "concept": "Explain the concept of {parent}",
-    "overview": "Give an overview of {parent}",
-    "workflow": "Explain the workflow of {parent}",
-    "intuition": "Explain the intuition behind {parent}",
-    "mechanism": "Explain the mechanism of {parent}",
-}
-
-
-@dataclass(frozen=True)
-class Point:
-    """One thing an answer should say: a sentence, item, formula, row or code block, with its lines."""
-
-    text: str
-    start_line: int
-    end_line: int
-    kind: str
-
-
-@dataclass(frozen=True)
-class Card:
-    """A question from the notes; its expected answer is `points`, lines start_line..end_line of `source`."""
-
-    id: str
-    source: str
-    question: str
-    kind: str  # question | definition | list | formula | code
-    heading: str  # the heading path, "A > B"
-    start_line: int
-    end_line: int
-    points: tuple[Point, ...]
-
-    @property
-    def answer(self) -> str:
-        """The expected answer as the notes word it, one point a line."""
-        return "\n".join(p.text for p in self.points)
-
-    @property
-    def topic(self) -> str:
-        """The top heading the card sits under (the note's name when it has none)."""
-        return self.heading.split(" > ")[0] if self.heading else self.source
-
-
-def card_id(source: str, question: str) -> str:
-    """Stable across re-derivation: the note and the question's words, nothing else."""
-    key = " ".join(re.findall(r"\w+", question.lower()))
-    return hashlib.sha1(f"{source}\0{key}".encode()).hexdigest()[:16]
 
 
 def derive_cards(view: NoteView) -> list[Card]:
@@ -152,9 +61,6 @@ def candidates(view: NoteView) -> Iterator[Card]:
             card = formula_card(view, i)
             if card:
                 yield card
-
-
-# --- headings: a question with the lines under it, or a list to name ------------------------------------------
 
 
 def heading_cards(view: NoteView, i: int) -> Iterator[Card]:
@@ -220,23 +126,6 @@ def list_question(view: NoteView, i: int, title: str, n: int) -> tuple[str, str]
 def is_question_heading(view: NoteView, i: int, parent: str) -> bool:
     """True if the heading above heading i asks a question (its sub-headings are parts of the answer)."""
     return len(view.paths[i]) > 1 and asks(heading_title(view.paths[i][-2]))
-
-
-def shares_word(a: str, b: str) -> bool:
-    return bool({w.rstrip("s") for w in content_words(a)} & {w.rstrip("s") for w in content_words(b)})
-
-
-def heading_title(text: str) -> str:
-    """A heading's words without numbering, emphasis, a notebook's `#` or a trailing colon."""
-    title = re.sub(r"[*_`]+", "", text).strip().lstrip("#").strip()
-    title = NUMBERING.sub("", title).strip().rstrip(":").strip()
-    return re.sub(r"\s+", " ", title)
-
-
-def asks(title: str) -> bool:
-    """A heading that is a question a reader could answer (a long prose line typed after `#` is not one)."""
-    words = len(title.split())
-    return 2 <= words <= 25 and (title.endswith("?") or (bool(ASKS.match(title)) and words >= 3))
 
 
 def section_body(view: NoteView, i: int) -> list[int]:
@@ -333,22 +222,6 @@ def merge_nested(view: NoteView, points: list[Point], top: int | None = None) ->
     return merged
 
 
-def parent_title(view: NoteView, i: int) -> str:
-    """The nearest heading above heading i at a higher level, as a topic name."""
-    path = view.paths[i]
-    for name in reversed(path[:-1]):
-        title = heading_title(name).rstrip(":?. ")
-        title = title.split(": ")[0] if ": " in title else title  # "Linear Regression: A Comprehensive Overview"
-        words = re.findall(r"[\w&]+", title.lower())
-        if title and not VAGUE.match(title) and not all(w in GENERIC_WORDS for w in words) and not asks(title) \
-                and len(words) <= 10:
-            return term_case(title)
-    return ""
-
-
-# --- definitions and formulas ---------------------------------------------------------------------------------
-
-
 def definition_card(view: NoteView, i: int) -> Card | None:
     """"**Encapsulation** is ..." asked back as "What is encapsulation?", answered by its sentence (and the next)."""
     unit = view.units[i]
@@ -380,98 +253,6 @@ def definition_card(view: NoteView, i: int) -> Card | None:
     return make_card(view, i, f"What {verb} {name}?", "definition", points)
 
 
-def formula_card(view: NoteView, i: int) -> Card | None:
-    """A display formula, asked as "Write the formula for ..." with its legend ("Where: ...") as further points."""
-    unit = view.units[i]
-    name = formula_name(view, i)
-    if not name:
-        return None
-    points = [point(unit)]
-    j = i + 1
-    if j < len(view.units) and LEGEND.match(view.units[j].text):
-        legend_lead = j
-        j += 1
-        while (j < len(view.units) and view.units[j].kind == "item" and view.units[j].lead in (legend_lead, None)
-               and explains(view.units[j].text, unit.text)):
-            points.append(point(view.units[j]))
-            j += 1
-            if len(points) > MAX_POINTS:
-                break
-    if name.lower() in FORMULA_VAGUE:  # "**Definition**:" names the topic above it
-        name = topic_title(view, i, name)
-        if not name:
-            return None
-    elif len(name.split()) <= 2:  # "penalty term", "prediction step": of what, the topic above says
-        topic = topic_title(view, i, name)
-        name = f"the {name} ({topic})" if topic else name
-    return make_card(view, i, f"Write the formula for {name}", "formula", points[:MAX_POINTS])
-
-
-def topic_title(view: NoteView, i: int, name: str) -> str:
-    """The nearest heading above unit i that names a topic other than `name`, for context."""
-    for title in reversed(view.paths[i]):
-        title = heading_title(title).rstrip(":?. ")
-        title = title.split(": ")[0] if ": " in title else title
-        words = re.findall(r"[\w&]+", title.lower())
-        if (title and not shares_word(title, name) and not VAGUE.match(title) and not asks(title) and "=" not in title
-                and not set(words) & (FORMULA_VAGUE | LIST_NOUNS) and len(words) <= 8):
-            return term_case(title)
-    return ""
-
-
-def explains(item: str, formula: str) -> bool:
-    """A legend item says what a symbol of this formula is ("- \\( y_i \\) is the true label"); an item about
-    something else ("- **Effect**: ...", symbols of other formulas) is not part of this formula's answer."""
-    symbol = LEGEND_SYMBOL.match(item)
-    if not symbol:
-        return False
-    def symbols(text: str) -> set[str]:  # letters and Greek letters, not LaTeX's own \frac, \text, \sum
-        return {t.lstrip("\\") for t in re.findall(r"\\?[A-Za-z]+", text)} - LATEX_WORDS
-
-    return bool(symbols(next(g for g in symbol.groups() if g)) & symbols(formula))
-
-
-def formula_name(view: NoteView, i: int) -> str:
-    """What a formula computes: the term its lead-in line names, or else the heading it sits under."""
-    unit = view.units[i]
-    lead = view.units[unit.lead] if unit.lead is not None else (view.units[i - 1] if i > 0 else None)
-    if lead is not None and lead.kind != "heading" and lead.end_line >= unit.start_line - 2:
-        named = FORMULA_OF.search(lead.text)
-        if named:
-            return re.sub(r"^the\s+", "", term_case(named.group("term").strip()), flags=re.I)
-        clause = re.sub(r"[*_`]+", "", lead.text).rsplit(",", 1)[-1]
-        subject = FORMULA_SUBJECT.match(re.sub(r"^[\W\d]+", "", clause))
-        if subject and not re.match(r"(?:it|this|that|which|they|and|or|but|so|then|where)\b", subject.group("term"),
-                                    re.I):
-            return term_case(subject.group("term").strip())
-        bold = NAMED_FORMULA.search(lead.text)
-        term = (bold.group("term") or bold.group("named") or "") if bold else ""
-        if term and len(term.split()) <= 6:
-            return term_case(term.strip(" :"))
-    title = heading_title(unit.context).rstrip(":?. ")
-    words = re.findall(r"[\w&]+", title.lower())
-    first = not any(u.kind == "formula" and view.paths[k] == view.paths[i] for k, u in enumerate(view.units[:i]))
-    if (first and title and not VAGUE.match(title) and not asks(title) and len(words) <= 8
-            and not (set(words) & (FORMULA_VAGUE | LIST_NOUNS))):
-        return re.sub(r"^the\s+", "", term_case(title), flags=re.I)
-    return ""
-
-
-# --- shared -------------------------------------------------------------------------------------------------
-
-
-def point(unit: Unit) -> Point:
-    return Point(unit.text, unit.start_line, unit.end_line, unit.kind)
-
-
-def make_card(view: NoteView, i: int, question: str, kind: str, points: Sequence[Point]) -> Card:
-    question = re.sub(r"\s+", " ", question).strip()
-    path = view.paths[i] if i < len(view.paths) else ()
-    heading = " > ".join(heading_title(p) for p in path)
-    return Card(card_id(view.source, question), view.source, question, kind, heading,
-                min(p.start_line for p in points), max(p.end_line for p in points), tuple(points))
-
-
 def well_formed(card: Card) -> bool:
     """A card worth asking: its answer says something, and says it about what the question asks."""
     words = re.findall(r"\w+", card.answer)
@@ -482,34 +263,3 @@ def well_formed(card: Card) -> bool:
     asked = {w.rstrip("s") for w in content_words(card.question)} - VAGUE_WORDS
     said = {w.rstrip("s") for w in content_words(card.answer)}
     return bool(asked & said)
-
-
-def term_case(term: str) -> str:
-    """A term as it reads mid-sentence: "Recurrent Neural Networks (RNNs)" -> "recurrent neural networks (RNNs)"."""
-    def word(w: str) -> str:
-        return w if re.search(r"[A-Z].*[A-Z]|\d", w) or w.isupper() else w.lower()
-
-    def whole(w: str) -> str:
-        parts = w.split("-")
-        if any(p.isupper() or re.search(r"[a-z][A-Z]|\d", p) for p in parts):  # "U-Net", "k-NN", "GPT-4"
-            return w
-        return "-".join(word(p) for p in parts)
-
-    return " ".join(whole(w) for w in term.split())
-
-
-def is_title_case(text: str) -> bool:
-    """"Why MSE is Used Instead": most longer words capitalised, as headings are written, not sentences."""
-    words = [w for w in text.split() if len(w) > 3]
-    return bool(words) and sum(w[0].isupper() for w in words) / len(words) > 0.6
-
-
-def lower_first(text: str) -> str:
-    words = text.split(" ", 1)
-    if words and not re.search(r"[A-Z].*[A-Z]", words[0]):
-        words[0] = words[0].lower()
-    return " ".join(words)
-
-
-def sentence_case(text: str) -> str:
-    return text[:1].upper() + text[1:]

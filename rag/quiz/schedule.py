@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from rag.errors import StoreUnavailable
+from rag.errors import NotFound, StoreUnavailable
 from rag.quiz.cards import Card, Point
 
 RATINGS = {"again": 1, "hard": 2, "good": 3, "easy": 4}  # fsrs.Rating values
@@ -163,8 +163,8 @@ class Schedule:
 
         with self.connect(write=True) as db:  # read, schedule, write under one lock: two reviews never interleave
             row = db.execute("SELECT state, introduced FROM cards WHERE id=?", (card_id,)).fetchone()
-            if row is None:
-                raise KeyError(card_id)
+            if row is None:  # gone between the grading and this write: a note was removed meanwhile
+                raise NotFound(f"no card {card_id}: its note was removed")
             state = FsrsCard.from_json(row["state"]) if row["state"] else FsrsCard(due=now)
             state, _ = Scheduler().review_card(state, Rating(RATINGS[grade]), review_datetime=now)
             db.execute("UPDATE cards SET state=?, due=?, introduced=? WHERE id=?",
