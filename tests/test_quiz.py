@@ -156,6 +156,8 @@ def test_grading_names_the_missed_points_and_an_off_topic_answer_scores_zero(
     for answer in ("Paris is the capital of France and has many museums.", "???", ""):
         off = grade_answer(card, answer, vectors.embed)
         assert off.score == 0.0 and off.suggested == "again" and not off.matched
+    named = grade_answer(card, "They are effective in high dimensions, and there is the kernel trick.", vectors.embed)
+    assert [p.text[:5] for p in named.matched] == ["1. **", "3. **"] and len(named.missed) == 1  # labels named
     full = grade_answer(card, card.answer, vectors.embed)
     assert full.score >= 0.9 and full.suggested == "easy" and not full.missed
     started = time.perf_counter()

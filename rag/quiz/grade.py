@@ -16,7 +16,7 @@ from rag.quiz.cards import Card, Point
 GRADES = ("again", "hard", "good", "easy")
 # Similarity of a point to the closest part of the answer: below LOW it says nothing of the point, from HIGH on
 # it says the point in other words (the packaged MiniLM model; an unrelated sentence of the same notes sits near 0.3).
-LOW, HIGH = 0.45, 0.85
+LOW, HIGH = 0.4, 0.75
 MEANING_SHARE = 0.5  # the rest of a point's credit is the share of its key words the answer uses
 MATCHED = 0.5  # a point with this much credit was made
 FLOOR = 0.25  # below this a point's credit is noise (a shared common word), not a partial answer
@@ -30,6 +30,10 @@ PLAIN = frozenset({"used", "use", "using", "also", "make", "makes", "allow", "al
                    "based", "called", "known", "within", "without", "one", "two", "many", "much", "more", "less",
                    "each", "other", "type", "types"})
 
+LABEL = re.compile(r"^\W*(?:\d{1,3}[.)]\s*)?\|?\s*\*\*([^*]{2,80})\*\*")
+GENERIC_TERMS = frozenset({"descript", "impact", "exampl", "purpos", "techniqu", "strength", "limit", "definit",
+                           "problem", "solut", "caus", "effect", "advantag", "disadvantag", "benefit", "drawback",
+                           "featur", "context", "natur", "metric"})  # stems of labels that name no content
 Embed = Callable[[Sequence[str], Sequence[str]], tuple[np.ndarray, np.ndarray]]
 
 
@@ -49,12 +53,19 @@ def grade_answer(card: Card, answer: str, embed: Embed) -> Grade:
     pieces = answer_pieces(answer)
     if not pieces:
         return Grade(0.0, "again", (), card.points)
-    texts = [plain(p.text) for p in card.points]
-    piece_vectors, point_vectors = embed(pieces, texts)
-    meaning = (point_vectors @ piece_vectors.T).max(axis=1)
+    labels = [point_label(p) for p in card.points]
+    texts = [plain(p.text) for p in card.points] + [label for label in labels if label]
+    piece_vectors, vectors = embed(pieces, texts)
+    meaning = (vectors @ piece_vectors.T).max(axis=1)
     given = question_terms(card.question)
     said = answer_terms(answer)
-    credits = [point_credit(float(m), p, said, given) for m, p in zip(meaning, card.points)]
+    label_meaning = iter(meaning[len(card.points):])
+    credits = []
+    for m, p, label in zip(meaning, card.points, labels):
+        credit = point_credit(float(m), point_terms(p), said, given)
+        if label:  # naming an item's label ("**Kernel Trick**: ...") makes the point, as a list card asks
+            credit = max(credit, label_credit(float(next(label_meaning)), word_terms(label), said, given))
+        credits.append(credit)
     matched = tuple(p for p, c in zip(card.points, credits) if c >= MATCHED)
     missed = tuple(p for p, c in zip(card.points, credits) if c < MATCHED)
     weights = [point_weight(p) for p in card.points]
@@ -62,11 +73,11 @@ def grade_answer(card: Card, answer: str, embed: Embed) -> Grade:
     return Grade(score, suggest(score), matched, missed)
 
 
-def point_credit(similarity: float, point: Point, said: set[str], given: set[str]) -> float:
-    """How much of one point the answer made, 0..1: its meaning, and its key words."""
+def point_credit(similarity: float, terms: frozenset[str], said: set[str], given: set[str]) -> float:
+    """How much of one point the answer made, 0..1: its meaning, and its key words (`terms`)."""
     meaning = min(1.0, max(0.0, (similarity - LOW) / (HIGH - LOW)))
-    keys = point_terms(point) - given
-    shared = len(keys & said)
+    keys = terms - given
+    shared = sum(1 for key in keys if uses(said, key))
     if not keys:
         credit = meaning
     elif meaning == 0 and shared < 2:  # one shared word in an answer about something else is chance
@@ -75,6 +86,29 @@ def point_credit(similarity: float, point: Point, said: set[str], given: set[str
         credit = MEANING_SHARE * meaning + (1 - MEANING_SHARE) * shared / len(keys)
     credit = 1.0 if similarity >= 0.97 else credit  # the notes' own words
     return round(credit, 3) if credit >= FLOOR else 0.0
+
+
+def label_credit(similarity: float, terms: frozenset[str], said: set[str], given: set[str]) -> float:
+    """A label is its words: two of them or more name it (a one-word label, "Positive", names nothing alone)."""
+    keys = terms - given
+    shared = sum(1 for key in keys if uses(said, key))
+    named = shared / len(keys) if shared >= 2 else 0.0
+    return max(named, point_credit(similarity, terms, said, given))
+
+
+def uses(said: set[str], key: str) -> bool:
+    """The answer uses the key word, or a word of the same stem the stemmer cut differently ("dimens", "dimension")."""
+    return key in said or (len(key) >= 5 and any(len(w) >= 5 and (w.startswith(key) or key.startswith(w))
+                                                 for w in said))
+
+
+def point_label(point: Point) -> str:
+    """An item's bold label ("1. **Kernel Trick**: Handles ...") if it says something of its own; "" if none."""
+    found = LABEL.match(point.text) if point.kind in ("item", "row") else None
+    if not found:
+        return ""
+    label = found.group(1).strip(" :")
+    return label if word_terms(label) - GENERIC_TERMS else ""
 
 
 def point_weight(point: Point) -> float:
