@@ -43,6 +43,7 @@ from rag.api_models import (
     status_out,
     summary_out,
 )
+from rag.api_quiz import quiz_router
 from rag.app import Rag
 from rag.errors import (
     ERROR_HEADER,
@@ -286,12 +287,14 @@ def create_app(rag: Rag, with_ui: bool = True) -> FastAPI:
     app.state.rag = rag
     app.include_router(router)
     app.include_router(chat_router)
+    quiz = quiz_router(require_key)
+    app.include_router(quiz)
     app.add_exception_handler(RagError, rag_error)
     app.add_exception_handler(RequestValidationError, invalid_request)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, internal_error)
     app.add_middleware(UploadLimit, limit=rag.settings.max_upload_bytes)
-    keep_v1_for_the_api(app, [router, chat_router])
+    keep_v1_for_the_api(app, [router, chat_router, quiz])
     if with_ui:
         mount_ui(app, rag)
     return app

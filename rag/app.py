@@ -21,10 +21,12 @@ if TYPE_CHECKING:
     from rag.chunk import Budget
     from rag.embed import Embedder
     from rag.index import Progress
+    from rag.quiz import Quiz
     from rag.retrieve import Mode, Retriever
 
 log = logging.getLogger(__name__)
 MAX_K = 50
+QUIZ_FILE = "quiz.sqlite3"  # study mode's cards and reviews, in the data folder
 UNITS_SUFFIX = "-units"  # the collection of the answer stage's unit vectors, beside the chunks'
 
 
@@ -65,6 +67,28 @@ class Rag:
         from rag.retrieve import Retriever
 
         return Retriever(self.store, self.embedder)
+
+    @cached_property
+    def quiz(self) -> Quiz:
+        """Study mode: cards from the indexed notes, graded against them, scheduled in the data folder."""
+        from rag.quiz import NoteFeed, Quiz, Schedule
+
+        answerer = self.answerer
+        feed = NoteFeed(
+            snapshot=self.retriever.refresh,
+            versions=lambda: {s.source: s.sha256 for s in self.sources()},
+            view=answerer.view,
+            search=lambda topic, sources: self.search(topic, 10, sources),
+        )
+        phrase = None
+        if self.settings.llm_base_url:  # the LLM may word the questions better; their answers stay the notes'
+            from functools import partial
+
+            from rag.quiz.phrase import phrase_question
+
+            phrase = partial(phrase_question, self.settings)
+        return Quiz(Schedule(self.settings.data_dir / QUIZ_FILE), feed, answerer.vectors.embed,
+                    self.settings.quiz_new_per_day, phrase)
 
     @cached_property
     def budget(self) -> Budget:

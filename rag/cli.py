@@ -150,6 +150,20 @@ def sources(as_json: JsonFlag = False) -> None:
 
 
 @cli.command()
+def quiz(
+    topic: Annotated[str | None, typer.Option(help="Only cards on this topic (matched by search), e.g. SVMs.")] = None,
+    source: Annotated[str | None, typer.Option(help="Only cards of this note.")] = None,
+) -> None:
+    """Study mode: cards from your notes one at a time, graded against them, scheduled by spaced repetition."""
+    from rich.console import Console
+
+    from rag.cli_quiz import quiz_client, run_quiz
+
+    with open_notes() as rag:
+        run_quiz(quiz_client(rag), source, topic, Console(highlight=False))
+
+
+@cli.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on (RAG_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (RAG_PORT).")] = None,

@@ -55,3 +55,7 @@ class ServerRunning(RagError):
 
 class ServerUnreachable(RagError):
     """The `rag serve` holding the data folder does not answer."""
+
+
+class NothingToStudy(NotFound):
+    """Study mode has no card due and no new card left for today (with the filters given)."""

@@ -29,6 +29,7 @@ from rag.presence import ServerRecord
 from rag.settings import Settings
 
 if TYPE_CHECKING:
+    from rag.api_quiz import AnswerOut, CardOut, StatsOut
     from rag.index import Progress
 
 CONNECT_TIMEOUT = 3.0  # the server is on this machine: it connects at once or not at all
@@ -118,6 +119,10 @@ class RemoteRag:
         return [SourceInfo(s.source, s.chunks, s.sha256, s.indexed_at, s.kind, tuple(s.tags), tuple(s.aliases))
                 for s in listed]
 
+    def quiz_client(self) -> RemoteQuiz:
+        """Study mode through the server's /v1/quiz routes."""
+        return RemoteQuiz(self)
+
     def check(self, query: str, k: int) -> None:
         # The checks `Rag` makes, made here first: the API's own validation words some of them differently.
         check_query(query, self.settings.max_query_chars)
@@ -154,6 +159,35 @@ class RemoteRag:
         wrong = "refused the key in RAG_API_KEY" if self.settings.api_key else "needs its key to index"
         return AuthError(f"the notes-rag server at {self.record.url} {wrong}: set RAG_API_KEY to the key it was "
                          "started with")
+
+
+class RemoteQuiz:
+    """`rag quiz`'s calls (see rag/cli_quiz.py) done by the server: the same shapes, the same exceptions."""
+
+    def __init__(self, remote: RemoteRag) -> None:
+        self.remote = remote
+
+    def next(self, source: str | None, topic: str | None) -> CardOut:
+        from rag.api_quiz import CardOut
+
+        params = {k: v for k, v in (("source", source), ("topic", topic)) if v}
+        return CardOut.model_validate(self.remote.call("GET", "/v1/quiz/next", params=params))
+
+    def check(self, card_id: str, answer: str) -> AnswerOut:
+        from rag.api_quiz import AnswerOut
+
+        return AnswerOut.model_validate(self.remote.call("POST", f"/v1/quiz/{card_id}/check", json={"answer": answer}))
+
+    def answer(self, card_id: str, answer: str, grade: str) -> AnswerOut:
+        from rag.api_quiz import AnswerOut
+
+        body = {"answer": answer, "grade": grade}
+        return AnswerOut.model_validate(self.remote.call("POST", f"/v1/quiz/{card_id}/answer", json=body))
+
+    def stats(self) -> StatsOut:
+        from rag.api_quiz import StatsOut
+
+        return StatsOut.model_validate(self.remote.call("GET", "/v1/quiz/stats"))
 
 
 def report_from(data: Any) -> IndexReport:

@@ -60,6 +60,9 @@ class Settings(BaseSettings):
         description="While `rag serve` runs, re-index the corpus folder a moment after its notes stop changing "
         "(`rag serve --watch`).",
     )
+    quiz_new_per_day: int = Field(
+        20, ge=0, description="Study mode: new cards introduced per day, after the due ones (`rag quiz`, the Quiz tab)."
+    )
     max_query_chars: int = Field(2000, ge=1, description="Longer queries are refused (413).")
     max_upload_bytes: int = Field(2_000_000, ge=1, description="Larger uploads are refused (413).")
 

@@ -1,4 +1,4 @@
-"""The Gradio Blocks layout: a chat tab and a notes tab, each event wired to a handler."""
+"""The Gradio Blocks layout: a chat tab, a notes tab and a quiz tab, each event wired to a handler."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import gradio as gr
 
 from rag.ingest import NOTE_SUFFIXES
 from ui import chat, data, notes
+from ui.quiz import QUIZ_CSS, quiz_tab
 from ui.render import Turn, render_conversation
 from ui.script import conversation_js, katex_head
 from ui.theme import CSS
@@ -25,13 +26,15 @@ def build_blocks(rag: Rag) -> gr.Blocks:
         gr.HTML(
             '<div class="app-header"><h1>notes-rag</h1>'
             "<p>Ask your study notes; every answer is cited to the exact lines.</p></div>",
-            head=f"<style>{CSS}</style>{katex_head()}",  # carried by the Blocks itself, so any mount gets the styles
+            # carried by the Blocks itself, so any mount gets the styles
+            head=f"<style>{CSS}{QUIZ_CSS}</style>{katex_head()}",
         )
         with gr.Tabs():
             with gr.Tab("Chat", id="chat") as chat_page:
                 restrict = chat_tab(rag)
             with gr.Tab("Notes", id="notes") as notes_page:
                 listing, status, seen = notes_tab(rag, restrict)
+            quiz_tab(rag)
         demo.load(lambda: notes.refresh(rag), outputs=listing, api_visibility="private")
         follow_index(rag, status, seen, listing, notes_page, chat_page)
     return demo

@@ -1,0 +1,103 @@
+"""`rag quiz`: one card at a time in the terminal, graded against the notes (through the server while one runs)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+import click
+import typer
+
+from rag.errors import NothingToStudy
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from rag.api_quiz import AnswerOut, CardOut, StatsOut
+    from rag.app import Rag
+    from rag.remote import RemoteRag
+
+GRADES = ("again", "hard", "good", "easy")
+
+
+class QuizClient(Protocol):
+    """Study mode as the terminal uses it, in the API's shapes: a local `Rag.quiz` or the server's routes."""
+
+    def next(self, source: str | None, topic: str | None) -> CardOut: ...
+
+    def check(self, card_id: str, answer: str) -> AnswerOut: ...
+
+    def answer(self, card_id: str, answer: str, grade: str) -> AnswerOut: ...
+
+    def stats(self) -> StatsOut: ...
+
+
+class LocalQuiz:
+    """`Rag.quiz` in this process."""
+
+    def __init__(self, rag: Rag) -> None:
+        self.quiz = rag.quiz
+
+    def next(self, source: str | None, topic: str | None) -> CardOut:
+        from rag.api_quiz import card_out
+
+        return card_out(self.quiz.next(source, topic))
+
+    def check(self, card_id: str, answer: str) -> AnswerOut:
+        from rag.api_quiz import result_out
+
+        return result_out(self.quiz.check(card_id, answer))
+
+    def answer(self, card_id: str, answer: str, grade: str) -> AnswerOut:
+        from rag.api_quiz import result_out
+
+        return result_out(self.quiz.answer(card_id, answer, grade))
+
+    def stats(self) -> StatsOut:
+        from rag.api_quiz import stats_out
+
+        return stats_out(self.quiz.stats())
+
+
+def quiz_client(rag: Rag | RemoteRag) -> QuizClient:
+    from rag.remote import RemoteRag
+
+    return rag.quiz_client() if isinstance(rag, RemoteRag) else LocalQuiz(rag)
+
+
+def run_quiz(client: QuizClient, source: str | None, topic: str | None, console: Console) -> int:
+    """Ask cards until the learner gives an empty answer or nothing is left; the number reviewed."""
+    from rich.panel import Panel
+
+    reviewed = 0
+    while True:
+        try:
+            card = client.next(source, topic)
+        except NothingToStudy as exc:
+            console.print(f"[bold]Done for now.[/bold] {exc}")
+            break
+        where = f"{card.source}:{card.start_line}-{card.end_line}"
+        console.print(Panel(card.question, title=f"{card.kind} · {card.heading or card.source}", subtitle=where))
+        answer = typer.prompt("Your answer (empty to stop)", default="", show_default=False)
+        if not answer.strip():
+            break
+        checked = client.check(card.id, answer)
+        show_result(checked, card.source, console)
+        grade = click.prompt("Grade", default=checked.suggested_grade, type=click.Choice(GRADES))
+        done = client.answer(card.id, answer, grade)
+        reviewed += 1
+        due = done.due.isoformat(timespec="minutes") if done.due else "?"
+        console.print(f"Graded [bold]{grade}[/bold]; next review {due}\n")
+    stats = client.stats()
+    console.print(f"{reviewed} reviewed now, {stats.reviewed} today; {stats.due} due, {stats.new} new of {stats.cards}")
+    return reviewed
+
+
+def show_result(result: AnswerOut, source: str, console: Console) -> None:
+    """The score, the points made and missed with their lines, and the suggested grade."""
+    from rich.markup import escape
+
+    console.print(f"Score [bold]{result.score:.2f}[/bold], suggested grade [bold]{result.suggested_grade}[/bold]")
+    for mark, style, points in (("✓", "green", result.matched), ("✗", "red", result.missed)):
+        for p in points:
+            console.print(f"  [{style}]{mark}[/{style}] {escape(p.text)}  [dim]({source}:{p.start_line}-{p.end_line})"
+                          "[/dim]")

@@ -1,0 +1,67 @@
+"""A study card and its points: the question, and the lines of the note that answer it."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rag.answer.note import NoteView
+from rag.answer.units import Unit
+from rag.quiz.wording import heading_title
+
+RULES = 6  # raise when the card rules (cards.py, formulas.py, wording.py) change: every note is derived again
+KINDS = ("question", "definition", "list", "formula", "code")
+
+
+@dataclass(frozen=True)
+class Point:
+    """One thing an answer should say: a sentence, item, formula, row or code block, with its lines."""
+
+    text: str
+    start_line: int
+    end_line: int
+    kind: str
+
+
+@dataclass(frozen=True)
+class Card:
+    """A question from the notes; its expected answer is `points`, lines start_line..end_line of `source`."""
+
+    id: str
+    source: str
+    question: str
+    kind: str  # question | definition | list | formula | code
+    heading: str  # the heading path, "A > B"
+    start_line: int
+    end_line: int
+    points: tuple[Point, ...]
+
+    @property
+    def answer(self) -> str:
+        """The expected answer as the notes word it, one point a line."""
+        return "\n".join(p.text for p in self.points)
+
+    @property
+    def topic(self) -> str:
+        """The top heading the card sits under (the note's name when it has none)."""
+        return self.heading.split(" > ")[0] if self.heading else self.source
+
+
+def card_id(source: str, question: str) -> str:
+    """Stable across re-derivation: the note and the question's words, nothing else."""
+    key = " ".join(re.findall(r"\w+", question.lower()))
+    return hashlib.sha1(f"{source}\0{key}".encode()).hexdigest()[:16]
+
+
+def point(unit: Unit) -> Point:
+    return Point(unit.text, unit.start_line, unit.end_line, unit.kind)
+
+
+def make_card(view: NoteView, i: int, question: str, kind: str, points: Sequence[Point]) -> Card:
+    question = re.sub(r"\s+", " ", question).strip()
+    path = view.paths[i] if i < len(view.paths) else ()
+    heading = " > ".join(heading_title(p) for p in path)
+    return Card(card_id(view.source, question), view.source, question, kind, heading,
+                min(p.start_line for p in points), max(p.end_line for p in points), tuple(points))

@@ -1,0 +1,265 @@
+"""A note's units -> study cards: questions the notes ask or define, each with its expected answer's lines (pure)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+
+from rag.answer.note import NoteView
+from rag.answer.question import content_words
+from rag.answer.select import is_filler
+from rag.answer.units import Unit, is_lead_in
+from rag.quiz.card import KINDS, RULES, Card, Point, card_id, make_card, point
+from rag.quiz.formulas import MAX_POINTS, formula_card
+from rag.quiz.wording import (
+    ABOUT_PARENT,
+    CHAT,
+    GENERIC_WORDS,
+    IMPERATIVE,
+    LIST_NOUNS,
+    NONE,
+    VAGUE,
+    VAGUE_WORDS,
+    asks,
+    heading_title,
+    is_title_case,
+    parent_title,
+    sentence_case,
+    shares_word,
+    term_case,
+)
+
+__all__ = ["KINDS", "RULES", "Card", "Point", "card_id", "derive_cards"]
+
+MIN_ITEMS, MAX_ITEMS = 2, 12
+# "**Term** is a ...", "An **abstract class** is a class ...", "**RNNs** are a class ...", "X refers to ..."
+DEFINES = re.compile(
+    r"^(?P<article>(?:an?|the)\s+)?\*\*(?P<term>[^*]{2,60}?)\*\*(?P<aside>\s*\([^)]{1,40}\))?\s*,?\s+"
+    r"(?P<verb>is|are|refers? to)\s+(?:an?\b|the\b|one of\b|defined as\b|used (?:to|for)\b|when\b|a set of\b)", re.I)
+PLAIN_REFERS = re.compile(r"^(?:the\s+)?(?P<term>[A-Za-z][\w\- ]{2,40}?)\s+(?P<verb>refers? to)\s+(?!this|that|it)\S",
+                          re.I)
+
+
+def derive_cards(view: NoteView) -> list[Card]:
+    """Every card the note makes, in note order; a question asked twice in a note is kept once (the first)."""
+    cards: dict[str, Card] = {}
+    for card in sorted(candidates(view), key=lambda c: (c.start_line, KINDS.index(c.kind))):
+        if card.id not in cards and well_formed(card):
+            cards[card.id] = card
+    return sorted(cards.values(), key=lambda c: c.start_line)
+
+
+def candidates(view: NoteView) -> Iterator[Card]:
+    for i, unit in enumerate(view.units):
+        if unit.kind == "heading":
+            yield from heading_cards(view, i)
+        elif unit.kind in ("sentence", "item"):
+            card = definition_card(view, i)
+            if card:
+                yield card
+        elif unit.kind == "formula":
+            card = formula_card(view, i)
+            if card:
+                yield card
+
+
+def heading_cards(view: NoteView, i: int) -> Iterator[Card]:
+    title = heading_title(view.units[i].text)
+    if not title or is_filler(title) or VAGUE.match(title):
+        return
+    body = section_body(view, i)
+    if asks(title):
+        if CHAT.match(title):  # "so only difference is ...?": a turn of a conversation, not a question to study
+            return
+        points = intro_points(view, body, title) or subheading_points(view, i, body)
+        if points:
+            kind = "code" if all(p.kind == "code" for p in points) else "question"
+            yield make_card(view, i, ask_about(view, i, title), kind, points)
+        return
+    items = list_points(view, body)
+    if items:
+        question, kind = list_question(view, i, title, len(items))
+        if question:
+            yield make_card(view, i, question, kind, items)
+
+
+def ask_about(view: NoteView, i: int, title: str) -> str:
+    """A heading's question in sentence case; one that names nothing ("When to use which?") gets its topic."""
+    title = title.rstrip("?:. ")
+    question = sentence_case(term_case(title) if is_title_case(title) else title) + "?"
+    if not set(content_words(title)) - VAGUE_WORDS:
+        parent = parent_title(view, i)
+        return f"{question[:-1]} ({parent})?" if parent else question
+    return question
+
+
+def list_question(view: NoteView, i: int, title: str, n: int) -> tuple[str, str]:
+    """("Name the advantages of SVM (3)", "list") for a list heading; ("Explain overfitting (issues with RNN)",
+    "question") for a topic heading with a list under it; ("", "") when the heading says too little."""
+    name = term_case(title)
+    words = re.findall(r"[\w&]+", title.lower())
+    template = ABOUT_PARENT.get(" ".join(words))
+    parent = parent_title(view, i)
+    if template:
+        return (template.format(parent=parent, n=n), "list" if "{n}" in template else "question") if parent else NONE
+    if all(w in GENERIC_WORDS for w in words):  # "Key Points", "Advantages and Disadvantages"
+        return (f"Name the {name} of {parent} ({n})", "list") if parent else NONE
+    head = next((w for w in words if w in LIST_NOUNS), None)
+    if head and words.index(head) <= 2:
+        above = heading_title(view.paths[i][-2]).lower() if len(view.paths[i]) > 1 else ""
+        if above.split()[-1:] and above.split()[-1] in LIST_NOUNS:  # "Imputation Techniques > Numerical Features"
+            return f"Name the {term_case(above)} for {name} ({n})", "list"
+        bare = not set(words) & {"of", "in", "to", "for", "between", "with", "on"}
+        if bare and parent and not shares_word(title, parent):
+            return f"Name the {name} of {parent} ({n})", "list"
+        return f"Name the {name} ({n})", "list"
+    participle = words[0].endswith("ed") and len(words) > 1 and words[1] in ("by", "to", "with", "in", "for")
+    if words[0] in IMPERATIVE or words[0].endswith("ing") or participle or is_question_heading(view, i, parent):
+        return NONE  # a step or a reason under a question: part of that question's answer, vague alone
+    if len(words) > 1 and words[1] in ("of", "in", "for", "behind"):
+        name = f"the {name}"
+    if parent and not shares_word(title, parent):
+        return f"Explain {name} ({parent})", "question"
+    return (f"Explain {name}", "question") if len(words) > 1 else NONE
+
+
+def is_question_heading(view: NoteView, i: int, parent: str) -> bool:
+    """True if the heading above heading i asks a question (its sub-headings are parts of the answer)."""
+    return len(view.paths[i]) > 1 and asks(heading_title(view.paths[i][-2]))
+
+
+def section_body(view: NoteView, i: int) -> list[int]:
+    """The units under heading i up to the next heading of its level or above."""
+    path = view.paths[i] if i < len(view.paths) else ()
+    body = []
+    for j in range(i + 1, len(view.units)):
+        if view.units[j].kind == "heading" and len(view.paths[j]) <= len(path):
+            break
+        body.append(j)
+    return body
+
+
+def answers_here(unit: Unit) -> bool:
+    """A unit that can be part of an answer: no chat, no question to the reader, no bare label."""
+    if unit.kind == "heading" or is_filler(unit.text):
+        return False
+    if unit.kind == "sentence" and unit.text.rstrip("*_ ").endswith("?"):
+        return False
+    return not (unit.kind == "row" and unit.header is None)  # a table's header row says nothing alone
+
+
+def intro_points(view: NoteView, body: Sequence[int], question: str) -> list[Point]:
+    """What stands under a question before its first sub-heading (or the definition of another term): the answer
+    as the notes open it."""
+    points: list[Point] = []
+    for j in body:
+        unit = view.units[j]
+        if unit.kind == "heading":
+            break
+        defined = DEFINES.match(unit.text) if unit.kind == "sentence" else None
+        if points and defined and not shares_word(defined.group("term"), question):
+            break
+        if points and unit.kind == "sentence" and not answers_here(unit):  # "Would you like …?" ends the turn
+            break
+        if answers_here(unit) and not (is_lead_in(unit) and len(unit.text.split()) <= 6):
+            points.append(point(unit))
+    return merge_nested(view, points)[:MAX_POINTS]
+
+
+def subheading_points(view: NoteView, i: int, body: Sequence[int]) -> list[Point]:
+    """A question answered by its sub-headings ("1. Reducing complexity", "2. ..."), each with its first line."""
+    depth = len(view.paths[i]) + 1
+    points = []
+    for j in body:
+        unit = view.units[j]
+        if unit.kind != "heading" or len(view.paths[j]) != depth:
+            continue
+        title = heading_title(unit.text).rstrip(":")
+        if not title or VAGUE.match(title):
+            continue
+        first = next((k for k in range(j + 1, min(j + 6, len(view.units))) if answers_here(view.units[k])), None)
+        if first is not None and view.units[first].kind in ("sentence", "item") and view.paths[first] == view.paths[j]:
+            nxt = view.units[first]
+            points.append(Point(f"{title}: {nxt.text}", unit.start_line, nxt.end_line, "item"))
+        else:
+            points.append(Point(title, unit.start_line, unit.end_line, "item"))
+    return points[:MAX_POINTS] if len(points) >= MIN_ITEMS else []
+
+
+def list_points(view: NoteView, body: Sequence[int]) -> list[Point]:
+    """The top-level items (or table rows) right under a heading, each with its nested items' lines."""
+    units = [j for j in body if view.units[j].kind != "heading" or False]
+    first_heading = next((n for n, j in enumerate(body) if view.units[j].kind == "heading"), len(body))
+    units = [j for j in body[:first_heading] if answers_here(view.units[j])]
+    if not units:
+        return []
+    kinds = {view.units[j].kind for j in units}
+    if kinds <= {"item"}:
+        top = min(view.units[j].depth for j in units)
+        points = merge_nested(view, [point(view.units[j]) for j in units], top)
+    elif kinds <= {"row"}:
+        points = [point(view.units[j]) for j in units]
+    else:
+        return []
+    return points if MIN_ITEMS <= len(points) <= MAX_ITEMS else []
+
+
+def merge_nested(view: NoteView, points: list[Point], top: int | None = None) -> list[Point]:
+    """Nested items folded into the item above them: one point per top-level item."""
+    by_line = {u.start_line: u for u in view.units}
+    if top is None:
+        items = [by_line[p.start_line].depth for p in points if p.kind == "item" and p.start_line in by_line]
+        top = min(items, default=0)
+    merged: list[Point] = []
+    for p in points:
+        unit = by_line.get(p.start_line)
+        nested = unit is not None and unit.kind == "item" and unit.depth > top
+        if nested and merged and merged[-1].kind == "item":
+            last = merged[-1]
+            merged[-1] = Point(f"{last.text} {p.text}", last.start_line, p.end_line, "item")
+        else:
+            merged.append(p)
+    return merged
+
+
+def definition_card(view: NoteView, i: int) -> Card | None:
+    """"**Encapsulation** is ..." asked back as "What is encapsulation?", answered by its sentence (and the next)."""
+    unit = view.units[i]
+    text = re.sub(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+", "", unit.text) if unit.kind == "item" else unit.text
+    found = DEFINES.match(text) or (PLAIN_REFERS.match(text) if unit.kind == "sentence" else None)
+    if not found or text.rstrip("*_ ").endswith(":"):  # "X is defined as:" introduces a formula, its own card
+        return None
+    term = found.group("term").strip(" :")
+    if len(term.split()) > 6 or not re.search(r"[A-Za-z]{2}", term):
+        return None
+    aside = (found.groupdict().get("aside") or "").strip()
+    article = (found.groupdict().get("article") or "").lower()
+    name = f"{article}{term_case(term)} {aside}".strip()
+    verb = "are" if found.group("verb").lower() == "are" or (found.group("verb").lower() == "refer to") else "is"
+    points = [point(unit)]
+    nxt = i + 1
+    if unit.kind == "sentence":  # the rest of the paragraph explains the definition, up to two more sentences
+        while (nxt < len(view.units) and len(points) < 3 and view.units[nxt].kind == "sentence"
+               and view.units[nxt].block == unit.block and answers_here(view.units[nxt])):
+            points.append(point(view.units[nxt]))
+            nxt += 1
+    else:  # an item's nested items
+        while nxt < len(view.units) and view.units[nxt].kind == "item" and view.units[nxt].depth > unit.depth:
+            points.append(point(view.units[nxt]))
+            nxt += 1
+        points = points[:4]
+    if len(re.findall(r"\w+", " ".join(p.text for p in points))) < 8:
+        return None
+    return make_card(view, i, f"What {verb} {name}?", "definition", points)
+
+
+def well_formed(card: Card) -> bool:
+    """A card worth asking: its answer says something, and says it about what the question asks."""
+    words = re.findall(r"\w+", card.answer)
+    if len(words) < 4 or not card.points:
+        return False
+    if card.kind in ("formula", "code", "list"):
+        return True
+    asked = {w.rstrip("s") for w in content_words(card.question)} - VAGUE_WORDS
+    said = {w.rstrip("s") for w in content_words(card.answer)}
+    return bool(asked & said)

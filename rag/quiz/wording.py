@@ -1,0 +1,135 @@
+"""How cards word things: headings read as questions and topics, terms in mid-sentence case (pure)."""
+
+from __future__ import annotations
+
+import re
+
+from rag.answer.note import NoteView
+from rag.answer.question import content_words
+
+
+def word_set(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# A heading that asks: ends with "?", or opens with a question word or an exercise verb.
+ASKS = re.compile(r"^(?:how|what|why|when|which|where|who|is|are|can|does|do|should|explain|describe|define|"
+                  r"compare|write|implement|list|name|differentiate)\b", re.I)
+# Headings nobody can be asked about: a card under them would be vague.
+VAGUE = re.compile(r"^(?:summary|in summary|conclusion|conclusions|overview|introduction|notes?|additional notes|"
+                   r"example|examples|output|explanation|code|code example|example usage|usage|result|results|"
+                   r"final thoughts|recap|tl;?dr|note|answer|solution|details|more|misc|other|why|how|what|"
+                   r"example (?:in|with|of|without)\b.*|explanation of .*|.*\bexample\b.*|.*\boutput\b.*|"
+                   r"step \d+.*)$", re.I)
+CHAT = re.compile(r"^(?:so|but|and|then|ok|okay|yes|no|also|actually|wait|hmm|right)\b", re.I)
+NONE = ("", "")
+IMPERATIVE = word_set("""analyze analyse augment use apply check choose handle avoid consider try collect monitor tune
+evaluate define identify select perform ensure add remove train test compute calculate plot
+implement run start keep make let get set build create""")
+VAGUE_WORDS = frozenset({"use", "one", "which", "choose", "work", "works", "matter", "matters", "mean", "better"})
+FORMULA_VAGUE = frozenset({"overview", "formulation", "intuition", "derivation", "equations", "equation", "formula",
+                           "formulas", "mathematical", "example", "interpretation", "explanation", "step", "steps",
+                           "optimization", "problem", "solution", "conditions", "case", "definition", "calculation",
+                           "computation", "evaluation"})
+NUMBERING = re.compile(r"^\s*(?:\d{1,3}(?:\.\d{1,3})*|[A-Za-z]|[IVX]+)[.)]?\s+(?=\S)"
+                       r"|^\s*(?:step|part)\s+\d+\s*[:.)-]\s*", re.I)
+# Nouns a reader is asked to name the members of ("Name the advantages of SVM (3)").
+LIST_NOUNS = word_set("""advantages disadvantages benefits drawbacks limitations features characteristics
+points concepts
+differences types applications steps solutions techniques methods strategies assumptions challenges
+components layers architectures variants examples scenarios considerations definitions issues
+properties rules metrics losses ways reasons principles pros cons uses stages phases kinds
+categories factors causes effects approaches tips best practices functions algorithms models terms
+elements parts""")
+GENERIC_WORDS = LIST_NOUNS | {"key", "main", "common", "other", "important", "use", "and", "&", "the", "major",
+                              "typical", "general", "some", "additional", "related"}
+# A generic heading that asks its own question about the topic above it.
+ABOUT_PARENT = {
+    "achieved through": "How is {parent} achieved?",
+    "how it works": "How does {parent} work?",
+    "definition": "What is {parent}?",
+    "cause": "What causes {parent}?",
+    "causes": "What causes {parent}?",
+    "impact": "What is the impact of {parent}?",
+    "comparison": "Compare {parent}",
+    "solutions": "Name the solutions to {parent} ({n})",
+    "basic concept": "Explain the basic concept of {parent}",
+    "concept": "Explain the concept of {parent}",
+    "overview": "Give an overview of {parent}",
+    "workflow": "Explain the workflow of {parent}",
+    "intuition": "Explain the intuition behind {parent}",
+    "mechanism": "Explain the mechanism of {parent}",
+}
+
+
+def heading_title(text: str) -> str:
+    """A heading's words without numbering, emphasis, a notebook's `#` or a trailing colon."""
+    title = re.sub(r"[*_`]+", "", text).strip().lstrip("#").strip()
+    title = NUMBERING.sub("", title).strip().rstrip(":").strip()
+    return re.sub(r"\s+", " ", title)
+
+
+def asks(title: str) -> bool:
+    """A heading that is a question a reader could answer (a long prose line typed after `#` is not one)."""
+    words = len(title.split())
+    return 2 <= words <= 25 and (title.endswith("?") or (bool(ASKS.match(title)) and words >= 3))
+
+
+def shares_word(a: str, b: str) -> bool:
+    return bool({w.rstrip("s") for w in content_words(a)} & {w.rstrip("s") for w in content_words(b)})
+
+
+def parent_title(view: NoteView, i: int) -> str:
+    """The nearest heading above heading i at a higher level, as a topic name."""
+    path = view.paths[i]
+    for name in reversed(path[:-1]):
+        title = heading_title(name).rstrip(":?. ")
+        title = title.split(": ")[0] if ": " in title else title  # "Linear Regression: A Comprehensive Overview"
+        words = re.findall(r"[\w&]+", title.lower())
+        if title and not VAGUE.match(title) and not all(w in GENERIC_WORDS for w in words) and not asks(title) \
+                and len(words) <= 10:
+            return term_case(title)
+    return ""
+
+
+def topic_title(view: NoteView, i: int, name: str) -> str:
+    """The nearest heading above unit i that names a topic other than `name`, for context."""
+    for title in reversed(view.paths[i]):
+        title = heading_title(title).rstrip(":?. ")
+        title = title.split(": ")[0] if ": " in title else title
+        words = re.findall(r"[\w&]+", title.lower())
+        if (title and not shares_word(title, name) and not VAGUE.match(title) and not asks(title) and "=" not in title
+                and not set(words) & (FORMULA_VAGUE | LIST_NOUNS) and len(words) <= 8):
+            return term_case(title)
+    return ""
+
+
+def term_case(term: str) -> str:
+    """A term as it reads mid-sentence: "Recurrent Neural Networks (RNNs)" -> "recurrent neural networks (RNNs)"."""
+    def word(w: str) -> str:
+        return w if re.search(r"[A-Z].*[A-Z]|\d", w) or w.isupper() else w.lower()
+
+    def whole(w: str) -> str:
+        parts = w.split("-")
+        if any(p.isupper() or re.search(r"[a-z][A-Z]|\d", p) for p in parts):  # "U-Net", "k-NN", "GPT-4"
+            return w
+        return "-".join(word(p) for p in parts)
+
+    return " ".join(whole(w) for w in term.split())
+
+
+def is_title_case(text: str) -> bool:
+    """"Why MSE is Used Instead": most longer words capitalised, as headings are written, not sentences."""
+    words = [w for w in text.split() if len(w) > 3]
+    return bool(words) and sum(w[0].isupper() for w in words) / len(words) > 0.6
+
+
+def lower_first(text: str) -> str:
+    words = text.split(" ", 1)
+    if words and not re.search(r"[A-Z].*[A-Z]", words[0]):
+        words[0] = words[0].lower()
+    return " ".join(words)
+
+
+def sentence_case(text: str) -> str:
+    return text[:1].upper() + text[1:]

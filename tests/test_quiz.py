@@ -1,0 +1,333 @@
+"""Study mode: cards from a note, grading against the notes, FSRS scheduling over the API and across restarts."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import REAL_NOTE
+from llm_standin import running
+
+from rag.answer.note import NoteView
+from rag.api import create_app
+from rag.app import Rag
+from rag.embed import Embedder, VectorCache
+from rag.errors import InvalidInput, NotFound, NothingToStudy
+from rag.models import Passage
+from rag.quiz import Card, derive_cards, grade_answer
+
+KEY = "quiz-key-0123456789"
+AUTH = {"Authorization": f"Bearer {KEY}"}
+STUDY_NOTE = r"""# Object-oriented design
+
+## How is data abstraction accomplished?
+Data abstraction is accomplished with abstract classes and abstract methods.
+Abstract classes declare what subclasses must implement, and hide how they do it.
+
+**Encapsulation** is the bundling of data and the methods that operate on it into a single class.
+It keeps other code from changing an object's state directly.
+
+### Advantages of Encapsulation
+- Data hiding protects the internal state of an object.
+- Getters and setters give controlled access to fields.
+- Modularity lets the implementation change without breaking callers.
+
+## Summary
+- Abstraction hides details behind interfaces.
+- Encapsulation bundles data with methods.
+
+## Mean squared error
+The **Mean Squared Error (MSE)** is defined as:
+$$
+MSE = \frac{1}{n} \sum_{i=1}^{n} (y_i - \hat{y}_i)^2
+$$
+Where:
+- \(n\) is the number of samples.
+- \(y_i\) is the true value and \(\hat{y}_i\) the prediction.
+
+## How do you reverse a list in Python?
+```python
+items = [1, 2, 3]
+items.reverse()
+```
+
+## So that is the whole story?
+Yes, it is.
+
+## What about the weather on Mars?
+Getters and setters give controlled access.
+
+## Would you like a deeper dive into any of these?
+Would you like a deeper dive into polymorphism next?
+"""
+
+
+def note_view(text: str, source: str = "study.md") -> NoteView:
+    lines = text.split("\n")
+    return NoteView([Passage("p", source, 1, len(lines), "", text)])
+
+
+def by_question(cards: list[Card]) -> dict[str, Card]:
+    return {c.question: c for c in cards}
+
+
+# --- cards (pure) ------------------------------------------------------------------------------------------------
+
+
+def test_each_kind_of_card_comes_from_its_lines_and_vague_ones_do_not() -> None:
+    cards = by_question(derive_cards(note_view(STUDY_NOTE)))
+    lines = STUDY_NOTE.split("\n")
+
+    def at(n: int) -> str:
+        return lines[n - 1]
+
+    question = cards["How is data abstraction accomplished?"]
+    assert question.kind == "question" and (question.start_line, question.end_line) == (4, 5)
+    assert question.answer.startswith("Data abstraction is accomplished with abstract classes")
+    definition = cards["What is encapsulation?"]
+    assert definition.kind == "definition" and len(definition.points) == 2
+    assert at(definition.points[0].start_line).startswith("**Encapsulation** is the bundling")
+    listed = cards["Name the advantages of encapsulation (3)"]
+    assert listed.kind == "list" and [at(p.start_line)[:6] for p in listed.points] == ["- Data", "- Gett", "- Modu"]
+    formula = cards["Write the formula for mean squared error (MSE)"]
+    assert formula.kind == "formula" and formula.points[0].text.startswith("$$\nMSE = ")
+    assert len(formula.points) == 3 and "number of samples" in formula.points[1].text  # the legend
+    code = cards["How do you reverse a list in Python?"]
+    assert code.kind == "code" and "items.reverse()" in code.answer and at(code.start_line) == "```python"
+    assert all(c.heading for c in cards.values())
+    asked = " ".join(cards).lower()
+    for vague in ("summary", "whole story", "mars", "deeper dive"):
+        assert vague not in asked, (vague, sorted(cards))
+    assert "deeper dive" not in " ".join(c.answer for c in cards.values()).lower()
+
+
+def test_a_card_keeps_its_id_when_its_lines_change_but_its_question_does_not() -> None:
+    before = by_question(derive_cards(note_view(STUDY_NOTE)))
+    edited = STUDY_NOTE.replace("It keeps other code", "\nIt stops other code")
+    after = by_question(derive_cards(note_view(edited)))
+    assert after["What is encapsulation?"].id == before["What is encapsulation?"].id
+    assert after["What is encapsulation?"].points != before["What is encapsulation?"].points
+    other = derive_cards(note_view(STUDY_NOTE, "other.md"))
+    assert {c.id for c in other}.isdisjoint(c.id for c in before.values())  # the note is part of the id
+
+
+def test_the_real_note_makes_enough_cards_of_every_kind() -> None:
+    cards = derive_cards(note_view(REAL_NOTE.read_text(encoding="utf-8"), REAL_NOTE.name))
+    kinds = {c.kind for c in cards}
+    assert len(cards) >= 150 and kinds >= {"question", "definition", "list", "formula"}
+    assert len({c.id for c in cards}) == len(cards)
+    assert not [c.question for c in cards if "would you like" in c.question.lower() or c.question == "Summary?"]
+
+
+# --- grading on real cards --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_cards() -> list[Card]:
+    return derive_cards(note_view(REAL_NOTE.read_text(encoding="utf-8"), REAL_NOTE.name))
+
+
+@pytest.fixture(scope="module")
+def vectors(embedder: Embedder) -> VectorCache:
+    return VectorCache(embedder)
+
+
+def test_the_notes_own_answer_scores_high_and_another_cards_low(real_cards: list[Card], vectors: VectorCache) -> None:
+    sample = random.Random(3).sample(real_cards, 40)
+    own = [grade_answer(c, c.answer, vectors.embed).score for c in sample]
+    assert min(own) >= 0.8, own
+    others = [grade_answer(c, random.Random(c.id).choice([o for o in real_cards if o.id != c.id]).answer,
+                           vectors.embed).score for c in sample]
+    assert sum(s <= 0.3 for s in others) >= 0.9 * len(sample), others
+
+
+def test_grading_names_the_missed_points_and_an_off_topic_answer_scores_zero(
+        real_cards: list[Card], vectors: VectorCache) -> None:
+    card = next(c for c in real_cards if c.question == "Name the advantages of SVM (3)")
+    first = card.points[0]
+    half = grade_answer(card, first.text, vectors.embed)
+    assert first in half.matched and len(half.missed) == 2 and 0.15 < half.score < 0.8
+    assert all(p.start_line >= card.start_line and p.end_line <= card.end_line for p in half.missed)
+    for answer in ("Paris is the capital of France and has many museums.", "???", ""):
+        off = grade_answer(card, answer, vectors.embed)
+        assert off.score == 0.0 and off.suggested == "again" and not off.matched
+    named = grade_answer(card, "They are effective in high dimensions, and there is the kernel trick.", vectors.embed)
+    assert [p.text[:5] for p in named.matched] == ["1. **", "3. **"] and len(named.missed) == 1  # labels named
+    full = grade_answer(card, card.answer, vectors.embed)
+    assert full.score >= 0.9 and full.suggested == "easy" and not full.missed
+    started = time.perf_counter()
+    for _ in range(5):
+        grade_answer(card, "SVMs work well in high dimensions and with clear margins.", vectors.embed)
+    assert (time.perf_counter() - started) / 5 < 0.1
+
+
+# --- the service: cards follow the notes ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def study_rag(make_rag: Callable[..., Rag]) -> Rag:
+    rag = make_rag(api_key=KEY, quiz_new_per_day=3)
+    rag.add_notes([("study.md", STUDY_NOTE.encode())])
+    return rag
+
+
+def test_cards_follow_an_edited_then_a_deleted_note(study_rag: Rag) -> None:
+    quiz = study_rag.quiz
+    card = next(s.card for s in quiz.cards() if s.card.question == "What is encapsulation?")
+    reviewed = quiz.answer(card.id, card.answer)
+    assert reviewed.rating == "easy" and reviewed.due is not None and reviewed.due > datetime.now(UTC)
+
+    edited = STUDY_NOTE.replace("# Object-oriented design\n", "# Object-oriented design\n\nA new first line.\n")
+    edited = edited.replace("It keeps other code from changing", "It stops other code from changing")
+    study_rag.add_notes([("study.md", edited.encode())], overwrite=True)
+    after = quiz.get(card.id)  # same question: same card, moved down two lines, its history kept
+    assert after.reviews == 1 and after.due == reviewed.due.replace(microsecond=0)
+    assert after.card.start_line == card.start_line + 2 and "It stops other code" in after.card.answer
+
+    study_rag.add_notes([("more.md", b"# Trees\n\n**Photosynthesis** is the process by which green plants turn "
+                                     b"light, water and carbon dioxide into sugar.\n")])
+    assert any(s.card.source == "more.md" for s in quiz.cards())
+    study_rag.remove_note("study.md")
+    with pytest.raises(NotFound, match="left the notes"):
+        quiz.get(card.id)
+    assert {s.card.source for s in quiz.cards()} == {"more.md"}
+
+
+def test_new_cards_stop_at_the_daily_limit_and_due_ones_come_first(study_rag: Rag) -> None:
+    quiz = study_rag.quiz
+    now = datetime.now(UTC)
+    assert quiz.next(topic="mean squared error").card.kind == "formula"  # matched by search, not by position
+    seen = []
+    for _ in range(3):
+        s = quiz.next(now=now)
+        assert s.due is None and s.card.id not in seen
+        seen.append(s.card.id)
+        quiz.answer(s.card.id, "I do not remember", "easy", now=now)  # due in days
+    with pytest.raises(NothingToStudy, match="3 new cards"):
+        quiz.next(now=now)
+    later = quiz.next(now=now + timedelta(days=30))  # tomorrow's limit is fresh, but due cards come first
+    assert later.card.id in seen and later.due is not None
+    with pytest.raises(NotFound):
+        quiz.next(source="nothing.md")
+
+
+def test_bad_answers_and_grades_are_refused(study_rag: Rag) -> None:
+    card = study_rag.quiz.next().card
+    with pytest.raises(InvalidInput, match="empty"):
+        study_rag.quiz.answer(card.id, "   ")
+    with pytest.raises(InvalidInput, match="grade must be one of"):
+        study_rag.quiz.answer(card.id, "something", "perfect")
+    with pytest.raises(NotFound):
+        study_rag.quiz.check("0000000000000000", "something")
+
+
+# --- the API over a real server, and a restart ------------------------------------------------------------------
+
+
+def test_the_schedule_survives_a_server_restart_and_the_api_refuses_bad_input(
+        study_rag: Rag, embedder: Embedder) -> None:
+    with running(create_app(study_rag, with_ui=False)) as url, httpx.Client(base_url=url, timeout=60) as client:
+        card = client.get("/v1/quiz/next").json()
+        assert set(card) == {"id", "question", "kind", "source", "start_line", "end_line", "heading", "due"}
+        body = {"answer": "no idea at all"}
+        assert client.post(f"/v1/quiz/{card['id']}/answer", json=body).status_code == 401
+        checked = client.post(f"/v1/quiz/{card['id']}/check", json=body).json()
+        assert checked["grade"] is None and checked["due"] is None  # checked only: still new
+        result = client.post(f"/v1/quiz/{card['id']}/answer", json={**body, "grade": "hard"}, headers=AUTH)
+        out = result.json()
+        assert result.status_code == 200 and out["grade"] == "hard" and out["suggested_grade"] == "again"
+        assert set(out) == {"card_id", "score", "suggested_grade", "grade", "matched", "missed", "expected", "due"}
+        assert out["score"] == 0.0 and out["missed"] and set(out["missed"][0]) == {"text", "start_line", "end_line"}
+        assert out["expected"]["citations"][0]["source"] == "study.md"
+        for payload, status in [({"answer": ""}, 422), ({"answer": "  "}, 422), ({"answer": "x", "grade": "ok"}, 422)]:
+            response = client.post(f"/v1/quiz/{card['id']}/answer", json=payload, headers=AUTH)
+            assert response.status_code == status, (payload, response.text)
+        assert client.post("/v1/quiz/nope/answer", json=body, headers=AUTH).status_code == 404
+        assert client.get("/v1/quiz/next", params={"source": "nothing.md"}).status_code == 404
+
+    restarted = Rag(study_rag.settings, embedder=embedder)  # a new process's container over the same folder
+    with running(create_app(restarted, with_ui=False)) as url, httpx.Client(base_url=url, timeout=60) as client:
+        stats = client.get("/v1/quiz/stats").json()
+        assert stats["reviewed"] == 1 and stats["retention"] == 1.0 and stats["new_today"] == 1
+        assert stats["cards"] == stats["new"] + 1 and stats["by_topic"][0]["topic"]
+        nxt = client.get("/v1/quiz/next").json()
+        assert nxt["id"] != card["id"] and nxt["due"] is None  # the reviewed card is scheduled for later
+        again = restarted.quiz.get(card["id"])
+        assert again.reviews == 1 and again.due is not None and again.due.isoformat() == out["due"][:19] + "+00:00"
+
+
+def test_concurrent_reviews_are_all_recorded(study_rag: Rag) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    quiz = study_rag.quiz
+    ids = [s.card.id for s in quiz.cards()][:4]
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda i: quiz.answer(ids[i % 4], "something", "good"), range(12)))
+    assert sum(quiz.get(i).reviews for i in ids) == 12
+
+
+def test_data_folder_holds_the_schedule(study_rag: Rag) -> None:
+    study_rag.quiz.stats()
+    assert (Path(study_rag.settings.data_dir) / "quiz.sqlite3").is_file()
+
+
+# --- the terminal ----------------------------------------------------------------------------------------------
+
+
+def test_rag_quiz_goes_through_the_server_holding_the_folder(study_rag: Rag, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from rag.api import package_version
+    from rag.cli import cli
+    from rag.presence import announce, hold_for_serving, server_record
+
+    settings = study_rag.settings
+    monkeypatch.setenv("RAG_CORPUS_DIR", str(settings.corpus_dir))
+    monkeypatch.setenv("RAG_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("RAG_API_KEY", KEY)
+
+    def no_local_quiz(*args: object) -> None:
+        raise AssertionError("the CLI opened the folder itself instead of asking the server")
+
+    monkeypatch.setattr("rag.cli_quiz.LocalQuiz.__init__", no_local_quiz)
+    with hold_for_serving(settings.data_dir), running(create_app(study_rag, with_ui=False)) as url:
+        port = int(url.rsplit(":", 1)[1])
+        with announce(settings.data_dir, server_record(settings, "127.0.0.1", port, package_version())):
+            # one card answered with the notes' own words, the suggested grade taken; then an empty answer stops
+            card = study_rag.quiz.next(topic="encapsulation advantages").card
+            answer = card.answer.replace("\n", " ")
+            result = CliRunner().invoke(cli, ["quiz", "--topic", "encapsulation advantages"],
+                                        input=f"{answer}\n\n\n")
+    assert result.exit_code == 0, result.output
+    assert card.question in result.output and "Score 1.00" in result.output and "✓" in result.output
+    assert "Graded easy" in result.output and "1 reviewed now, 1 today" in result.output
+    assert study_rag.quiz.get(card.id).reviews == 1
+
+
+# --- the optional LLM words questions, never answers ---------------------------------------------------------------
+
+
+def test_the_llm_words_the_question_and_the_answer_stays_the_notes(make_rag: Callable[..., Rag]) -> None:
+    from llm_standin import StandInLLM
+
+    standin = StandInLLM()
+    with running(standin.app()) as url:
+        rag = make_rag(llm_base_url=f"{url}/v1")
+        rag.add_notes([("study.md", STUDY_NOTE.encode())])
+        rule_card = derive_cards(note_view(STUDY_NOTE))[0]
+        standin.reply = "By what means is data abstraction achieved?"
+        shown = rag.quiz.next()
+        assert shown.card.id == rule_card.id and shown.question == standin.reply
+        assert shown.card.points == rule_card.points  # the expected answer is the notes' lines, untouched
+        assert "Expected answer:\nData abstraction is accomplished" in standin.requests[0]["messages"][-1]["content"]
+        assert rag.quiz.next().question == standin.reply and len(standin.requests) == 1  # worded once, kept
+        assert rag.quiz.check(shown.card.id, rule_card.answer).grade.score >= 0.9
+
+        rag.quiz.answer(shown.card.id, rule_card.answer, "easy")
+        standin.reply = "Sure! Here is a better question:\nWhat is it?"  # chat, not a question: the card's own
+        assert rag.quiz.next().question == "What is encapsulation?"
