@@ -24,6 +24,8 @@ cli = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 KOption = Annotated[int, typer.Option("-k", "--k", help="How many passages.")]
+SourceOption = Annotated[list[str] | None, typer.Option("--source", help="Only these notes.")]
+TagOption = Annotated[list[str] | None, typer.Option("--tag", help="Only notes with this tag.")]
 
 
 def load(**overrides: object) -> Settings:
@@ -99,8 +101,8 @@ def print_report(report: IndexReport) -> None:
 def search(
     query: str,
     k: KOption = 5,
-    source: Annotated[list[str] | None, typer.Option("--source", help="Only these notes.")] = None,
-    tag: Annotated[list[str] | None, typer.Option("--tag", help="Only notes with this tag.")] = None,
+    source: SourceOption = None,
+    tag: TagOption = None,
     as_json: JsonFlag = False,
 ) -> None:
     """The passages that best match a query."""
@@ -118,10 +120,11 @@ def search(
 
 
 @cli.command()
-def ask(question: str, k: KOption = 5, as_json: JsonFlag = False) -> None:
+def ask(question: str, k: KOption = 5, source: SourceOption = None, tag: TagOption = None,
+        as_json: JsonFlag = False) -> None:
     """A short answer, every sentence cited to the lines it came from."""
     with open_notes() as rag:
-        answer = rag.ask(question, k)
+        answer = rag.ask(question, k, sources=source or [], tags=tag or [])
     if as_json:
         from rag.api_models import answer_out
 

@@ -106,10 +106,11 @@ class RemoteRag:
         data = self.call("POST", "/v1/search", json=body)
         return [passage_from(p) for p in SearchResponse.model_validate(data).results]
 
-    def ask(self, question: str, k: int = 5) -> Answer:
+    def ask(self, question: str, k: int = 5, sources: Sequence[str] = (), tags: Sequence[str] = ()) -> Answer:
         """A short answer to the question, every sentence cited to its passage."""
         self.check(question, k)
-        out = AskResponse.model_validate(self.call("POST", "/v1/ask", json={"question": question, "k": k}))
+        body = {"question": question, "k": k, "sources": list(sources), "tags": list(tags)}
+        out = AskResponse.model_validate(self.call("POST", "/v1/ask", json=body))
         citations = [citation_from(c) for c in out.citations]
         return Answer(out.question, out.search_query, out.answer, out.answered, out.mode, citations, out.note)
 
