@@ -22,6 +22,7 @@ import uvicorn
 from fastapi import FastAPI
 from llm_standin import running
 from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
+from test_ingest_pages import NotesPDF, notes_pdf
 
 from rag.app import Rag
 from rag.embed import Embedder
@@ -342,10 +343,10 @@ def ask(page: Page, question: str) -> None:
     )
 
 
-def upload(page: Page, tmp_path: Path, name: str, text: str) -> None:
+def upload(page: Page, tmp_path: Path, name: str, text: str | bytes) -> None:
     """Upload one note through the Notes tab and wait for its index report."""
     path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
+    path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
     page.get_by_role("tab", name="Notes").click()
     page.set_input_files("#upload input[type=file]", str(path))
     # the file's row names it in aria-label: its text is split into stem and suffix spans, which a text
@@ -404,6 +405,16 @@ def test_uploaded_note_is_indexed_and_cited(page: Page, requested: list[str], tm
     card = page.locator("#conversation .card").first
     expect(card.locator(".src")).to_have_text("sourdough-starter.md")
     assert_all_local(requested)
+
+
+def test_a_pdf_uploaded_in_the_browser_is_cited_by_its_page(page: Page, tmp_path: Path) -> None:
+    pdf = notes_pdf([[(20, "Wombats"), (11, "Wombats dig long burrows with their strong claws.")],
+                     [(15, "Wombat diet"), (11, "Wombats graze on native grasses and roots at night.")]], NotesPDF)
+    upload(page, tmp_path, "wombats.pdf", pdf)
+    ask(page, "What do wombats eat at night?")
+    card = page.locator("#conversation .card", has_text="wombats.pdf").first
+    expect(card.locator(".lines")).to_contain_text("page ")  # "page 1 line 1 – page 2 line 2" or "page 2, …"
+    expect(card.locator(".excerpt.full")).to_contain_text("native grasses")
 
 
 def test_html_in_a_note_is_shown_as_text_and_never_runs(page: Page, requested: list[str], tmp_path: Path) -> None:
