@@ -241,6 +241,35 @@ def test_pdf_segments_locate_page_and_line():
     assert locate(segments, early - 1, early - 1) is None  # the blank line between pages
 
 
+def paragraphs_pdf() -> bytes:
+    """One page: a heading, then two paragraphs of three lines each, a wider gap between them."""
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", "B", 16)
+    pdf.cell(0, 10, "Bias and variance", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("helvetica", size=11)
+    for n, paragraph in enumerate((["Bias is the error of wrong assumptions.", "A biased model underfits.",
+                                    "It misses the pattern."],
+                                   ["Variance is the error of sensitivity to noise.", "It overfits.",
+                                    "More data lowers it."])):
+        if n:
+            pdf.ln(7)
+        for line in paragraph:
+            pdf.cell(0, 6, line, new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def test_pdf_a_wider_gap_between_lines_starts_a_paragraph():
+    extracted = load_pdf(paragraphs_pdf(), "bv.pdf")
+    assert extracted.text == (
+        "# Bias and variance\nBias is the error of wrong assumptions.\nA biased model underfits.\n"
+        "It misses the pattern.\n\nVariance is the error of sensitivity to noise.\nIt overfits.\n"
+        "More data lowers it.\n")
+    variance = line_no(extracted.text, "It overfits.")
+    assert locate(extracted.segments, variance, variance) == Location(6, 6, page=1)  # blank lines are not counted
+    assert locate(extracted.segments, 2, variance).label() == "page 1, lines 2\u20136"  # type: ignore[union-attr]
+
+
 def test_pdf_a_line_emptied_by_a_joined_word_ends_its_segment():
     page = [(11, "A hyphenated word at the end of a line: regulariza-"), (11, "tion"), (11, "Next line.")]
     extracted = load_pdf(notes_pdf([page], FPDF), "one.pdf")

@@ -17,17 +17,22 @@ line end is split back at the line end, so the lines stay those printed on the p
   1 in large type stays, though a running header repeats it in small type.
 - Headings: a short line set at least HEADING_SCALE times the body's font size becomes `#`, `##` or `###`
   by its size among such lines. Bullets ("•", "▪", "–" …) become `- ` list items; numbered lines already are.
-- One Segment per run of consecutive page lines (usually one per page); pages are separated by a blank line.
+- Paragraphs: a blank line goes between two lines of body text in one font size when the step from one to
+  the next is over PARAGRAPH_STEP times the page's usual step for that size (or goes up: a new column), so the
+  chunker and the answers see the page's paragraphs. Blank lines are not page lines: they only end a segment.
+- One Segment per run of consecutive page lines (usually one per paragraph); pages are separated by a blank line.
 """
 
 from __future__ import annotations
 
 import re
+import statistics
 import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 from rag.ingest.base import Extracted, Unreadable
 from rag.models import Segment
@@ -37,6 +42,7 @@ MAX_PAGE_CHARS = 200_000  # of one page's text layer: a printed page holds a few
 MAX_TEXT_CHARS = 20_000_000  # of the whole text; pages after it are not read (a cut marker says so)
 HEADING_SCALE = 1.2  # a line this much larger than the body text is a heading
 MAX_HEADING_CHARS = 80
+PARAGRAPH_STEP = 1.5  # a gap between lines this much wider than the page's usual one starts a paragraph
 EDGE_LINES = 2  # how many lines at the top and at the bottom of a page may be a running header or footer
 PDFIUM = threading.Lock()  # PDFium is not thread-safe, even across documents
 
@@ -62,10 +68,11 @@ KEEP_HYPHEN = frozenset({  # words usually hyphenated to the next: "well-known",
 
 @dataclass(frozen=True)
 class Line:
-    """A non-blank line of a page's text and the font size it starts in."""
+    """A non-blank line of a page's text, the font size it starts in, and how high on the page it sits."""
 
     text: str
     size: float
+    bottom: float = 0.0  # of its first character's box, in points from the page's foot
 
 
 def load_pdf(raw: bytes, source: str) -> Extracted:
@@ -84,7 +91,10 @@ def load_pdf(raw: bytes, source: str) -> Extracted:
             continue
         if lines:
             lines.append("")
+        breaks = paragraph_starts(body, levels)
         for number, text in numbered:
+            if number in breaks and lines[-1:] != [""]:
+                lines.append("")
             lines.append(text)
             last = segments[-1] if segments else None
             if last and last.page == page_no and last.first_line + last.end_line - last.start_line == number - 1:
@@ -120,7 +130,8 @@ def read_pages(raw: bytes) -> tuple[list[list[Line]], str]:
                 try:
                     count = min(textpage.count_chars(), MAX_PAGE_CHARS)
                     text = textpage.get_text_range(0, count) if count > 0 else ""
-                    pages.append(split_lines(text, partial(pdfium_c.FPDFText_GetFontSize, textpage.raw)))
+                    size_at = partial(pdfium_c.FPDFText_GetFontSize, textpage.raw)
+                    pages.append(split_lines(text, size_at, partial(char_bottom, textpage)))
                     chars += len(text)
                 finally:
                     textpage.close()
@@ -144,8 +155,14 @@ def open_problem(code: int | None) -> str:
     return "not a readable PDF (damaged or truncated): re-export it, or repair it with `qpdf in.pdf out.pdf`"
 
 
-def split_lines(text: str, size_at: Callable[[int], float]) -> list[Line]:
-    """The non-blank lines of a page's text, each with the font size of its first character."""
+def char_bottom(textpage: Any, index: int) -> float:
+    """The foot of a character's box (the font's, so every character of a line has the same)."""
+    return float(textpage.get_charbox(index, loose=True)[1])
+
+
+def split_lines(text: str, size_at: Callable[[int], float],
+                bottom_at: Callable[[int], float] = lambda _: 0.0) -> list[Line]:
+    """The non-blank lines of a page's text, each with the font size and the foot of its first character."""
     lines: list[Line] = []
     pos = 0
     for match in LINE_BREAK.finditer(text + "\n"):
@@ -156,7 +173,7 @@ def split_lines(text: str, size_at: Callable[[int], float]) -> list[Line]:
             if match.group() in ("\ufffe", "\x02"):
                 cleaned += "-"
             first = pos + len(raw) - len(raw.lstrip())
-            lines.append(Line(cleaned, round(size_at(first) * 2) / 2))
+            lines.append(Line(cleaned, round(size_at(first) * 2) / 2, bottom_at(first)))
         pos = match.end()
     return lines
 
@@ -210,6 +227,19 @@ def running_keys(pages: list[list[Line]]) -> set[tuple[int, str, float, int | No
 
 def is_running(repeated: set[tuple[int, str, float, int | None]], at: int, line: Line, page_index: int) -> bool:
     return any((at, *k) in repeated for k in keys(line, page_index))
+
+
+def paragraph_starts(body: list[Line], levels: dict[float, int]) -> set[int]:
+    """The page line numbers (1-based) that start a new paragraph of body text, by the gaps between lines."""
+    steps: dict[float, list[float]] = {}
+    pairs = [(n, a, b) for n, (a, b) in enumerate(zip(body, body[1:]), start=2)
+             if a.size == b.size and a.size not in levels]
+    for _, a, b in pairs:
+        if a.bottom > b.bottom:
+            steps.setdefault(a.size, []).append(a.bottom - b.bottom)
+    usual = {size: statistics.median(found) for size, found in steps.items() if len(found) >= 2}
+    return {n for n, a, b in pairs if a.size in usual
+            and (a.bottom - b.bottom > usual[a.size] * PARAGRAPH_STEP or b.bottom > a.bottom)}
 
 
 def heading_levels(lines: list[Line]) -> dict[float, int]:
