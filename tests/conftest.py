@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from rag.app import Rag
 from rag.embed import Embedder, build_embedder
@@ -24,6 +25,15 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 REAL_NOTE = CORPUS / "interview-notes.md"
 TEST_CACHE = ROOT / ".rag-test"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="session")
@@ -64,6 +74,15 @@ def corpus_rag(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> 
     rag = Rag(settings, embedder=embedder)
     rag.index()
     yield rag
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium driven by Playwright (which cannot download a browser here), one per test module."""
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
 
 
 # --- Chroma server (tests/test_chroma_server.py, tests/test_faults.py) ---------------------------

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 from llm_standin import running
-from playwright.sync_api import Browser, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from test_quiz import STUDY_NOTE
-from test_ui import ARTIFACTS, CHROMIUM_ARGS, assert_all_local
+from test_ui import open_page
 
 from rag.api import create_app
 from rag.app import Rag
@@ -31,22 +31,15 @@ def quiz_url(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> It
         yield rag, f"{url}/"
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 def test_quiz_tab_grades_an_answer_shows_the_missed_point_and_moves_on(
         browser: Browser, quiz_url: tuple[Rag, str]) -> None:
     rag, url = quiz_url
-    context = browser.new_context(viewport={"width": 1280, "height": 1100})
-    page = context.new_page()
-    requested: list[str] = []
-    page.on("request", lambda r: requested.append(r.url))
-    page.goto(url, wait_until="load")
+    with open_page(browser, url, "quiz", viewport={"width": 1280, "height": 1100}) as page:
+        answer_grade_and_move_on(page, rag)
+    assert rag.quiz.stats().reviewed == 1
+
+
+def answer_grade_and_move_on(page: Page, rag: Rag) -> None:
     page.get_by_role("tab", name="Quiz").click()
     question = page.locator("#quiz-question")
     expect(question).to_have_text("How is data abstraction accomplished?", timeout=TIMEOUT)  # the note's first card
@@ -74,8 +67,3 @@ def test_quiz_tab_grades_an_answer_shows_the_missed_point_and_moves_on(
 
     page.click("#quiz-check")  # an empty answer is refused with a message, nothing is recorded
     expect(result).to_contain_text("the answer is empty")
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "ui-quiz.png"), full_page=True)
-    context.close()
-    assert_all_local(requested)
-    assert rag.quiz.stats().reviewed == 1

@@ -21,7 +21,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from llm_standin import running
-from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Dialog, Page, expect
 from test_ingest_pages import NotesPDF, notes_pdf
 
 from rag.app import Rag
@@ -37,15 +37,6 @@ from ui.render import Turn, render_conversation, render_sources, render_status
 ROOT = Path(__file__).resolve().parent.parent
 REAL_NOTE = ROOT / "corpus" / "interview-notes.md"
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 EVIL = '<script>window.__pwned = 1</script>\n<img src=x onerror="window.__pwned=2">'
 QUOKKA_NOTE = f"""# Quokka facts
@@ -283,14 +274,6 @@ def base_url(ui_rag: Rag) -> Iterator[str]:
     server.should_exit = True
     thread.join(timeout=10)
     sock.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture
@@ -676,11 +659,11 @@ def watched_url(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) ->
 
 def test_notes_tab_follows_the_watched_folder(browser: Browser, watched_url: tuple[Rag, str]) -> None:
     rag, url = watched_url
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    page = context.new_page()
-    requested: list[str] = []
-    page.on("request", lambda r: requested.append(r.url))
-    page.goto(url, wait_until="load")
+    with open_page(browser, url, "watching") as page:
+        follow_the_folder(page, rag)
+
+
+def follow_the_folder(page: Page, rag: Rag) -> None:
     page.get_by_role("tab", name="Notes").click()
     status, table = page.locator("#index-status"), page.locator("#notes-table")
     watching = re.escape(f"(watching {rag.settings.corpus_dir.as_posix()}/)")
@@ -697,7 +680,3 @@ def test_notes_tab_follows_the_watched_folder(browser: Browser, watched_url: tup
     expect(table).not_to_contain_text("sourdough.md")
     page.click("#delete-choice input")
     expect(page.get_by_role("option")).to_have_text([re.compile(r"^\W*quokka\.md$")])
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "ui-watching.png"), full_page=True)
-    context.close()
-    assert_all_local(requested)
