@@ -17,7 +17,7 @@ from rag.chunk import Budget, chunk_note, embed_view
 from rag.embed import Embedder
 from rag.errors import IndexBusy, IndexFailed, IndexMismatch, InvalidInput, StoreUnavailable
 from rag.ingest import CorpusScan, Skipped, read_note, scan_corpus, source_name
-from rag.models import Chunk, FileReport, IndexReport, Note, Segment
+from rag.models import Chunk, FileReport, IndexReport, Note, overlapping
 from rag.store import ChromaStore, StoredChunk
 
 log = logging.getLogger(__name__)
@@ -57,10 +57,6 @@ def stored_rows(note: Note, chunks: Sequence[Chunk], indexed_at: str) -> list[St
         for n, (id_, c) in enumerate(zip(chunk_ids(chunks), chunks))
     ]
 
-
-def overlapping(segments: Sequence[Segment], start: int, end: int) -> tuple[Segment, ...]:
-    """The segments (pages, cells) lines start..end lie in: what locates any of them in the original."""
-    return tuple(s for s in segments if s.start_line <= end and s.end_line >= start)
 
 
 def plan_file(note: Note, budget: Budget, existing: dict[str, StoredChunk], indexed_at: str) -> FilePlan:

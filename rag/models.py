@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 
@@ -61,9 +62,14 @@ def segments_at(location: Location, start: int, end: int) -> tuple[Segment, ...]
     return (first,) if start == end else (first, last)
 
 
+def overlapping(segments: Sequence[Segment], start: int, end: int) -> tuple[Segment, ...]:
+    """The segments (pages, cells) lines start..end lie in: what locates any of them in the original."""
+    return tuple(s for s in segments if s.start_line <= end and s.end_line >= start)
+
+
 def locate(segments: tuple[Segment, ...], start: int, end: int) -> Location | None:
     """Where lines start..end of a note's text are in its original file (None for a text note)."""
-    inside = [s for s in segments if s.start_line <= end and s.end_line >= start]
+    inside = overlapping(segments, start, end)
     if not inside:
         return None
     first, last = inside[0], inside[-1]
