@@ -35,10 +35,22 @@ class Question:
     evidence: list[str]
     history: tuple[tuple[str, str], ...] = ()  # earlier turns of a follow-up question
     facets: tuple[tuple[str, ...], ...] = ()  # the points a complete answer makes (answer question files)
+    source: str | None = None  # the note that answers it (multi-note sets); else the `--source` of the run
 
     @property
     def answerable(self) -> bool:
         return self.kind != "unanswerable"
+
+    @property
+    def format(self) -> str:
+        """The answering note's kind of file ("md", "pdf", ...); "-" for an unanswerable question."""
+        return self.source.rsplit(".", 1)[-1].lower() if self.source and "." in self.source else "-"
+
+    def style(self, styles: dict[str, str]) -> str:
+        """The note style of the answering note's folder, as the set's styles.json names it."""
+        if not self.source:
+            return "-"
+        return styles.get(self.source.split("/")[0], "other")
 
 
 def load_questions(path: Path) -> list[Question]:
@@ -57,10 +69,19 @@ def load_questions(path: Path) -> list[Question]:
                 evidence=list(raw.get("evidence", [])),
                 history=tuple((str(t["role"]), str(t["content"])) for t in raw.get("history", [])),
                 facets=tuple(tuple(str(s) for s in facet) for facet in raw.get("facets", [])),
+                source=str(raw["source"]) if raw.get("source") else None,
             ))
         except (ValueError, KeyError, TypeError) as exc:
             raise InvalidInput(f"{path}:{n}: not a valid question ({exc})") from exc
     return questions
+
+
+def load_styles(path: Path) -> dict[str, str]:
+    """The note style of each source folder, from `styles.json` beside a multi-note question file (else none)."""
+    styles = path.with_name("styles.json")
+    if not styles.is_file():
+        return {}
+    return {k: str(v) for k, v in json.loads(styles.read_text(encoding="utf-8")).items() if not k.startswith("_")}
 
 
 def require_gold(questions: list[Question], path: Path) -> list[Question]:
@@ -84,7 +105,15 @@ def normalise(text: str) -> str:
 
 
 def is_relevant(passage: Passage, question: Question, source: str) -> bool:
-    """Contains an evidence snippet, or covers at least half of a gold line range of `source`."""
+    """Contains an evidence snippet, or covers at least half of a gold line range of `source`.
+
+    A question that names its own note is answered only from it: evidence quoted from another note (a
+    command that two cheat sheets share) is not its answer.
+    """
+    if question.source:
+        if passage.source != question.source:
+            return False
+        source = question.source
     text = normalise(passage.text)
     if any(normalise(e) in text for e in question.evidence if e.strip()):
         return True
@@ -114,7 +143,8 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] if ordered else 0.0
 
 
-def evaluate_variant(rag: Rag, questions: list[Question], k: int, source: str, mode: str) -> dict[str, Any]:
+def evaluate_variant(rag: Rag, questions: list[Question], k: int, source: str, mode: str,
+                     styles: dict[str, str] | None = None) -> dict[str, Any]:
     """Metrics for one retrieval variant over all questions."""
     per_question: list[dict[str, Any]] = []
     latencies: list[float] = []
@@ -125,16 +155,19 @@ def evaluate_variant(rag: Rag, questions: list[Question], k: int, source: str, m
         latencies.append((time.perf_counter() - started) * 1000)
         flags = [is_relevant(p, q, source) for p in passages]
         answered = rag.answerer.covers(query, passages[:ANSWER_PASSAGES])
-        row: dict[str, Any] = {"id": q.id, "answerable": q.answerable, "answered": answered}
+        row: dict[str, Any] = {"id": q.id, "answerable": q.answerable, "answered": answered, "format": q.format,
+                               "style": q.style(styles or {})}
         if q.answerable:
             row.update(rank_metrics(flags, len(q.gold_lines)))
         per_question.append(row)
     scored = [r for r in per_question if r["answerable"]]
-    metrics = {m: round(statistics.fmean(r[m] for r in scored), 3) if scored else 0.0
-               for m in ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")}
     unanswerable = [r for r in per_question if not r["answerable"]]
+    groups = {by: {name: mean_metrics([r for r in scored if r[by] == name], ("recall@5", "mrr@10"))
+                   for name in sorted({r[by] for r in scored})}
+              for by in ("format", "style") if any(q.source for q in questions)}
     return {
-        **metrics,
+        **mean_metrics(scored, ("recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10")),
+        "groups": groups,
         "abstained_unanswerable": sum(not r["answered"] for r in unanswerable),
         "unanswerable": len(unanswerable),
         "wrongly_abstained": sum(not r["answered"] for r in scored),
@@ -145,11 +178,17 @@ def evaluate_variant(rag: Rag, questions: list[Question], k: int, source: str, m
     }
 
 
+def mean_metrics(rows: Sequence[dict[str, Any]], names: Sequence[str]) -> dict[str, Any]:
+    """The mean of each metric over some questions' rows, and how many there were."""
+    return {"n": len(rows), **{m: round(statistics.fmean(r[m] for r in rows), 3) if rows else 0.0 for m in names}}
+
+
 def evaluate_file(rag: Rag, path: Path, k: int = 10, source: str = "interview-notes.md") -> dict[str, Any]:
     """Every variant side by side, in one run, so each change shows what it bought."""
     questions = require_gold(load_questions(path), path)
+    styles = load_styles(path)
     rag.warm_up()
-    variants = {mode: evaluate_variant(rag, questions, k, source, mode) for mode in VARIANTS}
+    variants = {mode: evaluate_variant(rag, questions, k, source, mode, styles) for mode in VARIANTS}
     return {"file": str(path), "questions": len(questions), "shipped": SHIPPED,
             "embedder": rag.embedder.id, "variants": variants}
 
@@ -184,6 +223,9 @@ def format_report(report: dict[str, Any]) -> str:
         abst = f"{v['abstained_unanswerable']}/{v['unanswerable']}, {v['wrongly_abstained']} wrong"
         lines.append(f"{'onnx-' + precision:10}" + "".join(f"{v[c]:>16}" for c in cols) + f"{abst:>16}")
     shipped = report["variants"][report["shipped"]]
+    for by, groups in shipped.get("groups", {}).items():
+        lines.append(f"{report['shipped']} by {by}: " + "; ".join(
+            f"{name} ({g['n']}) R@5 {g['recall@5']} MRR {g['mrr@10']}" for name, g in groups.items()))
     if shipped["misses@5"]:
         lines.append(f"missed at 5 ({report['shipped']}): {', '.join(shipped['misses@5'])}")
     lines.append("* shipped configuration")

@@ -44,6 +44,44 @@ def test_relevance_by_evidence_or_by_line_coverage():
     assert not is_relevant(Passage("4", "other.md", 10, 13, "", "unrelated", 0), q, "n.md")
 
 
+def test_a_question_naming_its_note_is_relevant_only_from_that_note():
+    row = {"question": "q", "kind": "code", "source": "tldr/tar.md", "gold_lines": [[5, 6]], "evidence": ["tar xf"]}
+    q = load_questions_from([row])[0]
+    assert q.source == "tldr/tar.md" and q.format == "md"
+    assert q.style({"tldr": "small one-topic notes"}) == "small one-topic notes"
+    assert is_relevant(Passage("1", "tldr/tar.md", 20, 22, "", "run tar xf file", 0), q, "interview-notes.md")
+    assert not is_relevant(Passage("2", "cheats/tar.txt", 5, 6, "", "run tar xf file", 0), q, "tldr/tar.md")
+
+
+def test_multi_note_sets_are_reported_per_format_and_style(make_rag, tmp_path):
+    from rag.evaluate_answers import evaluate_answers, format_answer_report
+
+    rag = make_rag()
+    (rag.settings.corpus_dir / "pets").mkdir()
+    (rag.settings.corpus_dir / "pets" / "cats.md").write_text(NOTE)
+    (rag.settings.corpus_dir / "volcano.txt").write_text("Volcanoes erupt when magma pressure is high.\n")
+    rag.index()
+    rows = [
+        {"id": "a", "question": "why do cats purr?", "kind": "factual", "source": "pets/cats.md",
+         "gold_lines": [[3, 3]], "evidence": [], "facets": [["purr when they are content"]]},
+        {"id": "b", "question": "why do volcanoes erupt?", "kind": "factual", "source": "volcano.txt",
+         "gold_lines": [[1, 1]], "evidence": [], "facets": [["magma pressure"]]},
+        {"id": "c", "question": "what is the capital of Peru?", "kind": "unanswerable", "source": None,
+         "facets": []},
+    ]
+    path = tmp_path / "questions.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    (tmp_path / "styles.json").write_text(json.dumps({"_": "comment", "pets": "one-topic notes"}))
+    groups = evaluate_file(rag, path, 10)["variants"]["hybrid"]["groups"]
+    assert groups["format"]["md"]["n"] == 1 and groups["format"]["txt"]["n"] == 1
+    assert groups["format"]["md"]["recall@5"] == 1.0  # found in its own note, though --source names another
+    assert set(groups["style"]) == {"one-topic notes", "other"}
+    report = evaluate_answers(rag, path, k=3)
+    assert report["groups"]["style"]["one-topic notes"]["complete"] == 1
+    assert report["groups"]["format"]["-"]["unanswerable"] == 1
+    assert "style one-topic notes" in format_answer_report(report)
+
+
 def load_questions_from(rows: list[dict], tmp: Path | None = None) -> list:
     import tempfile
 
