@@ -15,7 +15,8 @@ LIST_ITEM = re.compile(r"^([ \t]*)(?:[-*+]|\d{1,3}[.)])[ \t]+\S")  # group 1: th
 TABLE_ROW = re.compile(r"^[ \t]*\|")
 CELL_MARKER = re.compile(r"^(?:In|Out)[ \t]*\[[ \t\d]*\]:[ \t]*$")
 # A line of prose after a notebook cell: starts with a capital, ends like a sentence.
-PROSE = re.compile(r"^[A-Z*][^=(){}\[\]]{30,}[.:?!)]\s*$")
+PROSE = re.compile(r"^[A-Z*][^={}]{30,}[.:?!)]\s*$")  # starts and ends like a sentence, no assignment or braces
+PLAIN_WORD = re.compile(r"^[A-Za-z][a-z'’-]*[,.:;!?]?$")
 # A chatbot answer's last line: addresses the reader and ends with an offer or a question.
 CLOSING_OFFER = re.compile(r"^(?=.*\byou).*[?!][*_]*[ \t]*$", re.IGNORECASE)
 UNTITLED = (1.0, "")  # an answer that starts without a title is open like a `#` heading that names nothing
@@ -48,7 +49,7 @@ class Budget:
         return f"v{CHUNKER_VERSION}:{self.max_tokens}:{self.overlap_tokens}"
 
 
-CHUNKER_VERSION = 8  # bump when chunk boundaries or headings change, so `rag index` re-cuts every note
+CHUNKER_VERSION = 9  # bump when chunk boundaries or headings change, so `rag index` re-cuts every note
 
 
 @dataclass(frozen=True)
@@ -196,13 +197,22 @@ def cell_end(lines: list[str], i: int) -> int:
     for j in range(i + 1, len(lines)):
         line = lines[j]
         starts_block = not lines[j - 1].strip()
-        if starts_block and (PROSE.match(line) or FENCE.match(line) or CELL_MARKER.match(line)):
+        if starts_block and (is_prose(line) or FENCE.match(line) or CELL_MARKER.match(line)):
             break
         if starts_block and HEADING.match(line) and not lines[j - 2 if j >= 2 else j].strip():
             break
         if line.strip():
             last = j
     return last
+
+
+def is_prose(line: str) -> bool:
+    """A line that reads as a sentence, not code: mostly plain words ("In Python, `__init__()` runs...")."""
+    if not PROSE.match(line):
+        return False
+    tokens = line.split()
+    plain = sum(bool(PLAIN_WORD.match(t.strip("*_`()"))) for t in tokens)
+    return len(tokens) >= 6 and plain >= 0.6 * len(tokens)
 
 
 def run_end(lines: list[str], i: int, continues: Callable[[str], bool]) -> int:

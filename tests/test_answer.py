@@ -226,6 +226,46 @@ def test_a_table_question_prefers_the_notes_table() -> None:
     assert "| speed | fast | slow |" in compose(table)[0] and "|---|---|---|" in compose(table)[0]
 
 
+def test_a_command_under_its_description_is_quoted_with_it() -> None:
+    view = view_of("# ssh\n\n- Connect through a jump host to a remote server:\n\n`ssh -J user@jump user@host`\n\n"
+                   "- Forward a port:\n\n`ssh -L 8080:localhost:80 host`")
+    command = next(i for i, u in enumerate(view.units) if u.text.startswith("`ssh -J"))
+    assert view.units[command].lead == command - 1 and not dangles(view, command - 1)
+    picked, _ = choose(candidates(view, {command: 0.9, command + 2: 0.2}), 1, budget=60)
+    answer, _ = compose(picked)
+    assert "Connect through a jump host" in answer and "`ssh -J user@jump user@host`" in answer
+
+
+def test_reading_lists_and_exercises_are_quoted_only_when_asked_for() -> None:
+    from rag.answer.select import Quoting
+
+    view = view_of("# LRU cache\n\nA hash map with a doubly linked list gives O(1) get and set.\n\n"
+                   "## References\n\n- [LRU Cache on LeetCode](https://leetcode.com/problems/lru-cache/)\n"
+                   "- <https://en.wikipedia.org/wiki/Cache_replacement_policies>\n\n## Exercises\n\n"
+                   "1. Why does the list need to be doubly linked?\n2. What happens when the cache is full?")
+    scores = {i: 0.5 for i in range(len(view.units))}
+    answer, _ = compose(choose(candidates(view, scores), 1, budget=2000)[0])
+    assert "O(1) get and set" in answer and "leetcode" not in answer and "doubly linked?" not in answer
+    asked = Quoting(references=True, questions=True)
+    answer, _ = compose(choose(candidates(view, scores), 1, budget=2000, quoting=asked)[0])
+    assert "leetcode" in answer and "doubly linked?" in answer
+
+
+def test_a_long_commented_code_block_is_read_stanza_by_stanza_and_quoted_whole_for_code() -> None:
+    from rag.answer.select import code_answer
+    from rag.answer.units import explains_itself
+
+    stanzas = "\n\n".join(f"# Target {n} builds part {n} of the program.\npart{n}: src{n}.c\n\tcc -c src{n}.c"
+                           for n in range(15))
+    view = view_of(f"# Make\n\n```make\n#-----\n# Phony Targets\n#-----\n\n{stanzas}\n```")
+    code = [i for i, u in enumerate(view.units) if u.kind == "code"]
+    assert len(code) == 15 and "# Phony Targets" in view.units[code[0]].text
+    assert view.units[code[0]].text.startswith("```make") and view.units[code[-1]].text.endswith("```")
+    assert all(explains_itself(view.units[i]) for i in code)
+    answer, _ = compose([(view, i) for i in code_answer(view, code[3])])
+    assert answer.count("```") == 2 and "part0:" in answer and "part14:" in answer
+
+
 def test_a_part_of_the_question_nothing_answers_is_named() -> None:
     view = view_of("# A\n\nAlpha is the first letter.\n\n# B\n\nBeta is the second letter.")
     cands = [Candidate(view, 1, 0.9, (0.9, 0.1), (0.9, 0.1)), Candidate(view, 3, 0.2, (0.2, 0.2), (0.2, 0.2))]
@@ -381,6 +421,14 @@ def test_svm_multiclass_cites_its_section(corpus_rag: Rag) -> None:
     first = answer.citations[0]
     assert first.cited_start >= 1555 and first.cited_end <= 1559
     assert "One-vs-One" in answer.text and "One-vs-Rest" in answer.text
+
+
+def test_an_answer_is_never_empty_and_prose_after_a_cell_is_read_as_prose(corpus_rag: Rag) -> None:
+    answer = corpus_rag.ask("If a child class defines its own __init__ and does not call super(), does it get "
+                            "the parent's attributes?")
+    assert answer.answered and answer.text.strip() and answer.citations
+    assert_well_cited(answer)
+    assert "super()" in answer.text
 
 
 def test_real_code_question_returns_a_fenced_block(corpus_rag: Rag) -> None:

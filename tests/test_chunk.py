@@ -127,6 +127,17 @@ def test_notebook_cells_stay_with_their_code(model_tokens, limit):
     assert chunks[0].start_line == 1 and "print(x + y)" in chunks[0].text
 
 
+def test_a_cell_ends_at_prose_that_names_code_in_parentheses():
+    from rag.chunk import parse_blocks
+
+    lines = ["In [1]:", "class Parent:", "    def __init__(self):", "        self.x = 1", "", "",
+             "In Python, **child classes inherit variables set in the parent's `__init__()` method**.",
+             "", "print(child.parent_var)  # Output: I am from Parent (not a sentence)."]
+    blocks = parse_blocks(lines)
+    assert (blocks[0].kind, blocks[0].end) == ("code", 3)
+    assert blocks[1].kind == "para" and blocks[1].start == 6
+
+
 def test_the_embedder_reads_each_table_cell_with_its_column():
     table = "| Feature | Vanishing | Exploding |\n|---|:---:|---|\n| Cause | small grads | large grads |\n"
     view = embed_view("Summary", "Intro.\n\n" + table + "\nAfter.")

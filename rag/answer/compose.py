@@ -21,13 +21,15 @@ from rag.answer.question import (
     resolve_followup,
     table_aspects,
     wants_code,
+    wants_questions,
+    wants_references,
     wants_table,
     without_negated,
 )
 from rag.answer.render import compose, compose_table
-from rag.answer.select import Candidate, choose, code_answer, is_filler
+from rag.answer.select import Candidate, Quoting, choose, code_answer, is_filler
 from rag.answer.table import MAX_ANCHORS, Grid, build_grid, covers_aspects
-from rag.answer.units import Unit, is_lead_in
+from rag.answer.units import Unit, explains_itself, is_lead_in
 from rag.errors import InvalidInput, LLMError, StoreUnavailable
 from rag.intents import intents
 from rag.models import Answer, Passage
@@ -136,6 +138,8 @@ class Answerer:
             text, citations = compose(picked, passages)
             if missing:
                 text += "\n\n" + missing_text(reading.parts, missing)
+        if not citations:  # nothing quotable was chosen: an empty "answer" would pass for one
+            return Answer(question, search_query, not_covered_text(passages), False, "extractive", [])
         return self.write(Answer(question, search_query, text, True, "extractive", citations), history, mode)
 
     def widen(self, reading: Reading, passages: list[Passage], sources: Sequence[str]) -> Reading:
@@ -280,9 +284,11 @@ class Reading:
         own = set(content_words(self.question))
         topic = {w.rstrip("s")[:5] for w in words[0] if w not in own}
         candidates = []
+        quoting = Quoting(wants_references(self.question), wants_questions(self.question))
         for n, (view, i, rank) in enumerate(self.places):
             unit = view.units[i]
-            if not is_quotable(unit) or dangles(view, i) or (unit.kind == "code" and not code_asked):
+            if not is_quotable(unit) or not quoting.allows(unit) or dangles(view, i) or (
+                    unit.kind == "code" and not code_asked and not explains_itself(unit)):
                 continue
             prior = PASSAGE_PRIOR / (1 + rank)
             on_topic = not topic or bool(topic & word_keys(content_words(f"{' '.join(view.paths[i])} {unit.text}")))
@@ -302,8 +308,9 @@ class Reading:
         if code_asked and code:  # a named language is a constraint: no Python block for a C++ question
             best = max(in_language or code, key=lambda c: c.rel)
             return [(best.view, i) for i in code_answer(best.view, best.index)], []
-        prose = [c for c in candidates if c.view.units[c.index].kind != "code"]
-        return choose(prose, len(self.parts), table=wants_table(self.question))
+        prose = [c for c in candidates
+                 if c.view.units[c.index].kind != "code" or explains_itself(c.view.units[c.index])]
+        return choose(prose, len(self.parts), table=wants_table(self.question), quoting=quoting)
 
 
 def unit_texts(view: NoteView) -> list[str]:

@@ -81,6 +81,21 @@ ASPECT_PAIR = re.compile(r"(?:\s[-:–]|\bon|\bin terms of)\s+([\w /-]+?\s+(?:an
 TABLE_FILLER = re.compile(r"^(?:(?:a |in a )?table(?: of| with| w/)?|side by side|compare)\s*", re.I)
 
 
+REFERENCE_WORDS = re.compile(r"\b(?:resources?|references?|links?|reading|read|books?|papers?|courses?|tutorials?|"
+                             r"guides?|websites?|sites?|sources?|urls?|docs|documentation|tools?|librar\w*)\b", re.I)
+QUESTION_WORDS = re.compile(r"\b(?:questions?|exercises?|quiz\w*|ask\w*|interview)\b", re.I)
+
+
+def wants_references(question: str) -> bool:
+    """True if the question asks for the notes' pointers elsewhere (resources, links, papers, tools)."""
+    return REFERENCE_WORDS.search(question) is not None
+
+
+def wants_questions(question: str) -> bool:
+    """True if the question asks for questions (exercises, what to ask, interview questions)."""
+    return QUESTION_WORDS.search(question) is not None
+
+
 def wants_table(question: str) -> bool:
     """True if the question asks for a table or a side-by-side comparison."""
     return TABLE_WORDS.search(question) is not None

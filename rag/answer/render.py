@@ -149,6 +149,10 @@ def render(units: Sequence[Unit], markers: Sequence[str]) -> list[str]:
         first = units[group[0]]
         if first.kind == "row":
             blocks.append(render_table([units[n] for n in group], markers[group[-1]]))
+        elif first.kind == "code" and len(group) > 1:  # the stanzas of one block, fenced once
+            text = "\n\n".join(units[n].text for n in group)
+            marks = " ".join(dict.fromkeys(m for n in group for m in markers[n].split()))
+            blocks.append(render_unit(replace(first, text=text), marks))
         else:
             sep = " " if first.kind == "sentence" else "\n"
             blocks.append(sep.join(render_unit(units[n], markers[n]) for n in group))
@@ -159,6 +163,8 @@ def continues(prev: Unit, unit: Unit, same_marker: bool) -> bool:
     """True if a unit goes on the block of the one before it: the same paragraph, list or table."""
     if prev.kind != unit.kind:
         return False
+    if unit.kind == "code":
+        return unit.block == prev.block and unit.start_line > prev.end_line
     if unit.kind == "sentence":
         return prev.block == unit.block
     if unit.kind == "row":

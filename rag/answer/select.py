@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.answer.note import NoteView, Section
-from rag.answer.units import is_lead_in
+from rag.answer.units import Unit, is_asked_question, is_lead_in, is_reference
 
 BUDGET = 900  # characters of prose an answer grows to (code blocks are quoted whole on top)
 PART_FLOOR = 0.3  # a part of the question no unit matches this well is said to be missing (floor - rescue margin)
@@ -23,6 +23,7 @@ FILLER = re.compile(r"^\W*(?:let me know\b|feel free\b|i hope (?:this|that)\b|ho
 LEGEND = re.compile(r"^\W*where\W*:?\s*$|^\W*where\b.*:\s*$", re.I)  # "Where:" introduces a formula's symbols
 MAX_SECTIONS = 4
 WIDENING, MAX_WIDENING = 0.25, 1.5  # the budget grows by this share per further section, up to this
+WHOLE_CODE = 100  # lines: a code block up to this long is quoted whole when code is asked for
 MAX_GROUP_ITEMS = 12  # a list this long is cut to its best items when it alone is over the budget
 
 
@@ -42,8 +43,25 @@ class Candidate:
 Picked = list[tuple[NoteView, int]]  # units of notes, in the order an answer quotes them
 
 
+@dataclass(frozen=True)
+class Quoting:
+    """What an answer may quote besides the notes' statements: their reading lists and their own questions
+    (an "Exercises" list, a Q&A's neighbouring question) are quoted only when the question asks for them."""
+
+    references: bool = False
+    questions: bool = False
+
+    def allows(self, unit: Unit) -> bool:
+        if unit.kind == "sentence" and (unit.text.rstrip("*_ ").endswith("?") or is_filler(unit.text)):
+            return False
+        if unit.kind == "item" and is_asked_question(unit) and not self.questions:
+            return False
+        return self.references or not is_reference(unit)
+
+
 def choose(candidates: Sequence[Candidate], n_parts: int, budget: int = BUDGET,
-           part_floor: float = PART_FLOOR, table: bool = False) -> tuple[Picked, list[int]]:
+           part_floor: float = PART_FLOOR, table: bool = False,
+           quoting: Quoting = Quoting()) -> tuple[Picked, list[int]]:
     """The units to quote, and the parts of the question that nothing in the notes answers.
 
     Each part of a multi-part question gets the section around its best unit; a part no unit matches
@@ -78,13 +96,17 @@ def choose(candidates: Sequence[Candidate], n_parts: int, budget: int = BUDGET,
     share = budget // len(sections)
     picked: list[tuple[NoteView, int]] = []
     for view, section, anchors in sections:
-        picked += [(view, i) for i in trim(view, section, anchors, scores, share)]
+        picked += [(view, i) for i in trim(view, section, anchors, scores, share, quoting)]
     return without_dangling(in_note_order(picked)), missing
 
 
 def code_answer(view: NoteView, i: int) -> list[int]:
     """A code block with what introduces it: its "...:" line, else the sentence before it, and its heading."""
     picked = [i]
+    stanzas = [j for j, u in enumerate(view.units) if u.kind == "code" and u.block == view.units[i].block]
+    if len(stanzas) > 1 and view.units[stanzas[-1]].end_line - view.units[stanzas[0]].start_line < WHOLE_CODE:
+        picked += stanzas  # a long block quoted stanza by stanza is still one program when asked for code
+        i = stanzas[0]
     lead = view.units[i].lead
     if lead is not None:
         picked.append(lead)
@@ -113,7 +135,7 @@ def size(view: NoteView, start: int, end: int) -> int:
 
 
 def trim(view: NoteView, section: Section, anchors: Sequence[int], scores: dict[tuple[int, int], float],
-         budget: int) -> list[int]:
+         budget: int, quoting: Quoting = Quoting()) -> list[int]:
     """A section's units, whole if it fits; else its best-scoring groups (a list, a table, a paragraph...).
 
     The groups holding an anchor (the best unit of the question or of one of its parts) always come in,
@@ -121,8 +143,8 @@ def trim(view: NoteView, section: Section, anchors: Sequence[int], scores: dict[
     """
     units = range(section.start, section.end + 1)
     if size(view, section.start, section.end) <= budget:
-        return [i for i in units if quotable_here(view, i)]
-    groups = group_units(view, section)
+        return [i for i in units if quoting.allows(view.units[i])]
+    groups = group_units(view, section, quoting)
     key = id(view)
 
     def score(group: list[int]) -> float:
@@ -139,7 +161,7 @@ def trim(view: NoteView, section: Section, anchors: Sequence[int], scores: dict[
         if not anchored and (used + cost > budget or score(group) < anchor_score - FILL_GAP):
             continue  # room left is no reason to quote a block that answers less well
         if used + cost > budget:
-            group = cut_group(view, group, scores, max(budget - used, budget // 3))
+            group = cut_group(view, group, scores, max(budget - used, budget // 3), anchors)
             cost = sum(len(view.units[i].text) + 5 for i in group)
         chosen += group
         used += cost
@@ -147,23 +169,17 @@ def trim(view: NoteView, section: Section, anchors: Sequence[int], scores: dict[
     return sorted(set(chosen + heading + sub_headings(view, section, chosen)))
 
 
-def quotable_here(view: NoteView, i: int) -> bool:
-    """Every unit of a quoted section but the notes' own questions to the reader and chat filler."""
-    unit = view.units[i]
-    return not (unit.kind == "sentence" and (unit.text.rstrip("*_ ").endswith("?") or is_filler(unit.text)))
-
-
 def is_filler(text: str) -> bool:
     """A line of chat left in the notes ("Let me know if…", "Yes, that's a great way to put it!")."""
     return FILLER.search(text) is not None
 
 
-def group_units(view: NoteView, section: Section) -> list[list[int]]:
+def group_units(view: NoteView, section: Section, quoting: Quoting = Quoting()) -> list[list[int]]:
     """A section's units as the blocks they form: a list with its lead-in, a table, a paragraph, a formula."""
     groups: dict[int, list[int]] = {}
     for i in range(section.start, section.end + 1):
         unit = view.units[i]
-        if unit.kind == "heading" or not quotable_here(view, i):
+        if unit.kind == "heading" or not quoting.allows(unit):
             continue
         groups.setdefault(group_root(view, i), []).append(i)
     return list(groups.values())
@@ -174,24 +190,31 @@ def group_root(view: NoteView, i: int) -> int:
     unit = view.units[i]
     if unit.header is not None:
         i, unit = unit.header, view.units[unit.header]
-    while unit.lead is not None:
-        i, unit = unit.lead, view.units[unit.lead]
-    if unit.kind == "sentence":  # the paragraph's first sentence
+    while True:
+        while unit.lead is not None:
+            i, unit = unit.lead, view.units[unit.lead]
+        if unit.kind != "sentence":
+            break
         while i > 0 and view.units[i - 1].kind == "sentence" and view.units[i - 1].block == unit.block:
-            i -= 1
+            i -= 1  # the paragraph's first sentence, which may continue a "...:" line
+        unit = view.units[i]
+        if unit.lead is None:
+            break
     if LEGEND.match(view.units[i].text) and i > 0 and view.units[i - 1].kind == "formula":
         return group_root(view, i - 1)  # "Where: ..." is read with its formula
     return i
 
 
-def cut_group(view: NoteView, group: list[int], scores: dict[tuple[int, int], float], budget: int) -> list[int]:
-    """A block too long for the answer: its lead-in and its best items (their parents kept), in order."""
+def cut_group(view: NoteView, group: list[int], scores: dict[tuple[int, int], float], budget: int,
+              anchors: Sequence[int] = ()) -> list[int]:
+    """A block too long for the answer: its lead-in and its best items (their parents kept), in order; the
+    answering unit always among them."""
     key = id(view)
     head = [i for i in group if is_lead_in(view.units[i]) and view.units[i].lead is None][:1]
-    rest = sorted((i for i in group if i not in head), key=lambda i: -scores.get((key, i), -1.0))
+    rest = sorted((i for i in group if i not in head), key=lambda i: (i not in anchors, -scores.get((key, i), -1.0)))
     kept, used = list(head), sum(len(view.units[i].text) for i in head)
     for i in rest[:MAX_GROUP_ITEMS]:
-        if kept and used + len(view.units[i].text) > budget:
+        if kept and used + len(view.units[i].text) > budget and i not in anchors:
             break
         kept.append(i)
         used += len(view.units[i].text)

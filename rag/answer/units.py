@@ -15,6 +15,13 @@ SEPARATOR_ROW = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}[-:| \t]*$")
 RULE = re.compile(r"^[ \t]*([-*_])([ \t]*\1){2,}[ \t]*$")
 # A sentence ends at . ! ? before a space and something that starts a sentence; "e.g. the" stays whole.
 SENTENCE_END = re.compile(r"(?<=[.!?])[ \t\n]+(?=[A-Z0-9*\"'(\\`\[])")
+# an item that opens with a link or a bare address (after its mark and any bold or emoji)
+REFERENCE = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+(?:\W{0,3}\s*)?(?:\[[^\]]+\]\([^)]+\)|<?https?://)")
+STANZA_BLOCK = 40  # a code block longer than this many lines is quoted stanza by stanza
+STANZA_LINES = 15  # ... and one of its stanzas this short, with comments, reads as a note
+COMMENTED = re.compile(r"(?:^|\s)(?:#|//|--|;)\s+\S")  # a line that is or ends in a comment
+COMMENT = re.compile(r"^\s*(?:#|//|--|;|%)")
+BANNER_RULE = re.compile(r"^\s*(?:#|//|--|;|%)+\s*[-=*#~]{5,}\s*$")
 ABBREVIATION = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|cf|approx|Fig|Eq|No)\.|\b[A-Z]\.)$")
 
 
@@ -59,12 +66,52 @@ def split_passage(passage: Passage, index: int = 0) -> list[Unit]:
         elif kind == "para":
             para = [HEADING.sub(r"\2", lines[i]), *lines[i + 1 : end + 1]]  # a prose `#` line reads as text
             units.extend(split_sentences(para, line_no, index, context))
+        elif kind == "code" and end - i >= STANZA_BLOCK:  # a cheat sheet: one commented example per stanza
+            units.extend(Unit(index, passage.start_line + a, passage.start_line + b, "code",
+                              "\n".join(lines[a : b + 1]), context, block=line_no)
+                         for a, b in code_stanzas(lines, i, end))
         elif not (kind == "row" and SEPARATOR_ROW.match(line)):
             text = "\n".join(lines[i : end + 1]) if kind in ("code", "formula") else join_lines(lines[i : end + 1])
             depth = len(line) - len(line.lstrip()) if kind == "item" else 0
             units.append(Unit(index, line_no, passage.start_line + end, kind, text, context, depth))
         i = end + 1
-    return link_units([u if u.kind == "sentence" else replace(u, block=u.start_line) for u in units])
+    return link_units([u if u.kind == "sentence" or u.block else replace(u, block=u.start_line) for u in units])
+
+
+def code_stanzas(lines: list[str], first: int, last: int) -> list[tuple[int, int]]:
+    """A long code block's stanzas: the runs of lines between blank lines, a comment banner kept with the
+    stanza it announces, a lone fence with its neighbour."""
+    spans: list[tuple[int, int]] = []
+    start: int | None = None
+    for j in range(first, last + 2):
+        if j <= last and lines[j].strip():
+            start = j if start is None else start
+        elif start is not None:
+            spans.append((start, j - 1))
+            start = None
+    merged: list[tuple[int, int]] = []
+    for a, b in spans:
+        if merged and (FENCE.match(lines[b]) and a == b or is_banner(lines, *merged[-1])):
+            merged[-1] = (merged[-1][0], b)  # a closing fence alone, or the stanza a banner announces
+        else:
+            merged.append((a, b))
+    if len(merged) > 1 and merged[0][0] == merged[0][1] and FENCE.match(lines[merged[0][0]]):
+        merged[1] = (merged[0][0], merged[1][1])  # the opening fence (with its language) on the first stanza
+        merged.pop(0)
+    return merged
+
+
+def explains_itself(unit: Unit) -> bool:
+    """A short code stanza whose comments say what it does: a cheat sheet's note, quotable for any question."""
+    lines = [line for line in unit.text.split("\n") if line.strip() and not FENCE.match(line)]
+    said = sum(bool(COMMENTED.search(line)) for line in lines)
+    return unit.kind == "code" and 0 < len(lines) <= STANZA_LINES and said * 3 >= len(lines)
+
+
+def is_banner(lines: list[str], a: int, b: int) -> bool:
+    """Comment lines that only frame a title ("#-----" / "# Phony Targets" / "#-----")."""
+    return all(COMMENT.match(line) or FENCE.match(line) for line in lines[a : b + 1]) and any(
+        BANNER_RULE.match(line) for line in lines[a : b + 1])
 
 
 def open_code_end(lines: list[str]) -> int:
@@ -162,6 +209,8 @@ def link_units(units: list[Unit]) -> list[Unit]:
             lead = item_lead(units, n)
         elif unit.kind in ("formula", "code") and n > 0 and is_lead_in(units[n - 1]):
             lead = n - 1
+        elif unit.kind == "sentence" and n > 0 and is_lead_in(units[n - 1]) and units[n - 1].block != unit.block:
+            lead = n - 1  # "- Connect through a jump host:" then the command on a line of its own
         elif unit.kind == "row":
             header = table_header(units, n)
             first = linked[header] if header < n else unit
@@ -169,6 +218,16 @@ def link_units(units: list[Unit]) -> list[Unit]:
             header = header if header < n else None
         linked.append(replace(unit, lead=lead, header=header))
     return linked
+
+
+def is_reference(unit: Unit) -> bool:
+    """A list item that points elsewhere ("- [LRU Cache on LeetCode](https://…)"): a reading list, not a note."""
+    return unit.kind == "item" and REFERENCE.match(unit.text) is not None
+
+
+def is_asked_question(unit: Unit) -> bool:
+    """A list item that asks ("3. Why is dropout not used at test time?"): an exercise, not its answer."""
+    return unit.text.rstrip("*_ ").endswith("?")
 
 
 def is_lead_in(unit: Unit) -> bool:
