@@ -291,6 +291,18 @@ def test_standalone_questions_are_left_alone() -> None:
     assert resolve_followup("and its disadvantages?", []) == "and its disadvantages?"
 
 
+@pytest.mark.parametrize("question, follows", [
+    ("show me the code", True),  # names no subject of its own
+    ("ok, and what if it goes wrong halfway through the rebase, how do I get out of it?", True),  # long
+    ("does a long rest get rid of it and restore the hit points the character lost earlier?", True),
+    ("what is batch normalization and why does it help the training of deep networks?", False),  # its own "it"
+    ("how is the exhaustion of a character different from being poisoned?", False),  # names its topic
+])
+def test_a_follow_up_is_known_by_what_it_refers_to_not_by_its_length(question: str, follows: bool) -> None:
+    history = [("user", "exhaustion levels 1-6, what does each do?"), ("assistant", "Level 1: ... [1]")]
+    assert (resolve_followup(question, history) != question) is follows
+
+
 def test_follow_up_of_a_follow_up_keeps_the_original_topic() -> None:
     history = [("user", "What is dropout?"), ("assistant", "..."), ("user", "and its drawbacks?")]
     expected = "What is dropout? and its drawbacks? what about its rate?"

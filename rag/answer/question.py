@@ -8,10 +8,17 @@ from collections.abc import Sequence
 from rag.intents import intents
 from rag.lexical import STOPWORDS
 
-FOLLOW_UP_START = re.compile(r"^(?:and|but|also|so|then|or|what about|how about|what of|same for)\b", re.I)
-PRONOUN = re.compile(r"\b(?:it|its|it's|they|them|their|this|that|these|those|former|latter|both|each|one|ones)\b",
-                     re.I)
-FOLLOW_UP_WORDS = 12  # a question this short that points back ("it", "both") is read with the topic before it
+FOLLOW_UP_START = re.compile(r"^(?:(?:ok(?:ay)?|nice|cool|great|thanks|right|hmm+)\W+)*"
+                             r"(?:and|but|also|so|then|or|what about|how about|what of|same for|what if)\b", re.I)
+PRONOUN = re.compile(r"\b(?:it|its|it's|they|them|their|this|that|these|those|former|latter|both|each|one|ones|"
+                     r"instead|there)\b", re.I)
+CLAUSE_BREAK = re.compile(r"\band\b|[,;?]")
+# Words that say what is wanted, not what about: a question made only of these names no subject of its own.
+GENERIC = frozenset("""code example examples snippet show formula equation explain work works working mean means meaning
+use used uses using usage difference differences different differ compare comparison pros cons advantages
+disadvantages downsides upsides benefits limitations drawbacks steps step syntax implementation implement
+details detail again table list why bad good need needed happen happens way ways else one ones instead
+better worse faster slower matter matters important case cases kind kinds type types thing things""".split())
 CODE_WORDS = re.compile(r"\b(?:code|example|snippet|implement\w*|sample|script|program|syntax)\b", re.I)
 SHOW_HOW = re.compile(r"\b(?:show|write|how (?:do|to|can|would|should))\b", re.I)
 COMPARATIVE = re.compile(r"\b(?:which|when|better|prefer|pick|choose|more|less|differ\w*|compare\w*)\b", re.I)
@@ -24,15 +31,30 @@ def resolve_followup(question: str, history: Sequence[tuple[str, str]], limit: i
     earlier = [content for role, content in history if role == "user" and content.strip()]
     if not earlier:
         return question
-    words = question.split()
-    follows = (FOLLOW_UP_START.match(question) or len(words) <= 3
-               or (len(words) <= FOLLOW_UP_WORDS and PRONOUN.search(question)))
-    if not follows:
+    if not refers_back(question, earlier[-1]):
         return question
     # The previous question may itself be a follow-up: resolve it against what came before it.
     previous = resolve_followup(earlier[-1], [("user", c) for c in earlier[:-1]], limit)
     room = max(0, limit - len(question) - 1)
     return f"{previous[-room:] if room else ''} {question}".strip()
+
+
+def refers_back(question: str, previous: str) -> bool:
+    """True if a question only makes sense with the one before it: it starts as a follow-up ("and its
+    downsides?"), names no subject of its own ("show me the code"), or points back ("does it…", "those")
+    without repeating anything the previous question named."""
+    if FOLLOW_UP_START.match(question) or len(question.split()) <= 3:
+        return True
+    subject = [w for w in content_words(question) if w not in GENERIC]
+    if not subject:
+        return True
+    earlier = {w.rstrip("s") for w in content_words(previous) if w not in GENERIC}
+    pointer = PRONOUN.search(question)
+    if pointer is None or earlier & {w.rstrip("s") for w in subject}:
+        return False
+    # "what is X and why does it help?": the pronoun points to the question's own first clause
+    before = CLAUSE_BREAK.split(question[: pointer.start()])
+    return not (len(before) > 1 and any(w not in GENERIC for w in content_words(before[0])))
 
 
 def wants_code(question: str) -> bool:
