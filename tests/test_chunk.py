@@ -78,10 +78,10 @@ def test_tables_stay_whole(model_tokens, limit):
     assert len(with_table) == 1 and "| r7 |" in with_table[0].text and "| a | b |" in with_table[0].text
 
 
-def test_text_with_no_headings(model_tokens, limit):
+def test_text_with_no_headings_is_filed_under_the_notes_title(model_tokens, limit):
     note = note_of("\n\n".join(f"Paragraph {i} talks about topic {i}." for i in range(50)))
     chunks = chunk_note(note, budget_for(model_tokens, limit, 60))
-    assert len(chunks) > 1 and all(c.heading == "" for c in chunks)
+    assert len(chunks) > 1 and all(c.heading == "n" for c in chunks)  # n.md, as a notes app titles it
     assert chunks[0].start_line == 1 and chunks[-1].end_line == 99
     assert_exact_spans(note, chunks)
 
@@ -125,6 +125,13 @@ def test_notebook_cells_stay_with_their_code(model_tokens, limit):
     note = note_of("In [1]:\nx = 1\n\n\ny = 2\nprint(x + y)\n\n3\n\n\nThe cell above adds two numbers together.\n")
     chunks = chunk_note(note, budget_for(model_tokens, limit))
     assert chunks[0].start_line == 1 and "print(x + y)" in chunks[0].text
+
+
+def test_a_notes_title_comes_from_its_file_name():
+    from rag.chunk import note_title
+
+    assert note_title("Notes/2023-09-12 Meeting with Steph.md") == "2023-09-12 Meeting with Steph"
+    assert note_title("tldr/git-rebase.md") == "git rebase" and note_title("self_attention.ipynb") == "self attention"
 
 
 def test_a_cell_ends_at_prose_that_names_code_in_parentheses():

@@ -17,6 +17,7 @@ from rag.answer.question import (
     compared_sides,
     content_words,
     language,
+    names_subject,
     question_parts,
     resolve_followup,
     table_aspects,
@@ -29,7 +30,7 @@ from rag.answer.question import (
 from rag.answer.render import compose, compose_table
 from rag.answer.select import Candidate, Quoting, choose, code_answer, is_filler
 from rag.answer.table import MAX_ANCHORS, Grid, build_grid, covers_aspects
-from rag.answer.units import Unit, explains_itself, is_lead_in
+from rag.answer.units import Unit, explains_itself, is_lead_in, is_output
 from rag.errors import InvalidInput, LLMError, StoreUnavailable
 from rag.intents import intents
 from rag.models import Answer, Passage
@@ -272,7 +273,8 @@ class Reading:
     def choose(self) -> tuple[list[tuple[NoteView, int]], list[int]]:
         """The units to quote, and the question's parts the notes leave unanswered."""
         code_asked = wants_code(self.question)
-        weights = np.array([1.0] if self.n_main == 1 else [FOLLOW_UP_WEIGHT, 1 - FOLLOW_UP_WEIGHT])
+        own = FOLLOW_UP_WEIGHT if names_subject(self.question) else 1 - FOLLOW_UP_WEIGHT  # "show me the code"
+        weights = np.array([1.0] if self.n_main == 1 else [own, 1 - own])
         main = self.sims[:, : self.n_main] @ weights
         asked_language = language(self.question)
         # Each part is weighed by what it asks ("what is X" a definition, "when to use it" the uses) and by
@@ -302,7 +304,7 @@ class Reading:
             labelled = tuple(on_intent(view, i, wants if k == 0 else wants - {"use"}) for k, wants in enumerate(asked))
             candidates.append(Candidate(view, i, float(main[n]) + extra[0], parts, sims, labelled[0] and on_topic,
                                         labelled[1:]))
-        code = [c for c in candidates if c.view.units[c.index].kind == "code"
+        code = [c for c in candidates if c.view.units[c.index].kind == "code" and not is_output(c.view.units[c.index])
                 and len(c.view.units[c.index].text.strip("`~\n").split("\n")) >= 3]
         in_language = [c for c in code if unit_language(c.view, c.index) == asked_language]
         if code_asked and code:  # a named language is a constraint: no Python block for a C++ question

@@ -39,15 +39,20 @@ def resolve_followup(question: str, history: Sequence[tuple[str, str]], limit: i
     return f"{previous[-room:] if room else ''} {question}".strip()
 
 
+def names_subject(question: str) -> bool:
+    """True if the question names what it is about, not only what it wants ("show me the code" does not)."""
+    return any(w not in GENERIC for w in content_words(question))
+
+
 def refers_back(question: str, previous: str) -> bool:
     """True if a question only makes sense with the one before it: it starts as a follow-up ("and its
     downsides?"), names no subject of its own ("show me the code"), or points back ("does it…", "those")
     without repeating anything the previous question named."""
     if FOLLOW_UP_START.match(question) or len(question.split()) <= 3:
         return True
-    subject = [w for w in content_words(question) if w not in GENERIC]
-    if not subject:
+    if not names_subject(question):
         return True
+    subject = [w for w in content_words(question) if w not in GENERIC]
     earlier = {w.rstrip("s") for w in content_words(previous) if w not in GENERIC}
     pointer = PRONOUN.search(question)
     if pointer is None or earlier & {w.rstrip("s") for w in subject}:

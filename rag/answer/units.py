@@ -17,6 +17,7 @@ RULE = re.compile(r"^[ \t]*([-*_])([ \t]*\1){2,}[ \t]*$")
 SENTENCE_END = re.compile(r"(?<=[.!?])[ \t\n]+(?=[A-Z0-9*\"'(\\`\[])")
 # an item that opens with a link or a bare address (after its mark and any bold or emoji)
 REFERENCE = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+(?:\W{0,3}\s*)?(?:\[[^\]]+\]\([^)]+\)|<?https?://)")
+OUTPUT_FENCE = re.compile(r"^\s*(?:`{3,}|~{3,})output\s*$", re.M)
 STANZA_BLOCK = 40  # a code block longer than this many lines is quoted stanza by stanza
 STANZA_LINES = 15  # ... and one of its stanzas this short, with comments, reads as a note
 COMMENTED = re.compile(r"(?:^|\s)(?:#|//|--|;)\s+\S")  # a line that is or ends in a comment
@@ -218,6 +219,11 @@ def link_units(units: list[Unit]) -> list[Unit]:
             header = header if header < n else None
         linked.append(replace(unit, lead=lead, header=header))
     return linked
+
+
+def is_output(unit: Unit) -> bool:
+    """A notebook cell's output (fenced as `output` by the loader): what the code printed, not the code."""
+    return unit.kind == "code" and OUTPUT_FENCE.match(unit.text) is not None
 
 
 def is_reference(unit: Unit) -> bool:
