@@ -305,7 +305,7 @@ class Reading:
             candidates.append(Candidate(view, i, float(main[n]) + extra[0], parts, sims, labelled[0] and on_topic,
                                         labelled[1:]))
         code = [c for c in candidates if c.view.units[c.index].kind == "code" and not is_output(c.view.units[c.index])
-                and len(c.view.units[c.index].text.strip("`~\n").split("\n")) >= 3]
+                and code_lines(c.view.units[c.index]) >= 1]
         in_language = [c for c in code if unit_language(c.view, c.index) == asked_language]
         if code_asked and code:  # a named language is a constraint: no Python block for a C++ question
             best = max(in_language or code, key=lambda c: c.rel)
@@ -313,6 +313,11 @@ class Reading:
         prose = [c for c in candidates
                  if c.view.units[c.index].kind != "code" or explains_itself(c.view.units[c.index])]
         return choose(prose, len(self.parts), table=wants_table(self.question), quoting=quoting)
+
+
+def code_lines(unit: Unit) -> int:
+    """Lines of code in a block, its fences not counted."""
+    return sum(1 for line in unit.text.split("\n") if line.strip() and not re.match(r"\s*(?:`{3,}|~{3,})", line))
 
 
 def unit_texts(view: NoteView) -> list[str]:

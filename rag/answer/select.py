@@ -8,9 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.answer.note import NoteView, Section
-from rag.answer.units import Unit, is_asked_question, is_lead_in, is_reference
+from rag.answer.units import Unit, is_asked_question, is_lead_in, is_output, is_reference
 
-BUDGET = 900  # characters of prose an answer grows to (code blocks are quoted whole on top)
+BUDGET = 1200  # characters of prose an answer grows to (code blocks are quoted whole on top)
 PART_FLOOR = 0.3  # a part of the question no unit matches this well is said to be missing (floor - rescue margin)
 FILL_GAP = 0.3  # a block of a trimmed section this far below the answering one is left out
 INTENT_GAP = 0.25  # a unit filed under what the question wants is preferred to a better match this much ahead
@@ -24,6 +24,7 @@ LEGEND = re.compile(r"^\W*where\W*:?\s*$|^\W*where\b.*:\s*$", re.I)  # "Where:" 
 MAX_SECTIONS = 4
 WIDENING, MAX_WIDENING = 0.25, 1.5  # the budget grows by this share per further section, up to this
 WHOLE_CODE = 100  # lines: a code block up to this long is quoted whole when code is asked for
+SHORT_OUTPUT = 12  # lines of a cell's output quoted with its code
 MAX_GROUP_ITEMS = 12  # a list this long is cut to its best items when it alone is over the budget
 
 
@@ -112,6 +113,10 @@ def code_answer(view: NoteView, i: int) -> list[int]:
         picked.append(lead)
     elif i > 0 and view.units[i - 1].kind == "sentence":
         picked.append(i - 1)
+    after = max(picked) + 1
+    if after < len(view.units) and is_output(view.units[after]) and view.units[after].end_line - view.units[
+            after].start_line <= SHORT_OUTPUT:
+        picked.append(after)  # what the cell printed: a notebook's example is read with its result
     heading = view.section(i).heading
     return sorted(set(picked + ([heading] if heading is not None else [])))
 
