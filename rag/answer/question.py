@@ -14,11 +14,15 @@ PRONOUN = re.compile(r"\b(?:it|its|it's|they|them|their|this|that|these|those|fo
                      r"instead|there)\b", re.I)
 CLAUSE_BREAK = re.compile(r"\band\b|[,;?]")
 # Words that say what is wanted, not what about: a question made only of these names no subject of its own.
-GENERIC = frozenset("""code example examples snippet show formula equation explain work works working mean means meaning
-use used uses using usage difference differences different differ compare comparison pros cons advantages
-disadvantages downsides upsides benefits limitations drawbacks steps step syntax implementation implement
-details detail again table list why bad good need needed happen happens way ways else one ones instead
-better worse faster slower matter matters important case cases kind kinds type types thing things""".split())
+GENERIC = frozenset({
+    "code", "example", "examples", "snippet", "show", "formula", "equation", "explain", "work", "works", "working",
+    "mean", "means", "meaning", "use", "used", "uses", "using", "usage", "difference", "differences", "different",
+    "differ", "compare", "comparison", "pros", "cons", "advantages", "disadvantages", "downsides", "upsides",
+    "benefits", "limitations", "drawbacks", "steps", "step", "syntax", "implementation", "implement", "details",
+    "detail", "again", "table", "list", "why", "bad", "good", "need", "needed", "happen", "happens", "way", "ways",
+    "else", "one", "ones", "instead", "better", "worse", "faster", "slower", "matter", "matters", "important",
+    "case", "cases", "kind", "kinds", "type", "types", "thing", "things",
+})
 CODE_WORDS = re.compile(r"\b(?:code|example|snippet|implement\w*|sample|script|program|syntax)\b", re.I)
 SHOW_HOW = re.compile(r"\b(?:show|write|how (?:do|to|can|would|should))\b", re.I)
 COMPARATIVE = re.compile(r"\b(?:which|when|better|prefer|pick|choose|more|less|differ\w*|compare\w*)\b", re.I)
