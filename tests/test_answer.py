@@ -266,6 +266,17 @@ def test_a_long_commented_code_block_is_read_stanza_by_stanza_and_quoted_whole_f
     assert answer.count("```") == 2 and "part0:" in answer and "part14:" in answer
 
 
+def test_a_note_without_headings_is_one_section_quoted_by_its_best_blocks() -> None:
+    view = view_of("Inline comments should be used sparingly.\n\nAn inline comment is on the same line as a "
+                   "statement. They should be separated by at least two spaces from the statement.\n\n"
+                   "They should start with a # and a single space.\n\nUnrelated closing words about naming.")
+    assert view.section(1) == view.section(3) and view.section(1).heading is None
+    scores = {i: 0.1 for i in range(len(view.units))}
+    scores.update({2: 0.8, 3: 0.75})
+    answer, _ = compose(choose(candidates(view, scores), 1, budget=200)[0])
+    assert "at least two spaces" in answer and "a # and a single space" in answer
+
+
 def test_a_part_of_the_question_nothing_answers_is_named() -> None:
     view = view_of("# A\n\nAlpha is the first letter.\n\n# B\n\nBeta is the second letter.")
     cands = [Candidate(view, 1, 0.9, (0.9, 0.1), (0.9, 0.1)), Candidate(view, 3, 0.2, (0.2, 0.2), (0.2, 0.2))]

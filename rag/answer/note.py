@@ -59,9 +59,9 @@ class NoteView:
     def section(self, i: int, depth: int | None = None) -> Section:
         """The section unit i sits in: the units sharing its heading path (cut to `depth` headings)."""
         path = self.paths[i] if depth is None else self.paths[i][:depth]
-        if not path:
-            return Section(i, i, None, ())
-        n = len(path)
+        if not path and self.paths[i]:
+            return Section(i, i, None, ())  # cut to no heading: only the unit itself
+        n = len(path)  # no heading at all: the run of units before the first heading (a note without any)
         start, end = i, i
         while start > 0 and self.paths[start - 1][:n] == path:
             start -= 1

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.answer.note import NoteView, Section
-from rag.answer.units import Unit, is_asked_question, is_lead_in, is_output, is_reference
+from rag.answer.units import Unit, is_asked_question, is_lead_in, is_output, is_reference, starts_banner
 
 BUDGET = 1200  # characters of prose an answer grows to (code blocks are quoted whole on top)
 PART_FLOOR = 0.3  # a part of the question no unit matches this well is said to be missing (floor - rescue margin)
@@ -193,6 +193,11 @@ def group_units(view: NoteView, section: Section, quoting: Quoting = Quoting()) 
 def group_root(view: NoteView, i: int) -> int:
     """The first unit of the block unit i belongs to."""
     unit = view.units[i]
+    if unit.kind == "code" and unit.block != unit.start_line:  # a stanza: its banner's group of stanzas
+        while i > 0 and view.units[i - 1].kind == "code" and view.units[i - 1].block == unit.block \
+                and not starts_banner(view.units[i]):
+            i -= 1
+        return i
     if unit.header is not None:
         i, unit = unit.header, view.units[unit.header]
     while True:

@@ -109,6 +109,12 @@ def explains_itself(unit: Unit) -> bool:
     return unit.kind == "code" and 0 < len(lines) <= STANZA_LINES and said * 3 >= len(lines)
 
 
+def starts_banner(unit: Unit) -> bool:
+    """A code stanza that opens with a comment banner: it starts a new part of a cheat sheet."""
+    first = [line for line in unit.text.split("\n") if line.strip() and not FENCE.match(line)][:1]
+    return bool(first) and BANNER_RULE.match(first[0]) is not None
+
+
 def is_banner(lines: list[str], a: int, b: int) -> bool:
     """Comment lines that only frame a title ("#-----" / "# Phony Targets" / "#-----")."""
     return all(COMMENT.match(line) or FENCE.match(line) for line in lines[a : b + 1]) and any(
