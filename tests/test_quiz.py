@@ -128,6 +128,21 @@ It is written like 255.255.255.0.
 - VLANs separate broadcast domains on one switch.
 - They group hosts by role instead of by cable.
 
+Useful resources:
+
+- [VLAN](https://en.wikipedia.org/wiki/VLAN)
+
+</details>
+
+<details>
+<summary><b>How does the kernel schedule processes? ***</b></summary><br>
+
+To be completed.
+
+Useful resources:
+
+- [Linux Processes](https://www.tldp.org/LDP/tlk/kernel/processes.html)
+
 </details>
 
 Routers forward packets between networks.
@@ -149,10 +164,11 @@ def test_bold_question_lines_and_answer_headings_make_question_cards() -> None:
     mask = cards["What is a subnet mask?"]  # the answer's paragraph opens on the question's line
     assert mask.kind == "question" and [(p.start_line, p.end_line) for p in mask.points] == [(3, 4), (5, 5)]
     assert mask.answer.startswith("A subnet mask splits")
-    vlans = cards["Why use VLANs?"]  # ends at </details>: "Routers forward ..." is not its answer
+    vlans = cards["Why use VLANs?"]  # ends at its links and </details>: "Routers forward ..." is not its answer
     assert [(p.start_line, p.end_line) for p in vlans.points] == [(10, 10), (11, 11)]
+    assert not [q for q in cards if "kernel" in q]  # "To be completed." and links: no answer to study
     arp = cards["What is ARP?"]  # under its "Answer" sub-heading, not "Good to hear"
-    assert (arp.start_line, arp.end_line) == (21, 21) and arp.answer.startswith("ARP maps an IP address")
+    assert (arp.start_line, arp.end_line) == (36, 36) and arp.answer.startswith("ARP maps an IP address")
 
 
 def test_the_real_note_makes_enough_cards_of_every_kind() -> None:

@@ -45,7 +45,9 @@ BOLD_QUESTION = re.compile(r"^\s*(?:<details>\s*)?(?:<summary>\s*)?(?:\*\*|__|<b
                            r"(?P<question>[^*_<>]{6,240}?\?)[\s*]*(?:\*\*|__|</b>|</strong>)"
                            r"\s*(?:</summary>)?\s*(?:<br\s*/?>)?\s*$", re.I)
 ANSWER_HEADING = re.compile(r"^(?:answer|solution|short answer)$", re.I)  # "### Q?" then "#### Answer"
-END_OF_ANSWER = re.compile(r"^\s*</details>\s*$", re.I)  # a collapsed answer's end
+# A collapsed answer's end, or the links that close it ("Useful resources:")
+END_OF_ANSWER = re.compile(
+    r"^\s*(?:</details>|(?:useful )?(?:resources|references|links|further reading|see also):?)\s*$", re.I)
 
 
 def derive_cards(view: NoteView) -> list[Card]:
