@@ -188,17 +188,42 @@ def evaluate(
     files: Annotated[list[Path] | None, typer.Argument(
         help="Question sets (JSONL); default eval/dev_questions.jsonl and eval/answer_questions.jsonl.")] = None,
     k: KOption = 10,
-    source: Annotated[str, typer.Option(help="The note the gold line ranges refer to.")] = "interview-notes.md",
+    source: Annotated[list[str] | None, typer.Option(
+        help="The note the gold line ranges refer to (default interview-notes.md); with --self, only these notes.")
+    ] = None,
     precision: Annotated[list[str] | None, typer.Option(
         "--precision", help="Also score the hybrid search with the ONNX model at this precision (fp32, int8).")] = None,
+    self_check: Annotated[bool, typer.Option(
+        "--self", help="No question file: ask the questions the notes' own structure poses (the quiz's cards) and "
+                       "score whether each answer quotes the lines that answer it, per note.")] = False,
+    limit: Annotated[int | None, typer.Option(
+        min=1, help="With --self: at most this many pairs a note (a fixed sample, the same every run).")] = None,
     as_json: JsonFlag = False,
 ) -> None:
-    """Retrieval quality and abstention per retrieval variant; answer quality for a file with facets.
+    """Retrieval quality and abstention per retrieval variant; answer quality for a file with facets; with --self,
+    answer quality on questions derived from the notes themselves.
 
     It reads the index itself: while `rag serve` holds the data folder, stop the server first (with
     RAG_CHROMA_URL set it runs beside the server)."""
+    check_eval_options(files, source or [], precision or [], self_check, limit)
     with local_only(load()) as rag:
-        run_eval(rag, files, k, source, precision or [], as_json)
+        if self_check:
+            run_self_eval(rag, source or [], limit, as_json)
+        else:
+            run_eval(rag, files, k, (source or ["interview-notes.md"])[0], precision or [], as_json)
+
+
+def check_eval_options(files: list[Path] | None, sources: list[str], precision: list[str], self_check: bool,
+                       limit: int | None) -> None:
+    """InvalidInput for options that do not go together, before the index is opened."""
+    from rag.errors import InvalidInput
+
+    if self_check and (files or precision):
+        raise InvalidInput("--self derives its questions from the notes: give no question file and no --precision")
+    if not self_check and limit is not None:
+        raise InvalidInput("--limit goes with --self (pairs per note)")
+    if not self_check and len(sources) > 1:
+        raise InvalidInput("one --source for a question file: the note its gold line ranges refer to")
 
 
 @contextmanager
@@ -237,6 +262,29 @@ def run_eval(rag: Rag, files: list[Path] | None, k: int, source: str, precision:
             typer.echo("")
     if as_json:
         emit_json(reports[0] if len(reports) == 1 else reports)
+
+
+def run_self_eval(rag: Rag, sources: list[str], limit: int | None, as_json: bool) -> None:
+    from dataclasses import asdict
+
+    from rag.evaluate_self import evaluate_self, format_self_report
+
+    if sys.stderr.isatty() and not as_json:
+        from rich.progress import Progress
+
+        with Progress(transient=True) as bar:
+            task = bar.add_task("asking", total=None)
+
+            def step(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            report = evaluate_self(rag, sources, limit, step)
+    else:
+        report = evaluate_self(rag, sources, limit)
+    if as_json:
+        emit_json(asdict(report))
+    else:
+        typer.echo(format_self_report(report))
 
 
 def main() -> None:

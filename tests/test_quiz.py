@@ -116,6 +116,61 @@ def test_a_card_keeps_its_id_when_its_lines_change_but_its_question_does_not() -
     assert {c.id for c in other}.isdisjoint(c.id for c in before.values())  # the note is part of the id
 
 
+QA_NOTE = """# Networking
+
+**What is a subnet mask?**
+A subnet mask splits an IP address into a network part and a host part.
+It is written like 255.255.255.0.
+
+<details>
+<summary><b>Why use VLANs? ***</b></summary><br>
+
+- VLANs separate broadcast domains on one switch.
+- They group hosts by role instead of by cable.
+
+Useful resources:
+
+- [VLAN](https://en.wikipedia.org/wiki/VLAN)
+
+</details>
+
+<details>
+<summary><b>How does the kernel schedule processes? ***</b></summary><br>
+
+To be completed.
+
+Useful resources:
+
+- [Linux Processes](https://www.tldp.org/LDP/tlk/kernel/processes.html)
+
+</details>
+
+Routers forward packets between networks.
+
+### What is ARP?
+
+#### Answer
+
+ARP maps an IP address to a MAC address on the local network.
+
+#### Good to hear
+
+- It is answered by broadcast.
+"""
+
+
+def test_bold_question_lines_and_answer_headings_make_question_cards() -> None:
+    cards = by_question(derive_cards(note_view(QA_NOTE)))
+    mask = cards["What is a subnet mask?"]  # the answer's paragraph opens on the question's line
+    assert mask.kind == "question" and [(p.start_line, p.end_line) for p in mask.points] == [(3, 4), (5, 5)]
+    assert mask.answer.startswith("A subnet mask splits")
+    vlans = cards["Why use VLANs?"]  # ends at its links and </details>: "Routers forward ..." is not its answer
+    assert [(p.start_line, p.end_line) for p in vlans.points] == [(10, 10), (11, 11)]
+    assert not [q for q in cards if "kernel" in q]  # "To be completed." and links: no answer to study
+    arp = cards["What is ARP?"]  # under its "Answer" sub-heading, not "Good to hear"
+    assert (arp.start_line, arp.end_line) == (36, 36) and arp.answer.startswith("ARP maps an IP address")
+
+
 def test_the_real_note_makes_enough_cards_of_every_kind() -> None:
     cards = derive_cards(note_view(REAL_NOTE.read_text(encoding="utf-8"), REAL_NOTE.name))
     kinds = {c.kind for c in cards}

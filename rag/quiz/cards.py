@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 from rag.answer.note import NoteView
 from rag.answer.question import content_words
@@ -38,6 +40,14 @@ DEFINES = re.compile(
     r"(?P<verb>is|are|refers? to)\s+(?:an?\b|the\b|one of\b|defined as\b|used (?:to|for)\b|when\b|a set of\b)", re.I)
 PLAIN_REFERS = re.compile(r"^(?:the\s+)?(?P<term>[A-Za-z][\w\- ]{2,40}?)\s+(?P<verb>refers? to)\s+(?!this|that|it)\S",
                           re.I)
+# A line that is one bold question: "**What is a subnet mask?**", "<summary><b>What is a CLI?</b></summary><br>"
+BOLD_QUESTION = re.compile(r"^\s*(?:<details>\s*)?(?:<summary>\s*)?(?:\*\*|__|<b>|<strong>)"
+                           r"(?P<question>[^*_<>]{6,240}?\?)[\s*]*(?:\*\*|__|</b>|</strong>)"
+                           r"\s*(?:</summary>)?\s*(?:<br\s*/?>)?\s*$", re.I)
+ANSWER_HEADING = re.compile(r"^(?:answer|solution|short answer)$", re.I)  # "### Q?" then "#### Answer"
+# A collapsed answer's end, or the links that close it ("Useful resources:")
+END_OF_ANSWER = re.compile(
+    r"^\s*(?:</details>|(?:useful )?(?:resources|references|links|further reading|see also):?)\s*$", re.I)
 
 
 def derive_cards(view: NoteView) -> list[Card]:
@@ -50,6 +60,7 @@ def derive_cards(view: NoteView) -> list[Card]:
 
 
 def candidates(view: NoteView) -> Iterator[Card]:
+    yield from bold_question_cards(view)
     for i, unit in enumerate(view.units):
         if unit.kind == "heading":
             yield from heading_cards(view, i)
@@ -71,7 +82,8 @@ def heading_cards(view: NoteView, i: int) -> Iterator[Card]:
     if asks(title):
         if CHAT.match(title):  # "so only difference is ...?": a turn of a conversation, not a question to study
             return
-        points = intro_points(view, body, title) or subheading_points(view, i, body)
+        points = (intro_points(view, body, title) or answer_heading_points(view, i, body, title)
+                  or subheading_points(view, i, body))
         if points:
             kind = "code" if all(p.kind == "code" for p in points) else "question"
             yield make_card(view, i, ask_about(view, i, title), kind, points)
@@ -164,6 +176,55 @@ def intro_points(view: NoteView, body: Sequence[int], question: str) -> list[Poi
         if answers_here(unit) and not (is_lead_in(unit) and len(unit.text.split()) <= 6):
             points.append(point(unit))
     return merge_nested(view, points)[:MAX_POINTS]
+
+
+def answer_heading_points(view: NoteView, i: int, body: Sequence[int], question: str) -> list[Point]:
+    """A question whose first sub-heading is "Answer": what stands under that sub-heading."""
+    first = next((j for j in body if view.units[j].kind == "heading"), None)
+    if first is None or len(view.paths[first]) != len(view.paths[i]) + 1:
+        return []
+    if not ANSWER_HEADING.match(heading_title(view.units[first].text)):
+        return []
+    return intro_points(view, section_body(view, first), question)
+
+
+def bold_question_cards(view: NoteView) -> Iterator[Card]:
+    """A bold line that asks ("**Why use VLANs?**"), answered by what follows it up to the next such line,
+    heading or `</details>`."""
+    asked = [(n + 1, m.group("question")) for n, line in enumerate(view.lines) if (m := BOLD_QUESTION.match(line))]
+    for n, (line, question) in enumerate(asked):
+        nxt = asked[n + 1][0] if n + 1 < len(asked) else None
+        question = re.sub(r"\s+", " ", question).strip()
+        if not asks(question) or CHAT.match(question):
+            continue
+        body = bold_answer_body(view, line, nxt)
+        points = [answer_part(p, question) for p in intro_points(view, body, question)]
+        if points:
+            kind = "code" if all(p.kind == "code" for p in points) else "question"
+            yield make_card(view, body[0], question, kind, points)
+
+
+def bold_answer_body(view: NoteView, line: int, next_question: int | None) -> list[int]:
+    """The units after a bold question's line (one that runs on past it too), up to where its answer ends."""
+    body = []
+    for j in range(max(0, bisect.bisect_right(view.first_unit_at, line) - 1), len(view.units)):
+        unit = view.units[j]
+        if unit.end_line <= line:
+            continue
+        if unit.kind == "heading" or END_OF_ANSWER.match(unit.text) or \
+                (next_question is not None and unit.end_line >= next_question):
+            break
+        body.append(j)
+    return body
+
+
+def answer_part(p: Point, question: str) -> Point:
+    """A point without the bold question its paragraph opens with ("**Q?** A subnet mask is ...")."""
+    at = p.text.find(question)
+    if at < 0:
+        return p
+    rest = re.sub(r"^[\s*_]*(?:</b>|</strong>)?\s*(?:</summary>)?\s*(?:<br\s*/?>)?\s*", "", p.text[at + len(question):])
+    return replace(p, text=rest) if rest else p
 
 
 def subheading_points(view: NoteView, i: int, body: Sequence[int]) -> list[Point]:
