@@ -277,6 +277,19 @@ def test_a_note_without_headings_is_one_section_quoted_by_its_best_blocks() -> N
     assert "at least two spaces" in answer and "a # and a single space" in answer
 
 
+def test_answers_show_no_layout_html_or_cross_reference_roles() -> None:
+    from rag.answer.markup import without_markup
+
+    assert without_markup("<details> <summary><b>What is load average?</b></summary><br>") == \
+        "<b>What is load average?</b>"
+    assert without_markup("A tree <img src='t.png' alt='binary tree'> and<br/>more :label:`fig_tree`") == \
+        "A tree binary tree and more"
+    assert without_markup("e<sup>-kn/m</sup> <!-- note to self -->") == "e<sup>-kn/m</sup>"
+    view = view_of("# Q\n\n<details>\n\nLoad is the run queue length.<br>\n\n</details>")
+    answer, _ = compose([(view, i) for i in range(len(view.units))])
+    assert "<details>" not in answer and "<br>" not in answer and "Load is the run queue length. [1]" in answer
+
+
 def test_a_part_of_the_question_nothing_answers_is_named() -> None:
     view = view_of("# A\n\nAlpha is the first letter.\n\n# B\n\nBeta is the second letter.")
     cands = [Candidate(view, 1, 0.9, (0.9, 0.1), (0.9, 0.1)), Candidate(view, 3, 0.2, (0.2, 0.2), (0.2, 0.2))]

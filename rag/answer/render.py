@@ -7,6 +7,7 @@ import textwrap
 from collections.abc import Sequence
 from dataclasses import replace
 
+from rag.answer.markup import without_markup
 from rag.answer.note import NoteView
 from rag.answer.table import Grid, clean_title
 from rag.answer.units import Unit, is_lead_in
@@ -24,9 +25,19 @@ def compose(picked: Sequence[tuple[NoteView, int]], retrieved: Sequence[Passage]
     A unit is cited to every chunk its lines lie in (a code block longer than a chunk gets `[1] [2]`).
     """
     cites = Cites(retrieved)
-    units = [view.units[i] for view, i in picked]
-    markers = [cites.mark(view, [i]) for view, i in picked]
+    shown = [(view, i, readable(view.units[i])) for view, i in picked]
+    shown = [(view, i, unit) for view, i, unit in shown if unit.text]  # a line of markup only says nothing
+    units = [unit for _, _, unit in shown]
+    markers = [cites.mark(view, [i]) for view, i, _ in shown]
     return "\n\n".join(render(renumber(units), markers)), cites.citations()
+
+
+def readable(unit: Unit) -> Unit:
+    """A unit as the answer shows it: prose without raw HTML or cross-reference roles (code is left as it is)."""
+    if unit.kind in ("code", "formula"):
+        return unit
+    text = without_markup(unit.text)
+    return unit if text == unit.text else replace(unit, text=text if re.search(r"\w", text) else "")
 
 
 def compose_table(grid: Grid, retrieved: Sequence[Passage] = ()) -> tuple[str, list[Citation]]:

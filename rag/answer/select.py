@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rag.answer.markup import without_markup
 from rag.answer.note import NoteView, Section
 from rag.answer.units import Unit, is_asked_question, is_lead_in, is_output, is_reference, starts_banner
 
@@ -53,7 +54,8 @@ class Quoting:
     questions: bool = False
 
     def allows(self, unit: Unit) -> bool:
-        if unit.kind == "sentence" and (unit.text.rstrip("*_ ").endswith("?") or is_filler(unit.text)):
+        text = without_markup(unit.text)
+        if unit.kind == "sentence" and (text.rstrip("*_ ").endswith("?") or is_filler(text) or not text):
             return False
         if unit.kind == "item" and is_asked_question(unit) and not self.questions:
             return False

@@ -198,8 +198,11 @@ def sentence_unit(text: str, start: int, end: int, first_line: int, index: int, 
 
 
 def join_lines(lines: list[str]) -> str:
-    """Lines of one sentence or item as a single line of the notes' own words."""
-    return " ".join(line.strip() for line in lines if line.strip())
+    """Lines of one sentence or item as a single line of the notes' own words (a quote's `>` once, at its start)."""
+    kept = [line.strip() for line in lines if line.strip()]
+    if len(kept) > 1 and kept[0].startswith(">"):
+        kept = [kept[0], *(re.sub(r"^>\s?", "", line) for line in kept[1:])]
+    return " ".join(kept)
 
 
 def clean_markup(text: str) -> str:
