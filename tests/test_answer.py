@@ -290,6 +290,34 @@ def test_answers_show_no_layout_html_or_cross_reference_roles() -> None:
     assert "<details>" not in answer and "<br>" not in answer and "Load is the run queue length. [1]" in answer
 
 
+def test_a_list_question_over_sub_sections_gets_each_sub_heading_with_its_first_line() -> None:
+    from rag.answer.question import listed_subject
+
+    body = "Some words about why this matters for every model we train. " * 3
+    text = (f"# NumPy\n\n## Arrays\n\n{body}\n\n## Broadcasting\n\nBroadcasting applies three rules.\n\n"
+            "### First rule\n\nA 1 is prepended to the smaller array's shape.\n\n"
+            "### Second rule\n\nA dimension of 1 acts as the largest one.\n\n"
+            f"### Third rule\n\nAfter rules 1 and 2 the shapes must match. {body}\n\n## Slicing\n\n{body}")
+    view = view_of(text)
+    third = next(i for i, u in enumerate(view.units) if u.text.startswith("After rules"))
+    scores = {i: 0.2 for i in range(len(view.units))}
+    scores[third] = 0.9
+    subject = listed_subject("numpy broadcasting rules?")
+    answer, _ = compose(choose(candidates(view, scores), 1, budget=300, listing=subject)[0])
+    assert "**First rule**" in answer and "prepended" in answer and "acts as the largest" in answer
+    assert "After rules 1 and 2" in answer and "Slicing" not in answer
+    plain, _ = compose(choose(candidates(view, scores), 1, budget=300)[0])
+    assert "prepended" not in plain  # without a list asked, the section that answers
+    assert listed_subject("what is broadcasting?") == []
+
+
+def test_a_blockquoted_list_keeps_its_structure() -> None:
+    view = view_of("# Combat\n\n># Combat Step by Step\n>\n>1. **Determine surprise.** The GM decides.\n"
+                   ">2. **Roll initiative.** Everyone rolls.")
+    assert [u.kind for u in view.units] == ["heading", "heading", "item", "item"]
+    assert view.paths[2][-1] == "Combat Step by Step"  # two H1s: the quoted one is a section of its own
+
+
 def test_a_part_of_the_question_nothing_answers_is_named() -> None:
     view = view_of("# A\n\nAlpha is the first letter.\n\n# B\n\nBeta is the second letter.")
     cands = [Candidate(view, 1, 0.9, (0.9, 0.1), (0.9, 0.1)), Candidate(view, 3, 0.2, (0.2, 0.2), (0.2, 0.2))]

@@ -17,6 +17,7 @@ from rag.answer.question import (
     compared_sides,
     content_words,
     language,
+    listed_subject,
     names_subject,
     question_parts,
     resolve_followup,
@@ -312,7 +313,8 @@ class Reading:
             return [(best.view, i) for i in code_answer(best.view, best.index)], []
         prose = [c for c in candidates
                  if c.view.units[c.index].kind != "code" or explains_itself(c.view.units[c.index])]
-        return choose(prose, len(self.parts), table=wants_table(self.question), quoting=quoting)
+        return choose(prose, len(self.parts), table=wants_table(self.question), quoting=quoting,
+                      listing=listed_subject(self.question))
 
 
 def code_lines(unit: Unit) -> int:

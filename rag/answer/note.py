@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -10,6 +11,8 @@ from functools import cached_property
 from rag.answer.units import Unit, split_passage
 from rag.chunk import parse_blocks
 from rag.models import Passage
+
+QUOTE_MARK = re.compile(r"^ {0,3}(?:> ?)+")
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,7 @@ class NoteView:
     def __init__(self, chunks: Sequence[Passage]) -> None:
         self.chunks = sorted(chunks, key=lambda c: (c.start_line, c.end_line))
         self.source = self.chunks[0].source if self.chunks else ""
-        self.lines = note_lines(self.chunks)
+        self.lines = [unquoted(line) for line in note_lines(self.chunks)]
         whole = Passage("", self.source, 1, len(self.lines), "", "\n".join(self.lines))
         self.units: list[Unit] = split_passage(whole) if self.lines else []
         self.paths = unit_paths(self.lines, self.units)
@@ -69,6 +72,11 @@ class NoteView:
             end += 1
         heading = start if self.units[start].kind == "heading" and len(self.paths[start]) == n else None
         return Section(start, end, heading, path)
+
+
+def unquoted(line: str) -> str:
+    """A line of a blockquote read as its content, so a quoted heading or list keeps its structure."""
+    return QUOTE_MARK.sub("", line)
 
 
 def note_lines(chunks: Sequence[Passage]) -> list[str]:

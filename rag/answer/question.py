@@ -127,6 +127,18 @@ def wants_questions(question: str) -> bool:
     return QUESTION_WORDS.search(question) is not None
 
 
+LIST_WORDS = re.compile(r"\b(?:list|types|kinds|ways|steps|rules|tactics|methods|techniques|strategies|categories|"
+                        r"stages|phases|levels|components|parts|elements|principles|options|approaches)\b", re.I)
+
+
+def listed_subject(question: str) -> list[str]:
+    """The words naming what a question asks to list ("list the defense tactics" -> defense, tactics); none
+    when it asks for no list."""
+    if not LIST_WORDS.search(question):
+        return []
+    return [w for w in content_words(question) if w != "list"]
+
+
 def wants_table(question: str) -> bool:
     """True if the question asks for a table or a side-by-side comparison."""
     return TABLE_WORDS.search(question) is not None

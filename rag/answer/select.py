@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from rag.answer.markup import without_markup
 from rag.answer.note import NoteView, Section
+from rag.answer.outline import outline
 from rag.answer.units import Unit, is_asked_question, is_lead_in, is_output, is_reference, starts_banner
 
 BUDGET = 1200  # characters of prose an answer grows to (code blocks are quoted whole on top)
@@ -64,9 +65,11 @@ class Quoting:
 
 def choose(candidates: Sequence[Candidate], n_parts: int, budget: int = BUDGET,
            part_floor: float = PART_FLOOR, table: bool = False,
-           quoting: Quoting = Quoting()) -> tuple[Picked, list[int]]:
+           quoting: Quoting = Quoting(), listing: Sequence[str] = ()) -> tuple[Picked, list[int]]:
     """The units to quote, and the parts of the question that nothing in the notes answers.
 
+    A question for a list (`listing` names its subject) over a section that lists by sub-headings gets
+    those sub-headings, each with its first line.
     Each part of a multi-part question gets the section around its best unit; a part no unit matches
     above `part_floor` is reported as missing rather than papered over with a neighbouring topic.
     """
@@ -79,6 +82,10 @@ def choose(candidates: Sequence[Candidate], n_parts: int, budget: int = BUDGET,
     rows = [c for c in candidates if c.view.units[c.index].kind == "row"] if table else []
     if rows and max(c.rel for c in rows) >= best.rel - INTENT_GAP:  # "... side by side": the notes' own table
         best = max(rows, key=lambda c: c.rel)
+    if listing and n_parts <= 1 and best.view.units[best.index].kind != "item":  # "what are the X": X's parts
+        parts = outline(best.view, best.index, listing, budget, quoting.allows)
+        if parts:
+            return without_dangling([(best.view, i) for i in parts]), []
     sections = [(best.view, answer_section(best.view, best.index, budget), [best.index])]
     missing = []
     for part in range(n_parts if n_parts > 1 else 0):
