@@ -32,6 +32,7 @@ from rag.answer.render import compose, compose_table
 from rag.answer.select import Candidate, Quoting, choose, code_answer, is_filler
 from rag.answer.table import MAX_ANCHORS, Grid, build_grid, covers_aspects
 from rag.answer.units import Unit, explains_itself, is_lead_in, is_output
+from rag.chunk import note_title
 from rag.errors import InvalidInput, LLMError, StoreUnavailable
 from rag.intents import intents
 from rag.models import Answer, Passage
@@ -328,10 +329,12 @@ def unit_texts(view: NoteView) -> list[str]:
 
 
 def unit_view(view: NoteView, i: int) -> str:
-    """What the embedder sees of a unit: the heading it sits under and the line that introduces it."""
+    """What the embedder sees of a unit: the heading it sits under (the note's title under none) and the line
+    that introduces it."""
     unit = view.units[i]
     lead = view.units[unit.lead].text[:VIEW_CHARS] if unit.lead is not None else ""
-    parts = [unit.context, lead, unit.text[: 2 * VIEW_CHARS if unit.kind == "code" else VIEW_CHARS]]
+    context = unit.context or note_title(view.source)
+    parts = [context, lead, unit.text[: 2 * VIEW_CHARS if unit.kind == "code" else VIEW_CHARS]]
     return "\n".join(p for p in parts if p)
 
 
