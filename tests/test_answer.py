@@ -318,6 +318,21 @@ def test_a_blockquoted_list_keeps_its_structure() -> None:
     assert view.paths[2][-1] == "Combat Step by Step"  # two H1s: the quoted one is a section of its own
 
 
+def test_a_formula_question_quotes_the_formula_and_exercises_are_not_answers() -> None:
+    from rag.answer.question import wants_formula
+
+    filler = " ".join(["Dropout is a regulariser that many networks use in their hidden layers."] * 10)
+    view = view_of(f"# Dropout\n\n{filler}\n\nEach activation is replaced by:\n$$h' = h / (1 - p)$$\n\n"
+                   "## Exercises\n\n1. Compare dropout and weight decay. Describe the results.")
+    formula = next(i for i, u in enumerate(view.units) if u.kind == "formula")
+    exercise = len(view.units) - 1
+    scores = {i: 0.3 for i in range(len(view.units))}
+    scores.update({1: 0.7, formula: 0.6, exercise: 0.9})
+    assert wants_formula("whats the formula for dropout?") and not wants_formula("what is dropout?")
+    answer, _ = compose(choose(candidates(view, scores), 1, budget=300, formula=True)[0])
+    assert "h / (1 - p)" in answer and "Compare dropout" not in answer
+
+
 def test_a_part_of_the_question_nothing_answers_is_named() -> None:
     view = view_of("# A\n\nAlpha is the first letter.\n\n# B\n\nBeta is the second letter.")
     cands = [Candidate(view, 1, 0.9, (0.9, 0.1), (0.9, 0.1)), Candidate(view, 3, 0.2, (0.2, 0.2), (0.2, 0.2))]

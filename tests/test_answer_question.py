@@ -83,3 +83,16 @@ def test_a_table_question_names_its_sides_and_the_aspects_it_wants_compared() ->
     assert table_aspects("pros n cons of masked vs bidirectional attention, side by side") == ["pros", "cons"]
     assert table_aspects("lora vs qlora in a table") == [] and compared_sides("what is lora?") is None
     assert table_aspects("lora vs qlora - model size and training speed, table pls") == ["model size", "training speed"]
+
+
+@pytest.mark.parametrize("question, code", [
+    ("show me the dropout_layer function in pytorch", True),  # an identifier and "show"
+    ("write the SQL query for the top 3 salaries", True),
+    ("what does the loss function measure?", False),
+    ("how do I design a class hierarchy for shapes?", False),
+])
+def test_code_is_wanted_when_a_question_shows_an_identifier_or_asks_to_see_a_function(question: str,
+                                                                                      code: bool) -> None:
+    from rag.answer.question import wants_code
+
+    assert wants_code(question) is code

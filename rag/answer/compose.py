@@ -23,6 +23,7 @@ from rag.answer.question import (
     resolve_followup,
     table_aspects,
     wants_code,
+    wants_formula,
     wants_questions,
     wants_references,
     wants_table,
@@ -315,7 +316,7 @@ class Reading:
         prose = [c for c in candidates
                  if c.view.units[c.index].kind != "code" or explains_itself(c.view.units[c.index])]
         return choose(prose, len(self.parts), table=wants_table(self.question), quoting=quoting,
-                      listing=listed_subject(self.question))
+                      listing=listed_subject(self.question), formula=wants_formula(self.question))
 
 
 def code_lines(unit: Unit) -> int:

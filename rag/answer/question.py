@@ -24,6 +24,9 @@ GENERIC = frozenset({
     "case", "cases", "kind", "kinds", "type", "types", "thing", "things",
 })
 CODE_WORDS = re.compile(r"\b(?:code|example|snippet|implement\w*|sample|script|program|syntax)\b", re.I)
+IDENTIFIER = re.compile(r"\b[a-z]\w*_\w+|\b\w+\(\)|\b[a-z]+[A-Z]\w*")  # dropout_layer, fit(), getItem
+CODE_THINGS = re.compile(r"\b(?:function|class|method|command|query|one-?liner|regex)\b", re.I)
+SHOW = re.compile(r"\b(?:show|write|give)\b", re.I)
 SHOW_HOW = re.compile(r"\b(?:show|write|how (?:do|to|can|would|should))\b", re.I)
 COMPARATIVE = re.compile(r"\b(?:which|when|better|prefer|pick|choose|more|less|differ\w*|compare\w*)\b", re.I)
 SIDE_SPLIT = re.compile(r"\s+(?:vs\.?|versus|compared (?:to|with)|over|or)\s+|\s*\bvs\.?\s+", re.I)
@@ -68,8 +71,10 @@ def refers_back(question: str, previous: str) -> bool:
 
 def wants_code(question: str) -> bool:
     """True if the question asks for code or an example."""
-    named = language(question) is not None
-    return CODE_WORDS.search(question) is not None or (named and SHOW_HOW.search(question) is not None)
+    shown = SHOW_HOW.search(question) is not None
+    named = language(question) is not None or IDENTIFIER.search(question) is not None
+    thing = CODE_THINGS.search(question) is not None and SHOW.search(question) is not None  # "show me the X function"
+    return CODE_WORDS.search(question) is not None or (shown and named) or thing
 
 
 def comparison_sides(question: str) -> list[str]:
@@ -137,6 +142,15 @@ def listed_subject(question: str) -> list[str]:
     if not LIST_WORDS.search(question):
         return []
     return [w for w in content_words(question) if w != "list"]
+
+
+FORMULA_WORDS = re.compile(r"\b(?:formulas?|formulae|equations?|expression for|how (?:is|are) \w+(?: \w+)? "
+                           r"(?:computed|calculated|defined|updated)|update rule)\b", re.I)
+
+
+def wants_formula(question: str) -> bool:
+    """True if the question asks for a formula or how a quantity is computed."""
+    return FORMULA_WORDS.search(question) is not None
 
 
 def wants_table(question: str) -> bool:

@@ -23,6 +23,7 @@ FILLER = re.compile(r"^\W*(?:let me know\b|feel free\b|i hope (?:this|that)\b|ho
                     r"|\bfeel free to (?:ask|reach out)\b|\bif you have (?:any )?(?:further|more|other) questions\b"
                     r"|\bwould you like (?:me to|a|an|more|guidance)\b", re.I)
 LEGEND = re.compile(r"^\W*where\W*:?\s*$|^\W*where\b.*:\s*$", re.I)  # "Where:" introduces a formula's symbols
+ASKS_READER = re.compile(r"^\W*(?:exercises?|problems?|questions?|quiz\w*|practice|homework|self[- ]check)\W*$", re.I)
 MAX_SECTIONS = 4
 WIDENING, MAX_WIDENING = 0.25, 1.5  # the budget grows by this share per further section, up to this
 WHOLE_CODE = 100  # lines: a code block up to this long is quoted whole when code is asked for
@@ -58,14 +59,15 @@ class Quoting:
         text = without_markup(unit.text)
         if unit.kind == "sentence" and (text.rstrip("*_ ").endswith("?") or is_filler(text) or not text):
             return False
-        if unit.kind == "item" and is_asked_question(unit) and not self.questions:
-            return False
+        if not self.questions and (unit.kind == "item" and is_asked_question(unit) or ASKS_READER.match(unit.context)):
+            return False  # an exercise asks; it does not answer
         return self.references or not is_reference(unit)
 
 
 def choose(candidates: Sequence[Candidate], n_parts: int, budget: int = BUDGET,
            part_floor: float = PART_FLOOR, table: bool = False,
-           quoting: Quoting = Quoting(), listing: Sequence[str] = ()) -> tuple[Picked, list[int]]:
+           quoting: Quoting = Quoting(), listing: Sequence[str] = (), formula: bool = False
+           ) -> tuple[Picked, list[int]]:
     """The units to quote, and the parts of the question that nothing in the notes answers.
 
     A question for a list (`listing` names its subject) over a section that lists by sub-headings gets
@@ -73,12 +75,16 @@ def choose(candidates: Sequence[Candidate], n_parts: int, budget: int = BUDGET,
     Each part of a multi-part question gets the section around its best unit; a part no unit matches
     above `part_floor` is reported as missing rather than papered over with a neighbouring topic.
     """
+    candidates = [c for c in candidates if quoting.allows(c.view.units[c.index])]
     if not candidates:
         return [], []
     best = max(candidates, key=lambda c: c.rel)
     labelled = [c for c in candidates if c.on_intent] if n_parts <= 1 else []  # a part's intent is its own
     if labelled and max(c.rel for c in labelled) >= best.rel - INTENT_GAP:  # "downsides of X": X's limitations
         best = max(labelled, key=lambda c: c.rel)
+    formulas = [c for c in candidates if c.view.units[c.index].kind == "formula"] if formula else []
+    if formulas and max(c.rel for c in formulas) >= best.rel - INTENT_GAP:  # "the formula for X": X's formula
+        best = max(formulas, key=lambda c: c.rel)
     rows = [c for c in candidates if c.view.units[c.index].kind == "row"] if table else []
     if rows and max(c.rel for c in rows) >= best.rel - INTENT_GAP:  # "... side by side": the notes' own table
         best = max(rows, key=lambda c: c.rel)
