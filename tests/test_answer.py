@@ -333,6 +333,15 @@ def test_a_formula_question_quotes_the_formula_and_exercises_are_not_answers() -
     assert "h / (1 - p)" in answer and "Compare dropout" not in answer
 
 
+def test_a_qa_notes_answer_section_counts_above_its_extras() -> None:
+    from rag.answer.labels import adjustment
+
+    view = view_of("### What is CORS?\n\n#### Answer\n\nCORS lets a server allow other origins.\n\n"
+                   "#### Good to hear\n\n- CORS behaviour is not an error.")
+    answer_unit, extra_unit = 2, 4
+    assert adjustment(view, answer_unit, set(), None, []) > adjustment(view, extra_unit, set(), None, [])
+
+
 def test_a_part_of_the_question_nothing_answers_is_named() -> None:
     view = view_of("# A\n\nAlpha is the first letter.\n\n# B\n\nBeta is the second letter.")
     cands = [Candidate(view, 1, 0.9, (0.9, 0.1), (0.9, 0.1)), Candidate(view, 3, 0.2, (0.2, 0.2), (0.2, 0.2))]

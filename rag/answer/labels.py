@@ -24,6 +24,7 @@ CODE_LOOKAHEAD = 12  # units after a passage searched for an example in the lang
 DEFINES = re.compile(r"\b(?:is|are) (?:a|an|the)\b|\brefers? to\b|\balso (?:known|called) as\b|\bis defined as\b"
                      r"|\bstands for\b")
 MAX_INTENT_UNITS = 30  # units of a section found by its heading's intent label that are scored
+ANSWER_HEADING = re.compile(r"^\W*(?:(?:short |the )?answers?|a|explanation)\W*$", re.I)
 
 
 def label_of(view: NoteView, i: int) -> str:
@@ -61,6 +62,8 @@ def adjustment(view: NoteView, i: int, asked: set[str], asked_language: str | No
         heading_words = set(content_words(" ".join(view.paths[i])))
         stems = {w[:5] for w in heading_words}
         bonus += HEADING_WORDS_BONUS * sum(w[:5] in stems for w in words) / len(words)
+    if any(ANSWER_HEADING.match(title) for title in view.paths[i][-2:]):
+        bonus += INTENT_BONUS  # a Q&A note's "#### Answer" under its question: the answer itself, not its extras
     return bonus if unit.kind != "heading" else 0.0
 
 
