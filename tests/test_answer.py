@@ -11,10 +11,11 @@ import pytest
 from conftest import make_settings
 from llm_standin import StandInLLM, running
 
-from rag.answer.compose import dangles, is_quotable, unit_texts
+from rag.answer.compose import unit_texts
 from rag.answer.generate import keep_real_citations
 from rag.answer.note import NoteView
 from rag.answer.question import comparison_sides, resolve_followup
+from rag.answer.reading import dangles, is_quotable
 from rag.answer.render import compose
 from rag.answer.select import Candidate, choose
 from rag.answer.units import split_passage

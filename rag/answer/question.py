@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from rag.intents import intents
 from rag.lexical import STOPWORDS
@@ -230,3 +231,35 @@ def table_aspects(question: str) -> list[str]:
 def content_words(text: str) -> list[str]:
     """The words of a text that say what it is about (no stopwords, no one-letter words)."""
     return [w for w in re.findall(r"[\w+#-]+", text.lower()) if w not in STOPWORDS and len(w) > 1]
+
+
+@dataclass(frozen=True)
+class Asked:
+    """A question read once: what it asks and in what form; every stage of an answer reads this."""
+
+    text: str  # the question as asked (misspellings corrected)
+    query: str  # ... resolved with a follow-up's topic: what is searched
+    parts: tuple[str, ...]  # its clauses, listed aspects and compared sides, each readable alone
+    intents: frozenset[str]  # fix, pros, cons, use, assume, define
+    language: str | None  # the programming language it names
+    code: bool  # it asks for code
+    table: bool  # ... for a table or a side-by-side comparison
+    formula: bool  # ... for a formula
+    references: bool  # ... for the notes' pointers elsewhere (links, papers)
+    questions: bool  # ... for questions (exercises)
+    listing: tuple[str, ...]  # the words of what it asks to list, if it asks for a list
+    own_subject: bool  # it names its subject ("show me the code" does not)
+    aspects: tuple[str, ...]  # what a table question wants compared, a row each
+    compared: tuple[list[str], list[str], list[str]] | None  # "A vs B ...": A's words, B's words, what is asked
+
+
+def read_question(question: str, query: str | None = None) -> Asked:
+    """Read a question (and the query it is searched with, if a follow-up's topic was added) once."""
+    query = query or question
+    return Asked(
+        text=question, query=query, parts=tuple(question_parts(question)), intents=frozenset(intents(question)),
+        language=language(question), code=wants_code(question), table=wants_table(question),
+        formula=wants_formula(question), references=wants_references(question), questions=wants_questions(question),
+        listing=tuple(listed_subject(question)), own_subject=names_subject(question),
+        aspects=tuple(table_aspects(question)), compared=compared_sides(question) or compared_sides(query),
+    )
