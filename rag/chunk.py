@@ -22,8 +22,11 @@ from rag.models import Chunk, Note
 
 # A line of prose after a notebook cell: starts with a capital, ends like a sentence.
 PROSE = re.compile(r"^[A-Z*][^=(){}\[\]]{30,}[.:?!)]\s*$")
-# A chatbot answer's last line: addresses the reader and ends with an offer or a question.
+# A chatbot answer's last line: addresses the reader, ends with an offer or a question, and offers more in the
+# words chatbots use ("Let me know if…!", "Would you like…?"); advice to the reader ("you must practise!") is none.
 CLOSING_OFFER = re.compile(r"^(?=.*\byou).*[?!][*_]*[ \t]*$", re.IGNORECASE)
+OFFER = re.compile(r"\b(?:let me know|feel free|would you like|do you want|want me to|shall I|happy to help"
+                   r"|if you(?:'re| are) interested|hope this helps)\b", re.IGNORECASE)
 Open = tuple[float, str, int]  # an open heading: (level, title, tier); see rag.headings.Heading
 UNTITLED: Open = (1.0, "", OUTLINE)  # an answer that starts without a title is open like a `#` that names nothing
 SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
@@ -116,8 +119,8 @@ def front_matter_end(lines: list[str]) -> int:
 # a <summary> (rag.headings) heads its answer one level below the heading it sits under, and any heading of the
 # outline ends it. Notebook exports of pasted chatbot answers start new topics without one; four more signs end
 # what is open:
-#   1. a topic title (`### Topic` then sections at a level it skipped, or the heading an answer opens with)
-#      closes everything and heads the sections after it;
+#   1. a topic title (`### Topic` then sections at a level it skipped, after siblings at its own level; or the
+#      heading an answer opens with) closes everything and heads the sections after it;
 #   2. a closing offer ("Let me know if you…!") ends its answer: what follows is a new, untitled one;
 #   3. prose after the notebook cell that a heading introduced is no longer about that heading;
 #   4. a paragraph typed after `#` ends the headings at its level, as the heading it looks like would.
@@ -152,12 +155,15 @@ def topic_title_level(blocks: list[Block], k: int, parent: float, answer_starts:
     """The level heading k takes if it titles a new topic (rule 1): just above its sections, the headings after it.
 
     A title deeper than its sections (`### Topic`, `## 1. Part`) skipped their level between its parent and
-    itself, which well-nested markdown never does. A `#` is never a section: it starts a topic of its own.
+    itself, which well-nested markdown never does; it is a title when headings at its own level came before it
+    under that parent (a level an answer used for its sections), not when it is the parent's first subheading
+    set one level too deep (`## Melee Attacks`, `#### Opportunity Attacks`, `### Grappling`). A `#` is never a
+    section: it starts a topic of its own.
     """
     level = outline_level(blocks[k])
     after = next((b for b in blocks[k + 1 :] if outline_level(b)), None)
     sections = outline_level(after) if after else level
-    if max(parent, 1) < sections < level:
+    if max(parent, 1) < sections < level and (answer_starts or has_sibling_above(blocks, k)):
         return sections - 0.5
     return min(level, max(sections, 2)) - 0.5 if answer_starts and level > 1 else None
 
@@ -165,6 +171,15 @@ def topic_title_level(blocks: list[Block], k: int, parent: float, answer_starts:
 def outline_level(block: Block) -> int:
     """The level of a heading of the note's outline (0 for any other block)."""
     return block.head.level if block.head is not None and block.head.tier == OUTLINE else 0
+
+
+def has_sibling_above(blocks: list[Block], k: int) -> bool:
+    """True if a heading at heading k's level comes before it, with none shallower in between."""
+    level = outline_level(blocks[k])
+    for block in reversed(blocks[:k]):
+        if 0 < outline_level(block) <= level:
+            return outline_level(block) == level
+    return False
 
 
 def closing_level(blocks: list[Block], k: int, lines: list[str], open_: list[Open]) -> float | None:
@@ -194,7 +209,9 @@ def follows_titled_cell(blocks: list[Block], k: int, lines: list[str]) -> bool:
 
 def is_closing_offer(block: Block, lines: list[str]) -> bool:
     """A one-line paragraph that offers the reader more ("Let me know if you…!"): its answer ends there."""
-    return block.kind == "para" and block.start == block.end and bool(CLOSING_OFFER.search(lines[block.start]))
+    line = lines[block.start]
+    return (block.kind == "para" and block.start == block.end and bool(CLOSING_OFFER.search(line))
+            and bool(OFFER.search(line)))
 
 
 def classify(lines: list[str], i: int, plain: bool = False) -> tuple[str, int]:

@@ -358,3 +358,14 @@ def test_heading_titles_leave_out_html_and_emoji_codes():
     assert paths["Text."] == ("General Knowledge", "Junior Sysadmin")
     assert paths["Starred."] == ("General Knowledge", "Junior Sysadmin")  # a title of only an emoji names nothing
     assert paths["Generics."] == ("Vector<int> & List<T>",)
+
+
+def test_clean_markdown_with_a_skipped_level_keeps_markdown_paths():
+    text = ("# Making an Attack\n\n## Melee Attacks\n\nReach.\n\n#### Opportunity Attacks\n\nLeave reach.\n\n"
+            "### Grappling\n\nGrab.\n\n## Cover\n\nWalls.\n\n## Make an elevator pitch\n\n"
+            "Whether you're at a job fair or not, your introduction is your pitch!\n\n### 1. Basics\n\nWho you are.\n")
+    paths = paths_of(text)
+    assert paths["Leave reach."] == ("Making an Attack", "Melee Attacks", "Opportunity Attacks")
+    assert paths["Grab."] == ("Making an Attack", "Melee Attacks", "Grappling")
+    assert paths["Walls."] == ("Making an Attack", "Cover")
+    assert paths["Who you are."] == ("Making an Attack", "Make an elevator pitch", "1. Basics")  # advice, no offer
