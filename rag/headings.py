@@ -123,10 +123,11 @@ def underlined(lines: list[str], i: int, plain: bool) -> Heading | None:
 
 
 def reads_as_text(line: str) -> bool:
-    """A line of words that could be a title: not code, a table, a list item, a `#` line or a rule."""
+    """A line of words that could be a title: not code, a table, a list item, a quote, a `#` line or a rule."""
     return bool(line.strip()) and not (HEADING.match(line) or FENCE.match(line) or TABLE_ROW.match(line)
                                        or LIST_ITEM.match(line) or CELL_MARKER.match(line) or ADORNMENT.match(line)
-                                       or line.startswith(("    ", "\t")) or too_long(line))
+                                       or line.startswith(("    ", "\t")) or line.lstrip().startswith(">")
+                                       or too_long(line))
 
 
 def summary(lines: list[str], i: int) -> Heading | None:

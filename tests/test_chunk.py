@@ -257,14 +257,14 @@ def test_the_real_notes_topics_end_where_a_new_answer_starts(model_tokens, limit
 
 def test_setext_titles_are_headings_and_rules_are_not():
     text = ("Guide\n=====\n\nIntro.\n\nLayout\n------\n\nIndent by four.\n\n---\n\nAfter a rule.\n\n"
-            "- an item\n---\n\n| a | b |\n---\n\nTwo lines of\none paragraph\n---\n\nNaming\n======\n\nSnake case.\n")
+            "- an item\n---\n\n| a | b |\n---\n\n> a quote\n---\n\nTwo lines of\none paragraph\n---\n\n"
+            "Naming\n======\n\nSnake case.\n")
     paths = paths_of(text)
     assert paths["Guide"] == ("Guide",) and paths["Intro."] == ("Guide",)
     assert paths["Layout"] == paths["Indent by four."] == ("Guide", "Layout")
     assert paths["After a rule."] == ("Guide", "Layout")  # a `---` after a blank line is a rule
-    assert paths["- an item"] == paths["| a | b |"] == ("Guide", "Layout")  # under a list item or a table: no title
+    assert paths["- an item"] == paths["| a | b |"] == paths["> a quote"] == ("Guide", "Layout")  # none titles
     assert paths["Two lines of"] == ("Guide", "Layout")  # CommonMark would title it; a note means a rule
-    assert "---" not in {lines for lines in paths if lines.startswith("Two")}
     assert paths["Snake case."] == ("Naming",)
 
 
