@@ -24,6 +24,7 @@ CELL_MARKER = re.compile(r"^(?:In|Out)[ \t]*\[[ \t\d]*\]:[ \t]*$")
 ADORNMENT = re.compile(r"^[ \t]{0,3}([=\-~*^+\"'.:_#])\1{2,}[ \t]*$")
 MARKDOWN_UNDERLINES = "=-"  # CommonMark: `***` and `___` are rules, `~~~` opens code
 MARKDOWN_BANNERS = "=-#"
+PLAIN_ADORNMENTS = "=-~*^+#"  # reStructuredText's usual ones; `"""`, `...`, `:::` are code or prose in a note
 SUMMARY = re.compile(r"^[ \t]*(?:<details\b[^>]*>[ \t]*)?<summary\b[^>]*>(.*)$", re.IGNORECASE)
 SUMMARY_END = re.compile(r"</summary>((?:[ \t]*<br[ \t]*/?>)*)[ \t]*$", re.IGNORECASE)
 DETAILS = re.compile(r"^[ \t]*<details\b[^>]*>[ \t]*$", re.IGNORECASE)
@@ -97,7 +98,7 @@ def is_comment(lines: list[str], i: int) -> bool:
 def banner(lines: list[str], i: int, plain: bool) -> Heading | None:
     """A title framed by the same punctuation above and below (`=====` / Title / `=====`)."""
     top = ADORNMENT.match(lines[i])
-    if not top or i + 2 >= len(lines) or not (plain or top.group(1) in MARKDOWN_BANNERS):
+    if not top or i + 2 >= len(lines) or top.group(1) not in (PLAIN_ADORNMENTS if plain else MARKDOWN_BANNERS):
         return None
     below = ADORNMENT.match(lines[i + 2])
     title = lines[i + 1].strip()
@@ -112,11 +113,14 @@ def underlined(lines: list[str], i: int, plain: bool) -> Heading | None:
     """A setext title: a line of text directly underlined (`===` level 1, `---` level 2, other punctuation 3).
 
     Only a one-line paragraph: i starts a block, so a `---` after a blank line, a list item or a table is none.
+    Other punctuation, in plain text only, must be as long as the title, as reStructuredText asks.
     """
     if i + 1 >= len(lines) or not reads_as_text(lines[i]):
         return None
     under = ADORNMENT.match(lines[i + 1])
-    if not under or not (plain or under.group(1) in MARKDOWN_UNDERLINES):
+    char = under.group(1) if under else ""
+    if not under or not (char in MARKDOWN_UNDERLINES or (plain and char in PLAIN_ADORNMENTS
+                                                         and len(lines[i + 1].strip()) >= len(lines[i].strip()))):
         return None
     level = {"=": 1, "-": 2}.get(under.group(1), 3)
     return Heading(level, heading_text(lines[i].strip()), i + 1)

@@ -271,12 +271,12 @@ def test_setext_titles_are_headings_and_rules_are_not():
 def test_plain_text_underlines_and_banners_are_headings_and_front_matter_is_not():
     text = ("---\ntags: [ style ]\n---\n\nPEP: 8\n\nCode Lay-out\n============\n\nIndentation\n-----------\n\n"
             "Use 4 spaces.\n\nNames to Avoid\n~~~~~~~~~~~~~~\n\nNever use l.\n\n"
-            "##########\n# Comments #\n##########\n\nKeep them short.\n")
+            "##########\n# Comments #\n##########\n\nKeep them short.\n\nx = f()\n***\n\ndoc = 1\n\"\"\"\n")
     paths = paths_of(text, plain=True)
     assert paths["---"] == paths["PEP: 8"] == ()  # the YAML header's `---` underlines nothing
     assert paths["Use 4 spaces."] == ("Code Lay-out", "Indentation")
     assert paths["Never use l."] == ("Code Lay-out", "Indentation", "Names to Avoid")  # `~~~` opens no code
-    assert paths["Keep them short."] == ("Comments",)
+    assert paths["Keep them short."] == paths["x = f()"] == paths["doc = 1"] == ("Comments",)  # too short, or code
     markdown = paths_of("=======\nSetup\n=======\n\nInstall it.\n\nUsage\n~~~~~\n\nText.\n~~~~~\n")
     assert markdown["Install it."] == ("Setup",)
     assert markdown["Usage"] == ("Setup",)  # in markdown `~~~` opens code, it underlines nothing
