@@ -6,20 +6,30 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from rag.headings import (
+    CELL_MARKER,
+    FENCE,
+    HEADING,
+    LIST_ITEM,
+    OUTLINE,
+    TABLE_ROW,
+    Heading,
+    heading_at,
+    is_title,
+    plain_text,
+)
 from rag.models import Chunk, Note
 
-# The markdown line grammar, shared with rag.units.
-HEADING = re.compile(r"^[ \t]{0,3}(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
-FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
-LIST_ITEM = re.compile(r"^([ \t]*)(?:[-*+]|\d{1,3}[.)])[ \t]+\S")  # group 1: the item's indentation
-TABLE_ROW = re.compile(r"^[ \t]*\|")
-CELL_MARKER = re.compile(r"^(?:In|Out)[ \t]*\[[ \t\d]*\]:[ \t]*$")
 # A line of prose after a notebook cell: starts with a capital, ends like a sentence.
 PROSE = re.compile(r"^[A-Z*][^={}]{30,}[.:?!)]\s*$")  # starts and ends like a sentence, no assignment or braces
 PLAIN_WORD = re.compile(r"^[A-Za-z][a-z'’-]*[,.:;!?]?$")
-# A chatbot answer's last line: addresses the reader and ends with an offer or a question.
+# A chatbot answer's last line: addresses the reader, ends with an offer or a question, and offers more in the
+# words chatbots use ("Let me know if…!", "Would you like…?"); advice to the reader ("you must practise!") is none.
 CLOSING_OFFER = re.compile(r"^(?=.*\byou).*[?!][*_]*[ \t]*$", re.IGNORECASE)
-UNTITLED = (1.0, "")  # an answer that starts without a title is open like a `#` heading that names nothing
+OFFER = re.compile(r"\b(?:let me know|feel free|would you like|do you want|want me to|shall I|happy to help"
+                   r"|if you(?:'re| are) interested|hope this helps)\b", re.IGNORECASE)
+Open = tuple[float, str, int]  # an open heading: (level, title, tier); see rag.headings.Heading
+UNTITLED: Open = (1.0, "", OUTLINE)  # an answer that starts without a title is open like a `#` that names nothing
 SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
 # Table rules, horizontal rules, bold/italic markers, LaTeX inline/display delimiters.
 MARKUP_NOISE = re.compile(r"\|?(?:[ \t]*:?-{3,}:?[ \t]*\|)+[ \t]*:?-*|^[ \t]*(?:[-*_=][ \t]*){3,}$|\*\*|\\[()\[\]]",
@@ -30,7 +40,6 @@ WORD = re.compile(r"\S+\s*")
 # A longer "heading" is prose set as a heading; every chunk below inherits it, so keep it short
 # enough (about ten words) not to outweigh the chunk's own text in its embedding.
 MAX_TITLE = 60
-PROSE_WORDS = 25  # a `#` line longer than this is read as a paragraph: titles, even questions, are shorter
 HEADING_SEP = " > "
 
 
@@ -49,7 +58,7 @@ class Budget:
         return f"v{CHUNKER_VERSION}:{self.max_tokens}:{self.overlap_tokens}"
 
 
-CHUNKER_VERSION = 10  # bump when chunk boundaries or headings change, so `rag index` re-cuts every note
+CHUNKER_VERSION = 11  # bump when chunk boundaries or headings change, so `rag index` re-cuts every note
 
 
 @dataclass(frozen=True)
@@ -62,6 +71,7 @@ class Block:
     path: tuple[str, ...] = ()  # the headings this block sits under, outermost first
     text: str | None = None  # set only for a slice of a single over-long line
     topic: int = 0  # which of the note's topics (answers) it is in: 0 before the first, never joined across
+    head: Heading | None = None  # for a heading: its level and title
 
 
 def chunk_note(note: Note, budget: Budget) -> list[Chunk]:
@@ -69,7 +79,7 @@ def chunk_note(note: Note, budget: Budget) -> list[Chunk]:
     lines = note.text.split("\n")
     chunks: list[Chunk] = []
     title = note_title(note.source)
-    for piece in pack_tree(build_sections(parse_blocks(lines)), lines, budget):
+    for piece in pack_tree(build_sections(parse_blocks(lines, plain_text(note.source))), lines, budget):
         chunk = to_chunk(note.source, piece, lines)
         chunks.append(chunk if chunk.heading else replace(chunk, heading=title))
     return chunks
@@ -82,83 +92,120 @@ def note_title(source: str) -> str:
     return re.sub(r"(?<=[A-Za-z])[-_]+(?=[A-Za-z])", " ", stem).strip()
 
 
-def parse_blocks(lines: list[str]) -> list[Block]:
-    """Blocks of the note with the heading path each one sits under, where the note's topics really end."""
+def parse_blocks(lines: list[str], plain: bool = False) -> list[Block]:
+    """Blocks of the note with the heading path each one sits under, where the note's topics really end.
+
+    `plain`: a plain-text note (`rag.headings.plain_text`), where `#` lines may be shell comments.
+    """
     blocks: list[Block] = []
-    i = 0
+    i = front_matter_end(lines) + 1
+    if i:  # kept as text (a plain-text note's YAML header): its `---` lines underline nothing
+        blocks.append(Block(0, i - 1, "para"))
     while i < len(lines):
-        if not lines[i].strip():
+        if not lines[i].strip() or (plain and lines[i].strip() == "#"):  # an empty comment line parts blocks too
             i += 1
             continue
-        kind, end = classify(lines, i)
-        blocks.append(Block(i, end, kind))
+        kind, end = classify(lines, i, plain)
+        head = heading_at(lines, i, plain) if kind == "heading" else None
+        blocks.append(Block(i, end, kind, head=head))
         i = end + 1
     return with_paths(blocks, lines)
 
 
-# Markdown's rule: a heading is open until the next heading at its level or above. Notebook exports of pasted
-# chatbot answers start new topics without one; four more signs end what is open:
-#   1. a topic title (`### Topic` then sections at a level it skipped, or the heading an answer opens with)
-#      closes everything and heads the sections after it;
+def front_matter_end(lines: list[str]) -> int:
+    """The closing `---` (or `...`) of a YAML header that opens the note with `---`, with no blank line in it;
+    -1 if there is none."""
+    if not lines or lines[0].rstrip() != "---":
+        return -1
+    for j in range(1, len(lines)):
+        if not lines[j].strip():
+            return -1
+        if lines[j].rstrip() in ("---", "..."):
+            return j
+    return -1
+
+
+# Markdown's rule: a heading is open until the next heading at its level or above. A question line in bold or
+# a <summary> (rag.headings) heads its answer one level below the heading it sits under, and any heading of the
+# outline ends it. Notebook exports of pasted chatbot answers start new topics without one; four more signs end
+# what is open:
+#   1. a topic title (`### Topic` then sections at a level it skipped, after siblings at its own level; or the
+#      heading an answer opens with) closes everything and heads the sections after it;
 #   2. a closing offer ("Let me know if you…!") ends its answer: what follows is a new, untitled one;
 #   3. prose after the notebook cell that a heading introduced is no longer about that heading;
 #   4. a paragraph typed after `#` ends the headings at its level, as the heading it looks like would.
 # Well-nested markdown has no skipped levels, offers, `In [n]:` cells or prose headings: its paths stay.
 def with_paths(blocks: list[Block], lines: list[str]) -> list[Block]:
     """The blocks with the headings still open at each one, and the topic each is in."""
-    open_: list[tuple[float, str]] = []  # (level, title); a topic title sits half a level above its sections
+    open_: list[Open] = []  # a topic title sits half a level above its sections
     placed: list[Block] = []
     topic, answer_starts = 0, False
     for k, block in enumerate(blocks):
-        if block.kind == "heading":
-            level, title = heading_parts(lines[block.start])
-            open_ = [h for h in open_ if h[0] < level]
-            top = topic_title_level(blocks, k, lines, open_[-1][0] if open_ else 0, answer_starts)
+        if block.head is not None and block.head.tier != OUTLINE:
+            open_ = [h for h in open_ if h[2] < block.head.tier]
+            open_.append(((open_[-1][0] if open_ else 0) + 1, clean_heading(block.head.title), block.head.tier))
+        elif block.head is not None:
+            level, title = block.head.level, clean_heading(block.head.title)
+            open_ = [h for h in open_ if h[0] < level and h[2] == OUTLINE]
+            top = topic_title_level(blocks, k, open_[-1][0] if open_ else 0, answer_starts)
             topic += top is not None or not open_
-            open_ = [(top, title)] if top is not None else open_ + [(level, title)]
+            open_ = [(top, title, OUTLINE)] if top is not None else open_ + [(level, title, OUTLINE)]
         elif (closes := closing_level(blocks, k, lines, open_)) is not None:
             open_ = [h for h in open_ if h[0] < closes]
             if not open_:  # the text goes on without a title: an answer whose question was not kept
                 open_, topic = [UNTITLED], topic + 1
-        placed.append(replace(block, path=tuple(title for _, title in open_ if title), topic=topic))
+        placed.append(replace(block, path=tuple(title for _, title, _ in open_ if title), topic=topic))
         answer_starts = is_closing_offer(block, lines)
         if answer_starts:
             open_, topic = [UNTITLED], topic + 1
     return placed
 
 
-def heading_parts(line: str) -> tuple[int, str]:
-    """A heading line's level (1 for `#`) and its cleaned title."""
-    match = HEADING.match(line)
-    assert match
-    return len(match.group(1)), clean_heading(match.group(2))
-
-
-def topic_title_level(blocks: list[Block], k: int, lines: list[str], parent: float,
-                      answer_starts: bool) -> float | None:
+def topic_title_level(blocks: list[Block], k: int, parent: float, answer_starts: bool) -> float | None:
     """The level heading k takes if it titles a new topic (rule 1): just above its sections, the headings after it.
 
     A title deeper than its sections (`### Topic`, `## 1. Part`) skipped their level between its parent and
-    itself, which well-nested markdown never does. A `#` is never a section: it starts a topic of its own.
+    itself, which well-nested markdown never does; it is a title when headings at its own level came before it
+    under that parent (a level an answer used for its sections), not when it is the parent's first subheading
+    set one level too deep (`## Melee Attacks`, `#### Opportunity Attacks`, `### Grappling`). A `#` is never a
+    section: it starts a topic of its own.
     """
-    level = heading_parts(lines[blocks[k].start])[0]
-    after = next((b for b in blocks[k + 1 :] if b.kind == "heading"), None)
-    sections = heading_parts(lines[after.start])[0] if after else level
-    if max(parent, 1) < sections < level:
+    level = outline_level(blocks[k])
+    after = next((b for b in blocks[k + 1 :] if outline_level(b)), None)
+    sections = outline_level(after) if after else level
+    if max(parent, 1) < sections < level and (answer_starts or has_sibling_above(blocks, k)):
         return sections - 0.5
     return min(level, max(sections, 2)) - 0.5 if answer_starts and level > 1 else None
 
 
-def closing_level(blocks: list[Block], k: int, lines: list[str], open_: list[tuple[float, str]]) -> float | None:
+def outline_level(block: Block) -> int:
+    """The level of a heading of the note's outline (0 for any other block)."""
+    return block.head.level if block.head is not None and block.head.tier == OUTLINE else 0
+
+
+def has_sibling_above(blocks: list[Block], k: int) -> bool:
+    """True if a heading at heading k's level comes before it, with none shallower in between."""
+    level = outline_level(blocks[k])
+    for block in reversed(blocks[:k]):
+        if 0 < outline_level(block) <= level:
+            return outline_level(block) == level
+    return False
+
+
+def closing_level(blocks: list[Block], k: int, lines: list[str], open_: list[Open]) -> float | None:
     """The level from which text block k closes the open headings, if it does (rules 3 and 4)."""
     if is_prose_heading(blocks, k, lines):
-        return heading_parts(lines[blocks[k].start])[0]
+        return len(HEADING.match(lines[blocks[k].start]).group(1))  # type: ignore[union-attr]
     return open_[-1][0] if open_ and follows_titled_cell(blocks, k, lines) else None
 
 
 def is_prose_heading(blocks: list[Block], k: int, lines: list[str]) -> bool:
-    """A paragraph typed after `#`s (right below a heading it is that heading's text, and closes nothing)."""
-    return (blocks[k].kind == "para" and HEADING.match(lines[blocks[k].start]) is not None
+    """A paragraph typed after `#`s (right below a heading it is that heading's text, and closes nothing).
+
+    A shorter `#` line that is text is a plain-text note's shell comment, and closes nothing either.
+    """
+    line = lines[blocks[k].start]
+    return (blocks[k].kind == "para" and HEADING.match(line) is not None and not is_title(line)
             and not (k and blocks[k - 1].kind == "heading"))
 
 
@@ -172,24 +219,28 @@ def follows_titled_cell(blocks: list[Block], k: int, lines: list[str]) -> bool:
 
 def is_closing_offer(block: Block, lines: list[str]) -> bool:
     """A one-line paragraph that offers the reader more ("Let me know if you…!"): its answer ends there."""
-    return block.kind == "para" and block.start == block.end and bool(CLOSING_OFFER.search(lines[block.start]))
+    line = lines[block.start]
+    return (block.kind == "para" and block.start == block.end and bool(CLOSING_OFFER.search(line))
+            and bool(OFFER.search(line)))
 
 
-def classify(lines: list[str], i: int) -> tuple[str, int]:
+def classify(lines: list[str], i: int, plain: bool = False) -> tuple[str, int]:
     """The kind of block starting at line i, and its last line."""
     line = lines[i]
+    head = heading_at(lines, i, plain)
+    if head is not None:
+        return "heading", head.end
     fence = FENCE.match(line)
     if fence:
         return "code", fence_end(lines, i, fence.group(1))
     if CELL_MARKER.match(line):
         return "code", cell_end(lines, i)
-    if is_title(line):
-        return "heading", i
     if TABLE_ROW.match(line):
         return "table", run_end(lines, i, lambda s: bool(TABLE_ROW.match(s)))
+    continues = continues_plain if plain else continues_block
     if LIST_ITEM.match(line):
-        return "item", run_end(lines, i, continues_block)
-    return "para", run_end(lines, i, continues_block)
+        return "item", run_end(lines, i, continues)
+    return "para", run_end(lines, i, continues)
 
 
 def fence_end(lines: list[str], i: int, marker: str) -> int:
@@ -237,19 +288,14 @@ def continues_block(line: str) -> bool:
     return not (LIST_ITEM.match(line) or starts_other_block(line))
 
 
+def continues_plain(line: str) -> bool:
+    """In a plain-text note a `#` line goes on with the lines above it (a comment); an empty `#` parts blocks."""
+    return line.strip() != "#" and (bool(HEADING.match(line)) or continues_block(line))
+
+
 def starts_other_block(line: str) -> bool:
     """A heading, fence, table row or notebook marker."""
     return bool(HEADING.match(line) or FENCE.match(line) or TABLE_ROW.match(line) or CELL_MARKER.match(line))
-
-
-def is_title(line: str) -> bool:
-    """A heading line that is a title, not a paragraph typed after `#` (notebook exports have those).
-
-    Such a paragraph would head every chunk below it, up to the next heading of its level, with text
-    that names one topic while the chunks discuss others; it is read as text instead.
-    """
-    match = HEADING.match(line)
-    return match is not None and len(match.group(2).split()) <= PROSE_WORDS
 
 
 def clean_heading(title: str) -> str:

@@ -145,6 +145,30 @@ def test_a_question_the_notes_ask_is_not_quoted_but_a_listed_one_is() -> None:
         ("sentence", True), ("sentence", False), ("sentence", True), ("item", True)]
 
 
+def test_headings_the_chunker_reads_are_heading_units_and_their_underlines_are_not_quoted() -> None:
+    text = ("Layout\n======\n\nIndent by four.\n\n<details>\n<summary><b>What is <code>nobody</code>?</b></summary><br>"
+            "\n\nA user.\n\n**When to use it?**\nAlways.\n\n</details>")
+    units = split_passage(passage(text, 1))
+    assert [(u.kind, u.start_line, u.end_line, u.text) for u in units[:6]] == [
+        ("heading", 1, 2, "Layout"), ("sentence", 4, 4, "Indent by four."), ("heading", 6, 7, "What is nobody?"),
+        ("sentence", 9, 9, "A user."), ("heading", 11, 11, "When to use it?"), ("sentence", 12, 12, "Always.")]
+    view = view_of(text)
+    answer = view.section(5)  # "Always." sits under its question, under the summary's
+    assert (answer.heading, answer.path) == (4, ("Layout", "What is nobody?", "When to use it?"))
+
+
+def test_a_plain_text_notes_comment_lines_are_text_and_its_underlines_open_no_code() -> None:
+    text = ("# To mount a folder over SSH\n# Install SSHFS first.\nsshfs host:/path /mnt\n\n"
+            "Names\n~~~~~\n\nNever use l.\n\nClasses\n~~~~~~~\n\nCapWords.")
+    sheet = Passage("p", "sheet.txt", 1, 14, "", text)
+    units = split_passage(sheet)
+    assert [(u.kind, u.start_line, u.text) for u in units] == [
+        ("heading", 1, "To mount a folder over SSH"), ("sentence", 2, "Install SSHFS first. sshfs host:/path /mnt"),
+        ("heading", 5, "Names"), ("sentence", 8, "Never use l."),
+        ("heading", 10, "Classes"), ("sentence", 13, "CapWords.")]
+    assert NoteView([sheet]).paths[1] == ("To mount a folder over SSH",)
+
+
 def view_of(text: str, chunk_lines: int = 1000) -> NoteView:
     """A note stored as chunks of `chunk_lines` lines each."""
     lines = text.split("\n")

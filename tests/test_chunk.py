@@ -190,10 +190,10 @@ def test_every_chunk_of_the_real_notes_is_exact_and_within_the_model_limit(model
     assert uncovered == []
 
 
-def paths_of(text: str) -> dict[str, tuple[str, ...]]:
+def paths_of(text: str, plain: bool = False) -> dict[str, tuple[str, ...]]:
     """The heading path of each block of a note, by the block's first line."""
     lines = text.split("\n")
-    return {lines[b.start]: b.path for b in parse_blocks(lines)}
+    return {lines[b.start]: b.path for b in parse_blocks(lines, plain)}
 
 
 def test_clean_nested_markdown_keeps_markdown_paths():
@@ -268,3 +268,122 @@ def test_the_real_notes_topics_end_where_a_new_answer_starts(model_tokens, limit
     lines = note.text.split("\n")
     svm = next(b for b in parse_blocks(lines) if b.start + 1 == 1441)  # "## 1. Core Idea of SVM"
     assert svm.path[0].startswith("Support Vector Machine") and len(svm.path) == 2
+
+
+# --- structure as the authors wrote it -----------------------------------------------------------------------------
+
+
+def test_setext_titles_are_headings_and_rules_are_not():
+    text = ("Guide\n=====\n\nIntro.\n\nLayout\n------\n\nIndent by four.\n\n---\n\nAfter a rule.\n\n"
+            "- an item\n---\n\n| a | b |\n---\n\n> a quote\n---\n\nTwo lines of\none paragraph\n---\n\n"
+            "Naming\n======\n\nSnake case.\n")
+    paths = paths_of(text)
+    assert paths["Guide"] == ("Guide",) and paths["Intro."] == ("Guide",)
+    assert paths["Layout"] == paths["Indent by four."] == ("Guide", "Layout")
+    assert paths["After a rule."] == ("Guide", "Layout")  # a `---` after a blank line is a rule
+    assert paths["- an item"] == paths["| a | b |"] == paths["> a quote"] == ("Guide", "Layout")  # none titles
+    assert paths["Two lines of"] == ("Guide", "Layout")  # CommonMark would title it; a note means a rule
+    assert paths["Snake case."] == ("Naming",)
+
+
+def test_plain_text_underlines_and_banners_are_headings_and_front_matter_is_not():
+    text = ("---\ntags: [ style ]\n---\n\nPEP: 8\n\nCode Lay-out\n============\n\nIndentation\n-----------\n\n"
+            "Use 4 spaces.\n\nNames to Avoid\n~~~~~~~~~~~~~~\n\nNever use l.\n\n"
+            "##########\n# Comments #\n##########\n\nKeep them short.\n\nx = f()\n***\n\ndoc = 1\n\"\"\"\n")
+    paths = paths_of(text, plain=True)
+    assert paths["---"] == paths["PEP: 8"] == ()  # the YAML header's `---` underlines nothing
+    assert paths["Use 4 spaces."] == ("Code Lay-out", "Indentation")
+    assert paths["Never use l."] == ("Code Lay-out", "Indentation", "Names to Avoid")  # `~~~` opens no code
+    assert paths["Keep them short."] == paths["x = f()"] == paths["doc = 1"] == ("Comments",)  # too short, or code
+    markdown = paths_of("=======\nSetup\n=======\n\nInstall it.\n\nUsage\n~~~~~\n\nText.\n~~~~~\n")
+    assert markdown["Install it."] == ("Setup",)
+    assert markdown["Usage"] == ("Setup",)  # in markdown `~~~` opens code, it underlines nothing
+
+
+def test_comment_lines_of_a_plain_text_cheat_sheet_head_their_command():
+    text = ("# To connect on a non-standard port:\nssh -p <port> <user>@<host>\n\n"
+            "# To mount folder/filesystem through SSH\n# Install SSHFS from https://github.com/libfuse/sshfs\n"
+            "# Will allow you to mount a folder securely over a network.\nsshfs <user>@<host>:/path /mnt\n\n"
+            "# To find files newer than 1 day:\nfind . -ctime -1\n# or:\nfind . -mtime -1\n#\n"
+            "# To find files by size:\nfind . -size +1M\n")
+    paths = paths_of(text, plain=True)
+    assert paths["ssh -p <port> <user>@<host>"] == ("To connect on a non-standard port:",)
+    assert paths["# Install SSHFS from https://github.com/libfuse/sshfs"] == ("To mount folder/filesystem through SSH",)
+    assert "# Will allow you to mount a folder securely over a network." not in paths  # goes on with the block
+    assert paths["find . -ctime -1"] == ("To find files newer than 1 day:",) and "# or:" not in paths
+    assert paths["find . -size +1M"] == ("To find files by size:",)  # an empty `#` line parts blocks
+    assert paths_of(text)["find . -size +1M"] == ("To find files by size:",)
+    assert paths_of(text)["sshfs <user>@<host>:/path /mnt"] == (  # markdown reads every `#` line as a heading
+        "Will allow you to mount a folder securely over a network.",)
+
+
+def test_a_markdown_like_plain_text_note_keeps_its_heading_tree(model_tokens, limit):
+    text = "# Python\n## Lists\n\nA list is mutable.\n\n# Shell\n\nPipes join commands.\n"
+    assert paths_of(text, plain=True)["A list is mutable."] == ("Python", "Lists")
+    chunks = chunk_note(note_of(text, "notes.txt"), budget_for(model_tokens, limit, 12))
+    assert {c.heading for c in chunks} == {"Python > Lists", "Shell"}
+
+
+def test_a_cheat_sheet_note_is_chunked_by_its_comments(model_tokens, limit):
+    text = ("---\ntags: [ ssh ]\n---\n# To tunnel an x session over SSH:\nssh -X <user>@<host>\n\n"
+            "# Redirect traffic with a tunnel between local host (port 8080) and a remote\n"
+            "# host (remote.example.com:5000) through a proxy:\nssh -f -L 8080:remote.example.com:5000 me@proxy -N\n")
+    note = note_of(text, "sheets/ssh.txt")
+    chunks = chunk_note(note, budget_for(model_tokens, limit, 60))  # a chunk per command
+    assert_exact_spans(note, chunks)
+    tunnel = next(c for c in chunks if "ssh -f" in c.text)
+    assert tunnel.heading.startswith("Redirect traffic") and tunnel.start_line == 7
+    assert not any(c.heading.startswith("host (") or c.heading.startswith("tags") for c in chunks)
+
+
+def test_a_bold_question_heads_its_answer():
+    text = ("# Docker\n\n**What is an image?**\n\nA read-only template.\n\n**When do we use it? 👶**\n"
+            "To start containers.\n\n**Output**:\n\nLayers.\n\n__Why layers?__\n\nCaching.\n\n"
+            "**Q:** What is a volume?\n\nPersistent storage.\n\n<b>What is a tag?</b>\n\nA name.\n\n"
+            "## Networking\n\nBridges.\n")
+    paths = paths_of(text)
+    assert paths["**What is an image?**"] == paths["A read-only template."] == ("Docker", "What is an image?")
+    assert paths["To start containers."] == ("Docker", "When do we use it? 👶")  # the emoji does not split it
+    assert paths["Layers."] == ("Docker", "When do we use it? 👶")  # a bold label is no question: no heading
+    assert paths["Caching."] == ("Docker", "Why layers?")
+    assert paths["Persistent storage."] == ("Docker", "What is a volume?")
+    assert paths["A name."] == ("Docker", "What is a tag?")
+    assert paths["Bridges."] == ("Docker", "Networking")  # a heading of the outline ends the question
+
+
+def test_a_collapsible_summary_heads_its_answer_and_bold_questions_in_it_nest():
+    text = ("## <a name=\"junior\">Junior Sysadmin</a>\n\n###### System Questions (37)\n\n<details>\n"
+            "<summary><b>Can you give an example of the <code>nobody</code> account?</b></summary><br>\n"
+            "- memcached\n\n**When should I use `nobody` account?**\n\nWhen no permissions are needed.\n\n"
+            "</details>\n\n"
+            "<details>\n<summary><b>What is the proper way to test NFS performance? Prepare a checklist.\n"
+            "</b></summary><br>\n\nUse the application.\n\n</details>\n")
+    paths = paths_of(text)
+    junior = ("Junior Sysadmin", "System Questions (37)")
+    assert paths["- memcached"] == (*junior, "Can you give an example of the nobody account?")
+    assert paths["When no permissions are needed."] == (
+        *junior, "Can you give an example of the nobody account?", "When should I use `nobody` account?")
+    assert paths["Use the application."] == (*junior, "What is the proper way to test NFS performance?")
+    lines = text.split("\n")
+    assert [(b.start, b.end) for b in parse_blocks(lines) if b.kind == "heading"][2:] == [(4, 5), (8, 8), (14, 16)]
+
+
+def test_heading_titles_leave_out_html_and_emoji_codes():
+    text = ("## <a name=\"general-knowledge\">General Knowledge</a>\n\n"
+            "### :diamond_shape_with_a_dot_inside: <a name=\"junior\">Junior Sysadmin</a>\n\nText.\n\n"
+            "#### :star:\n\nStarred.\n\n## Vector<int> &amp; List<T>\n\nGenerics.\n")
+    paths = paths_of(text)
+    assert paths["Text."] == ("General Knowledge", "Junior Sysadmin")
+    assert paths["Starred."] == ("General Knowledge", "Junior Sysadmin")  # a title of only an emoji names nothing
+    assert paths["Generics."] == ("Vector<int> & List<T>",)
+
+
+def test_clean_markdown_with_a_skipped_level_keeps_markdown_paths():
+    text = ("# Making an Attack\n\n## Melee Attacks\n\nReach.\n\n#### Opportunity Attacks\n\nLeave reach.\n\n"
+            "### Grappling\n\nGrab.\n\n## Cover\n\nWalls.\n\n## Make an elevator pitch\n\n"
+            "Whether you're at a job fair or not, your introduction is your pitch!\n\n### 1. Basics\n\nWho you are.\n")
+    paths = paths_of(text)
+    assert paths["Leave reach."] == ("Making an Attack", "Melee Attacks", "Opportunity Attacks")
+    assert paths["Grab."] == ("Making an Attack", "Melee Attacks", "Grappling")
+    assert paths["Walls."] == ("Making an Attack", "Cover")
+    assert paths["Who you are."] == ("Making an Attack", "Make an elevator pitch", "1. Basics")  # advice, no offer

@@ -10,6 +10,7 @@ from functools import cached_property
 
 from rag.answer.units import Unit, split_passage
 from rag.chunk import parse_blocks
+from rag.headings import plain_text
 from rag.models import Passage
 
 QUOTE_MARK = re.compile(r"^ {0,3}(?:> ?)+")
@@ -38,7 +39,7 @@ class NoteView:
         self.lines = [unquoted(line) for line in note_lines(self.chunks)]
         whole = Passage("", self.source, 1, len(self.lines), "", "\n".join(self.lines))
         self.units: list[Unit] = split_passage(whole) if self.lines else []
-        self.paths = unit_paths(self.lines, self.units)
+        self.paths = unit_paths(self.lines, self.units, plain_text(self.source))
         self._starts = [c.start_line for c in self.chunks]
 
     @cached_property
@@ -98,10 +99,10 @@ def note_lines(chunks: Sequence[Passage]) -> list[str]:
     return lines
 
 
-def unit_paths(lines: list[str], units: Sequence[Unit]) -> list[tuple[str, ...]]:
-    """Each unit's heading path, as the chunker reads the note's headings."""
+def unit_paths(lines: list[str], units: Sequence[Unit], plain: bool = False) -> list[tuple[str, ...]]:
+    """Each unit's heading path, as the chunker reads the note's headings (`plain`: a plain-text note's)."""
     starts, paths = [], []
-    for block in parse_blocks(lines):
+    for block in parse_blocks(lines, plain):
         starts.append(block.start + 1)
         paths.append(block.path)
     found = []

@@ -6,9 +6,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from rag.chunk import CELL_MARKER, FENCE, HEADING, cell_end, is_title, run_end
+from rag.chunk import CELL_MARKER, FENCE, HEADING, cell_end, front_matter_end, run_end
 from rag.chunk import LIST_ITEM as ITEM
 from rag.chunk import TABLE_ROW as ROW
+from rag.headings import heading_at, plain_text
 from rag.models import Passage
 
 SEPARATOR_ROW = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}[-:| \t]*$")
@@ -46,24 +47,26 @@ def split_passage(passage: Passage, index: int = 0) -> list[Unit]:
     """Cut a passage into answer units, each with the note's line numbers."""
     lines = passage.text.split("\n")
     context = passage.heading.split(" > ")[-1].strip() if passage.heading else ""
+    plain = plain_text(passage.source)  # headings as the chunker reads them (rag.headings)
+    front = front_matter_end(lines) if passage.start_line == 1 else -1
     units: list[Unit] = []
-    i = open_code_end(lines) + 1
+    i = open_code_end(lines, plain) + 1
     if i:  # the chunker cut a long code block: the passage starts inside it
         units.append(Unit(index, passage.start_line, passage.start_line + i - 1, "code", "\n".join(lines[:i]), context))
     while i < len(lines):
         line = lines[i]
-        if not line.strip() or RULE.match(line):
+        if not line.strip() or RULE.match(line) or (plain and line.strip() == "#"):
             i += 1
             continue
-        kind, end = classify(lines, i)
+        kind, end = classify(lines, i, plain, headings=i > front)
         line_no = passage.start_line + i
         if kind == "cell":  # quoted without its `In [1]:` marker
             if end > i:
                 units.append(Unit(index, line_no + 1, passage.start_line + end, "code",
                                   "\n".join(lines[i + 1 : end + 1]), context))
-        elif kind == "heading":
-            context = clean_markup(HEADING.match(line).group(2))  # type: ignore[union-attr]
-            units.append(Unit(index, line_no, line_no, "heading", context, context))
+        elif kind == "heading":  # its underline or banner lines are part of it, never quoted
+            context = clean_markup(heading_at(lines, i, plain).title)  # type: ignore[union-attr]
+            units.append(Unit(index, line_no, passage.start_line + end, "heading", context, context))
         elif kind == "para":
             para = [HEADING.sub(r"\2", lines[i]), *lines[i + 1 : end + 1]]  # a prose `#` line reads as text
             units.extend(split_sentences(para, line_no, index, context))
@@ -121,23 +124,32 @@ def is_banner(lines: list[str], a: int, b: int) -> bool:
         BANNER_RULE.match(line) for line in lines[a : b + 1])
 
 
-def open_code_end(lines: list[str]) -> int:
+def open_code_end(lines: list[str], plain: bool = False) -> int:
     """The closing fence of a code block the passage starts inside (-1 if it doesn't).
 
     A first fence with no language that is followed by an odd number of fences, or by one with a
-    language, closes a block rather than opening one.
+    language, closes a block rather than opening one. A plain-text title's `~~~` underline is no fence.
     """
-    fences = [i for i, line in enumerate(lines) if FENCE.match(line)]
+    fences = [i for i, line in enumerate(lines) if FENCE.match(line) and not (plain and adorns(lines, i))]
     if not fences or lines[fences[0]].strip().strip("`~"):
         return -1
     later_has_language = len(fences) > 1 and bool(lines[fences[1]].strip().strip("`~"))
     return fences[0] if len(fences) % 2 == 1 or later_has_language else -1
 
 
-def classify(lines: list[str], i: int) -> tuple[str, int]:
-    """The kind of the block starting at line i and its last line (0-based)."""
+def adorns(lines: list[str], i: int) -> bool:
+    """True if line i underlines or frames a plain-text title."""
+    return any(h is not None and j <= i <= h.end
+               for j in range(max(0, i - 2), i + 1) for h in [heading_at(lines, j, plain=True)])
+
+
+def classify(lines: list[str], i: int, plain: bool = False, headings: bool = True) -> tuple[str, int]:
+    """The kind of the block starting at line i and its last line (0-based); `headings` False in front matter."""
     line = lines[i]
     stripped = line.strip()
+    head = heading_at(lines, i, plain) if headings else None
+    if head is not None:
+        return "heading", head.end
     fence = FENCE.match(line)
     if fence:
         marker = fence.group(1)
@@ -153,8 +165,6 @@ def classify(lines: list[str], i: int) -> tuple[str, int]:
     if stripped.startswith("$$"):
         closes = "$$" in stripped[2:]
         return "formula", i if closes else find_line(lines, i + 1, lambda s: "$$" in s)
-    if is_title(line):
-        return "heading", i
     if ROW.match(line):
         return "row", i
     if ITEM.match(line):
