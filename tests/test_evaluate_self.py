@@ -124,7 +124,7 @@ def test_bold_questions_and_question_headings_are_asked_back_and_scored(qa_rag: 
     report = evaluate_self(qa_rag)
     rows = by_question(report.pairs)
     mask = rows["What is a subnet mask?"]
-    assert mask.expected == ((3, 4), (5, 5)) and (mask.start_line, mask.end_line) == (3, 5)
+    assert mask.expected == ((4, 4), (5, 5)) and (mask.start_line, mask.end_line) == (4, 5)  # below its question
     assert rows["Why do switches use VLANs?"].expected == ((8, 8), (9, 9))
     assert rows["How does a DNS resolver find an address?"].expected == ((12, 12), (13, 13))
     assert mask.hit and not mask.refused and mask.precision is not None

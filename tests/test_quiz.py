@@ -161,8 +161,8 @@ ARP maps an IP address to a MAC address on the local network.
 
 def test_bold_question_lines_and_answer_headings_make_question_cards() -> None:
     cards = by_question(derive_cards(note_view(QA_NOTE)))
-    mask = cards["What is a subnet mask?"]  # the answer's paragraph opens on the question's line
-    assert mask.kind == "question" and [(p.start_line, p.end_line) for p in mask.points] == [(3, 4), (5, 5)]
+    mask = cards["What is a subnet mask?"]  # the bold question heads its answer: the lines below it
+    assert mask.kind == "question" and [(p.start_line, p.end_line) for p in mask.points] == [(4, 4), (5, 5)]
     assert mask.answer.startswith("A subnet mask splits")
     vlans = cards["Why use VLANs?"]  # ends at its links and </details>: "Routers forward ..." is not its answer
     assert [(p.start_line, p.end_line) for p in vlans.points] == [(10, 10), (11, 11)]

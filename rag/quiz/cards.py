@@ -45,6 +45,7 @@ BOLD_QUESTION = re.compile(r"^\s*(?:<details>\s*)?(?:<summary>\s*)?(?:\*\*|__|<b
                            r"(?P<question>[^*_<>]{6,240}?\?)[\s*]*(?:\*\*|__|</b>|</strong>)"
                            r"\s*(?:</summary>)?\s*(?:<br\s*/?>)?\s*$", re.I)
 ANSWER_HEADING = re.compile(r"^(?:answer|solution|short answer)$", re.I)  # "### Q?" then "#### Answer"
+PLACEHOLDER = re.compile(r"^\W*(?:to be (?:completed|done|added|written)|todo|tbd|coming soon|wip)\W*$", re.I)
 # A collapsed answer's end, or the links that close it ("Useful resources:")
 END_OF_ANSWER = re.compile(
     r"^\s*(?:</details>|(?:useful )?(?:resources|references|links|further reading|see also):?)\s*$", re.I)
@@ -166,8 +167,10 @@ def intro_points(view: NoteView, body: Sequence[int], question: str) -> list[Poi
     points: list[Point] = []
     for j in body:
         unit = view.units[j]
-        if unit.kind == "heading":
+        if unit.kind == "heading" or END_OF_ANSWER.match(unit.text):
             break
+        if PLACEHOLDER.match(unit.text):  # "To be completed.": the notes ask it but don't answer it
+            return []
         defined = DEFINES.match(unit.text) if unit.kind == "sentence" else None
         if points and defined and not shares_word(defined.group("term"), question):
             break
