@@ -5,7 +5,9 @@ rounds alternating with rounds of single /v1/search calls (a keep-alive http.cli
 lightest client), so both see the same machine. Load levels are 1, 8 and 32 concurrent clients (httpx).
 Starts `rag serve` on a free loopback port over a copy of corpus/ indexed into a temp folder (or over
 --data-dir if it already holds the index). Prints figures; not a test.
-Usage: python bench/bench_api.py [--clients 1,8,32] [--rounds 4] [--url http://127.0.0.1:8000]
+With --corpus eval/multi/corpus --questions eval/multi/questions.jsonl it measures the multi-note set.
+Usage: python bench/bench_api.py [--clients 1,8,32] [--rounds 4] [--url http://127.0.0.1:8000] [--corpus DIR]
+       [--questions FILE]
 """
 
 from __future__ import annotations
@@ -32,7 +34,11 @@ import httpx
 from server import RAG_BIN, free_port, start_server
 
 ROOT = Path(__file__).resolve().parent.parent
-QUESTIONS = [json.loads(line)["question"] for line in (ROOT / "eval" / "dev_questions.jsonl").open()]
+QUESTIONS: list[str] = []  # filled from --questions before anything runs
+
+
+def load_questions(path: Path) -> list[str]:
+    return [json.loads(line)["question"] for line in path.open() if line.strip()]
 
 
 @dataclass(frozen=True)
@@ -52,11 +58,11 @@ class Run:
 
 
 @contextmanager
-def rag_server(data_dir: Path | None) -> Iterator[tuple[str, dict[str, str]]]:
+def rag_server(data_dir: Path | None, source: Path) -> Iterator[tuple[str, dict[str, str]]]:
     """`rag index` (unless the folder has an index) and `rag serve` in a temp folder; yields URL and env."""
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
         corpus = Path(tmp) / "corpus"
-        shutil.copytree(ROOT / "corpus", corpus)
+        shutil.copytree(source, corpus)
         env = {**os.environ, "RAG_CORPUS_DIR": str(corpus), "RAG_DATA_DIR": str(data_dir or Path(tmp) / "data")}
         env.pop("RAG_API_KEY", None)
         started = time.perf_counter()
@@ -157,9 +163,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=4, help="Requests per client at each level (at least 30).")
     parser.add_argument("--url", help="Measure a running server instead of starting one.")
     parser.add_argument("--data-dir", type=Path, help="Index folder to reuse (default: a fresh temp one).")
+    parser.add_argument("--corpus", type=Path, default=ROOT / "corpus", help="Notes folder to serve (copied).")
+    parser.add_argument("--questions", type=Path, default=ROOT / "eval" / "dev_questions.jsonl",
+                        help="JSONL file whose `question` fields are asked.")
     args = parser.parse_args()
+    QUESTIONS.extend(load_questions(args.questions))
     levels = [int(c) for c in args.clients.split(",")]
-    with (nullcontext((args.url, None)) if args.url else rag_server(args.data_dir)) as (url, env):
+    with (nullcontext((args.url, None)) if args.url else rag_server(args.data_dir, args.corpus)) as (url, env):
         print(f"{os.cpu_count()} CPUs; server {url}")
         # Before anything else: each question once, one client, while the answer units' vectors are not
         # cached yet. The load levels below repeat the questions, so their asks find the units cached.
