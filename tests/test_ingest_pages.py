@@ -270,6 +270,16 @@ def test_pdf_a_wider_gap_between_lines_starts_a_paragraph():
     assert locate(extracted.segments, 2, variance).label() == "page 1, lines 2\u20136"  # type: ignore[union-attr]
 
 
+def test_pdf_page_lines_are_unique_across_a_paragraph_gap():
+    extracted = load_pdf(paragraphs_pdf(), "bv.pdf")
+    text_lines = lines_of(extracted.text)
+    where = [locate(extracted.segments, n, n) for n, line in enumerate(text_lines, start=1) if line]
+    assert [(w.page, w.line_start) for w in where if w] == [(1, n) for n in range(1, 8)]  # one page line each
+    cited = locate(extracted.segments, line_no(extracted.text, "Bias is the error of wrong assumptions."),
+                   line_no(extracted.text, "Variance is the error of sensitivity to noise."))
+    assert cited is not None and cited.label() == "page 1, lines 2\u20135"  # 4 lines of text: 4 page lines
+
+
 def test_pdf_a_line_emptied_by_a_joined_word_ends_its_segment():
     page = [(11, "A hyphenated word at the end of a line: regulariza-"), (11, "tion"), (11, "Next line.")]
     extracted = load_pdf(notes_pdf([page], FPDF), "one.pdf")

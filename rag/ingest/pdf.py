@@ -97,7 +97,10 @@ def load_pdf(raw: bytes, source: str) -> Extracted:
                 lines.append("")
             lines.append(text)
             last = segments[-1] if segments else None
-            if last and last.page == page_no and last.first_line + last.end_line - last.start_line == number - 1:
+            # a segment runs on only over consecutive page lines with no blank line between them (a blank line is
+            # no page line, so a segment that held one would count it)
+            if last and last.page == page_no and last.end_line == len(lines) - 1 \
+                    and last.first_line + last.end_line - last.start_line == number - 1:
                 segments[-1] = Segment(last.start_line, len(lines), page=page_no, first_line=last.first_line)
             else:
                 segments.append(Segment(len(lines), len(lines), page=page_no, first_line=number))
