@@ -322,6 +322,24 @@ def test_pdf_book_heads_go_and_the_title_stays():
                     "The body text of a page, about Nets.\n")
 
 
+class CheatSheetPDF(FPDF):
+    """A cheat sheet's footer: larger than its body text, with the page number inside."""
+
+    def footer(self) -> None:
+        self.set_y(-15)
+        self.set_font("helvetica", size=10)
+        self.cell(0, 8, f"Stanford University {self.page_no()} Fall 2018")
+
+
+def test_pdf_a_footer_with_the_page_number_goes_after_glyphs_with_no_text():
+    # "\x03": a glyph with no Unicode value (TeX's math fonts have many), which PDFium leaves out of the page's
+    # text; the lines after it must still get their own font size and place, the footer its own
+    pages = [[(8, "Body of page one.")], [(8, "A formula: x \x03 y"), (8, "Body of two.")],
+             [(8, "Another: z \x03 w"), (8, "Body of three.")]]
+    assert load_pdf(notes_pdf(pages, CheatSheetPDF), "sheet.pdf").text == (
+        "Body of page one.\n\nA formula: x  y\nBody of two.\n\nAnother: z  w\nBody of three.\n")
+
+
 def test_pdf_is_deterministic_and_a_note_of_kind_pdf():
     raw = notes_pdf([PAGE_1, PAGE_2])
     assert load_pdf(raw, "a.pdf") == load_pdf(raw, "a.pdf")

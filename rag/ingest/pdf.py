@@ -25,13 +25,14 @@ line end is split back at the line end, so the lines stay those printed on the p
 
 from __future__ import annotations
 
+import ctypes
 import re
 import statistics
 import threading
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from rag.ingest.base import Extracted, Unreadable
@@ -45,6 +46,9 @@ MAX_HEADING_CHARS = 80
 PARAGRAPH_STEP = 1.5  # a gap between lines this much wider than the page's usual one starts a paragraph
 EDGE_LINES = 2  # how many lines at the top and at the bottom of a page may be a running header or footer
 PDFIUM = threading.Lock()  # PDFium is not thread-safe, even across documents
+BOLD_WEIGHT = 600  # a font this heavy is bold (CSS weights: 400 regular, 700 bold)
+FORCE_BOLD = 1 << 18  # the font descriptor's ForceBold flag
+BOLD_NAME = re.compile(r"bold|black|heavy|demi", re.IGNORECASE)  # "Helvetica-Bold", "LMRoman9-Bold"
 
 # PDFium ends a line with U+FFFE (or U+0002) where a word is hyphenated across it, and joins the next line on.
 LINE_BREAK = re.compile(r"\r\n|[\n\r\x0b\x0c\u2028\u2029]|[\ufffe\x02]")
@@ -67,12 +71,26 @@ KEEP_HYPHEN = frozenset({  # words usually hyphenated to the next: "well-known",
 
 
 @dataclass(frozen=True)
+class Style:
+    """How a character is set: font size, the foot and left side of its box (points from the page's foot and
+    left edge), and whether its font is bold."""
+
+    size: float
+    bottom: float = 0.0
+    left: float = 0.0
+    bold: bool = False
+
+
+@dataclass(frozen=True)
 class Line:
-    """A non-blank line of a page's text, the font size it starts in, and how high on the page it sits."""
+    """A non-blank line of a page's text: the font size it starts in, where it sits, and how its type looks."""
 
     text: str
-    size: float
+    size: float  # of its first character
     bottom: float = 0.0  # of its first character's box, in points from the page's foot
+    left: float = 0.0  # of its first character's box, in points from the page's left edge
+    end_size: float = 0.0  # of its last character: a heading is large from end to end
+    bold: bool = False  # its first and last characters are bold
 
 
 def load_pdf(raw: bytes, source: str) -> Extracted:
@@ -112,7 +130,6 @@ def load_pdf(raw: bytes, source: str) -> Extracted:
 def read_pages(raw: bytes) -> tuple[list[list[Line]], str]:
     """Each page's non-blank lines, and a marker saying what was not read ("" if all of it was)."""
     import pypdfium2 as pdfium  # loads the PDFium library: only when a PDF is read
-    import pypdfium2.raw as pdfium_c
 
     pages: list[list[Line]] = []
     with PDFIUM:
@@ -133,8 +150,7 @@ def read_pages(raw: bytes) -> tuple[list[list[Line]], str]:
                 try:
                     count = min(textpage.count_chars(), MAX_PAGE_CHARS)
                     text = textpage.get_text_range(0, count) if count > 0 else ""
-                    size_at = partial(pdfium_c.FPDFText_GetFontSize, textpage.raw)
-                    pages.append(split_lines(text, size_at, partial(char_bottom, textpage)))
+                    pages.append(split_lines(text, text_styles(textpage, text)))
                     chars += len(text)
                 finally:
                     textpage.close()
@@ -158,14 +174,36 @@ def open_problem(code: int | None) -> str:
     return "not a readable PDF (damaged or truncated): re-export it, or repair it with `qpdf in.pdf out.pdf`"
 
 
-def char_bottom(textpage: Any, index: int) -> float:
-    """The foot of a character's box (the font's, so every character of a line has the same)."""
-    return float(textpage.get_charbox(index, loose=True)[1])
+def text_styles(textpage: Any, text: str) -> Callable[[int], Style]:
+    """The style of the character at each place of the page's text. PDFium numbers its characters apart from the
+    text: after one it keeps out of the text (a lone hyphen at a line's end, a glyph with no Unicode value) or one
+    taking two UTF-16 units (𝑥), the place in the text would give the size and place of an earlier character."""
+    import pypdfium2.raw as pdfium_c
+
+    wide = [i for i, ch in enumerate(text) if ord(ch) > 0xFFFF]
+
+    def style(i: int) -> Style:
+        found = int(pdfium_c.FPDFText_GetCharIndexFromTextIndex(textpage.raw, i + bisect_left(wide, i)))
+        return char_style(textpage, found if found >= 0 else i)
+    return style
 
 
-def split_lines(text: str, size_at: Callable[[int], float],
-                bottom_at: Callable[[int], float] = lambda _: 0.0) -> list[Line]:
-    """The non-blank lines of a page's text, each with the font size and the foot of its first character."""
+def char_style(textpage: Any, index: int) -> Style:
+    """A character's font size, the foot and left of its box (the font's, so a line's characters share a foot),
+    and whether its font is bold (by its weight, or by its name when the weight is missing: "Calibri-Bold")."""
+    import pypdfium2.raw as pdfium_c
+
+    left, bottom = textpage.get_charbox(index, loose=True)[:2]
+    bold = pdfium_c.FPDFText_GetFontWeight(textpage.raw, index) >= BOLD_WEIGHT
+    if not bold:
+        name, flags = ctypes.create_string_buffer(128), ctypes.c_int()
+        pdfium_c.FPDFText_GetFontInfo(textpage.raw, index, name, len(name), ctypes.byref(flags))
+        bold = bool(flags.value & FORCE_BOLD) or BOLD_NAME.search(name.value.decode("latin-1")) is not None
+    return Style(float(pdfium_c.FPDFText_GetFontSize(textpage.raw, index)), float(bottom), float(left), bold)
+
+
+def split_lines(text: str, style_at: Callable[[int], Style]) -> list[Line]:
+    """The non-blank lines of a page's text, each with the style of its first and last characters."""
     lines: list[Line] = []
     pos = 0
     for match in LINE_BREAK.finditer(text + "\n"):
@@ -176,7 +214,9 @@ def split_lines(text: str, size_at: Callable[[int], float],
             if match.group() in ("\ufffe", "\x02"):
                 cleaned += "-"
             first = pos + len(raw) - len(raw.lstrip())
-            lines.append(Line(cleaned, round(size_at(first) * 2) / 2, bottom_at(first)))
+            start, end = style_at(first), style_at(pos + len(raw.rstrip()) - 1)
+            lines.append(Line(cleaned, round(start.size * 2) / 2, start.bottom, start.left,
+                              round(end.size * 2) / 2, start.bold and end.bold))
         pos = match.end()
     return lines
 
