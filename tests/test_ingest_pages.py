@@ -322,6 +322,52 @@ def test_pdf_book_heads_go_and_the_title_stays():
                     "The body text of a page, about Nets.\n")
 
 
+def test_pdf_a_glyph_in_large_type_is_no_heading():
+    # a formula's big sums and brackets come out as letters in large type: "X", "XTy", "Pm"
+    page = [(20, "Cross-entropy"), (11, "The loss sums over the classes:"), (16, "X"), (11, "y log(p)"),
+            (16, "XTy"), (16, "Pm"), (11, "where p is the predicted probability.")]
+    assert load_pdf(notes_pdf([page], FPDF), "ce.pdf").text == (
+        "# Cross-entropy\nThe loss sums over the classes:\nX\ny log(p)\nXTy\nPm\n"
+        "where p is the predicted probability.\n")
+
+
+def test_pdf_the_lines_under_a_title_are_no_headings():
+    # a title on two lines, its authors, its date and its address, then the first section
+    page = [(20, "Study Guide: Engineering Productivity"), (20, "with Git, Bash and Vim"),
+            (14, "Afshine Amidi and Shervine Amidi"), (14, "November 26, 2018"), (14, "https://stanford.edu/~shervine"),
+            (15, "Working in groups"), (11, "Git is a version control system: it tracks the changes"),
+            (11, "made to the files of a repository, by whom and when."),
+            (15, "Updated: Fall 2020"), (14, "By Jane Doe"), (11, "The end.")]
+    assert load_pdf(notes_pdf([page], FPDF), "guide.pdf").text == (
+        "# Study Guide: Engineering Productivity\nwith Git, Bash and Vim\nAfshine Amidi and Shervine Amidi\n"
+        "November 26, 2018\nhttps://stanford.edu/~shervine\n## Working in groups\n"
+        "Git is a version control system: it tracks the changes\nmade to the files of a repository, by whom and when.\n"
+        "Updated: Fall 2020\nBy Jane Doe\nThe end.\n")
+
+
+def bold_titles_pdf() -> bytes:
+    """A title, then sections titled by short bold lines at the body's size or a little larger, and a table whose
+    header row is bold too, indented from the text above it."""
+    pdf = FPDF()
+    pdf.add_page()
+    for x, style, size, line in [(10, "B", 20, "Machine learning tips"), (10, "", 11, "Notes for the exam."),
+                                 (10, "B", 11, "Metrics"), (10, "", 11, "Accuracy counts the right answers."),
+                                 (10, "", 11, "Recall counts the positives found."), (10, "B", 12, "Model selection"),
+                                 (10, "", 11, "Pick the model by its validation error:"),
+                                 (30, "B", 11, "Model Error"), (30, "", 11, "Linear 0.3"), (30, "", 11, "Tree 0.2")]:
+        pdf.set_x(x)
+        pdf.set_font("helvetica", style, size)
+        pdf.cell(0, 7, line, new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def test_pdf_a_short_bold_line_over_text_is_a_heading():
+    assert load_pdf(bold_titles_pdf(), "tips.pdf").text == (
+        "# Machine learning tips\nNotes for the exam.\n## Metrics\nAccuracy counts the right answers.\n"
+        "Recall counts the positives found.\n## Model selection\nPick the model by its validation error:\n"
+        "Model Error\nLinear 0.3\nTree 0.2\n")
+
+
 class CheatSheetPDF(FPDF):
     """A cheat sheet's footer: larger than its body text, with the page number inside."""
 

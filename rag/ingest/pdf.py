@@ -15,8 +15,9 @@ line end is split back at the line end, so the lines stay those printed on the p
   least: as is, with its page number changed, or as a line that starts or ends with the page number ("Chapter
   3: Utilities 7"). So are lines of a bare page number ("3", "Page 3 of 9", "- 3 -") there. The title of page
   1 in large type stays, though a running header repeats it in small type.
-- Headings: a short line set at least HEADING_SCALE times the body's font size becomes `#`, `##` or `###`
-  by its size among such lines. Bullets ("•", "▪", "–" …) become `- ` list items; numbered lines already are.
+- Headings: a line in large type, or a short bold line over its text, becomes `#`, `##` or `###` by its size
+  among the headings, unless it is a formula's glyphs, a date, a byline or a URL (pdf_headings.py). Bullets
+  ("•", "▪", "–" …) become `- ` list items; numbered lines already are.
 - Paragraphs: a blank line goes between two lines of body text in one font size when the step from one to
   the next is over PARAGRAPH_STEP times the page's usual step for that size (or goes up: a new column), so the
   chunker and the answers see the page's paragraphs. Blank lines are not page lines: they only end a segment.
@@ -36,13 +37,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from rag.ingest.base import Extracted, Unreadable
+from rag.ingest.pdf_headings import HEADING_SCALE, body_size, heading_levels
 from rag.models import Segment
 
 MAX_PAGES = 2000  # pages after this are not read (a cut marker says so)
 MAX_PAGE_CHARS = 200_000  # of one page's text layer: a printed page holds a few thousand
 MAX_TEXT_CHARS = 20_000_000  # of the whole text; pages after it are not read (a cut marker says so)
-HEADING_SCALE = 1.2  # a line this much larger than the body text is a heading
-MAX_HEADING_CHARS = 80
 PARAGRAPH_STEP = 1.5  # a gap between lines this much wider than the page's usual one starts a paragraph
 EDGE_LINES = 2  # how many lines at the top and at the bottom of a page may be a running header or footer
 PDFIUM = threading.Lock()  # PDFium is not thread-safe, even across documents
@@ -61,7 +61,6 @@ BULLET = re.compile(r"^[•●▪◦‣∙·○■□▫◆◇►▸✓✔➢➤
 NUMBER = re.compile(r"\d{1,6}")
 FIRST_NUMBER = re.compile(r"^\W{0,3}(\d{1,6})\b")
 LAST_NUMBER = re.compile(r"\b(\d{1,6})\W{0,3}$")
-LEADERS = re.compile(r"(?:\.\s?){4,}")  # a table of contents' dots
 HYPHENATED = re.compile(r"(\w+)-$")
 NEXT_WORD = re.compile(r"^(\S+)\s*")
 MARKDOWN_START = re.compile(r"^(?=#|`{3}|~{3}|>|\|)")  # text that markdown would read as markup
@@ -100,16 +99,16 @@ def load_pdf(raw: bytes, source: str) -> Extracted:
         raise Unreadable("no text layer (a scanned PDF?): OCR it first, e.g. `ocrmypdf in.pdf out.pdf`, "
                          "and add the result")
     bodies = drop_running_lines(pages)
-    levels = heading_levels([line for body in bodies for line in body])
+    body_type = body_size([line for body in bodies for line in body])
     lines: list[str] = []
     segments: list[Segment] = []
-    for page_no, body in enumerate(bodies, start=1):
-        numbered = join_hyphenated([markdown_line(line, levels) for line in body])
+    for page_no, (body, levels) in enumerate(zip(bodies, heading_levels(bodies)), start=1):
+        numbered = join_hyphenated([markdown_line(line, level) for line, level in zip(body, levels)])
         if not numbered:
             continue
         if lines:
             lines.append("")
-        breaks = paragraph_starts(body, levels)
+        breaks = paragraph_starts(body, body_type)
         for number, text in numbered:
             if number in breaks and lines[-1:] != [""]:
                 lines.append("")
@@ -272,11 +271,12 @@ def is_running(repeated: set[tuple[int, str, float, int | None]], at: int, line:
     return any((at, *k) in repeated for k in keys(line, page_index))
 
 
-def paragraph_starts(body: list[Line], levels: dict[float, int]) -> set[int]:
-    """The page line numbers (1-based) that start a new paragraph of body text, by the gaps between lines."""
+def paragraph_starts(body: list[Line], body_type: float) -> set[int]:
+    """The page line numbers (1-based) that start a new paragraph of text not in large type, by the gaps between
+    lines."""
     steps: dict[float, list[float]] = {}
     pairs = [(n, a, b) for n, (a, b) in enumerate(zip(body, body[1:]), start=2)
-             if a.size == b.size and a.size not in levels]
+             if a.size == b.size and not (body_type > 0 and a.size >= body_type * HEADING_SCALE)]
     for _, a, b in pairs:
         if a.bottom > b.bottom:
             steps.setdefault(a.size, []).append(a.bottom - b.bottom)
@@ -285,24 +285,12 @@ def paragraph_starts(body: list[Line], levels: dict[float, int]) -> set[int]:
             and (a.bottom - b.bottom > usual[a.size] * PARAGRAPH_STEP or b.bottom > a.bottom)}
 
 
-def heading_levels(lines: list[Line]) -> dict[float, int]:
-    """Font size -> heading level (1-3), for sizes clearly larger than the body text's (the most used)."""
-    weights: Counter[float] = Counter()
-    for line in lines:
-        weights[line.size] += len(line.text)
-    if not weights:
-        return {}
-    body = weights.most_common(1)[0][0]
-    larger = sorted({line.size for line in lines if body > 0 and line.size >= body * HEADING_SCALE}, reverse=True)
-    return {size: min(rank, 2) + 1 for rank, size in enumerate(larger)}
-
-
-def markdown_line(line: Line, levels: dict[float, int]) -> str:
-    """A line as markdown: a heading, a list item, or text escaped so it is not read as markup."""
+def markdown_line(line: Line, level: int) -> str:
+    """A line as markdown: a heading (level 1-3, 0 for none), a list item, or text escaped so it is not read as
+    markup."""
     text = line.text
-    if line.size in levels and len(text) <= MAX_HEADING_CHARS and re.search(r"[^\W\d_]", text) \
-            and not text.endswith((".", ",", ";")) and not LEADERS.search(text):
-        return "#" * levels[line.size] + " " + text
+    if level:
+        return "#" * level + " " + text
     bullet = BULLET.match(text)
     if bullet and len(text) > bullet.end():
         return "- " + text[bullet.end() :]
