@@ -2,13 +2,16 @@
 
 A heading is one line that heads the text below it, set apart by its type:
 - large type: at least HEADING_SCALE times the body's font size, from its first character to its last;
-- or bold type at body size or larger, alone on its line, followed by text that is not bold, and not indented
-  from the line above it (a table's header row and a code block's label are indented, a section title is not).
+- or bold type at body size or larger, the whole line, over text that is not bold and starts under its first
+  letter, and not indented from the line above it: a table's header row and a code block's label are indented
+  or stand at the top of a column, a section title is not (at the top of a column only a bold line set larger
+  than the body counts).
 And its text reads as a title: at least one real word (three letters or more, not "XT", "Xm", "φ": glyphs of
 a formula's large sums and brackets), mostly letters, not a sentence, not a date ("November 26, 2018"), a
 byline ("By …") or a URL. Under the title of page 1, the list of its authors' names ("Afshine Amidi and Shervine
 Amidi") is not a heading either, nor the next line of a title set on two ("with Git, Bash and Vim").
-Levels `#`, `##`, `###` go by font size among the headings, largest first.
+Levels `#`, `##`, `###` go by font size among the headings, largest first; sizes within HEADING_SCALE of the
+largest of a level share it.
 """
 
 from __future__ import annotations
@@ -58,14 +61,14 @@ def heading_levels(pages: list[list[Line]]) -> list[list[int]]:
 
 
 def size_levels(sizes: set[float]) -> dict[float, int]:
-    """Heading font size -> level 1-3, largest first; sizes less than HEADING_SCALE apart share a level (a
-    section title in 10 points among others in 9 is not their parent)."""
+    """Heading font size -> level 1-3, largest first; a size less than HEADING_SCALE below the largest of a level
+    shares that level (a section title in 10 points among others in 9 is not their parent)."""
     level: dict[float, int] = {}
-    previous, current = 0.0, 0
+    top, current = 0.0, 0
     for size in sorted(sizes, reverse=True):
-        if not previous or previous >= size * HEADING_SCALE:
-            current = min(current + 1, 3)
-        level[size], previous = current, size
+        if not top or top >= size * HEADING_SCALE:
+            top, current = size, min(current + 1, 3)
+        level[size] = current
     return level
 
 
