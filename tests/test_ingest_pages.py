@@ -270,6 +270,16 @@ def test_pdf_a_wider_gap_between_lines_starts_a_paragraph():
     assert locate(extracted.segments, 2, variance).label() == "page 1, lines 2\u20136"  # type: ignore[union-attr]
 
 
+def test_pdf_page_lines_are_unique_across_a_paragraph_gap():
+    extracted = load_pdf(paragraphs_pdf(), "bv.pdf")
+    text_lines = lines_of(extracted.text)
+    where = [locate(extracted.segments, n, n) for n, line in enumerate(text_lines, start=1) if line]
+    assert [(w.page, w.line_start) for w in where if w] == [(1, n) for n in range(1, 8)]  # one page line each
+    cited = locate(extracted.segments, line_no(extracted.text, "Bias is the error of wrong assumptions."),
+                   line_no(extracted.text, "Variance is the error of sensitivity to noise."))
+    assert cited is not None and cited.label() == "page 1, lines 2\u20135"  # 4 lines of text: 4 page lines
+
+
 def test_pdf_a_line_emptied_by_a_joined_word_ends_its_segment():
     page = [(11, "A hyphenated word at the end of a line: regulariza-"), (11, "tion"), (11, "Next line.")]
     extracted = load_pdf(notes_pdf([page], FPDF), "one.pdf")
@@ -310,6 +320,70 @@ def test_pdf_book_heads_go_and_the_title_stays():
     assert text == ("# Shared Notes\n\nThe body text of a page, about Loss.\n\nThe body text of a page, about Loss.\n\n"
                     "The body text of a page, about Trees.\n\nThe body text of a page, about Trees.\n\n"
                     "The body text of a page, about Nets.\n")
+
+
+def test_pdf_a_glyph_in_large_type_is_no_heading():
+    # a formula's big sums and brackets come out as letters in large type: "X", "XTy", "Pm"
+    page = [(20, "Cross-entropy"), (11, "The loss sums over the classes:"), (16, "X"), (11, "y log(p)"),
+            (16, "XTy"), (16, "Pm"), (11, "where p is the predicted probability.")]
+    assert load_pdf(notes_pdf([page], FPDF), "ce.pdf").text == (
+        "# Cross-entropy\nThe loss sums over the classes:\nX\ny log(p)\nXTy\nPm\n"
+        "where p is the predicted probability.\n")
+
+
+def test_pdf_the_lines_under_a_title_are_no_headings():
+    # a title on two lines, its authors, its date and its address, then the first section
+    page = [(20, "Study Guide: Engineering Productivity"), (20, "with Git, Bash and Vim"),
+            (14, "Afshine Amidi and Shervine Amidi"), (14, "November 26, 2018"), (14, "https://stanford.edu/~shervine"),
+            (15, "Working in groups"), (11, "Git is a version control system: it tracks the changes"),
+            (11, "made to the files of a repository, by whom and when."),
+            (15, "Updated: Fall 2020"), (14, "By Jane Doe"), (11, "The end.")]
+    assert load_pdf(notes_pdf([page], FPDF), "guide.pdf").text == (
+        "# Study Guide: Engineering Productivity\nwith Git, Bash and Vim\nAfshine Amidi and Shervine Amidi\n"
+        "November 26, 2018\nhttps://stanford.edu/~shervine\n## Working in groups\n"
+        "Git is a version control system: it tracks the changes\nmade to the files of a repository, by whom and when.\n"
+        "Updated: Fall 2020\nBy Jane Doe\nThe end.\n")
+
+
+def bold_titles_pdf() -> bytes:
+    """A title, then sections titled by short bold lines at the body's size or a little larger, and a table whose
+    header row is bold too, indented from the text above it."""
+    pdf = FPDF()
+    pdf.add_page()
+    for x, style, size, line in [(10, "B", 20, "Machine learning tips"), (10, "", 11, "Notes for the exam."),
+                                 (10, "B", 11, "Metrics"), (10, "", 11, "Accuracy counts the right answers."),
+                                 (10, "", 11, "Recall counts the positives found."), (10, "B", 12, "Model selection"),
+                                 (10, "", 11, "Pick the model by its validation error:"),
+                                 (30, "B", 11, "Model Error"), (30, "", 11, "Linear 0.3"), (30, "", 11, "Tree 0.2")]:
+        pdf.set_x(x)
+        pdf.set_font("helvetica", style, size)
+        pdf.cell(0, 7, line, new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def test_pdf_a_short_bold_line_over_text_is_a_heading():
+    assert load_pdf(bold_titles_pdf(), "tips.pdf").text == (
+        "# Machine learning tips\nNotes for the exam.\n## Metrics\nAccuracy counts the right answers.\n"
+        "Recall counts the positives found.\n## Model selection\nPick the model by its validation error:\n"
+        "Model Error\nLinear 0.3\nTree 0.2\n")
+
+
+class CheatSheetPDF(FPDF):
+    """A cheat sheet's footer: larger than its body text, with the page number inside."""
+
+    def footer(self) -> None:
+        self.set_y(-15)
+        self.set_font("helvetica", size=10)
+        self.cell(0, 8, f"Stanford University {self.page_no()} Fall 2018")
+
+
+def test_pdf_a_footer_with_the_page_number_goes_after_glyphs_with_no_text():
+    # "\x03": a glyph with no Unicode value (TeX's math fonts have many), which PDFium leaves out of the page's
+    # text; the lines after it must still get their own font size and place, the footer its own
+    pages = [[(8, "Body of page one.")], [(8, "A formula: x \x03 y"), (8, "Body of two.")],
+             [(8, "Another: z \x03 w"), (8, "Body of three.")]]
+    assert load_pdf(notes_pdf(pages, CheatSheetPDF), "sheet.pdf").text == (
+        "Body of page one.\n\nA formula: x  y\nBody of two.\n\nAnother: z  w\nBody of three.\n")
 
 
 def test_pdf_is_deterministic_and_a_note_of_kind_pdf():

@@ -15,8 +15,9 @@ line end is split back at the line end, so the lines stay those printed on the p
   least: as is, with its page number changed, or as a line that starts or ends with the page number ("Chapter
   3: Utilities 7"). So are lines of a bare page number ("3", "Page 3 of 9", "- 3 -") there. The title of page
   1 in large type stays, though a running header repeats it in small type.
-- Headings: a short line set at least HEADING_SCALE times the body's font size becomes `#`, `##` or `###`
-  by its size among such lines. Bullets ("•", "▪", "–" …) become `- ` list items; numbered lines already are.
+- Headings: a line in large type, or a short bold line over its text, becomes `#`, `##` or `###` by its size
+  among the headings, unless it is a formula's glyphs, a date, a byline or a URL (pdf_headings.py). Bullets
+  ("•", "▪", "–" …) become `- ` list items; numbered lines already are.
 - Paragraphs: a blank line goes between two lines of body text in one font size when the step from one to
   the next is over PARAGRAPH_STEP times the page's usual step for that size (or goes up: a new column), so the
   chunker and the answers see the page's paragraphs. Blank lines are not page lines: they only end a segment.
@@ -25,26 +26,29 @@ line end is split back at the line end, so the lines stay those printed on the p
 
 from __future__ import annotations
 
+import ctypes
 import re
 import statistics
 import threading
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 from rag.ingest.base import Extracted, Unreadable
+from rag.ingest.pdf_headings import HEADING_SCALE, body_size, heading_levels
 from rag.models import Segment
 
 MAX_PAGES = 2000  # pages after this are not read (a cut marker says so)
 MAX_PAGE_CHARS = 200_000  # of one page's text layer: a printed page holds a few thousand
 MAX_TEXT_CHARS = 20_000_000  # of the whole text; pages after it are not read (a cut marker says so)
-HEADING_SCALE = 1.2  # a line this much larger than the body text is a heading
-MAX_HEADING_CHARS = 80
 PARAGRAPH_STEP = 1.5  # a gap between lines this much wider than the page's usual one starts a paragraph
 EDGE_LINES = 2  # how many lines at the top and at the bottom of a page may be a running header or footer
 PDFIUM = threading.Lock()  # PDFium is not thread-safe, even across documents
+BOLD_WEIGHT = 600  # a font this heavy is bold (CSS weights: 400 regular, 700 bold)
+FORCE_BOLD = 1 << 18  # the font descriptor's ForceBold flag
+BOLD_NAME = re.compile(r"bold|black|heavy|demi", re.IGNORECASE)  # "Helvetica-Bold", "LMRoman9-Bold"
 
 # PDFium ends a line with U+FFFE (or U+0002) where a word is hyphenated across it, and joins the next line on.
 LINE_BREAK = re.compile(r"\r\n|[\n\r\x0b\x0c\u2028\u2029]|[\ufffe\x02]")
@@ -57,7 +61,6 @@ BULLET = re.compile(r"^[•●▪◦‣∙·○■□▫◆◇►▸✓✔➢➤
 NUMBER = re.compile(r"\d{1,6}")
 FIRST_NUMBER = re.compile(r"^\W{0,3}(\d{1,6})\b")
 LAST_NUMBER = re.compile(r"\b(\d{1,6})\W{0,3}$")
-LEADERS = re.compile(r"(?:\.\s?){4,}")  # a table of contents' dots
 HYPHENATED = re.compile(r"(\w+)-$")
 NEXT_WORD = re.compile(r"^(\S+)\s*")
 MARKDOWN_START = re.compile(r"^(?=#|`{3}|~{3}|>|\|)")  # text that markdown would read as markup
@@ -67,12 +70,26 @@ KEEP_HYPHEN = frozenset({  # words usually hyphenated to the next: "well-known",
 
 
 @dataclass(frozen=True)
+class Style:
+    """How a character is set: font size, the foot and left side of its box (points from the page's foot and
+    left edge), and whether its font is bold."""
+
+    size: float
+    bottom: float = 0.0
+    left: float = 0.0
+    bold: bool = False
+
+
+@dataclass(frozen=True)
 class Line:
-    """A non-blank line of a page's text, the font size it starts in, and how high on the page it sits."""
+    """A non-blank line of a page's text: the font size it starts in, where it sits, and how its type looks."""
 
     text: str
-    size: float
+    size: float  # of its first character
     bottom: float = 0.0  # of its first character's box, in points from the page's foot
+    left: float = 0.0  # of its first character's box, in points from the page's left edge
+    end_size: float = 0.0  # of its last character: a heading is large from end to end
+    bold: bool = False  # its first and last characters are bold
 
 
 def load_pdf(raw: bytes, source: str) -> Extracted:
@@ -82,22 +99,25 @@ def load_pdf(raw: bytes, source: str) -> Extracted:
         raise Unreadable("no text layer (a scanned PDF?): OCR it first, e.g. `ocrmypdf in.pdf out.pdf`, "
                          "and add the result")
     bodies = drop_running_lines(pages)
-    levels = heading_levels([line for body in bodies for line in body])
+    body_type = body_size([line for body in bodies for line in body])
     lines: list[str] = []
     segments: list[Segment] = []
-    for page_no, body in enumerate(bodies, start=1):
-        numbered = join_hyphenated([markdown_line(line, levels) for line in body])
+    for page_no, (body, levels) in enumerate(zip(bodies, heading_levels(bodies)), start=1):
+        numbered = join_hyphenated([markdown_line(line, level) for line, level in zip(body, levels)])
         if not numbered:
             continue
         if lines:
             lines.append("")
-        breaks = paragraph_starts(body, levels)
+        breaks = paragraph_starts(body, body_type)
         for number, text in numbered:
             if number in breaks and lines[-1:] != [""]:
                 lines.append("")
             lines.append(text)
             last = segments[-1] if segments else None
-            if last and last.page == page_no and last.first_line + last.end_line - last.start_line == number - 1:
+            # a segment runs on only over consecutive page lines with no blank line between them (a blank line is
+            # no page line, so a segment that held one would count it)
+            if last and last.page == page_no and last.end_line == len(lines) - 1 \
+                    and last.first_line + last.end_line - last.start_line == number - 1:
                 segments[-1] = Segment(last.start_line, len(lines), page=page_no, first_line=last.first_line)
             else:
                 segments.append(Segment(len(lines), len(lines), page=page_no, first_line=number))
@@ -109,7 +129,6 @@ def load_pdf(raw: bytes, source: str) -> Extracted:
 def read_pages(raw: bytes) -> tuple[list[list[Line]], str]:
     """Each page's non-blank lines, and a marker saying what was not read ("" if all of it was)."""
     import pypdfium2 as pdfium  # loads the PDFium library: only when a PDF is read
-    import pypdfium2.raw as pdfium_c
 
     pages: list[list[Line]] = []
     with PDFIUM:
@@ -130,8 +149,7 @@ def read_pages(raw: bytes) -> tuple[list[list[Line]], str]:
                 try:
                     count = min(textpage.count_chars(), MAX_PAGE_CHARS)
                     text = textpage.get_text_range(0, count) if count > 0 else ""
-                    size_at = partial(pdfium_c.FPDFText_GetFontSize, textpage.raw)
-                    pages.append(split_lines(text, size_at, partial(char_bottom, textpage)))
+                    pages.append(split_lines(text, text_styles(textpage, text)))
                     chars += len(text)
                 finally:
                     textpage.close()
@@ -155,14 +173,36 @@ def open_problem(code: int | None) -> str:
     return "not a readable PDF (damaged or truncated): re-export it, or repair it with `qpdf in.pdf out.pdf`"
 
 
-def char_bottom(textpage: Any, index: int) -> float:
-    """The foot of a character's box (the font's, so every character of a line has the same)."""
-    return float(textpage.get_charbox(index, loose=True)[1])
+def text_styles(textpage: Any, text: str) -> Callable[[int], Style]:
+    """The style of the character at each place of the page's text. PDFium numbers its characters apart from the
+    text: after one it keeps out of the text (a lone hyphen at a line's end, a glyph with no Unicode value) or one
+    taking two UTF-16 units (𝑥), the place in the text would give the size and place of an earlier character."""
+    import pypdfium2.raw as pdfium_c
+
+    wide = [i for i, ch in enumerate(text) if ord(ch) > 0xFFFF]
+
+    def style(i: int) -> Style:
+        found = int(pdfium_c.FPDFText_GetCharIndexFromTextIndex(textpage.raw, i + bisect_left(wide, i)))
+        return char_style(textpage, found if found >= 0 else i)
+    return style
 
 
-def split_lines(text: str, size_at: Callable[[int], float],
-                bottom_at: Callable[[int], float] = lambda _: 0.0) -> list[Line]:
-    """The non-blank lines of a page's text, each with the font size and the foot of its first character."""
+def char_style(textpage: Any, index: int) -> Style:
+    """A character's font size, the foot and left of its box (the font's, so a line's characters share a foot),
+    and whether its font is bold (by its weight, or by its name when the weight is missing: "Calibri-Bold")."""
+    import pypdfium2.raw as pdfium_c
+
+    left, bottom = textpage.get_charbox(index, loose=True)[:2]
+    bold = pdfium_c.FPDFText_GetFontWeight(textpage.raw, index) >= BOLD_WEIGHT
+    if not bold:
+        name, flags = ctypes.create_string_buffer(128), ctypes.c_int()
+        pdfium_c.FPDFText_GetFontInfo(textpage.raw, index, name, len(name), ctypes.byref(flags))
+        bold = bool(flags.value & FORCE_BOLD) or BOLD_NAME.search(name.value.decode("latin-1")) is not None
+    return Style(float(pdfium_c.FPDFText_GetFontSize(textpage.raw, index)), float(bottom), float(left), bold)
+
+
+def split_lines(text: str, style_at: Callable[[int], Style]) -> list[Line]:
+    """The non-blank lines of a page's text, each with the style of its first and last characters."""
     lines: list[Line] = []
     pos = 0
     for match in LINE_BREAK.finditer(text + "\n"):
@@ -173,7 +213,9 @@ def split_lines(text: str, size_at: Callable[[int], float],
             if match.group() in ("\ufffe", "\x02"):
                 cleaned += "-"
             first = pos + len(raw) - len(raw.lstrip())
-            lines.append(Line(cleaned, round(size_at(first) * 2) / 2, bottom_at(first)))
+            start, end = style_at(first), style_at(pos + len(raw.rstrip()) - 1)
+            lines.append(Line(cleaned, round(start.size * 2) / 2, start.bottom, start.left,
+                              round(end.size * 2) / 2, start.bold and end.bold))
         pos = match.end()
     return lines
 
@@ -229,11 +271,12 @@ def is_running(repeated: set[tuple[int, str, float, int | None]], at: int, line:
     return any((at, *k) in repeated for k in keys(line, page_index))
 
 
-def paragraph_starts(body: list[Line], levels: dict[float, int]) -> set[int]:
-    """The page line numbers (1-based) that start a new paragraph of body text, by the gaps between lines."""
+def paragraph_starts(body: list[Line], body_type: float) -> set[int]:
+    """The page line numbers (1-based) that start a new paragraph of text not in large type, by the gaps between
+    lines."""
     steps: dict[float, list[float]] = {}
     pairs = [(n, a, b) for n, (a, b) in enumerate(zip(body, body[1:]), start=2)
-             if a.size == b.size and a.size not in levels]
+             if a.size == b.size and not (body_type > 0 and a.size >= body_type * HEADING_SCALE)]
     for _, a, b in pairs:
         if a.bottom > b.bottom:
             steps.setdefault(a.size, []).append(a.bottom - b.bottom)
@@ -242,24 +285,12 @@ def paragraph_starts(body: list[Line], levels: dict[float, int]) -> set[int]:
             and (a.bottom - b.bottom > usual[a.size] * PARAGRAPH_STEP or b.bottom > a.bottom)}
 
 
-def heading_levels(lines: list[Line]) -> dict[float, int]:
-    """Font size -> heading level (1-3), for sizes clearly larger than the body text's (the most used)."""
-    weights: Counter[float] = Counter()
-    for line in lines:
-        weights[line.size] += len(line.text)
-    if not weights:
-        return {}
-    body = weights.most_common(1)[0][0]
-    larger = sorted({line.size for line in lines if body > 0 and line.size >= body * HEADING_SCALE}, reverse=True)
-    return {size: min(rank, 2) + 1 for rank, size in enumerate(larger)}
-
-
-def markdown_line(line: Line, levels: dict[float, int]) -> str:
-    """A line as markdown: a heading, a list item, or text escaped so it is not read as markup."""
+def markdown_line(line: Line, level: int) -> str:
+    """A line as markdown: a heading (level 1-3, 0 for none), a list item, or text escaped so it is not read as
+    markup."""
     text = line.text
-    if line.size in levels and len(text) <= MAX_HEADING_CHARS and re.search(r"[^\W\d_]", text) \
-            and not text.endswith((".", ",", ";")) and not LEADERS.search(text):
-        return "#" * levels[line.size] + " " + text
+    if level:
+        return "#" * level + " " + text
     bullet = BULLET.match(text)
     if bullet and len(text) > bullet.end():
         return "- " + text[bullet.end() :]
