@@ -10,9 +10,10 @@ from dataclasses import replace
 from rag.answer.note import NoteView
 from rag.answer.question import content_words
 from rag.answer.select import is_filler
-from rag.answer.units import Unit, is_lead_in
-from rag.quiz.card import KINDS, RULES, Card, Point, card_id, make_card, point
+from rag.answer.units import is_lead_in
+from rag.quiz.card import KINDS, RULES, Card, Point, answers_here, card_id, make_card, merge_nested, point
 from rag.quiz.formulas import MAX_POINTS, formula_card
+from rag.quiz.terms import DEFINES, definition_card
 from rag.quiz.wording import (
     ABOUT_PARENT,
     CHAT,
@@ -34,12 +35,6 @@ from rag.quiz.wording import (
 __all__ = ["KINDS", "RULES", "Card", "Point", "card_id", "derive_cards"]
 
 MIN_ITEMS, MAX_ITEMS = 2, 12
-# "**Term** is a ...", "An **abstract class** is a class ...", "**RNNs** are a class ...", "X refers to ..."
-DEFINES = re.compile(
-    r"^(?P<article>(?:an?|the)\s+)?\*\*(?P<term>[^*]{2,60}?)\*\*(?P<aside>\s*\([^)]{1,40}\))?\s*,?\s+"
-    r"(?P<verb>is|are|refers? to)\s+(?:an?\b|the\b|one of\b|defined as\b|used (?:to|for)\b|when\b|a set of\b)", re.I)
-PLAIN_REFERS = re.compile(r"^(?:the\s+)?(?P<term>[A-Za-z][\w\- ]{2,40}?)\s+(?P<verb>refers? to)\s+(?!this|that|it)\S",
-                          re.I)
 # A line that is one bold question: "**What is a subnet mask?**", "<summary><b>What is a CLI?</b></summary><br>"
 BOLD_QUESTION = re.compile(r"^\s*(?:<details>\s*)?(?:<summary>\s*)?(?:\*\*|__|<b>|<strong>)"
                            r"(?P<question>[^*_<>]{6,240}?\?)[\s*]*(?:\*\*|__|</b>|</strong>)"
@@ -151,15 +146,6 @@ def section_body(view: NoteView, i: int) -> list[int]:
     return body
 
 
-def answers_here(unit: Unit) -> bool:
-    """A unit that can be part of an answer: no chat, no question to the reader, no bare label."""
-    if unit.kind == "heading" or is_filler(unit.text):
-        return False
-    if unit.kind == "sentence" and unit.text.rstrip("*_ ").endswith("?"):
-        return False
-    return not (unit.kind == "row" and unit.header is None)  # a table's header row says nothing alone
-
-
 def intro_points(view: NoteView, body: Sequence[int], question: str) -> list[Point]:
     """What stands under a question before its first sub-heading (or the definition of another term): the answer
     as the notes open it."""
@@ -263,55 +249,6 @@ def list_points(view: NoteView, body: Sequence[int]) -> list[Point]:
     else:
         return []
     return points if MIN_ITEMS <= len(points) <= MAX_ITEMS else []
-
-
-def merge_nested(view: NoteView, points: list[Point], top: int | None = None) -> list[Point]:
-    """Nested items folded into the item above them: one point per top-level item."""
-    by_line = {u.start_line: u for u in view.units}
-    if top is None:
-        items = [by_line[p.start_line].depth for p in points if p.kind == "item" and p.start_line in by_line]
-        top = min(items, default=0)
-    merged: list[Point] = []
-    for p in points:
-        unit = by_line.get(p.start_line)
-        nested = unit is not None and unit.kind == "item" and unit.depth > top
-        if nested and merged and merged[-1].kind == "item":
-            last = merged[-1]
-            merged[-1] = Point(f"{last.text} {p.text}", last.start_line, p.end_line, "item")
-        else:
-            merged.append(p)
-    return merged
-
-
-def definition_card(view: NoteView, i: int) -> Card | None:
-    """"**Encapsulation** is ..." asked back as "What is encapsulation?", answered by its sentence (and the next)."""
-    unit = view.units[i]
-    text = re.sub(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+", "", unit.text) if unit.kind == "item" else unit.text
-    found = DEFINES.match(text) or (PLAIN_REFERS.match(text) if unit.kind == "sentence" else None)
-    if not found or text.rstrip("*_ ").endswith(":"):  # "X is defined as:" introduces a formula, its own card
-        return None
-    term = found.group("term").strip(" :")
-    if len(term.split()) > 6 or not re.search(r"[A-Za-z]{2}", term):
-        return None
-    aside = (found.groupdict().get("aside") or "").strip()
-    article = (found.groupdict().get("article") or "").lower()
-    name = f"{article}{term_case(term)} {aside}".strip()
-    verb = "are" if found.group("verb").lower() == "are" or (found.group("verb").lower() == "refer to") else "is"
-    points = [point(unit)]
-    nxt = i + 1
-    if unit.kind == "sentence":  # the rest of the paragraph explains the definition, up to two more sentences
-        while (nxt < len(view.units) and len(points) < 3 and view.units[nxt].kind == "sentence"
-               and view.units[nxt].block == unit.block and answers_here(view.units[nxt])):
-            points.append(point(view.units[nxt]))
-            nxt += 1
-    else:  # an item's nested items
-        while nxt < len(view.units) and view.units[nxt].kind == "item" and view.units[nxt].depth > unit.depth:
-            points.append(point(view.units[nxt]))
-            nxt += 1
-        points = points[:4]
-    if len(re.findall(r"\w+", " ".join(p.text for p in points))) < 8:
-        return None
-    return make_card(view, i, f"What {verb} {name}?", "definition", points)
 
 
 def well_formed(card: Card) -> bool:
