@@ -179,6 +179,90 @@ def test_the_real_note_makes_enough_cards_of_every_kind() -> None:
     assert not [c.question for c in cards if "would you like" in c.question.lower() or c.question == "Summary?"]
 
 
+def lines_of(card: Card) -> list[tuple[int, int]]:
+    return [(p.start_line, p.end_line) for p in card.points]
+
+
+TLDR_NOTE = """# ssh
+
+> Secure Shell is a protocol used to securely log onto remote systems.
+
+- Connect to a remote server:
+
+`ssh {{username}}@{{remote_host}}`
+
+- Connect to a remote server with a specific [i]dentity (private key):
+
+`ssh {{username}}@{{remote_host}} -i {{path/to/key_file}}`
+
+- SSH tunneling: Forward a specific port (`localhost:9999` to `example.org:80`):
+
+`ssh -L {{9999}}:{{example.org}}:{{80}} {{remote_host}}`
+
+- The following is printed:
+
+`Welcome`
+"""
+CHEAT_TXT = """---
+tags: [ git ]
+---
+# To set your editor:
+git config --global core.editor <editor>
+
+# To stash changes locally, this will keep the changes in a separate changelist
+# called stash and the working directory is cleaned.
+git stash
+
+# Git commit in the past
+git commit --date="yesterday"
+
+# For more information, see:
+# http://example.com/git
+"""
+SQL_STANZAS = "\n\n".join(f"-- {comment}\n{command}" for comment, command in [
+    ("Comments start with two hyphens.", "SELECT 1;"),
+    ("Create and delete a database.", "CREATE DATABASE someDatabase;\nDROP DATABASE someDatabase;"),
+    ("List available databases.", "SHOW DATABASES;"),
+    ("Same as above.", "SHOW DATABASES;"),
+    ("Select all rows from the departments table.", "SELECT * FROM departments;"),
+    ("Retrieve all departments columns, but just 5 rows.", "SELECT * FROM departments LIMIT 5;"),
+    ("Show the number of rows in the departments table.", "SELECT COUNT(*) FROM departments;"),
+    ("Insert a row of data into the table tablename1.", "INSERT INTO tablename1 VALUES('Richard','Mutt');"),
+    ("Delete all rows from the tablename1 table.", "DELETE FROM tablename1;"),
+    ("Remove the entire tablename1 table.", "DROP TABLE tablename1;"),
+    ("Show the tables of the current database.", "SHOW TABLES;"),
+    ("Select distinct titles.", "SELECT DISTINCT title FROM titles;"),
+    ("Sort the titles.", "SELECT title FROM titles\nORDER BY title;"),
+    ("Count the employees.", "SELECT COUNT(*) FROM employees;"),
+])
+SQL_SHEET = f"Structured Query Language is a standard language.\n\n```sql\n{SQL_STANZAS}\n```\n"
+
+
+def test_a_description_line_over_a_command_makes_a_how_do_you_card() -> None:
+    tldr = by_question(derive_cards(note_view(TLDR_NOTE, "tldr/ssh.md")))
+    assert sorted(tldr) == [  # the note's title says with what; "[i]dentity" is read as a word; the label before
+        "How do you connect to a remote server (ssh)?",  # ":" and the code aside go; "The following is printed:"
+        "How do you connect to a remote server with a specific identity (private key) (ssh)?",  # says what comes,
+        "How do you forward a specific port (ssh)?"]  # not what to do
+    connect = tldr["How do you connect to a remote server (ssh)?"]
+    assert connect.kind == "code" and lines_of(connect) == [(7, 7)] and connect.answer.startswith("`ssh {{username}}")
+
+    sheet = by_question(derive_cards(note_view(CHEAT_TXT, "cheatsheets/git.txt")))
+    assert sorted(sheet) == ["How do you set your editor (git)?",  # no verb in "Git commit in the past", and
+                             "How do you stash changes locally (git)?"]  # "For more information" is over a link
+    stash = sheet["How do you stash changes locally (git)?"]  # two comment lines, cut at the clause
+    assert lines_of(stash) == [(9, 9)] and stash.answer == "git stash"
+
+
+def test_a_long_commented_code_block_makes_a_card_per_stanza_that_says_what_it_does() -> None:
+    cards = by_question(derive_cards(note_view(SQL_SHEET, "learn/sql.md")))
+    listed = cards["How do you list available databases (sql)?"]
+    assert listed.kind == "code" and listed.answer == "SHOW DATABASES;" and lines_of(listed) == [(12, 12)]
+    assert cards["How do you create and delete a database (sql)?"].answer.endswith("DROP DATABASE someDatabase;")
+    assert "How do you retrieve all departments columns (sql)?" in cards  # cut where the sentence goes on
+    assert len(cards) == 12  # all but "Comments start with two hyphens." and "Same as above.": no instruction
+
+
 # --- grading on real cards --------------------------------------------------------------------------------------
 
 

@@ -12,7 +12,9 @@ from rag.answer.question import content_words
 from rag.answer.select import is_filler
 from rag.answer.units import is_lead_in
 from rag.quiz.card import KINDS, RULES, Card, Point, answers_here, card_id, make_card, merge_nested, point
+from rag.quiz.commands import command_cards
 from rag.quiz.formulas import MAX_POINTS, formula_card
+from rag.quiz.outline import with_setext_headings
 from rag.quiz.terms import DEFINES, definition_card
 from rag.quiz.wording import (
     ABOUT_PARENT,
@@ -48,6 +50,7 @@ END_OF_ANSWER = re.compile(
 def derive_cards(view: NoteView) -> list[Card]:
     """Every card the note makes, in note order; a question asked twice in a note is kept once (the first)."""
     cards: dict[str, Card] = {}
+    view = with_setext_headings(view)
     for card in sorted(candidates(view), key=lambda c: (c.start_line, KINDS.index(c.kind))):
         if card.id not in cards and well_formed(card):
             cards[card.id] = card
@@ -56,6 +59,7 @@ def derive_cards(view: NoteView) -> list[Card]:
 
 def candidates(view: NoteView) -> Iterator[Card]:
     yield from bold_question_cards(view)
+    yield from command_cards(view)
     for i, unit in enumerate(view.units):
         if unit.kind == "heading":
             yield from heading_cards(view, i)
@@ -254,7 +258,7 @@ def list_points(view: NoteView, body: Sequence[int]) -> list[Point]:
 def well_formed(card: Card) -> bool:
     """A card worth asking: its answer says something, and says it about what the question asks."""
     words = re.findall(r"\w+", card.answer)
-    if len(words) < 4 or not card.points:
+    if len(words) < (2 if card.kind == "code" else 4) or not card.points:  # "git stash" is a whole answer
         return False
     if card.kind in ("formula", "code", "list"):
         return True

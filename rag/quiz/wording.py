@@ -23,6 +23,7 @@ VAGUE = re.compile(r"^(?:summary|in summary|conclusion|conclusions|overview|intr
                    r"step \d+.*)$", re.I)
 CHAT = re.compile(r"^(?:so|but|and|then|ok|okay|yes|no|also|actually|wait|hmm|right)\b", re.I)
 NONE = ("", "")
+GENERIC_NAME = re.compile(r"^(?:readme|index|notes?|untitled|main|cheat ?sheet)$", re.I)  # file names that say nothing
 IMPERATIVE = word_set("""analyze analyse augment use apply check choose handle avoid consider try collect monitor tune
 evaluate define identify select perform ensure add remove train test compute calculate plot
 implement run start keep make let get set build create""")
