@@ -263,6 +263,64 @@ def test_a_long_commented_code_block_makes_a_card_per_stanza_that_says_what_it_d
     assert len(cards) == 12  # all but "Comments start with two hyphens." and "Same as above.": no instruction
 
 
+RUN_IN_NOTE = """# Combat
+
+## Cover
+
+***Half Cover***. A target with half cover has a +2 bonus to AC and Dexterity saving throws.
+
+***Speed***. Your base walking speed is 25 feet. Your speed is not reduced by wearing heavy armor.
+
+**Note**: rolls are made with a d20 and the highest result wins every single time.
+
+## Model Size
+
+**LoRA**: Reduces memory usage by storing only the low-rank matrices in every layer.
+
+## Training Speed
+
+**LoRA**: Trains faster because there are fewer parameters to update in every step.
+
+## Tips and Tricks
+
+❒ Dropout – Dropout is a technique used in neural networks to prevent overfitting the
+training data by dropping out neurons with probability p > 0. It forces the model to avoid
+relying too much on particular sets of features.
+❒ Updating weights – In a neural network, weights are updated as follows:
+- Step 1: Take a batch of training data.
+"""
+DEFINITIONS_NOTE = """# Heap
+
+## Introduction
+
+A heap is a specialized tree-based data structure which is a complete tree. In a max heap, the value of a node
+is the greatest in its subtree.
+
+A heap is a useful data structure when the highest priority item is removed often.
+
+## Padding
+
+In this case we refer to $(p_h, p_w)$ padding, the padding on both sides of the input.
+
+This is a good way to keep the output size of the convolution the same as the input.
+"""
+
+
+def test_run_in_labels_and_plain_definitions_make_definition_cards() -> None:
+    cards = by_question(derive_cards(note_view(RUN_IN_NOTE, "notes.md")))
+    assert sorted(cards) == ["What is dropout?", "What is half cover?", "What is speed (cover)?"]  # not "Note" (a
+    # remark), "LoRA" (a label of two aspects) or "Updating weights" ("... as follows:" without what follows)
+    half = cards["What is half cover?"]
+    assert half.kind == "definition" and lines_of(half) == [(5, 5)] and half.answer.startswith("A target with")
+    dropout = cards["What is dropout?"]  # a PDF's bullet, term and dash; up to the end of its second sentence
+    assert lines_of(dropout) == [(21, 23)] and dropout.answer.endswith("particular sets of features.")
+
+    defined = by_question(derive_cards(note_view(DEFINITIONS_NOTE, "heap.md")))
+    heap = defined["What is a heap?"]
+    assert heap.kind == "definition" and heap.start_line == 5
+    assert not [q for q in defined if "we" in q.split() or "this" in q.lower().split()]  # "What are in this case we?"
+
+
 # --- grading on real cards --------------------------------------------------------------------------------------
 
 

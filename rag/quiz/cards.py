@@ -15,7 +15,7 @@ from rag.quiz.card import KINDS, RULES, Card, Point, answers_here, card_id, make
 from rag.quiz.commands import command_cards
 from rag.quiz.formulas import MAX_POINTS, formula_card
 from rag.quiz.outline import with_setext_headings
-from rag.quiz.terms import DEFINES, definition_card
+from rag.quiz.terms import DEFINES, definition_card, run_in_cards
 from rag.quiz.wording import (
     ABOUT_PARENT,
     CHAT,
@@ -60,6 +60,7 @@ def derive_cards(view: NoteView) -> list[Card]:
 def candidates(view: NoteView) -> Iterator[Card]:
     yield from bold_question_cards(view)
     yield from command_cards(view)
+    yield from run_in_cards(view)
     for i, unit in enumerate(view.units):
         if unit.kind == "heading":
             yield from heading_cards(view, i)

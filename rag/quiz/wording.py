@@ -23,6 +23,9 @@ VAGUE = re.compile(r"^(?:summary|in summary|conclusion|conclusions|overview|intr
                    r"step \d+.*)$", re.I)
 CHAT = re.compile(r"^(?:so|but|and|then|ok|okay|yes|no|also|actually|wait|hmm|right)\b", re.I)
 NONE = ("", "")
+MONTHS = word_set("""january february march april may june july august september october november december jan feb
+mar apr jun jul aug sep sept oct nov dec""")
+DATE = re.compile(r"\b\d{1,2},? \d{4}\b|\b\d{4}-\d{2}-\d{2}\b")
 GENERIC_NAME = re.compile(r"^(?:readme|index|notes?|untitled|main|cheat ?sheet)$", re.I)  # file names that say nothing
 IMPERATIVE = word_set("""analyze analyse augment use apply check choose handle avoid consider try collect monitor tune
 evaluate define identify select perform ensure add remove train test compute calculate plot
@@ -74,6 +77,14 @@ def asks(title: str) -> bool:
     """A heading that is a question a reader could answer (a long prose line typed after `#` is not one)."""
     words = len(title.split())
     return 2 <= words <= 25 and (title.endswith("?") or (bool(ASKS.match(title)) and words >= 3))
+
+
+def names_topic(title: str) -> bool:
+    """A heading that names something to study: words, not a date, a glyph ("h", "XTx") or page furniture."""
+    words = [w for w in re.findall(r"[^\W\d_]{3,}", title) if w.lower() not in MONTHS]
+    if not words or VAGUE.match(title) or DATE.search(title):
+        return False
+    return len(words) > 1 or len(words[0]) > 3 or words[0].isupper()
 
 
 def shares_word(a: str, b: str) -> bool:
