@@ -263,6 +263,67 @@ def test_a_long_commented_code_block_makes_a_card_per_stanza_that_says_what_it_d
     assert len(cards) == 12  # all but "Comments start with two hyphens." and "Same as above.": no instruction
 
 
+PEP_NOTE = """PEP: 8
+Title: Style Guide for Python Code
+
+Code Lay-out
+============
+
+Indentation
+-----------
+
+Use 4 spaces per indentation level. Continuation lines should align wrapped elements
+vertically.
+
+Tabs or Spaces?
+---------------
+
+Spaces are the preferred indentation method.
+
+Introduction
+============
+
+This document gives coding conventions for the Python code.
+"""
+PROSE_NOTE = """# COMBAT
+
+A typical combat encounter is a clash between two sides.
+
+## Initiative
+
+Initiative determines the order of turns during combat. When combat starts, every participant makes a
+Dexterity check to determine their place in the initiative order.
+
+## Regression
+
+Let's prepare a simple quadratic training set:
+
+```python
+X = make_data()
+```
+
+## November 26, 2018
+
+Deep learning models usually need a lot of data to be properly trained, and so they are.
+
+### h
+
+The learning rate indicates at which pace the weights get updated during training.
+"""
+
+
+def test_setext_titles_and_headings_over_prose_make_cards_when_they_name_a_topic() -> None:
+    pep = by_question(derive_cards(note_view(PEP_NOTE, "peps/pep-0008.txt")))
+    assert sorted(pep) == ["Explain indentation (code lay-out)", "Tabs or spaces?"]  # "Introduction" says nothing
+    indentation = pep["Explain indentation (code lay-out)"]  # under the `=====` title it sits in
+    assert indentation.kind == "question" and lines_of(indentation) == [(10, 10), (10, 11)]
+
+    prose = by_question(derive_cards(note_view(PROSE_NOTE, "srd/Combat.md")))
+    assert sorted(prose) == ["Explain initiative (combat)", "What is combat?"]  # a one-word title over what it is;
+    assert lines_of(prose["Explain initiative (combat)"]) == [(7, 7), (7, 8)]  # no "Regression" (its text is
+    # about something else), and a date and a glyph ("November 26, 2018", "h") name nothing
+
+
 RUN_IN_NOTE = """# Combat
 
 ## Cover
@@ -319,6 +380,49 @@ def test_run_in_labels_and_plain_definitions_make_definition_cards() -> None:
     heap = defined["What is a heap?"]
     assert heap.kind == "definition" and heap.start_line == 5
     assert not [q for q in defined if "we" in q.split() or "this" in q.lower().split()]  # "What are in this case we?"
+
+
+JUNK_NOTE = """# Hermitian matrix
+
+## Contents
+
+- 1 Hermitian matrix characterizations
+- 2 Hermitian matrix applications
+
+## See also[edit]
+
+- Vector space
+- Skew-Hermitian matrix
+
+## References[edit]
+
+1. Frankel, Theodore (2004). The Geometry of Physics.
+2. Horn, Roger (2013). Matrix Analysis.
+
+## Code Examples
+
+- [kMeans.js](./kMeans.js)
+- [kMeans.test.js](./__test__/kMeans.test.js)
+
+## Notes
+
+- Notes are kept short.
+- They are read twice.
+
+### When is the migration completed?
+
+To be completed soon.
+
+## Properties
+
+- A Hermitian matrix has real eigenvalues.
+- Its eigenvectors can be chosen orthonormal.
+"""
+
+
+def test_navigation_headings_link_lists_and_placeholders_make_no_card() -> None:
+    cards = by_question(derive_cards(note_view(JUNK_NOTE, "wikipedia/Hermitian_matrix.html")))
+    assert sorted(cards) == ["Name the properties of hermitian matrix (2)"]  # the page's one real list
 
 
 # --- grading on real cards --------------------------------------------------------------------------------------

@@ -16,22 +16,25 @@ from rag.quiz.commands import command_cards
 from rag.quiz.formulas import MAX_POINTS, formula_card
 from rag.quiz.outline import with_setext_headings
 from rag.quiz.terms import DEFINES, definition_card, run_in_cards
+from rag.quiz.topics import topic_card
 from rag.quiz.wording import (
     ABOUT_PARENT,
+    ASKS,
     CHAT,
     GENERIC_WORDS,
-    IMPERATIVE,
     LIST_NOUNS,
     NONE,
     VAGUE,
     VAGUE_WORDS,
     asks,
+    explain,
     heading_title,
     is_title_case,
     parent_title,
     sentence_case,
     shares_word,
     term_case,
+    word_set,
 )
 
 __all__ = ["KINDS", "RULES", "Card", "Point", "card_id", "derive_cards"]
@@ -41,6 +44,12 @@ MIN_ITEMS, MAX_ITEMS = 2, 12
 BOLD_QUESTION = re.compile(r"^\s*(?:<details>\s*)?(?:<summary>\s*)?(?:\*\*|__|<b>|<strong>)"
                            r"(?P<question>[^*_<>]{6,240}?\?)[\s*]*(?:\*\*|__|</b>|</strong>)"
                            r"\s*(?:</summary>)?\s*(?:<br\s*/?>)?\s*$", re.I)
+PLACEHOLDER = re.compile(r"^\W*(?:to be (?:completed|done|written|added|continued)(?: soon| later)?|tbd|todo|to ?do|"
+                         r"coming soon|wip|work in progress|n/?a)\W*$", re.I)
+MARKUP = re.compile(r"<[^>]+>")
+LINKED = re.compile(r"!?\[[^\]]*\]\([^)]*\)|<?https?://\S+|^\s*(?:[-*+]|\d{1,3}[.)])\s+")  # a link and its words
+POINTER = re.compile(r"^\W*(?:see|refer to|read|for more|more at|check out)\b.{0,80}$", re.I)
+TRAILING = word_set("with to for of in on by from and or the a an as")
 ANSWER_HEADING = re.compile(r"^(?:answer|solution|short answer)$", re.I)  # "### Q?" then "#### Answer"
 # A collapsed answer's end, or the links that close it ("Useful resources:")
 END_OF_ANSWER = re.compile(
@@ -76,7 +85,7 @@ def candidates(view: NoteView) -> Iterator[Card]:
 
 def heading_cards(view: NoteView, i: int) -> Iterator[Card]:
     title = heading_title(view.units[i].text)
-    if not title or is_filler(title) or VAGUE.match(title):
+    if not title or is_filler(title) or (VAGUE.match(title) and not asks(title)):
         return
     body = section_body(view, i)
     if asks(title):
@@ -93,6 +102,11 @@ def heading_cards(view: NoteView, i: int) -> Iterator[Card]:
         question, kind = list_question(view, i, title, len(items))
         if question:
             yield make_card(view, i, question, kind, items)
+        return
+    card = topic_card(view, i, title, body[: next((n for n, j in enumerate(body) if view.units[j].kind == "heading"),
+                                                  len(body))])
+    if card:
+        yield card
 
 
 def ask_about(view: NoteView, i: int, title: str) -> str:
@@ -125,19 +139,8 @@ def list_question(view: NoteView, i: int, title: str, n: int) -> tuple[str, str]
         if bare and parent and not shares_word(title, parent):
             return f"Name the {name} of {parent} ({n})", "list"
         return f"Name the {name} ({n})", "list"
-    participle = words[0].endswith("ed") and len(words) > 1 and words[1] in ("by", "to", "with", "in", "for")
-    if words[0] in IMPERATIVE or words[0].endswith("ing") or participle or is_question_heading(view, i, parent):
-        return NONE  # a step or a reason under a question: part of that question's answer, vague alone
-    if len(words) > 1 and words[1] in ("of", "in", "for", "behind"):
-        name = f"the {name}"
-    if parent and not shares_word(title, parent):
-        return f"Explain {name} ({parent})", "question"
-    return (f"Explain {name}", "question") if len(words) > 1 else NONE
-
-
-def is_question_heading(view: NoteView, i: int, parent: str) -> bool:
-    """True if the heading above heading i asks a question (its sub-headings are parts of the answer)."""
-    return len(view.paths[i]) > 1 and asks(heading_title(view.paths[i][-2]))
+    question = explain(view, i, title)
+    return (question, "question") if question else NONE
 
 
 def section_body(view: NoteView, i: int) -> list[int]:
@@ -257,12 +260,34 @@ def list_points(view: NoteView, body: Sequence[int]) -> list[Point]:
 
 
 def well_formed(card: Card) -> bool:
-    """A card worth asking: its answer says something, and says it about what the question asks."""
-    words = re.findall(r"\w+", card.answer)
-    if len(words) < (2 if card.kind == "code" else 4) or not card.points:  # "git stash" is a whole answer
+    """A card worth asking: a question that names something, an answer that says something (not only links,
+    markup, a pointer elsewhere or "To be completed."), and says it about what the question asks."""
+    if not card.points or is_fragment(card.question) or not says_something(card):
         return False
     if card.kind in ("formula", "code", "list"):
         return True
     asked = {w.rstrip("s") for w in content_words(card.question)} - VAGUE_WORDS
     said = {w.rstrip("s") for w in content_words(card.answer)}
     return bool(asked & said)
+
+
+def is_fragment(question: str) -> bool:
+    """"Explain contents", "Name the tips of": too short to name anything, or trailing off. A short question the
+    notes ask themselves ("Why LSTM?", "What is it used for?") is one."""
+    tokens = re.sub(r"\s*\([^)]*\)\s*\??$", "", question).rstrip("?. ").split()
+    if not tokens or (tokens[-1].lower() in TRAILING and not question.endswith("?")):
+        return True
+    return len(question.split()) < 3 and not (question.endswith("?") and ASKS.match(question))
+
+
+def says_something(card: Card) -> bool:
+    """The answer has words of its own beyond links, HTML and "See …" pointers, and is not a placeholder."""
+    if PLACEHOLDER.match(card.answer):
+        return False
+    if card.kind == "code":  # `curl <url>` is a command, <url> its argument; a bare address is a link
+        return len(re.findall(r"\w+", card.answer)) >= 2 and not re.fullmatch(r"\s*<?https?://\S+\s*", card.answer)
+    texts = [LINKED.sub(" ", MARKUP.sub(" ", p.text)) for p in card.points]
+    if all(POINTER.match(t) for t in texts):
+        return False
+    words = re.findall(r"\w+", " ".join(texts))
+    return len(words) >= (2 if card.kind == "code" else 4)
