@@ -10,7 +10,7 @@ from rag.answer.note import NoteView
 from rag.answer.units import is_lead_in, is_output
 from rag.quiz.card import Card, Point, answers_here, make_card, merge_nested, point
 from rag.quiz.terms import definition_card, plural_verb
-from rag.quiz.wording import GENERIC_WORDS, explain, names_topic, shares_word, term_case, word_set
+from rag.quiz.wording import GENERIC_WORDS, asks, explain, heading_title, names_topic, shares_word, term_case, word_set
 
 OPENING_SENTENCES = 3  # a topic's answer: the sentences that open its section (and what the last one leads into)
 MAX_LED = 6  # items, rows or code a lead-in brings along
@@ -24,6 +24,7 @@ GENERIC_TOPICS = GENERIC_WORDS | word_set("""algorithm implementation implementa
 application overview background motivation problem solution idea approach method methods usage basics""")
 HATNOTE = re.compile(r"^\W*(?:main articles?|see also|further information|for more (?:information|details))\s*:", re.I)
 MIN_WORDS = 10
+NAVIGATION_WORDS = 6
 
 
 def topic_card(view: NoteView, i: int, title: str, body: Sequence[int]) -> Card | None:
@@ -36,10 +37,13 @@ def topic_card(view: NoteView, i: int, title: str, body: Sequence[int]) -> Card 
             or any(p.kind == "formula" for p in points):
         return None  # "Regression" over "Let's prepare a training set:" is about something else; a formula has its card
     question = explain(view, i, title)
-    if not question and len(title.split()) == 1 and title.lower() not in GENERIC_TOPICS \
-            and shares_word(title, points[0].text):  # a one-word title ("# Trie", "## Cover") over what it is
-        name = title.lower() if title.isupper() and len(title) > 5 else term_case(title)
-        question = f"What {plural_verb(title)} {name}?"
+    under_question = len(view.paths[i]) > 1 and asks(heading_title(view.paths[i][-2]))
+    opening = re.sub(r"[*_`]+", "", points[0].text).lower()
+    named = len(title.split()) == 1 and shares_word(title, opening) or title.lower() in opening
+    if not question and not under_question and named and title.lower() not in GENERIC_TOPICS:
+        name = title.lower() if title.isupper() and len(title) > 5 else term_case(title)  # "# COMBAT"
+        # a title over what it is: "# Trie", "# Counting Sort" (a gerund first, which reads as a step elsewhere)
+        question = f"What {plural_verb(title)} {name}?" if len(title.split()) == 1 else f"Explain {name}"
     return make_card(view, i, question, "question", points) if question else None
 
 
@@ -77,6 +81,6 @@ def reads_as_prose(text: str) -> bool:
 
 
 def is_navigation(text: str) -> bool:
-    """A line that is mostly links ("_Read this in other languages:_ [français](README.fr-FR.md)")."""
-    linked = sum(len(m.group(0)) for m in LINK.finditer(text))
-    return linked > 0.5 * len(text.strip())
+    """A line of links with a few words around them ("_Read this in other languages:_ [français](README.fr.md)")."""
+    links = list(LINK.finditer(text))
+    return bool(links) and len(re.findall(r"[^\W\d_]{2,}", LINK.sub(" ", text))) <= NAVIGATION_WORDS
