@@ -263,6 +263,22 @@ def test_a_long_commented_code_block_makes_a_card_per_stanza_that_says_what_it_d
     assert len(cards) == 12  # all but "Comments start with two hyphens." and "Same as above.": no instruction
 
 
+CPP_STANZAS = "\n\n".join(f"// {comment}\n{code}" if comment else code for comment, code in [
+    ("", "#include <iostream>\n#include <string>\nusing namespace std;"),
+    *[(f"Print greeting number {n}", f'cout << "hello {n}" << endl;\ncout << endl;') for n in range(1, 11)],
+])
+CPP_SHEET = f"# C++\n\n```cpp\n{CPP_STANZAS}\n```\n"
+
+
+def test_a_preprocessor_line_is_no_comment_and_an_answer_two_rules_find_is_asked_once() -> None:
+    cpp = by_question(derive_cards(note_view(CPP_SHEET, "cpp.md")))
+    assert sorted(cpp) == sorted(f"How do you print greeting number {n} (C++)?" for n in range(1, 11))
+    both = by_question(derive_cards(note_view(
+        "# Ops\n\n**What is DevOps? Who does it?**\n\n"
+        "**DevOps** is a cohesive team that engages in both development and operations tasks.\n", "ops.md")))
+    assert list(both) == ["What is DevOps? Who does it?"]  # not "What is DevOps?" again over the same line
+
+
 PEP_NOTE = """PEP: 8
 Title: Style Guide for Python Code
 

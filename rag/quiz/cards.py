@@ -57,12 +57,15 @@ END_OF_ANSWER = re.compile(
 
 
 def derive_cards(view: NoteView) -> list[Card]:
-    """Every card the note makes, in note order; a question asked twice in a note is kept once (the first)."""
+    """Every card the note makes, in note order; a question asked twice in a note is kept once (the first), and so
+    is an answer two rules find ("**What is DevOps?**" over "**DevOps** is …": the question the notes ask)."""
     cards: dict[str, Card] = {}
+    answered: set[tuple[Point, ...]] = set()
     view = with_setext_headings(view)
     for card in sorted(candidates(view), key=lambda c: (c.start_line, KINDS.index(c.kind))):
-        if card.id not in cards and well_formed(card):
+        if card.id not in cards and card.points not in answered and well_formed(card):
             cards[card.id] = card
+            answered.add(card.points)
     return sorted(cards.values(), key=lambda c: c.start_line)
 
 

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 
 from rag.answer.note import NoteView
-from rag.answer.units import COMMENT, Unit, is_lead_in, is_output
+from rag.answer.units import Unit, is_lead_in, is_output
 from rag.chunk import FENCE, note_title
 from rag.quiz.card import Card, Point, make_card
 from rag.quiz.wording import GENERIC_NAME, VAGUE, heading_title, lower_first, shares_word, word_set
@@ -38,6 +38,7 @@ AUXILIARIES = word_set("is are was were will can could should would may might mu
 DEICTIC = word_set("this these those it them here above below following")
 TRAILING = word_set("with to for of in on by from use type run or and like so as e.g i.e")
 TO = re.compile(r"^to\s+(?=[a-z])", re.I)
+COMMENT = re.compile(r"^\s*(?:#+|//+|--|;+|%)(?=\s)")  # "# Create a table", not "#include" or "#!/bin/sh"
 LIST_MARK = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
 INLINE_CODE = re.compile(r"^`[^`]+`$")
 MNEMONIC = re.compile(r"(\w?)\[(\w{1,3})\]")  # tldr's "[i]dentity": the letters its option is named after
