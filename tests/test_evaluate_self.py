@@ -136,10 +136,12 @@ def test_bold_questions_and_question_headings_are_asked_back_and_scored(qa_rag: 
 
 
 def test_the_real_note_answers_most_of_its_own_questions(corpus_rag: Rag) -> None:
-    # a floor a little under the figures when it was written (232 pairs: hit 0.741, recall 0.718, precision 0.538)
+    # a floor a little under the figures when it was written (232 pairs: hit 0.741, recall 0.718, precision 0.538);
+    # the 74 cards added with card rules 8 (definitions, topics over prose) are short, so an answer's whole section
+    # is more than their lines: 306 pairs, hit 0.761, recall 0.757, precision 0.468 (0.522 on the first 232)
     f = evaluate_self(corpus_rag).overall
-    assert f.pairs >= 200 and f.refused <= 5
-    assert (f.hit_rate or 0) >= 0.70 and (f.point_recall or 0) >= 0.68 and (f.precision or 0) >= 0.5
+    assert f.pairs >= 250 and f.refused <= 5
+    assert (f.hit_rate or 0) >= 0.70 and (f.point_recall or 0) >= 0.68 and (f.precision or 0) >= 0.44
 
 
 def test_rag_eval_self_prints_json_with_at_most_limit_pairs_a_note(qa_rag: Rag) -> None:

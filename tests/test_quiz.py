@@ -179,6 +179,268 @@ def test_the_real_note_makes_enough_cards_of_every_kind() -> None:
     assert not [c.question for c in cards if "would you like" in c.question.lower() or c.question == "Summary?"]
 
 
+def lines_of(card: Card) -> list[tuple[int, int]]:
+    return [(p.start_line, p.end_line) for p in card.points]
+
+
+TLDR_NOTE = """# ssh
+
+> Secure Shell is a protocol used to securely log onto remote systems.
+
+- Connect to a remote server:
+
+`ssh {{username}}@{{remote_host}}`
+
+- Connect to a remote server with a specific [i]dentity (private key):
+
+`ssh {{username}}@{{remote_host}} -i {{path/to/key_file}}`
+
+- SSH tunneling: Forward a specific port (`localhost:9999` to `example.org:80`):
+
+`ssh -L {{9999}}:{{example.org}}:{{80}} {{remote_host}}`
+
+- The following is printed:
+
+`Welcome`
+"""
+CHEAT_TXT = """---
+tags: [ git ]
+---
+# To set your editor:
+git config --global core.editor <editor>
+
+# To stash changes locally, this will keep the changes in a separate changelist
+# called stash and the working directory is cleaned.
+git stash
+
+# Git commit in the past
+git commit --date="yesterday"
+
+# For more information, see:
+# http://example.com/git
+"""
+SQL_STANZAS = "\n\n".join(f"-- {comment}\n{command}" for comment, command in [
+    ("Comments start with two hyphens.", "SELECT 1;"),
+    ("Create and delete a database.", "CREATE DATABASE someDatabase;\nDROP DATABASE someDatabase;"),
+    ("List available databases.", "SHOW DATABASES;"),
+    ("Same as above.", "SHOW DATABASES;"),
+    ("Select all rows from the departments table.", "SELECT * FROM departments;"),
+    ("Retrieve all departments columns, but just 5 rows.", "SELECT * FROM departments LIMIT 5;"),
+    ("Show the number of rows in the departments table.", "SELECT COUNT(*) FROM departments;"),
+    ("Insert a row of data into the table tablename1.", "INSERT INTO tablename1 VALUES('Richard','Mutt');"),
+    ("Delete all rows from the tablename1 table.", "DELETE FROM tablename1;"),
+    ("Remove the entire tablename1 table.", "DROP TABLE tablename1;"),
+    ("Show the tables of the current database.", "SHOW TABLES;"),
+    ("Select distinct titles.", "SELECT DISTINCT title FROM titles;"),
+    ("Sort the titles.", "SELECT title FROM titles\nORDER BY title;"),
+    ("Count the employees.", "SELECT COUNT(*) FROM employees;"),
+])
+SQL_SHEET = f"Structured Query Language is a standard language.\n\n```sql\n{SQL_STANZAS}\n```\n"
+
+
+def test_a_description_line_over_a_command_makes_a_how_do_you_card() -> None:
+    tldr = by_question(derive_cards(note_view(TLDR_NOTE, "tldr/ssh.md")))
+    assert sorted(tldr) == [  # the note's title says with what; "[i]dentity" is read as a word; the label before
+        "How do you connect to a remote server (ssh)?",  # ":" and the code aside go; "The following is printed:"
+        "How do you connect to a remote server with a specific identity (private key) (ssh)?",  # says what comes,
+        "How do you forward a specific port (ssh)?"]  # not what to do
+    connect = tldr["How do you connect to a remote server (ssh)?"]
+    assert connect.kind == "code" and lines_of(connect) == [(7, 7)] and connect.answer.startswith("`ssh {{username}}")
+
+    sheet = by_question(derive_cards(note_view(CHEAT_TXT, "cheatsheets/git.txt")))
+    assert sorted(sheet) == ["How do you set your editor (git)?",  # no verb in "Git commit in the past", and
+                             "How do you stash changes locally (git)?"]  # "For more information" is over a link
+    stash = sheet["How do you stash changes locally (git)?"]  # two comment lines, cut at the clause; the second
+    assert lines_of(stash)[-1][1] == 9 and stash.answer.endswith("git stash")  # is the text above the command
+
+
+def test_a_long_commented_code_block_makes_a_card_per_stanza_that_says_what_it_does() -> None:
+    cards = by_question(derive_cards(note_view(SQL_SHEET, "learn/sql.md")))
+    listed = cards["How do you list available databases (sql)?"]
+    assert listed.kind == "code" and listed.answer == "SHOW DATABASES;" and lines_of(listed) == [(12, 12)]
+    assert cards["How do you create and delete a database (sql)?"].answer.endswith("DROP DATABASE someDatabase;")
+    assert "How do you retrieve all departments columns (sql)?" in cards  # cut where the sentence goes on
+    assert len(cards) == 12  # all but "Comments start with two hyphens." and "Same as above.": no instruction
+
+
+CPP_STANZAS = "\n\n".join(f"// {comment}\n{code}" if comment else code for comment, code in [
+    ("", "#include <iostream>\n#include <string>\nusing namespace std;"),
+    *[(f"Print greeting number {n}", f'cout << "hello {n}" << endl;\ncout << endl;') for n in range(1, 11)],
+])
+CPP_SHEET = f"# C++\n\n```cpp\n{CPP_STANZAS}\n```\n"
+
+
+def test_a_preprocessor_line_is_no_comment_and_an_answer_two_rules_find_is_asked_once() -> None:
+    cpp = by_question(derive_cards(note_view(CPP_SHEET, "cpp.md")))
+    assert sorted(cpp) == sorted(f"How do you print greeting number {n} (C++)?" for n in range(1, 11))
+    both = by_question(derive_cards(note_view(
+        "# Ops\n\n**What is DevOps? Who does it?**\n\n"
+        "**DevOps** is a cohesive team that engages in both development and operations tasks.\n", "ops.md")))
+    assert list(both) == ["What is DevOps? Who does it?"]  # not "What is DevOps?" again over the same line
+
+
+PEP_NOTE = """PEP: 8
+Title: Style Guide for Python Code
+
+Code Lay-out
+============
+
+Indentation
+-----------
+
+Use 4 spaces per indentation level. Continuation lines should align wrapped elements
+vertically.
+
+Tabs or Spaces?
+---------------
+
+Spaces are the preferred indentation method.
+
+Introduction
+============
+
+This document gives coding conventions for the Python code.
+"""
+PROSE_NOTE = """# COMBAT
+
+A typical combat encounter is a clash between two sides.
+
+## Initiative
+
+Initiative determines the order of turns during combat. When combat starts, every participant makes a
+Dexterity check to determine their place in the initiative order.
+
+## Regression
+
+Let's prepare a simple quadratic training set:
+
+```python
+X = make_data()
+```
+
+## November 26, 2018
+
+Deep learning models usually need a lot of data to be properly trained, and so they are.
+
+### h
+
+The learning rate indicates at which pace the weights get updated during training.
+"""
+
+
+def test_setext_titles_and_headings_over_prose_make_cards_when_they_name_a_topic() -> None:
+    pep = by_question(derive_cards(note_view(PEP_NOTE, "peps/pep-0008.txt")))
+    assert sorted(pep) == ["Explain indentation (code lay-out)", "Tabs or spaces?"]  # "Introduction" says nothing
+    indentation = pep["Explain indentation (code lay-out)"]  # under the `=====` title it sits in
+    assert indentation.kind == "question" and lines_of(indentation) == [(10, 10), (10, 11)]
+
+    prose = by_question(derive_cards(note_view(PROSE_NOTE, "srd/Combat.md")))
+    assert sorted(prose) == ["Explain initiative (combat)", "What is combat?"]  # a one-word title over what it is;
+    assert lines_of(prose["Explain initiative (combat)"]) == [(7, 7), (7, 8)]  # no "Regression" (its text is
+    # about something else), and a date and a glyph ("November 26, 2018", "h") name nothing
+
+
+RUN_IN_NOTE = """# Combat
+
+## Cover
+
+***Half Cover***. A target with half cover has a +2 bonus to AC and Dexterity saving throws.
+
+***Speed***. Your base walking speed is 25 feet. Your speed is not reduced by wearing heavy armor.
+
+**Note**: rolls are made with a d20 and the highest result wins every single time.
+
+## Model Size
+
+**LoRA**: Reduces memory usage by storing only the low-rank matrices in every layer.
+
+## Training Speed
+
+**LoRA**: Trains faster because there are fewer parameters to update in every step.
+
+## Tips and Tricks
+
+❒ Dropout – Dropout is a technique used in neural networks to prevent overfitting the
+training data by dropping out neurons with probability p > 0. It forces the model to avoid
+relying too much on particular sets of features.
+❒ Updating weights – In a neural network, weights are updated as follows:
+- Step 1: Take a batch of training data.
+"""
+DEFINITIONS_NOTE = """# Heap
+
+## Introduction
+
+A heap is a specialized tree-based data structure which is a complete tree. In a max heap, the value of a node
+is the greatest in its subtree.
+
+A heap is a useful data structure when the highest priority item is removed often.
+
+## Padding
+
+In this case we refer to $(p_h, p_w)$ padding, the padding on both sides of the input.
+
+This is a good way to keep the output size of the convolution the same as the input.
+"""
+
+
+def test_run_in_labels_and_plain_definitions_make_definition_cards() -> None:
+    cards = by_question(derive_cards(note_view(RUN_IN_NOTE, "notes.md")))
+    assert sorted(cards) == ["What is dropout?", "What is half cover?", "What is speed (cover)?"]  # not "Note" (a
+    # remark), "LoRA" (a label of two aspects) or "Updating weights" ("... as follows:" without what follows)
+    half = cards["What is half cover?"]
+    assert half.kind == "definition" and lines_of(half) == [(5, 5)] and half.answer.startswith("A target with")
+    dropout = cards["What is dropout?"]  # a PDF's bullet, term and dash; up to the end of its second sentence
+    assert lines_of(dropout) == [(21, 23)] and dropout.answer.endswith("particular sets of features.")
+
+    defined = by_question(derive_cards(note_view(DEFINITIONS_NOTE, "heap.md")))
+    heap = defined["What is a heap?"]
+    assert heap.kind == "definition" and heap.start_line == 5
+    assert not [q for q in defined if "we" in q.split() or "this" in q.lower().split()]  # "What are in this case we?"
+
+
+JUNK_NOTE = """# Hermitian matrix
+
+## Contents
+
+- 1 Hermitian matrix characterizations
+- 2 Hermitian matrix applications
+
+## See also[edit]
+
+- Vector space
+- Skew-Hermitian matrix
+
+## References[edit]
+
+1. Frankel, Theodore (2004). The Geometry of Physics.
+2. Horn, Roger (2013). Matrix Analysis.
+
+## Code Examples
+
+- [kMeans.js](./kMeans.js)
+- [kMeans.test.js](./__test__/kMeans.test.js)
+
+## Notes
+
+- Notes are kept short.
+- They are read twice.
+
+### When is the migration completed?
+
+To be completed soon.
+
+## Properties
+
+- A Hermitian matrix has real eigenvalues.
+- Its eigenvectors can be chosen orthonormal.
+"""
+
+
+def test_navigation_headings_link_lists_and_placeholders_make_no_card() -> None:
+    cards = by_question(derive_cards(note_view(JUNK_NOTE, "wikipedia/Hermitian_matrix.html")))
+    assert sorted(cards) == ["Name the properties of hermitian matrix (2)"]  # the page's one real list
+
+
 # --- grading on real cards --------------------------------------------------------------------------------------
 
 

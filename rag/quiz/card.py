@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.answer.note import NoteView
+from rag.answer.select import is_filler
 from rag.answer.units import Unit
 from rag.quiz.wording import heading_title
 
-RULES = 8  # raise when the card rules (cards.py, formulas.py, wording.py) change: every note is derived again
+RULES = 9  # raise when the card rules (cards.py and the modules it calls) change: every note is derived again
 KINDS = ("question", "definition", "list", "formula", "code")
 
 
@@ -65,3 +66,30 @@ def make_card(view: NoteView, i: int, question: str, kind: str, points: Sequence
     heading = " > ".join(heading_title(p) for p in path)
     return Card(card_id(view.source, question), view.source, question, kind, heading,
                 min(p.start_line for p in points), max(p.end_line for p in points), tuple(points))
+
+
+def answers_here(unit: Unit) -> bool:
+    """A unit that can be part of an answer: no chat, no question to the reader, no bare label."""
+    if unit.kind == "heading" or is_filler(unit.text):
+        return False
+    if unit.kind == "sentence" and unit.text.rstrip("*_ ").endswith("?"):
+        return False
+    return not (unit.kind == "row" and unit.header is None)  # a table's header row says nothing alone
+
+
+def merge_nested(view: NoteView, points: list[Point], top: int | None = None) -> list[Point]:
+    """Nested items folded into the item above them: one point per top-level item."""
+    by_line = {u.start_line: u for u in view.units}
+    if top is None:
+        items = [by_line[p.start_line].depth for p in points if p.kind == "item" and p.start_line in by_line]
+        top = min(items, default=0)
+    merged: list[Point] = []
+    for p in points:
+        unit = by_line.get(p.start_line)
+        nested = unit is not None and unit.kind == "item" and unit.depth > top
+        if nested and merged and merged[-1].kind == "item":
+            last = merged[-1]
+            merged[-1] = Point(f"{last.text} {p.text}", last.start_line, p.end_line, "item")
+        else:
+            merged.append(p)
+    return merged

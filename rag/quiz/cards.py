@@ -10,58 +10,67 @@ from dataclasses import replace
 from rag.answer.note import NoteView
 from rag.answer.question import content_words
 from rag.answer.select import is_filler
-from rag.answer.units import Unit, is_lead_in
-from rag.quiz.card import KINDS, RULES, Card, Point, card_id, make_card, point
+from rag.answer.units import is_lead_in
+from rag.quiz.card import KINDS, RULES, Card, Point, answers_here, card_id, make_card, merge_nested, point
+from rag.quiz.commands import command_cards
 from rag.quiz.formulas import MAX_POINTS, formula_card
+from rag.quiz.terms import DEFINES, definition_card, run_in_cards
+from rag.quiz.topics import topic_card
 from rag.quiz.wording import (
     ABOUT_PARENT,
+    ASKS,
     CHAT,
     GENERIC_WORDS,
-    IMPERATIVE,
     LIST_NOUNS,
     NONE,
     VAGUE,
     VAGUE_WORDS,
     asks,
+    explain,
     heading_title,
     is_title_case,
     parent_title,
     sentence_case,
     shares_word,
     term_case,
+    word_set,
 )
 
 __all__ = ["KINDS", "RULES", "Card", "Point", "card_id", "derive_cards"]
 
 MIN_ITEMS, MAX_ITEMS = 2, 12
-# "**Term** is a ...", "An **abstract class** is a class ...", "**RNNs** are a class ...", "X refers to ..."
-DEFINES = re.compile(
-    r"^(?P<article>(?:an?|the)\s+)?\*\*(?P<term>[^*]{2,60}?)\*\*(?P<aside>\s*\([^)]{1,40}\))?\s*,?\s+"
-    r"(?P<verb>is|are|refers? to)\s+(?:an?\b|the\b|one of\b|defined as\b|used (?:to|for)\b|when\b|a set of\b)", re.I)
-PLAIN_REFERS = re.compile(r"^(?:the\s+)?(?P<term>[A-Za-z][\w\- ]{2,40}?)\s+(?P<verb>refers? to)\s+(?!this|that|it)\S",
-                          re.I)
 # A line that is one bold question: "**What is a subnet mask?**", "<summary><b>What is a CLI?</b></summary><br>"
 BOLD_QUESTION = re.compile(r"^\s*(?:<details>\s*)?(?:<summary>\s*)?(?:\*\*|__|<b>|<strong>)"
                            r"(?P<question>[^*_<>]{6,240}?\?)[\s*]*(?:\*\*|__|</b>|</strong>)"
                            r"\s*(?:</summary>)?\s*(?:<br\s*/?>)?\s*$", re.I)
+PLACEHOLDER = re.compile(r"^\W*(?:to be (?:completed|done|written|added|continued)(?: soon| later)?|tbd|todo|to ?do|"
+                         r"coming soon|wip|work in progress|n/?a)\W*$", re.I)
+MARKUP = re.compile(r"<[^>]+>")
+LINKED = re.compile(r"!?\[[^\]]*\]\([^)]*\)|<?https?://\S+|^\s*(?:[-*+]|\d{1,3}[.)])\s+")  # a link and its words
+POINTER = re.compile(r"^\W*(?:see|refer to|read|for more|more at|check out)\b.{0,80}$", re.I)
+TRAILING = word_set("with to for of in on by from and or the a an as")
 ANSWER_HEADING = re.compile(r"^(?:answer|solution|short answer)$", re.I)  # "### Q?" then "#### Answer"
-PLACEHOLDER = re.compile(r"^\W*(?:to be (?:completed|done|added|written)|todo|tbd|coming soon|wip)\W*$", re.I)
 # A collapsed answer's end, or the links that close it ("Useful resources:")
 END_OF_ANSWER = re.compile(
     r"^\s*(?:</details>|(?:useful )?(?:resources|references|links|further reading|see also):?)\s*$", re.I)
 
 
 def derive_cards(view: NoteView) -> list[Card]:
-    """Every card the note makes, in note order; a question asked twice in a note is kept once (the first)."""
+    """Every card the note makes, in note order; a question asked twice in a note is kept once (the first), and so
+    is an answer two rules find ("**What is DevOps?**" over "**DevOps** is …": the question the notes ask)."""
     cards: dict[str, Card] = {}
+    answered: set[tuple[Point, ...]] = set()
     for card in sorted(candidates(view), key=lambda c: (c.start_line, KINDS.index(c.kind))):
-        if card.id not in cards and well_formed(card):
+        if card.id not in cards and card.points not in answered and well_formed(card):
             cards[card.id] = card
+            answered.add(card.points)
     return sorted(cards.values(), key=lambda c: c.start_line)
 
 
 def candidates(view: NoteView) -> Iterator[Card]:
     yield from bold_question_cards(view)
+    yield from command_cards(view)
+    yield from run_in_cards(view)
     for i, unit in enumerate(view.units):
         if unit.kind == "heading":
             yield from heading_cards(view, i)
@@ -77,7 +86,7 @@ def candidates(view: NoteView) -> Iterator[Card]:
 
 def heading_cards(view: NoteView, i: int) -> Iterator[Card]:
     title = heading_title(view.units[i].text)
-    if not title or is_filler(title) or VAGUE.match(title):
+    if not title or is_filler(title) or (VAGUE.match(title) and not asks(title)):
         return
     body = section_body(view, i)
     if asks(title):
@@ -94,6 +103,11 @@ def heading_cards(view: NoteView, i: int) -> Iterator[Card]:
         question, kind = list_question(view, i, title, len(items))
         if question:
             yield make_card(view, i, question, kind, items)
+        return
+    card = topic_card(view, i, title, body[: next((n for n, j in enumerate(body) if view.units[j].kind == "heading"),
+                                                  len(body))])
+    if card:
+        yield card
 
 
 def ask_about(view: NoteView, i: int, title: str) -> str:
@@ -126,19 +140,8 @@ def list_question(view: NoteView, i: int, title: str, n: int) -> tuple[str, str]
         if bare and parent and not shares_word(title, parent):
             return f"Name the {name} of {parent} ({n})", "list"
         return f"Name the {name} ({n})", "list"
-    participle = words[0].endswith("ed") and len(words) > 1 and words[1] in ("by", "to", "with", "in", "for")
-    if words[0] in IMPERATIVE or words[0].endswith("ing") or participle or is_question_heading(view, i, parent):
-        return NONE  # a step or a reason under a question: part of that question's answer, vague alone
-    if len(words) > 1 and words[1] in ("of", "in", "for", "behind"):
-        name = f"the {name}"
-    if parent and not shares_word(title, parent):
-        return f"Explain {name} ({parent})", "question"
-    return (f"Explain {name}", "question") if len(words) > 1 else NONE
-
-
-def is_question_heading(view: NoteView, i: int, parent: str) -> bool:
-    """True if the heading above heading i asks a question (its sub-headings are parts of the answer)."""
-    return len(view.paths[i]) > 1 and asks(heading_title(view.paths[i][-2]))
+    question = explain(view, i, title)
+    return (question, "question") if question else NONE
 
 
 def section_body(view: NoteView, i: int) -> list[int]:
@@ -150,15 +153,6 @@ def section_body(view: NoteView, i: int) -> list[int]:
             break
         body.append(j)
     return body
-
-
-def answers_here(unit: Unit) -> bool:
-    """A unit that can be part of an answer: no chat, no question to the reader, no bare label."""
-    if unit.kind == "heading" or is_filler(unit.text):
-        return False
-    if unit.kind == "sentence" and unit.text.rstrip("*_ ").endswith("?"):
-        return False
-    return not (unit.kind == "row" and unit.header is None)  # a table's header row says nothing alone
 
 
 def intro_points(view: NoteView, body: Sequence[int], question: str) -> list[Point]:
@@ -268,62 +262,35 @@ def list_points(view: NoteView, body: Sequence[int]) -> list[Point]:
     return points if MIN_ITEMS <= len(points) <= MAX_ITEMS else []
 
 
-def merge_nested(view: NoteView, points: list[Point], top: int | None = None) -> list[Point]:
-    """Nested items folded into the item above them: one point per top-level item."""
-    by_line = {u.start_line: u for u in view.units}
-    if top is None:
-        items = [by_line[p.start_line].depth for p in points if p.kind == "item" and p.start_line in by_line]
-        top = min(items, default=0)
-    merged: list[Point] = []
-    for p in points:
-        unit = by_line.get(p.start_line)
-        nested = unit is not None and unit.kind == "item" and unit.depth > top
-        if nested and merged and merged[-1].kind == "item":
-            last = merged[-1]
-            merged[-1] = Point(f"{last.text} {p.text}", last.start_line, p.end_line, "item")
-        else:
-            merged.append(p)
-    return merged
-
-
-def definition_card(view: NoteView, i: int) -> Card | None:
-    """"**Encapsulation** is ..." asked back as "What is encapsulation?", answered by its sentence (and the next)."""
-    unit = view.units[i]
-    text = re.sub(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+", "", unit.text) if unit.kind == "item" else unit.text
-    found = DEFINES.match(text) or (PLAIN_REFERS.match(text) if unit.kind == "sentence" else None)
-    if not found or text.rstrip("*_ ").endswith(":"):  # "X is defined as:" introduces a formula, its own card
-        return None
-    term = found.group("term").strip(" :")
-    if len(term.split()) > 6 or not re.search(r"[A-Za-z]{2}", term):
-        return None
-    aside = (found.groupdict().get("aside") or "").strip()
-    article = (found.groupdict().get("article") or "").lower()
-    name = f"{article}{term_case(term)} {aside}".strip()
-    verb = "are" if found.group("verb").lower() == "are" or (found.group("verb").lower() == "refer to") else "is"
-    points = [point(unit)]
-    nxt = i + 1
-    if unit.kind == "sentence":  # the rest of the paragraph explains the definition, up to two more sentences
-        while (nxt < len(view.units) and len(points) < 3 and view.units[nxt].kind == "sentence"
-               and view.units[nxt].block == unit.block and answers_here(view.units[nxt])):
-            points.append(point(view.units[nxt]))
-            nxt += 1
-    else:  # an item's nested items
-        while nxt < len(view.units) and view.units[nxt].kind == "item" and view.units[nxt].depth > unit.depth:
-            points.append(point(view.units[nxt]))
-            nxt += 1
-        points = points[:4]
-    if len(re.findall(r"\w+", " ".join(p.text for p in points))) < 8:
-        return None
-    return make_card(view, i, f"What {verb} {name}?", "definition", points)
-
-
 def well_formed(card: Card) -> bool:
-    """A card worth asking: its answer says something, and says it about what the question asks."""
-    words = re.findall(r"\w+", card.answer)
-    if len(words) < 4 or not card.points:
+    """A card worth asking: a question that names something, an answer that says something (not only links,
+    markup, a pointer elsewhere or "To be completed."), and says it about what the question asks."""
+    if not card.points or is_fragment(card.question) or not says_something(card):
         return False
     if card.kind in ("formula", "code", "list"):
         return True
     asked = {w.rstrip("s") for w in content_words(card.question)} - VAGUE_WORDS
     said = {w.rstrip("s") for w in content_words(card.answer)}
     return bool(asked & said)
+
+
+def is_fragment(question: str) -> bool:
+    """"Explain contents", "Name the tips of": too short to name anything, or trailing off. A short question the
+    notes ask themselves ("Why LSTM?", "What is it used for?") is one."""
+    tokens = re.sub(r"\s*\([^)]*\)\s*\??$", "", question).rstrip("?. ").split()
+    if not tokens or (tokens[-1].lower() in TRAILING and not question.endswith("?")):
+        return True
+    return len(question.split()) < 3 and not (question.endswith("?") and ASKS.match(question))
+
+
+def says_something(card: Card) -> bool:
+    """The answer has words of its own beyond links, HTML and "See …" pointers, and is not a placeholder."""
+    if PLACEHOLDER.match(card.answer):
+        return False
+    if card.kind == "code":  # `curl <url>` is a command, <url> its argument; a bare address is a link
+        return len(re.findall(r"\w+", card.answer)) >= 2 and not re.fullmatch(r"\s*<?https?://\S+\s*", card.answer)
+    texts = [LINKED.sub(" ", MARKUP.sub(" ", p.text)) for p in card.points]
+    if all(POINTER.match(t) for t in texts):
+        return False
+    words = re.findall(r"\w+", " ".join(texts))
+    return len(words) >= (2 if card.kind == "code" else 4)

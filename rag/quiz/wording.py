@@ -6,6 +6,7 @@ import re
 
 from rag.answer.note import NoteView
 from rag.answer.question import content_words
+from rag.chunk import note_title
 
 
 def word_set(text: str) -> frozenset[str]:
@@ -15,17 +16,29 @@ def word_set(text: str) -> frozenset[str]:
 # A heading that asks: ends with "?", or opens with a question word or an exercise verb.
 ASKS = re.compile(r"^(?:how|what|why|when|which|where|who|is|are|can|does|do|should|explain|describe|define|"
                   r"compare|write|implement|list|name|differentiate)\b", re.I)
+# A page's furniture, not its subject: tables of contents, reading lists, licences.
+NAVIGATION = (r"(?:table of )?contents|references?|see also|footnotes|notes and references|references and footnotes|"
+              r"(?:further|additional|recommended) reading|(?:\w+ )?links|(?:\w+ )?resources|bibliography|sources|"
+              r"citations|acknowledge?ments|credits|licen[cs]e|copyright|navigation|changelog|related(?: \w+)?|"
+              r"read more|external links")
 # Headings nobody can be asked about: a card under them would be vague.
 VAGUE = re.compile(r"^(?:summary|in summary|conclusion|conclusions|overview|introduction|notes?|additional notes|"
                    r"example|examples|output|explanation|code|code example|example usage|usage|result|results|"
                    r"final thoughts|recap|tl;?dr|note|answer|solution|details|more|misc|other|why|how|what|"
                    r"example (?:in|with|of|without)\b.*|explanation of .*|.*\bexample\b.*|.*\boutput\b.*|"
-                   r"step \d+.*)$", re.I)
+                   r"step \d+.*|setup|exercises?|discussions?|(?:\w+ ){0,2}questions|" + NAVIGATION + ")$", re.I)
 CHAT = re.compile(r"^(?:so|but|and|then|ok|okay|yes|no|also|actually|wait|hmm|right)\b", re.I)
 NONE = ("", "")
+GENERIC_NAME = re.compile(r"^(?:readme|index|notes?|untitled|main|cheat ?sheet)$", re.I)  # file names that say nothing
+MONTHS = word_set("""january february march april may june july august september october november december jan feb
+mar apr jun jul aug sep sept oct nov dec""")
+DATE = re.compile(r"\b\d{1,2},? \d{4}\b|\b\d{4}-\d{2}-\d{2}\b")
 IMPERATIVE = word_set("""analyze analyse augment use apply check choose handle avoid consider try collect monitor tune
 evaluate define identify select perform ensure add remove train test compute calculate plot
 implement run start keep make let get set build create""")
+SUBTITLE_WORDS = word_set("""a an the in depth in-depth detailed comprehensive complete quick brief short overview
+comparison introduction guide explanation summary deep dive primer tutorial""")
+ADVICE = word_set("always never don do be")  # "Always be positive": a rule to follow, not a topic
 VAGUE_WORDS = frozenset({"use", "one", "which", "choose", "work", "works", "matter", "matters", "mean", "better"})
 FORMULA_VAGUE = frozenset({"overview", "formulation", "intuition", "derivation", "equations", "equation", "formula",
                            "formulas", "mathematical", "example", "interpretation", "explanation", "step", "steps",
@@ -40,7 +53,7 @@ differences types applications steps solutions techniques methods strategies ass
 components layers architectures variants examples scenarios considerations definitions issues
 properties rules metrics losses ways reasons principles pros cons uses stages phases kinds
 categories factors causes effects approaches tips best practices functions algorithms models terms
-elements parts""")
+elements parts ingredients directions instructions requirements prerequisites materials""")
 GENERIC_WORDS = LIST_NOUNS | {"key", "main", "common", "other", "important", "use", "and", "&", "the", "major",
                               "typical", "general", "some", "additional", "related"}
 # A generic heading that asks its own question about the topic above it.
@@ -65,7 +78,10 @@ ABOUT_PARENT = {
 def heading_title(text: str) -> str:
     """A heading's words without numbering, emphasis, a notebook's `#` or a trailing colon."""
     title = re.sub(r"[*_`]+", "", text).strip().lstrip("#").strip()
-    title = NUMBERING.sub("", title).strip().rstrip(":").strip()
+    title = re.sub(r"\s*(?:\[edit\]|#|¶|\(\d+\))$", "", title)  # "[edit]" links, anchors, counts ("(37)")
+    title = re.sub(r"^[^\x00-\u1fff\w]+\s*", "", title)  # emoji and glyphs before the words ("📝 Notebooks")
+    title = NUMBERING.sub("", title).strip().rstrip(":!\u200b").strip()
+    title = re.sub(r"^\[(.+)\]$", r"\1", title)  # "[**Training**]": a book's highlight, not a link
     return re.sub(r"\s+", " ", title)
 
 
@@ -73,6 +89,14 @@ def asks(title: str) -> bool:
     """A heading that is a question a reader could answer (a long prose line typed after `#` is not one)."""
     words = len(title.split())
     return 2 <= words <= 25 and (title.endswith("?") or (bool(ASKS.match(title)) and words >= 3))
+
+
+def names_topic(title: str) -> bool:
+    """A heading that names something to study: words, not a date, a glyph ("h", "XTx") or page furniture."""
+    words = [w for w in re.findall(r"[^\W\d_]{3,}", title) if w.lower() not in MONTHS]
+    if not words or VAGUE.match(title) or DATE.search(title):
+        return False
+    return len(words) > 1 or len(words[0]) > 3 or words[0].isupper()
 
 
 def shares_word(a: str, b: str) -> bool:
@@ -88,7 +112,10 @@ def parent_title(view: NoteView, i: int) -> str:
         words = re.findall(r"[\w&]+", title.lower())
         if title and not VAGUE.match(title) and not all(w in GENERIC_WORDS for w in words) and not asks(title) \
                 and len(words) <= 10:
-            return term_case(title)
+            return title.lower() if title.isupper() and len(title) > 5 else term_case(title)  # "MULTICLASSING"
+    name = note_title(view.source)
+    if not any(line.startswith("# ") for line in view.lines) and not GENERIC_NAME.match(name):
+        return term_case(name)  # a note untitled inside is titled by its file name, as Obsidian shows it
     return ""
 
 
@@ -133,3 +160,23 @@ def lower_first(text: str) -> str:
 
 def sentence_case(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+def explain(view: NoteView, i: int, title: str) -> str:
+    """"Explain overfitting (issues with RNN)" for a topic heading; "" for a step or a reason under a question,
+    and for a one-word heading with no topic above it (too little to ask about)."""
+    head, _, tail = title.partition(": ")
+    if tail and set(re.findall(r"\w+", tail.lower())) <= SUBTITLE_WORDS:  # "SVM: An In-Depth Overview"
+        title = head
+    name = term_case(title)
+    words = re.findall(r"[\w&]+", title.lower())
+    parent = parent_title(view, i)
+    participle = words[0].endswith("ed") and len(words) > 1 and words[1] in ("by", "to", "with", "in", "for")
+    under_question = len(view.paths[i]) > 1 and asks(heading_title(view.paths[i][-2]))
+    if words[0] in IMPERATIVE | ADVICE or words[0].endswith("ing") or participle or under_question:
+        return ""  # a step or a reason under a question: part of that question's answer, vague alone
+    if len(words) > 1 and words[1] in ("of", "in", "for", "behind"):
+        name = f"the {name}"
+    if parent and not shares_word(title, parent):
+        return f"Explain {name} ({parent})"
+    return f"Explain {name}" if len(words) > 1 else ""
