@@ -58,7 +58,7 @@ class Budget:
         return f"v{CHUNKER_VERSION}:{self.max_tokens}:{self.overlap_tokens}"
 
 
-CHUNKER_VERSION = 12  # bump when chunk boundaries or headings change, so `rag index` re-cuts every note
+CHUNKER_VERSION = 13  # bump when chunk boundaries or headings change, so `rag index` re-cuts every note
 
 
 @dataclass(frozen=True)
@@ -78,16 +78,19 @@ def chunk_note(note: Note, budget: Budget) -> list[Chunk]:
     """Split a note into chunks that keep headings, code, tables and items whole where they fit."""
     lines = note.text.split("\n")
     chunks: list[Chunk] = []
-    title = note_title(note.source)
-    for piece in pack_tree(build_sections(parse_blocks(lines, plain_text(note.source))), lines, budget):
+    blocks = parse_blocks(lines, plain_text(note.source))
+    # A note with no heading at all is titled by its file name, as a notes app shows it; one with headings
+    # keeps its own (a stretch between its topics is not about the file's name).
+    title = "" if any(b.path for b in blocks) else note_title(note.source)
+    for piece in pack_tree(build_sections(blocks), lines, budget):
         chunk = to_chunk(note.source, piece, lines)
-        chunks.append(chunk if chunk.heading else replace(chunk, heading=title))
+        chunks.append(chunk if chunk.heading or not title else replace(chunk, heading=title))
     return chunks
 
 
 def note_title(source: str) -> str:
-    """A note's file name as its title ("2023-09-12 Meeting with Steph"): the heading of the lines no heading
-    of its own covers, as a notes app shows it (a note that is only its title's subject is found by it)."""
+    """A note's file name as its title ("2023-09-12 Meeting with Steph"): a note that is only its title's
+    subject is found by it."""
     stem = source.rsplit("/", 1)[-1].rsplit(".", 1)[0]
     return re.sub(r"(?<=[A-Za-z])[-_]+(?=[A-Za-z])", " ", stem).strip()
 

@@ -82,6 +82,8 @@ def test_text_with_no_headings_is_filed_under_the_notes_title(model_tokens, limi
     note = note_of("\n\n".join(f"Paragraph {i} talks about topic {i}." for i in range(50)))
     chunks = chunk_note(note, budget_for(model_tokens, limit, 60))
     assert len(chunks) > 1 and all(c.heading == "n" for c in chunks)  # n.md, as a notes app titles it
+    headed = chunk_note(note_of("Intro words before any heading.\n\n# Topic\n\nText."), budget_for(model_tokens, limit))
+    assert headed[0].heading in ("", "Topic")  # a note with headings keeps its own: no file-name title
     assert chunks[0].start_line == 1 and chunks[-1].end_line == 99
     assert_exact_spans(note, chunks)
 

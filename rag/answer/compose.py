@@ -17,7 +17,6 @@ from rag.answer.question import Asked, content_words, read_question, resolve_fol
 from rag.answer.reading import Reading, is_quotable
 from rag.answer.render import compose, compose_table
 from rag.answer.table import MAX_ANCHORS, Grid, build_grid, covers_aspects
-from rag.chunk import note_title
 from rag.errors import InvalidInput, LLMError, StoreUnavailable
 from rag.models import Answer, Passage
 
@@ -237,11 +236,11 @@ def unit_texts(view: NoteView) -> list[str]:
 
 
 def unit_view(view: NoteView, i: int) -> str:
-    """What the embedder sees of a unit: the heading it sits under (the note's title under none) and the line
-    that introduces it."""
+    """What the embedder sees of a unit: the heading it sits under (a note without headings: its title) and the
+    line that introduces it."""
     unit = view.units[i]
     lead = view.units[unit.lead].text[:VIEW_CHARS] if unit.lead is not None else ""
-    context = unit.context or note_title(view.source)
+    context = unit.context or view.title
     parts = [context, lead, unit.text[: 2 * VIEW_CHARS if unit.kind == "code" else VIEW_CHARS]]
     return "\n".join(p for p in parts if p)
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from rag.answer.units import Unit, split_passage
-from rag.chunk import parse_blocks
+from rag.chunk import note_title, parse_blocks
 from rag.headings import plain_text
 from rag.models import Passage
 
@@ -41,6 +41,11 @@ class NoteView:
         self.units: list[Unit] = split_passage(whole) if self.lines else []
         self.paths = unit_paths(self.lines, self.units, plain_text(self.source))
         self._starts = [c.start_line for c in self.chunks]
+
+    @cached_property
+    def title(self) -> str:
+        """The file name, for a note with no heading of its own (what a notes app shows as its title)."""
+        return "" if any(u.kind == "heading" for u in self.units) else note_title(self.source)
 
     @cached_property
     def first_unit_at(self) -> list[int]:
