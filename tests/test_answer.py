@@ -310,6 +310,7 @@ def test_answers_show_no_layout_html_or_cross_reference_roles() -> None:
     assert without_markup("A tree <img src='t.png' alt='binary tree'> and<br/>more :label:`fig_tree`") == \
         "A tree binary tree and more"
     assert without_markup("e<sup>-kn/m</sup> <!-- note to self -->") == "e<sup>-kn/m</sup>"
+    assert without_markup("[!Info] Priority of date fields") == "Priority of date fields"
     view = view_of("# Q\n\n<details>\n\nLoad is the run queue length.<br>\n\n</details>")
     answer, _ = compose([(view, i) for i in range(len(view.units))])
     assert "<details>" not in answer and "<br>" not in answer and "Load is the run queue length. [1]" in answer
@@ -402,6 +403,24 @@ def test_standalone_questions_are_left_alone() -> None:
 def test_a_follow_up_is_known_by_what_it_refers_to_not_by_its_length(question: str, follows: bool) -> None:
     history = [("user", "exhaustion levels 1-6, what does each do?"), ("assistant", "Level 1: ... [1]")]
     assert (resolve_followup(question, history) != question) is follows
+
+
+def test_a_follow_up_quotes_what_the_previous_answer_did_not(make_rag) -> None:
+    rag = make_rag()
+    filler = " ".join(f"Layer {n} of the network keeps its own weights and biases." for n in range(40))
+    (rag.settings.corpus_dir / "dropout.md").write_text(
+        "# Dropout\n\nDropout is a regularisation technique that zeroes random activations while training.\n\n"
+        f"{filler}\n\nDropout was introduced by Srivastava and colleagues in 2014 to reduce overfitting.\n\n"
+        f"{filler}\n")
+    rag.index()
+    first = rag.ask("what is dropout?")
+    assert first.answered and "zeroes random activations" in first.text
+    history = [("user", "what is dropout?"), ("assistant", first.text)]
+    more = rag.ask("what is dropout? tell me more", 5, history)  # names its topic: read alone, says it all again
+    assert "zeroes random activations" in more.text
+    more = rag.ask("tell me more about it", 5, history)
+    assert more.answered and more.search_query != "tell me more about it"
+    assert "Srivastava" in more.text and "zeroes random activations" not in more.text
 
 
 def test_follow_up_of_a_follow_up_keeps_the_original_topic() -> None:

@@ -13,7 +13,14 @@ import numpy as np
 from rag.answer.evidence import Verdict, judge
 from rag.answer.labels import code_after, intent_sections
 from rag.answer.note import NoteView
-from rag.answer.question import Asked, content_words, read_question, resolve_followup, without_negated
+from rag.answer.question import (
+    Asked,
+    content_words,
+    read_question,
+    resolve_followup,
+    said_before,
+    without_negated,
+)
 from rag.answer.reading import Reading, is_quotable
 from rag.answer.render import compose, compose_table
 from rag.answer.table import MAX_ANCHORS, Grid, build_grid, covers_aspects
@@ -103,7 +110,7 @@ class Answerer:
         search_query = resolve_followup(question, history, self.settings.max_query_chars)
         passages = self.retriever.search(search_query, k, sources)
         corrected = self.retriever.correct(search_query)
-        asked = read_question(self.retriever.correct(question), corrected)
+        asked = read_question(self.retriever.correct(question), corrected, said_before(history, search_query, question))
         reading = self.read(asked, passages)
         verdict = self.judge(reading, corrected, passages)
         if not verdict.answered:

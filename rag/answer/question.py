@@ -251,9 +251,31 @@ class Asked:
     own_subject: bool  # it names its subject ("show me the code" does not)
     aspects: tuple[str, ...]  # what a table question wants compared, a row each
     compared: tuple[list[str], list[str], list[str]] | None  # "A vs B ...": A's words, B's words, what is asked
+    said: str = ""  # a follow-up's previous answer, normalised (said_before): not worth saying again
+
+    def already_said(self, text: str) -> bool:
+        """True if a follow-up's previous answer quoted this text already."""
+        text = plain_words(text)
+        return len(text) >= SAID_MIN and text in self.said
 
 
-def read_question(question: str, query: str | None = None) -> Asked:
+SAID_MIN = 30  # characters: a shorter line may well be said twice
+
+
+def plain_words(text: str) -> str:
+    """Text without citation markers, emphasis or code marks, lower case, single spaces: to compare quotes."""
+    return " ".join(re.sub(r"\[\d+\]|[*_`]", " ", text).lower().split())
+
+
+def said_before(history: Sequence[tuple[str, str]], query: str, question: str) -> str:
+    """What the conversation's last answer said, when the question follows up on it (else nothing)."""
+    if query == question:
+        return ""
+    answers = [content for role, content in history if role == "assistant"]
+    return plain_words(answers[-1]) if answers else ""
+
+
+def read_question(question: str, query: str | None = None, said: str = "") -> Asked:
     """Read a question (and the query it is searched with, if a follow-up's topic was added) once."""
     query = query or question
     return Asked(
@@ -262,4 +284,5 @@ def read_question(question: str, query: str | None = None) -> Asked:
         formula=wants_formula(question), references=wants_references(question), questions=wants_questions(question),
         listing=tuple(listed_subject(question)), own_subject=names_subject(question),
         aspects=tuple(table_aspects(question)), compared=compared_sides(question) or compared_sides(query),
+        said=said,
     )

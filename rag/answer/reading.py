@@ -18,6 +18,7 @@ PASSAGE_PRIOR = 0.25  # a unit of a better-ranked passage gets up to this much e
 PART_WEIGHT = 0.8  # a part's best unit is found by the part (with its subject), a little by the whole question
 PART_PRIOR_SHARE = 0.5  # a part is found more by its own words than by the rank of its passage
 TOPIC_BONUS = 0.1  # a follow-up's unit that names the conversation's topic (in its headings or text)
+ALREADY_SAID = 0.2  # less relevance for a unit the previous answer quoted, when the question follows it up
 FOLLOW_UP_WEIGHT = 0.7  # weight of the follow-up question itself against the query resolved with its topic
 
 
@@ -60,7 +61,7 @@ class Reading:
     def choose(self) -> tuple[Picked, list[int]]:
         """The units to quote, and the question's parts the notes leave unanswered."""
         asked = self.asked
-        quoting = Quoting(asked.references, asked.questions)
+        quoting = Quoting(asked.references, asked.questions, asked.already_said)
         candidates = self.candidates(quoting)
         code = [c for c in candidates if c.view.units[c.index].kind == "code" and not is_output(c.view.units[c.index])
                 and code_lines(c.view.units[c.index]) >= 1]
@@ -103,7 +104,8 @@ class Reading:
                           for p, s in enumerate(sims))
             # a part's "when is it useful" is about its own subject, not any section of uses nearby
             labelled = tuple(on_intent(view, i, wants if k == 0 else wants - {"use"}) for k, wants in enumerate(wanted))
-            found.append(Candidate(view, i, float(main[n]) + extra[0], parts, sims, labelled[0] and on_topic,
+            said = ALREADY_SAID if asked.already_said(unit.text) else 0.0  # a follow-up wants what is new
+            found.append(Candidate(view, i, float(main[n]) + extra[0] - said, parts, sims, labelled[0] and on_topic,
                                    labelled[1:]))
         return found
 

@@ -4,7 +4,7 @@ whole where it fits, else its best blocks (pure over scores)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rag.answer.markup import without_markup
@@ -54,6 +54,7 @@ class Quoting:
 
     references: bool = False
     questions: bool = False
+    repeats: Callable[[str], bool] = lambda text: False  # a follow-up's previous answer quoted this text
 
     def allows(self, unit: Unit) -> bool:
         text = without_markup(unit.text)
@@ -163,7 +164,8 @@ def trim(view: NoteView, section: Section, anchors: Sequence[int], scores: dict[
     """
     units = range(section.start, section.end + 1)
     if size(view, section.start, section.end) <= budget:
-        return [i for i in units if quoting.allows(view.units[i])]
+        return [i for i in units if quoting.allows(view.units[i])
+                and (i in anchors or not quoting.repeats(view.units[i].text))]
     groups = group_units(view, section, quoting)
     key = id(view)
 
@@ -178,7 +180,8 @@ def trim(view: NoteView, section: Section, anchors: Sequence[int], scores: dict[
     for group in ranked:
         cost = sum(len(view.units[i].text) + 5 for i in group)
         anchored = any(a in group for a in anchors)
-        if not anchored and (used + cost > budget or score(group) < anchor_score - FILL_GAP):
+        repeated = all(quoting.repeats(view.units[i].text) for i in group)  # a follow-up's answer said it
+        if not anchored and (used + cost > budget or score(group) < anchor_score - FILL_GAP or repeated):
             continue  # room left is no reason to quote a block that answers less well
         if used + cost > budget:
             group = cut_group(view, group, scores, max(budget - used, budget // 3), anchors)
