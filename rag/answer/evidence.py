@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rag.answer.question import content_words
+from rag.answer.question import GENERIC, content_words
 from rag.intents import INTENTS
 from rag.models import Passage
 
@@ -47,6 +47,7 @@ def share_present(question: str, passages: Sequence[Passage]) -> float:
     """The share of the question's words (by stem) that the passages' headings and text use."""
     asks = "|".join(pattern for pattern, _ in INTENTS.values())  # what is wanted, not what about
     words = [w for w in content_words(question) if w.isalpha() and len(w) > 2 and not re.fullmatch(asks, w)]
+    words = [w for w in words if w not in GENERIC] or words  # "difference", "formula": asked of any subject
     if not words or not passages:
         return 0.0
     stem = stemmer()
