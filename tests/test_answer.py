@@ -368,6 +368,17 @@ def test_a_qa_notes_answer_section_counts_above_its_extras() -> None:
     assert adjustment(view, answer_unit, set(), None, []) > adjustment(view, extra_unit, set(), None, [])
 
 
+def test_a_cells_output_answers_a_question_about_what_the_code_gives() -> None:
+    from rag.answer.question import read_question
+    from rag.answer.reading import reads_as_prose
+
+    view = view_of("# Slices\n\nYou cannot grow an array this way:\n\n```python\na[2:5] = [1, 2, 3, 4]\n```\n\n"
+                   "```output\ncannot copy sequence with size 4 to array axis with dimension 3\n```")
+    output = next(i for i, u in enumerate(view.units) if u.text.startswith("```output"))
+    assert reads_as_prose(view.units[output], read_question("what error do I get if I assign a longer list?"))
+    assert not reads_as_prose(view.units[output], read_question("how do slices work?"))
+
+
 def test_a_part_of_the_question_nothing_answers_is_named() -> None:
     view = view_of("# A\n\nAlpha is the first letter.\n\n# B\n\nBeta is the second letter.")
     cands = [Candidate(view, 1, 0.9, (0.9, 0.1), (0.9, 0.1)), Candidate(view, 3, 0.2, (0.2, 0.2), (0.2, 0.2))]

@@ -98,3 +98,12 @@ def test_code_is_wanted_when_a_question_shows_an_identifier_or_asks_to_see_a_fun
     from rag.answer.question import wants_code
 
     assert wants_code(question) is code
+
+
+def test_an_interjection_is_no_part_of_the_question_and_results_are_asked_for() -> None:
+    from rag.answer.question import read_question
+
+    assert question_parts("nice - and how do I run that wasm file outside the browser?") == [
+        "how do I run that wasm file outside the browser"]
+    assert read_question("what error do I get if I assign a longer list to a slice?").result
+    assert not read_question("what is a slice?").result

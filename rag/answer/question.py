@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from rag.intents import intents
 from rag.lexical import STOPWORDS
 
+INTERJECTION = re.compile(r"^\s*(?:(?:ok(?:ay)?|nice|cool|great|thanks|thank you|right|hmm+|got it)\b\W*)+", re.I)
 FOLLOW_UP_START = re.compile(r"^(?:(?:ok(?:ay)?|nice|cool|great|thanks|right|hmm+)\W+)*"
                              r"(?:and|but|also|so|then|or|what about|how about|what of|same for|what if)\b", re.I)
 PRONOUN = re.compile(r"\b(?:it|its|it's|they|them|their|this|that|these|those|former|latter|both|each|one|ones|"
@@ -154,6 +155,14 @@ def wants_formula(question: str) -> bool:
     return FORMULA_WORDS.search(question) is not None
 
 
+RESULT_WORDS = re.compile(r"\b(?:errors?|output|outputs|prints?|printed|returns?|returned|results?)\b", re.I)
+
+
+def wants_result(question: str) -> bool:
+    """True if the question asks what code gives (its output, error or return value)."""
+    return RESULT_WORDS.search(question) is not None
+
+
 def wants_table(question: str) -> bool:
     """True if the question asks for a table or a side-by-side comparison."""
     return TABLE_WORDS.search(question) is not None
@@ -175,6 +184,7 @@ def question_parts(question: str) -> list[str]:
     """The parts of a multi-part question, each readable alone: its clauses ("what is X and when would I use
     it?"), the aspects it lists ("A vs B on speed, memory and accuracy"), the sides it compares; one part
     for a simple question. Later parts carry the first one's subject ("X when would I use it")."""
+    question = INTERJECTION.sub("", question) or question  # "nice - and how do I run it?" asks one thing
     clauses = [p.strip(" ?.,") for p in PART_SPLIT.split(question) if len(p.split()) >= 2]
     if not clauses:
         return [question]
@@ -251,6 +261,7 @@ class Asked:
     own_subject: bool  # it names its subject ("show me the code" does not)
     aspects: tuple[str, ...]  # what a table question wants compared, a row each
     compared: tuple[list[str], list[str], list[str]] | None  # "A vs B ...": A's words, B's words, what is asked
+    result: bool = False  # ... for what code gives (an output, an error)
     said: str = ""  # a follow-up's previous answer, normalised (said_before): not worth saying again
 
     def already_said(self, text: str) -> bool:
@@ -284,5 +295,5 @@ def read_question(question: str, query: str | None = None, said: str = "") -> As
         formula=wants_formula(question), references=wants_references(question), questions=wants_questions(question),
         listing=tuple(listed_subject(question)), own_subject=names_subject(question),
         aspects=tuple(table_aspects(question)), compared=compared_sides(question) or compared_sides(query),
-        said=said,
+        result=wants_result(question), said=said,
     )

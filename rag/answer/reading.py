@@ -70,7 +70,7 @@ class Reading:
             best = max(in_language or code, key=lambda c: c.rel)
             return [(best.view, i) for i in code_answer(best.view, best.index)], []
         prose = [c for c in candidates
-                 if c.view.units[c.index].kind != "code" or explains_itself(c.view.units[c.index])]
+                 if c.view.units[c.index].kind != "code" or reads_as_prose(c.view.units[c.index], asked)]
         return choose(prose, len(asked.parts), table=asked.table, quoting=quoting, listing=asked.listing,
                       formula=asked.formula)
 
@@ -92,7 +92,7 @@ class Reading:
         for n, (view, i, rank) in enumerate(self.places):
             unit = view.units[i]
             if not is_quotable(unit) or not quoting.allows(unit) or dangles(view, i) or (
-                    unit.kind == "code" and not asked.code and not explains_itself(unit)):
+                    unit.kind == "code" and not asked.code and not reads_as_prose(unit, asked)):
                 continue
             prior = PASSAGE_PRIOR / (1 + rank)
             on_topic = not topic or bool(topic & word_keys(content_words(f"{' '.join(view.paths[i])} {unit.text}")))
@@ -108,6 +108,12 @@ class Reading:
             found.append(Candidate(view, i, float(main[n]) + extra[0] - said, parts, sims, labelled[0] and on_topic,
                                    labelled[1:]))
         return found
+
+
+def reads_as_prose(unit: Unit, asked: Asked) -> bool:
+    """A code block that can answer a question not asking for code: a commented stanza, or what the code
+    printed when the question asks what it gives ("what error do I get if ...")."""
+    return explains_itself(unit) or (asked.result and is_output(unit))
 
 
 def code_lines(unit: Unit) -> int:
