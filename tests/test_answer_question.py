@@ -104,6 +104,6 @@ def test_an_interjection_is_no_part_of_the_question_and_results_are_asked_for() 
     from rag.answer.question import read_question
 
     assert question_parts("nice - and how do I run that wasm file outside the browser?") == [
-        "how do I run that wasm file outside the browser"]
+        "and how do I run that wasm file outside the browser"]  # one part, not "nice" and the question
     assert read_question("what error do I get if I assign a longer list to a slice?").result
     assert not read_question("what is a slice?").result
