@@ -121,8 +121,6 @@ def code_lines(unit: Unit) -> int:
     return sum(1 for line in unit.text.split("\n") if line.strip() and not re.match(r"\s*(?:`{3,}|~{3,})", line))
 
 
-
-
 def is_quotable(unit: Unit) -> bool:
     """A unit that can answer on its own: not a heading, not a label, not a question the notes ask, not chat."""
     return unit.kind != "heading" and not is_label(unit) and not is_question(unit) and not is_filler(unit.text)
