@@ -261,6 +261,16 @@ def test_a_command_under_its_description_is_quoted_with_it() -> None:
     assert "Connect through a jump host" in answer and "`ssh -J user@jump user@host`" in answer
 
 
+def test_a_cheat_sheet_section_is_quoted_by_the_commands_that_answer_not_whole() -> None:
+    pairs = "\n\n".join(f"- Do task number {n}:\n\n`tool --task {n}`" for n in range(8))
+    view = view_of(f"# tool\n\n{pairs}")
+    command = next(i for i, u in enumerate(view.units) if u.text == "`tool --task 5`")
+    scores = {i: 0.2 for i in range(len(view.units))}
+    scores.update({command: 0.9, command - 1: 0.8})
+    answer, _ = compose(choose(candidates(view, scores), 1)[0])
+    assert "`tool --task 5`" in answer and "Do task number 5" in answer and "--task 2" not in answer
+
+
 def test_reading_lists_and_exercises_are_quoted_only_when_asked_for() -> None:
     from rag.answer.select import Quoting
 

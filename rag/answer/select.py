@@ -24,6 +24,7 @@ FILLER = re.compile(r"^\W*(?:let me know\b|feel free\b|i hope (?:this|that)\b|ho
                     r"|\bwould you like (?:me to|a|an|more|guidance)\b", re.I)
 LEGEND = re.compile(r"^\W*where\W*:?\s*$|^\W*where\b.*:\s*$", re.I)  # "Where:" introduces a formula's symbols
 ASKS_READER = re.compile(r"^\W*(?:exercises?|problems?|questions?|quiz\w*|practice|homework|self[- ]check)\W*$", re.I)
+MANY_BLOCKS = 6  # a section of this many blocks (a cheat sheet's commands) is quoted by the blocks that answer
 MAX_SECTIONS = 4
 WIDENING, MAX_WIDENING = 0.25, 1.5  # the budget grows by this share per further section, up to this
 WHOLE_CODE = 100  # lines: a code block up to this long is quoted whole when code is asked for
@@ -163,10 +164,10 @@ def trim(view: NoteView, section: Section, anchors: Sequence[int], scores: dict[
     cut to their best items if they alone are over the budget.
     """
     units = range(section.start, section.end + 1)
-    if size(view, section.start, section.end) <= budget:
+    groups = group_units(view, section, quoting)
+    if size(view, section.start, section.end) <= budget and len(groups) < MANY_BLOCKS:
         return [i for i in units if quoting.allows(view.units[i])
                 and (i in anchors or not quoting.repeats(view.units[i].text))]
-    groups = group_units(view, section, quoting)
     key = id(view)
 
     def score(group: list[int]) -> float:
