@@ -271,11 +271,13 @@ def cell_end(lines: list[str], i: int) -> int:
 
 def is_prose(line: str) -> bool:
     """A line that reads as a sentence, not code: mostly plain words ("In Python, `__init__()` runs...")."""
-    if not PROSE.match(line):
-        return False
-    tokens = line.split()
-    plain = sum(bool(PLAIN_WORD.match(t.strip("*_`()"))) for t in tokens)
-    return len(tokens) >= 6 and plain >= 0.6 * len(tokens)
+    return PROSE.match(line) is not None and len(line.split()) >= 6 and plain_share(line) >= 0.6
+
+
+def plain_share(text: str) -> float:
+    """The share of a text's words that are plain words, not code, symbols or numbers."""
+    tokens = text.split()
+    return sum(bool(PLAIN_WORD.match(t.strip("*_`()\"'"))) for t in tokens) / len(tokens) if tokens else 0.0
 
 
 def run_end(lines: list[str], i: int, continues: Callable[[str], bool]) -> int:

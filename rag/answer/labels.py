@@ -24,7 +24,7 @@ CODE_LOOKAHEAD = 12  # units after a passage searched for an example in the lang
 DEFINES = re.compile(r"\b(?:is|are) (?:a|an|the)\b|\brefers? to\b|\balso (?:known|called) as\b|\bis defined as\b"
                      r"|\bstands for\b")
 MAX_INTENT_UNITS = 30  # units of a section found by its heading's intent label that are scored
-ANSWER_HEADING = re.compile(r"^\W*(?:(?:short |the )?answers?|a|explanation)\W*$", re.I)
+ANSWER_HEADING = re.compile(r"^\W*(?:(?:short |the )?answers?|a|explanation|solution)\W*$", re.I)  # under a question
 
 
 def label_of(view: NoteView, i: int) -> str:

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
+from rag.answer.labels import ANSWER_HEADING
 from rag.answer.note import NoteView
 from rag.answer.question import content_words
 from rag.answer.select import is_filler
@@ -49,7 +50,6 @@ MARKUP = re.compile(r"<[^>]+>")
 LINKED = re.compile(r"!?\[[^\]]*\]\([^)]*\)|<?https?://\S+|^\s*(?:[-*+]|\d{1,3}[.)])\s+")  # a link and its words
 POINTER = re.compile(r"^\W*(?:see|refer to|read|for more|more at|check out)\b.{0,80}$", re.I)
 TRAILING = word_set("with to for of in on by from and or the a an as")
-ANSWER_HEADING = re.compile(r"^(?:answer|solution|short answer)$", re.I)  # "### Q?" then "#### Answer"
 # A collapsed answer's end, or the links that close it ("Useful resources:")
 END_OF_ANSWER = re.compile(
     r"^\s*(?:</details>|(?:useful )?(?:resources|references|links|further reading|see also):?)\s*$", re.I)

@@ -8,13 +8,13 @@ from collections.abc import Sequence
 
 from rag.answer.note import NoteView
 from rag.answer.units import is_lead_in, is_output
+from rag.chunk import plain_share
 from rag.quiz.card import Card, Point, answers_here, make_card, merge_nested, point
 from rag.quiz.terms import definition_card, plural_verb
 from rag.quiz.wording import GENERIC_WORDS, asks, explain, heading_title, names_topic, shares_word, term_case, word_set
 
 OPENING_SENTENCES = 3  # a topic's answer: the sentences that open its section (and what the last one leads into)
 MAX_LED = 6  # items, rows or code a lead-in brings along
-PLAIN = re.compile(r"[A-Za-z][a-z'’-]*[,.:;!?]?")
 LINK = re.compile(r"!?\[[^\]]*\]\([^)]*\)|<?https?://\S+")
 # A heading that says something rather than names it: "MAE is not differentiable at the origin", "err(x) = …",
 # "To tag an image" (a cheat sheet's how-to line, asked as such).
@@ -73,10 +73,9 @@ def reads_as_prose(text: str) -> bool:
     """A sentence of words ("Initiative determines the order of turns."), not a formula, command or caption: it
     opens like a sentence, ends like one, and is mostly plain words."""
     words = text.split()
-    plain = sum(bool(PLAIN.fullmatch(w.strip("*_`()\"'"))) for w in words)
     opens = text.lstrip("*_\"'([> ")[:1]
     closes = re.search(r"[.!?:)][*_\"']*$", text.rstrip()) is not None
-    return len(words) >= 5 and plain >= 0.6 * len(words) and closes and (opens.isupper() or opens.isdigit()
+    return len(words) >= 5 and plain_share(text) >= 0.6 and closes and (opens.isupper() or opens.isdigit()
                                                                           or text.lstrip().startswith("`"))
 
 
