@@ -301,6 +301,35 @@ def test_a_long_commented_code_block_is_read_stanza_by_stanza_and_quoted_whole_f
     assert answer.count("```") == 2 and "part0:" in answer and "part14:" in answer
 
 
+def test_a_comment_over_uncommented_code_says_what_that_code_does() -> None:
+    from rag.answer.units import explains_itself
+
+    steps = "\n\n".join(f"step{n}()\nstep{n}_again()" for n in range(30))
+    view = view_of(f"# Decorators\n\n```python\n{steps}\n\n# Fix this using functools\n\nfrom functools import wraps"
+                   "\n\ndef log(func):\n    @wraps(func)\n    def wrapper(*args):\n        return func(*args)\n"
+                   "    return wrapper\n```")
+    fix = next(u for u in view.units if "# Fix this" in u.text)
+    assert "from functools import wraps" in fix.text and "@wraps(func)" in fix.text and explains_itself(fix)
+    assert not any(explains_itself(u) for u in view.units if "step1()" in u.text)
+
+
+def test_signposts_count_less_and_a_short_example_comes_with_the_lines_it_shows() -> None:
+    from rag.answer.units import is_signpost
+
+    view = view_of("# Start date\n\nWe will compare start dates with due dates below.\n\nWhen filtering by start date, "
+                   "tasks without a start date are included.\nSuch a filter could be:\n\n```tasks\nstarts before "
+                   "tomorrow\n```\n\nFor more details, see the Filters page.\n\n" + "Filler about other things. " * 60)
+    signs = [u.text for u in view.units if is_signpost(u)]
+    assert signs == ["We will compare start dates with due dates below.", "For more details, see the Filters page."]
+    assert not is_signpost(view_of("You can see the oom_score of each process in /proc.").units[0])
+    rule = next(i for i, u in enumerate(view.units) if u.text.startswith("When filtering"))
+    scores = {i: 0.1 for i, u in enumerate(view.units) if u.kind == "sentence" and not u.text.endswith(":")}
+    scores[rule] = 0.9
+    answer, _ = compose(choose(candidates(view, scores), 1, budget=300)[0])
+    assert "tasks without a start date are included" in answer and "starts before tomorrow" in answer
+    assert "Filler" not in answer
+
+
 def test_a_note_without_headings_is_one_section_quoted_by_its_best_blocks() -> None:
     view = view_of("Inline comments should be used sparingly.\n\nAn inline comment is on the same line as a "
                    "statement. They should be separated by at least two spaces from the statement.\n\n"

@@ -11,7 +11,7 @@ from rag.answer.labels import adjustment, on_intent, unit_language, word_keys
 from rag.answer.note import NoteView
 from rag.answer.question import Asked, content_words
 from rag.answer.select import Candidate, Picked, Quoting, choose, code_answer, is_filler
-from rag.answer.units import Unit, explains_itself, is_lead_in, is_output
+from rag.answer.units import Unit, explains_itself, is_lead_in, is_output, is_signpost
 from rag.intents import intents
 
 PASSAGE_PRIOR = 0.25  # a unit of a better-ranked passage gets up to this much extra relevance
@@ -19,6 +19,7 @@ PART_WEIGHT = 0.8  # a part's best unit is found by the part (with its subject),
 PART_PRIOR_SHARE = 0.5  # a part is found more by its own words than by the rank of its passage
 TOPIC_BONUS = 0.1  # a follow-up's unit that names the conversation's topic (in its headings or text)
 ALREADY_SAID = 0.2  # less relevance for a unit the previous answer quoted, when the question follows it up
+SIGNPOST = 0.15  # less relevance for a sentence that announces or points elsewhere ("We will compare ...")
 FOLLOW_UP_WEIGHT = 0.7  # weight of the follow-up question itself against the query resolved with its topic
 
 
@@ -101,10 +102,11 @@ class Reading:
                      for k, wants in enumerate(wanted)]
             sims = tuple(float(s) for s in self.sims[n, self.n_main :])
             parts = tuple(PART_WEIGHT * s + (1 - PART_WEIGHT) * float(main[n]) + extra[1 + p]
-                          for p, s in enumerate(sims))
+                          - (SIGNPOST if is_signpost(unit) else 0.0) for p, s in enumerate(sims))
             # a part's "when is it useful" is about its own subject, not any section of uses nearby
             labelled = tuple(on_intent(view, i, wants if k == 0 else wants - {"use"}) for k, wants in enumerate(wanted))
             said = ALREADY_SAID if asked.already_said(unit.text) else 0.0  # a follow-up wants what is new
+            said += SIGNPOST if is_signpost(unit) else 0.0
             found.append(Candidate(view, i, float(main[n]) + extra[0] - said, parts, sims, labelled[0] and on_topic,
                                    labelled[1:]))
         return found

@@ -10,7 +10,15 @@ from dataclasses import dataclass
 from rag.answer.markup import without_markup
 from rag.answer.note import NoteView, Section
 from rag.answer.outline import outline
-from rag.answer.units import Unit, is_asked_question, is_lead_in, is_output, is_reference, starts_banner
+from rag.answer.units import (
+    Unit,
+    is_asked_question,
+    is_lead_in,
+    is_output,
+    is_reference,
+    is_signpost,
+    starts_banner,
+)
 
 BUDGET = 1200  # characters of prose an answer grows to (code blocks are quoted whole on top)
 PART_FLOOR = 0.3  # a part of the question no unit matches this well is said to be missing (floor - rescue margin)
@@ -189,8 +197,24 @@ def trim(view: NoteView, section: Section, anchors: Sequence[int], scores: dict[
             cost = sum(len(view.units[i].text) + 5 for i in group)
         chosen += group
         used += cost
+    chosen += examples_after(view, groups, chosen, scores, budget - used)
     heading = [section.heading] if section.heading is not None else []
     return sorted(set(chosen + heading + sub_headings(view, section, chosen)))
+
+
+def examples_after(view: NoteView, groups: Sequence[list[int]], chosen: Sequence[int],
+                   scores: dict[tuple[int, int], float], room: int) -> list[int]:
+    """The short examples right after the chosen blocks ("Such a filter could be:" and its code): nothing in
+    them is scored (code, a label), but they show what the lines before them say."""
+    key, taken, added = id(view), set(chosen), []
+    for group in groups:
+        units = [view.units[i] for i in group]
+        cost = sum(len(u.text) + 5 for u in units)
+        if group[0] - 1 in taken and not any((key, i) in scores or is_signpost(view.units[i]) for i in group) \
+                and cost <= room and any(u.kind == "code" and u.end_line - u.start_line <= SHORT_OUTPUT for u in units):
+            added += group
+            room -= cost
+    return added
 
 
 def is_filler(text: str) -> bool:

@@ -18,6 +18,15 @@ RULE = re.compile(r"^[ \t]*([-*_])([ \t]*\1){2,}[ \t]*$")
 SENTENCE_END = re.compile(r"(?<=[.!?])[ \t\n]+(?=[A-Z0-9*\"'(\\`\[])")
 # an item that opens with a link or a bare address (after its mark and any bold or emoji)
 REFERENCE = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+(?:\W{0,3}\s*)?(?:\[[^\]]+\]\([^)]+\)|<?https?://)")
+# A sentence that points at what the note will say or where to read more: it names any question's topic and
+# answers none ("We will compare their complexity", "For additional tips on BFS, refer to this post").
+SIGNPOST = re.compile(
+    r"\byou (?:can|could|may|might|should)(?: also)? (?:refer|read|consult|visit|learn more|check out|find (?:more|out)"
+    r"|see more)\b|\bwish to read\b|^\W*(?:for|to learn) (?:more (?:details|information|info|on|about|examples|tips)|"
+    r"additional|further|a (?:deeper|fuller)|details)\b|^\W*(?:see|refer to|check out|read more)\b|"
+    r"\b(?:we(?: will|'ll| shall| now)|let'?s|let us|(?:this|the next|the following) (?:section|chapter|article|post|"
+    r"tutorial|notebook) (?:will )?)(?: now| first| briefly)? (?:compare|focus|look|discuss|see|cover|explore|"
+    r"introduce|describe|consider|review|go (?:over|through)|walk through|show|take a look|try|test)\b", re.I)
 OUTPUT_FENCE = re.compile(r"^\s*(?:`{3,}|~{3,})output\s*$", re.M)
 STANZA_BLOCK = 40  # a code block longer than this many lines is quoted stanza by stanza
 STANZA_LINES = 15  # ... and one of its stanzas this short, with comments, reads as a note
@@ -94,11 +103,15 @@ def code_stanzas(lines: list[str], first: int, last: int) -> list[tuple[int, int
             spans.append((start, j - 1))
             start = None
     merged: list[tuple[int, int]] = []
+    announced = False  # the last stanza opened with comments alone: they say what the code after them does
     for a, b in spans:
         if merged and (FENCE.match(lines[b]) and a == b or is_banner(lines, *merged[-1])):
             merged[-1] = (merged[-1][0], b)  # a closing fence alone, or the stanza a banner announces
+        elif announced and not COMMENT.match(lines[a]) and b - merged[-1][0] < STANZA_LINES:
+            merged[-1] = (merged[-1][0], b)  # "# Fix this using functools" over the code that does it
         else:
             merged.append((a, b))
+            announced = announces(lines, a, b)
     if len(merged) > 1 and merged[0][0] == merged[0][1] and FENCE.match(lines[merged[0][0]]):
         merged[1] = (merged[0][0], merged[1][1])  # the opening fence (with its language) on the first stanza
         merged.pop(0)
@@ -106,10 +119,18 @@ def code_stanzas(lines: list[str], first: int, last: int) -> list[tuple[int, int
 
 
 def explains_itself(unit: Unit) -> bool:
-    """A short code stanza whose comments say what it does: a cheat sheet's note, quotable for any question."""
+    """A short code stanza whose comments say what it does (a comment over it, or beside a third of its lines):
+    a cheat sheet's note, quotable for any question."""
     lines = [line for line in unit.text.split("\n") if line.strip() and not FENCE.match(line)]
     said = sum(bool(COMMENTED.search(line)) for line in lines)
-    return unit.kind == "code" and 0 < len(lines) <= STANZA_LINES and said * 3 >= len(lines)
+    opens = bool(lines) and COMMENT.match(lines[0]) is not None and said < len(lines)
+    return unit.kind == "code" and 0 < len(lines) <= STANZA_LINES and (said * 3 >= len(lines) or opens)
+
+
+def announces(lines: list[str], a: int, b: int) -> bool:
+    """Comment lines alone (no banner rule): they say what the code after them does."""
+    return all(COMMENT.match(line) for line in lines[a : b + 1] if line.strip()) and not any(
+        BANNER_RULE.match(line) for line in lines[a : b + 1])
 
 
 def starts_banner(unit: Unit) -> bool:
@@ -248,6 +269,11 @@ def is_output(unit: Unit) -> bool:
 def is_reference(unit: Unit) -> bool:
     """A list item that points elsewhere ("- [LRU Cache on LeetCode](https://…)"): a reading list, not a note."""
     return unit.kind == "item" and REFERENCE.match(unit.text) is not None
+
+
+def is_signpost(unit: Unit) -> bool:
+    """A sentence that announces what comes or points elsewhere: context for an answer, never its core."""
+    return unit.kind == "sentence" and SIGNPOST.search(unit.text) is not None
 
 
 def is_asked_question(unit: Unit) -> bool:
