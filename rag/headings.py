@@ -20,6 +20,10 @@ FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")
 LIST_ITEM = re.compile(r"^([ \t]*)(?:[-*+]|\d{1,3}[.)])[ \t]+\S")  # group 1: the item's indentation
 TABLE_ROW = re.compile(r"^[ \t]*\|")
 CELL_MARKER = re.compile(r"^(?:In|Out)[ \t]*\[[ \t\d]*\]:[ \t]*$")
+# A run-in label opening a paragraph: "***Cover***. Walls, trees …", "**Kernel**: The kernel …", and in PDFs a
+# bullet glyph, the term and a dash: "❒ Dropout – Dropout is a technique …".
+RUN_IN = re.compile(r"^\s*(?:(?P<mark>\*\*\*|\*\*|__)(?P<label>[^*_]{2,60}?)(?P<inner>[.:]?)(?P=mark)(?P<outer>[.:]?)"
+                    r"|[❒•▪◦●■□➢►‣]\s*(?P<glyph_label>[^–—:.]{2,60}?)\s+[–—])\s+(?P<rest>\S.*)$")
 # A line of one punctuation character repeated: a setext underline, a banner, a rule.
 ADORNMENT = re.compile(r"^[ \t]{0,3}([=\-~*^+\"'.:_#])\1{2,}[ \t]*$")
 MARKDOWN_UNDERLINES = "=-"  # CommonMark: `***` and `___` are rules, `~~~` opens code

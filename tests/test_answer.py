@@ -330,6 +330,18 @@ def test_signposts_count_less_and_a_short_example_comes_with_the_lines_it_shows(
     assert "Filler" not in answer
 
 
+def test_paragraphs_opened_by_run_in_labels_are_the_list_their_lead_in_announces() -> None:
+    view = view_of("# Poisons\n\nPoisons come in the following four types.\n\n***Contact***. Contact poison is "
+                   "smeared on an object. It stays potent.\n\n***Ingested***. A creature must swallow a dose.\n\n"
+                   "**Bold words** in a sentence are no label.")
+    kinds = [(u.kind, u.lead) for u in view.units[1:]]
+    assert kinds == [("sentence", None), ("item", 1), ("item", 1), ("sentence", None)]
+    picked, _ = choose(candidates(view, {1: 0.9, 2: 0.3, 3: 0.3, 4: 0.1}), 1, budget=200)
+    answer, _ = compose(picked)
+    assert "Contact poison is smeared on an object. It stays potent. [1]" in answer and "swallow a dose" in answer
+    assert "Bold words" not in answer
+
+
 def test_a_note_without_headings_is_one_section_quoted_by_its_best_blocks() -> None:
     view = view_of("Inline comments should be used sparingly.\n\nAn inline comment is on the same line as a "
                    "statement. They should be separated by at least two spaces from the statement.\n\n"

@@ -385,8 +385,9 @@ This is a good way to keep the output size of the convolution the same as the in
 
 def test_run_in_labels_and_plain_definitions_make_definition_cards() -> None:
     cards = by_question(derive_cards(note_view(RUN_IN_NOTE, "notes.md")))
-    assert sorted(cards) == ["What is dropout?", "What is half cover?", "What is speed (cover)?"]  # not "Note" (a
-    # remark), "LoRA" (a label of two aspects) or "Updating weights" ("... as follows:" without what follows)
+    assert sorted(cards) == ["Explain cover (combat)", "What is dropout?", "What is half cover?",
+                             "What is speed (cover)?"]  # the labelled paragraphs are a list under "Cover";
+    # not "Note" (a remark), "LoRA" (a label of two aspects) or "Updating weights" ("... as follows:" alone)
     half = cards["What is half cover?"]
     assert half.kind == "definition" and lines_of(half) == [(5, 5)] and half.answer.startswith("A target with")
     dropout = cards["What is dropout?"]  # a PDF's bullet, term and dash; up to the end of its second sentence

@@ -11,7 +11,7 @@ from rag.answer.labels import adjustment, on_intent, unit_language, word_keys
 from rag.answer.note import NoteView
 from rag.answer.question import Asked, content_words
 from rag.answer.select import Candidate, Picked, Quoting, choose, code_answer, is_filler
-from rag.answer.units import Unit, explains_itself, is_lead_in, is_output, is_signpost
+from rag.answer.units import PLACEHOLDER, Unit, explains_itself, is_lead_in, is_output, is_signpost
 from rag.intents import intents
 
 PASSAGE_PRIOR = 0.25  # a unit of a better-ranked passage gets up to this much extra relevance
@@ -125,7 +125,8 @@ def code_lines(unit: Unit) -> int:
 
 def is_quotable(unit: Unit) -> bool:
     """A unit that can answer on its own: not a heading, not a label, not a question the notes ask, not chat."""
-    return unit.kind != "heading" and not is_label(unit) and not is_question(unit) and not is_filler(unit.text)
+    return unit.kind != "heading" and not is_label(unit) and not is_question(unit) and not is_filler(unit.text) \
+        and not PLACEHOLDER.match(unit.text)
 
 
 def is_question(unit: Unit) -> bool:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from rag.chunk import CELL_MARKER, FENCE, HEADING, cell_end, front_matter_end, run_end
 from rag.chunk import LIST_ITEM as ITEM
 from rag.chunk import TABLE_ROW as ROW
-from rag.headings import heading_at, plain_text
+from rag.headings import RUN_IN, heading_at, plain_text
 from rag.models import Passage
 
 SEPARATOR_ROW = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}[-:| \t]*$")
@@ -27,6 +27,10 @@ SIGNPOST = re.compile(
     r"\b(?:we(?: will|'ll| shall| now)|let'?s|let us|(?:this|the next|the following) (?:section|chapter|article|post|"
     r"tutorial|notebook) (?:will )?)(?: now| first| briefly)? (?:compare|focus|look|discuss|see|cover|explore|"
     r"introduce|describe|consider|review|go (?:over|through)|walk through|show|take a look|try|test)\b", re.I)
+FOLLOWING = re.compile(r"\b(?:the following|as follows)\b[^.!?:]{0,60}\.$", re.I)
+# A stub where the answer will go: the notes ask the question but don't answer it yet.
+PLACEHOLDER = re.compile(r"^\W*(?:to be (?:completed|done|written|added|continued)(?: soon| later)?|tbd|todo|to ?do|"
+                         r"coming soon|wip|work in progress|n/?a)\W*$", re.I)
 OUTPUT_FENCE = re.compile(r"^\s*(?:`{3,}|~{3,})output\s*$", re.M)
 STANZA_BLOCK = 40  # a code block longer than this many lines is quoted stanza by stanza
 STANZA_LINES = 15  # ... and one of its stanzas this short, with comments, reads as a note
@@ -188,9 +192,15 @@ def classify(lines: list[str], i: int, plain: bool = False, headings: bool = Tru
         return "formula", i if closes else find_line(lines, i + 1, lambda s: "$$" in s)
     if ROW.match(line):
         return "row", i
-    if ITEM.match(line):
+    if ITEM.match(line) or is_run_in(line):  # a paragraph opened by a run-in label is one of a list of terms
         return "item", run_end(lines, i, lambda s: not starts_block(s) and not ITEM.match(s))
     return "para", run_end(lines, i, lambda s: not starts_block(s) and not ITEM.match(s))
+
+
+def is_run_in(line: str) -> bool:
+    """A paragraph opened by an emphasised label and its stop ("***Contact***. Contact poison can be ...")."""
+    found = RUN_IN.match(line)
+    return found is not None and bool(found.group("mark")) and bool(found.group("inner") or found.group("outer"))
 
 
 def starts_block(line: str) -> bool:
@@ -282,8 +292,9 @@ def is_asked_question(unit: Unit) -> bool:
 
 
 def is_lead_in(unit: Unit) -> bool:
-    """A sentence or item that announces what follows ("... include:")."""
-    return unit.kind in ("sentence", "item") and unit.text.rstrip("*_ ").endswith(":")
+    """A sentence or item that announces what follows ("... include:", "Poisons come in the following four types.")."""
+    text = unit.text.rstrip("*_ ")
+    return unit.kind in ("sentence", "item") and (text.endswith(":") or FOLLOWING.search(text) is not None)
 
 
 def item_lead(units: list[Unit], n: int) -> int | None:

@@ -11,7 +11,7 @@ from rag.answer.labels import ANSWER_HEADING
 from rag.answer.note import NoteView
 from rag.answer.question import content_words
 from rag.answer.select import is_filler
-from rag.answer.units import is_lead_in
+from rag.answer.units import PLACEHOLDER, is_lead_in
 from rag.quiz.card import KINDS, RULES, Card, Point, answers_here, card_id, make_card, merge_nested, point
 from rag.quiz.commands import command_cards
 from rag.quiz.formulas import MAX_POINTS, formula_card
@@ -44,8 +44,6 @@ MIN_ITEMS, MAX_ITEMS = 2, 12
 BOLD_QUESTION = re.compile(r"^\s*(?:<details>\s*)?(?:<summary>\s*)?(?:\*\*|__|<b>|<strong>)"
                            r"(?P<question>[^*_<>]{6,240}?\?)[\s*]*(?:\*\*|__|</b>|</strong>)"
                            r"\s*(?:</summary>)?\s*(?:<br\s*/?>)?\s*$", re.I)
-PLACEHOLDER = re.compile(r"^\W*(?:to be (?:completed|done|written|added|continued)(?: soon| later)?|tbd|todo|to ?do|"
-                         r"coming soon|wip|work in progress|n/?a)\W*$", re.I)
 MARKUP = re.compile(r"<[^>]+>")
 LINKED = re.compile(r"!?\[[^\]]*\]\([^)]*\)|<?https?://\S+|^\s*(?:[-*+]|\d{1,3}[.)])\s+")  # a link and its words
 POINTER = re.compile(r"^\W*(?:see|refer to|read|for more|more at|check out)\b.{0,80}$", re.I)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 from rag.answer.note import NoteView
 from rag.answer.units import SENTENCE_END
+from rag.headings import RUN_IN
 from rag.quiz.card import Card, Point, answers_here, make_card, point
 from rag.quiz.wording import LIST_NOUNS, VAGUE, heading_title, names_topic, shares_word, term_case, word_set
 
@@ -21,10 +22,6 @@ PLAIN_REFERS = re.compile(r"^(?:the\s+)?(?P<term>[A-Za-z][\w\- ]{2,40}?)\s+(?P<v
 # "A heap is a specialized tree-based data structure ...": a plain subject, "is a/an", what it is.
 PLAIN_DEFINES = re.compile(r"^(?P<article>(?:an?|the)\s+)?(?P<term>[A-Za-z][\w\-' ]{1,40}?)\s+(?P<verb>is)\s+an?\s+"
                            r"(?!(?:good|great|bad|nice|lot|bit|little|few|must|very)\b)\w", re.I)
-# A run-in label opening a paragraph: "***Cover***. Walls, trees …", "**Kernel**: The kernel …", and in PDFs a
-# bullet glyph, the term and a dash: "❒ Dropout – Dropout is a technique …".
-RUN_IN = re.compile(r"^\s*(?:(?P<mark>\*\*\*|\*\*|__)(?P<label>[^*_]{2,60}?)(?P<inner>[.:]?)(?P=mark)(?P<outer>[.:]?)"
-                    r"|[❒•▪◦●■□➢►‣]\s*(?P<glyph_label>[^–—:.]{2,60}?)\s+[–—])\s+(?P<rest>\S.*)$")
 # Words no term holds: the subject of "In this case we refer to …" is not a name of anything.
 NOT_NOUNS = word_set("""i we you he she it they this that these those there here one each every another such also
 not only then still just now thus hence however our your their its his her them us my me is are was were be can will
@@ -103,7 +100,7 @@ def run_in_cards(view: NoteView) -> Iterator[Card]:
         if match.group("mark") in ("**", "__") and not (match.group("inner") or match.group("outer")):
             continue  # "**VLANs** and **subnets** …": bold words in a sentence, not a label set off from it
         j = unit_at(view, n + 1)
-        if counts[label.lower()] > 1 or j is None or view.units[j].kind != "sentence" \
+        if counts[label.lower()] > 1 or j is None or view.units[j].kind not in ("sentence", "item") \
                 or not is_label(label):
             continue
         point = run_in_point(view, n, match.group("rest"), starts)
