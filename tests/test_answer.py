@@ -342,6 +342,22 @@ def test_paragraphs_opened_by_run_in_labels_are_the_list_their_lead_in_announces
     assert "Bold words" not in answer
 
 
+def test_a_plain_cheat_sheets_commands_keep_their_lines() -> None:
+    lines = ["# To find files changed in the last 2 days:", "find . -type f -ctime -2", "# Or created:",
+             "find . -type f -Btime -2", "", "# To check a certificate:",
+             "echo | openssl s_client -connect host:443 | \\", "openssl x509 -noout -enddate", "",
+             "Wrapped prose in a plain note goes on to the", "next line and ends here."]
+    units = split_passage(Passage("p", "find.txt", 1, len(lines), "", "\n".join(lines)))
+    assert [(u.kind, u.text) for u in units if u.kind != "heading"] == [
+        ("item", "`find . -type f -ctime -2`"), ("item", "Or created:"), ("item", "`find . -type f -Btime -2`"),
+        ("item", "`echo | openssl s_client -connect host:443 | openssl x509 -noout -enddate`"),
+        ("sentence", "Wrapped prose in a plain note goes on to the next line and ends here.")]
+    view = NoteView([Passage("c0", "find.txt", 1, len(lines), "", "\n".join(lines))])
+    command = next(i for i, u in enumerate(view.units) if "Btime" in u.text)
+    answer, _ = compose(choose(candidates(view, {command: 0.9}), 1, budget=60)[0])
+    assert "Or created: [1]\n`find . -type f -Btime -2` [1]" in answer
+
+
 def test_a_note_without_headings_is_one_section_quoted_by_its_best_blocks() -> None:
     view = view_of("Inline comments should be used sparingly.\n\nAn inline comment is on the same line as a "
                    "statement. They should be separated by at least two spaces from the statement.\n\n"

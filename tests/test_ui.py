@@ -113,6 +113,12 @@ def test_answer_markdown_is_escaped_and_code_markers_stay_text() -> None:
     assert "<code>arr[1]</code>" in html and html.count('class="cite"') == 1
 
 
+def test_each_line_of_an_answer_shows_on_its_own_line() -> None:
+    html = render_conversation([Turn("q?", cited_answer("`find . -ctime -2` [1]\nOr created: [1]\n`find -Btime -2` [1]",
+                                                        "a\nb\nc\nd"))])
+    assert "<code>find . -ctime -2</code>" in html and html.count("<br") >= 2
+
+
 def test_not_covered_answer_looks_different() -> None:
     html = render_conversation([Turn("q?", cited_answer("The notes don't cover this.", "a", answered=False))])
     assert "not-found" in html and "Not in your notes" in html

@@ -52,7 +52,7 @@ def card_id(turn: int, n: int) -> str:
 @cache
 def markdown() -> MarkdownIt:
     """Markdown to HTML with raw HTML escaped and images off (an image would fetch its URL)."""
-    return MarkdownIt("default", {"html": False}).disable("image")
+    return MarkdownIt("default", {"html": False, "breaks": True}).disable("image")  # an answer line is a line
 
 
 def math_span(match: re.Match[str]) -> str:

@@ -241,6 +241,10 @@ def group_root(view: NoteView, i: int) -> int:
                 and not starts_banner(view.units[i]):
             i -= 1
         return i
+    if unit.kind == "item" and unit.block != unit.start_line:  # a plain cheat sheet's run of commands
+        while i > 0 and view.units[i - 1].kind == "item" and view.units[i - 1].block == unit.block:
+            i -= 1
+        return i
     if unit.header is not None:
         i, unit = unit.header, view.units[unit.header]
     while True:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from rag.chunk import CELL_MARKER, FENCE, HEADING, cell_end, front_matter_end, run_end
+from rag.chunk import CELL_MARKER, FENCE, HEADING, cell_end, front_matter_end, plain_share, run_end
 from rag.chunk import LIST_ITEM as ITEM
 from rag.chunk import TABLE_ROW as ROW
 from rag.headings import RUN_IN, heading_at, plain_text
@@ -32,6 +32,7 @@ FOLLOWING = re.compile(r"\b(?:the following|as follows)\b[^.!?:]{0,60}\.$", re.I
 PLACEHOLDER = re.compile(r"^\W*(?:to be (?:completed|done|written|added|continued)(?: soon| later)?|tbd|todo|to ?do|"
                          r"coming soon|wip|work in progress|n/?a)\W*$", re.I)
 OUTPUT_FENCE = re.compile(r"^\s*(?:`{3,}|~{3,})output\s*$", re.M)
+COMMAND_PLAIN_SHARE = 0.6  # a line with fewer plain words than this is a command (`find . -type f -ctime -2`)
 STANZA_BLOCK = 40  # a code block longer than this many lines is quoted stanza by stanza
 STANZA_LINES = 15  # ... and one of its stanzas this short, with comments, reads as a note
 COMMENTED = re.compile(r"(?:^|\s)(?:#|//|--|;)\s+\S")  # a line that is or ends in a comment
@@ -80,6 +81,9 @@ def split_passage(passage: Passage, index: int = 0) -> list[Unit]:
         elif kind == "heading":  # its underline or banner lines are part of it, never quoted
             context = clean_markup(heading_at(lines, i, plain).title)  # type: ignore[union-attr]
             units.append(Unit(index, line_no, passage.start_line + end, "heading", context, context))
+        elif kind == "para" and plain and is_command_run(lines[i : end + 1]):  # a plain cheat sheet: a command a line
+            units.extend(Unit(index, line_no + a, line_no + b, "item", command_line(text), context, block=line_no)
+                         for a, b, text in command_lines(lines[i : end + 1]))
         elif kind == "para":
             para = [HEADING.sub(r"\2", lines[i]), *lines[i + 1 : end + 1]]  # a prose `#` line reads as text
             units.extend(split_sentences(para, line_no, index, context))
@@ -197,6 +201,37 @@ def classify(lines: list[str], i: int, plain: bool = False, headings: bool = Tru
     return "para", run_end(lines, i, lambda s: not starts_block(s) and not ITEM.match(s))
 
 
+def is_command_run(lines: list[str]) -> bool:
+    """Lines of a plain-text note that are no wrapped prose: mostly code-like, none ends a sentence (commands,
+    one a line, in a cheat sheet)."""
+    kept = [line for line in lines if line.strip()]
+    coded = sum(plain_share(line) <= COMMAND_PLAIN_SHARE for line in kept)
+    return bool(kept) and 2 * coded >= len(kept) and not any(
+        re.search(r"[.!?][\"')\]*_]*$", line.strip()) or line[:1].isspace() for line in kept)
+
+
+def command_lines(lines: list[str]) -> list[tuple[int, int, str]]:
+    """A plain cheat sheet's lines, a command continued with `\\` on the next line read as one (offsets, text)."""
+    found: list[tuple[int, int, str]] = []
+    for k, line in enumerate(lines):
+        if found and lines[found[-1][1]].rstrip().endswith("\\"):
+            a, _, text = found[-1]
+            found[-1] = (a, k, f"{text.rstrip()[:-1].rstrip()} {line.strip()}")
+        elif line.strip():
+            found.append((k, k, line))
+    return found
+
+
+def command_line(line: str) -> str:
+    """A plain cheat sheet's line as an answer shows it: a command as code, a comment ("# Or created ...:") and a
+    line of words as they are."""
+    text = HEADING.sub(r"\2", line).strip()
+    if text != line.strip() or plain_share(text) > COMMAND_PLAIN_SHARE:
+        return text
+    tick = "``" if "`" in text else "`"
+    return f"{tick}{text}{tick}"
+
+
 def is_run_in(line: str) -> bool:
     """A paragraph opened by an emphasised label and its stop ("***Contact***. Contact poison can be ...")."""
     found = RUN_IN.match(line)
@@ -300,6 +335,8 @@ def is_lead_in(unit: Unit) -> bool:
 def item_lead(units: list[Unit], n: int) -> int | None:
     """A nested item's parent item, or the "...:" sentence that introduces a top-level list."""
     depth = units[n].depth
+    if n and units[n - 1].kind == "item" and is_lead_in(units[n - 1]) and units[n - 1].block == units[n].block:
+        return n - 1  # a plain cheat sheet's "# Or created in last 2 days:" over its command
     j = n - 1
     while j >= 0 and units[j].kind == "item":
         if units[j].depth < depth:

@@ -87,7 +87,8 @@ def comment_heading_card(view: NoteView, i: int) -> Card | None:
     if last + 1 >= len(units):
         return None
     command = units[last + 1]
-    if command.start_line != units[last].end_line + 1 or command.kind != "sentence" or not looks_like_code(command):
+    if command.start_line != units[last].end_line + 1 or command.kind not in ("sentence", "item") \
+            or not looks_like_code(command):
         return None
     said = joined([strip_comment(view.lines[n - 1]) for n in range(units[i].start_line, units[last].end_line + 1)])
     if not (TO.match(said) or said.rstrip().endswith(":") or opens_with_verb(said)):
