@@ -38,6 +38,7 @@ from typing import Any
 
 from rag.ingest.base import Extracted, Unreadable
 from rag.ingest.pdf_headings import HEADING_SCALE, body_size, heading_levels
+from rag.ingest.pdf_tables import CELL_GAP, Cell, read_tables
 from rag.models import Segment
 
 MAX_PAGES = 2000  # pages after this are not read (a cut marker says so)
@@ -90,6 +91,8 @@ class Line:
     left: float = 0.0  # of its first character's box, in points from the page's left edge
     end_size: float = 0.0  # of its last character: a heading is large from end to end
     bold: bool = False  # its first and last characters are bold
+    cells: tuple[Cell, ...] = ()  # its pieces between wide gaps, one at least (pdf_tables.py)
+    table: bool = False  # a markdown table's line, made from a table's cells
 
 
 def load_pdf(raw: bytes, source: str) -> Extracted:
@@ -98,7 +101,7 @@ def load_pdf(raw: bytes, source: str) -> Extracted:
     if not any(pages):
         raise Unreadable("no text layer (a scanned PDF?): OCR it first, e.g. `ocrmypdf in.pdf out.pdf`, "
                          "and add the result")
-    bodies = drop_running_lines(pages)
+    bodies = [read_tables(body) for body in drop_running_lines(pages)]
     body_type = body_size([line for body in bodies for line in body])
     lines: list[str] = []
     segments: list[Segment] = []
@@ -149,7 +152,7 @@ def read_pages(raw: bytes) -> tuple[list[list[Line]], str]:
                 try:
                     count = min(textpage.count_chars(), MAX_PAGE_CHARS)
                     text = textpage.get_text_range(0, count) if count > 0 else ""
-                    pages.append(split_lines(text, text_styles(textpage, text)))
+                    pages.append(split_lines(text, text_styles(textpage, text), text_boxes(textpage, text)))
                     chars += len(text)
                 finally:
                     textpage.close()
@@ -187,6 +190,19 @@ def text_styles(textpage: Any, text: str) -> Callable[[int], Style]:
     return style
 
 
+def text_boxes(textpage: Any, text: str) -> Callable[[int], tuple[float, float]]:
+    """The left and right sides of the character at each place of the page's text (see text_styles)."""
+    import pypdfium2.raw as pdfium_c
+
+    wide = [i for i, ch in enumerate(text) if ord(ch) > 0xFFFF]
+
+    def box(i: int) -> tuple[float, float]:
+        found = int(pdfium_c.FPDFText_GetCharIndexFromTextIndex(textpage.raw, i + bisect_left(wide, i)))
+        left, _, right, _ = textpage.get_charbox(found if found >= 0 else i)
+        return float(left), float(right)
+    return box
+
+
 def char_style(textpage: Any, index: int) -> Style:
     """A character's font size, the foot and left of its box (the font's, so a line's characters share a foot),
     and whether its font is bold (by its weight, or by its name when the weight is missing: "Calibri-Bold")."""
@@ -201,8 +217,10 @@ def char_style(textpage: Any, index: int) -> Style:
     return Style(float(pdfium_c.FPDFText_GetFontSize(textpage.raw, index)), float(bottom), float(left), bold)
 
 
-def split_lines(text: str, style_at: Callable[[int], Style]) -> list[Line]:
-    """The non-blank lines of a page's text, each with the style of its first and last characters."""
+def split_lines(text: str, style_at: Callable[[int], Style],
+                box_at: Callable[[int], tuple[float, float]] | None = None) -> list[Line]:
+    """The non-blank lines of a page's text, each with the style of its first and last characters, and its
+    cells when the characters' boxes are given."""
     lines: list[Line] = []
     pos = 0
     for match in LINE_BREAK.finditer(text + "\n"):
@@ -214,10 +232,32 @@ def split_lines(text: str, style_at: Callable[[int], Style]) -> list[Line]:
                 cleaned += "-"
             first = pos + len(raw) - len(raw.lstrip())
             start, end = style_at(first), style_at(pos + len(raw.rstrip()) - 1)
+            cells = line_cells(text, first, pos + len(raw.rstrip()), start.size, box_at) if box_at else ()
             lines.append(Line(cleaned, round(start.size * 2) / 2, start.bottom, start.left,
-                              round(end.size * 2) / 2, start.bold and end.bold))
+                              round(end.size * 2) / 2, start.bold and end.bold, cells))
         pos = match.end()
     return lines
+
+
+def line_cells(text: str, start: int, end: int, size: float,
+               box_at: Callable[[int], tuple[float, float]]) -> tuple[Cell, ...]:
+    """The pieces of text[start:end] (one line) between gaps wider than CELL_GAP times its font size."""
+    cuts: list[tuple[int, float, float]] = []  # (start in text, left, right) of each cell
+    for i in range(start, end):
+        if text[i].isspace():
+            continue
+        left, right = box_at(i)
+        if cuts and left - cuts[-1][2] <= CELL_GAP * size:
+            cuts[-1] = (cuts[-1][0], cuts[-1][1], max(cuts[-1][2], right))
+        else:
+            cuts.append((i, left, right))
+    ends = [at for at, _, _ in cuts[1:]] + [end]
+    return tuple(Cell(clean(text[at:stop].strip()), left, right) for (at, left, right), stop in zip(cuts, ends))
+
+
+def clean(text: str) -> str:
+    """A line's text without ligatures, soft hyphens and stray control characters."""
+    return CONTROL.sub("", text.translate(LIGATURES) if LIGATURE.search(text) else text)
 
 
 def drop_running_lines(pages: list[list[Line]]) -> list[list[Line]]:
@@ -273,22 +313,26 @@ def is_running(repeated: set[tuple[int, str, float, int | None]], at: int, line:
 
 def paragraph_starts(body: list[Line], body_type: float) -> set[int]:
     """The page line numbers (1-based) that start a new paragraph of text not in large type, by the gaps between
-    lines."""
+    lines, and those where a table starts or ends."""
     steps: dict[float, list[float]] = {}
     pairs = [(n, a, b) for n, (a, b) in enumerate(zip(body, body[1:]), start=2)
-             if a.size == b.size and not (body_type > 0 and a.size >= body_type * HEADING_SCALE)]
+             if a.size == b.size and not (body_type > 0 and a.size >= body_type * HEADING_SCALE)
+             and not (a.table or b.table)]
+    tables = {n for n, (a, b) in enumerate(zip(body, body[1:]), start=2) if a.table != b.table}
     for _, a, b in pairs:
         if a.bottom > b.bottom:
             steps.setdefault(a.size, []).append(a.bottom - b.bottom)
     usual = {size: statistics.median(found) for size, found in steps.items() if len(found) >= 2}
-    return {n for n, a, b in pairs if a.size in usual
-            and (a.bottom - b.bottom > usual[a.size] * PARAGRAPH_STEP or b.bottom > a.bottom)}
+    return tables | {n for n, a, b in pairs if a.size in usual
+                     and (a.bottom - b.bottom > usual[a.size] * PARAGRAPH_STEP or b.bottom > a.bottom)}
 
 
 def markdown_line(line: Line, level: int) -> str:
     """A line as markdown: a heading (level 1-3, 0 for none), a list item, or text escaped so it is not read as
     markup."""
     text = line.text
+    if line.table:
+        return text
     if level:
         return "#" * level + " " + text
     bullet = BULLET.match(text)

@@ -92,7 +92,7 @@ def title_end(page: list[Line], body: float) -> int:
 def is_heading(page: list[Line], k: int, body: float, bold_sets_apart: bool, under_title: bool) -> bool:
     """Whether line k of the page heads a section (see the module's docstring)."""
     line = page[k]
-    if not heading_text(line.text):
+    if line.table or not heading_text(line.text):
         return False
     if is_large(line, body):
         continues = k > 0 and page[k - 1].size == line.size and line.text[:1].islower()
