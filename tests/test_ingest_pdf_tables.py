@@ -85,3 +85,13 @@ def test_every_table_line_is_a_page_line_with_a_place_of_its_own(path: Path) -> 
         assert place is not None and place.page is not None, (number, line)
         assert place not in places, (number, line)
         places.add(place)
+
+
+def test_a_row_that_only_goes_on_the_one_above_is_joined_to_it() -> None:
+    lines = lines_of(CORPUS / "mit-15-003" / "study-guide-engineering-productivity-tips.pdf")
+    rows = ["| No existing repository | Initialize repository from local folder | git init |  |",
+            "| Unstaged | Revert file to last commit | git checkout -- file |  |",
+            "| Staged | Remove file from staging area | git reset HEAD file |  |",
+            "| Committed | Go back to a previous commit | git reset --hard prev_commit |  |"]
+    assert all(row in lines for row in rows)
+    assert "|  | Variance / standard deviation | VAR(col) / STDEV(col) |" in lines_of(SQL)  # a row of its own

@@ -142,7 +142,27 @@ def table_rows(lines: list[Line], bounds: list[float]) -> list[list[Item]]:
             row.append(item)
         else:
             rows.append([item])
-    return rows
+    return joined_wrapped(rows)
+
+
+def joined_wrapped(rows: list[list[Item]]) -> list[list[Item]]:
+    """Rows with a row that only goes on the one above joined to it: each of its cells either in a column the
+    row above left empty or going on in lower case ("Revert file to" / "last commit" beside the command that
+    row lacked)."""
+    out: list[list[Item]] = []
+    for row in rows:
+        above = {item.column: item for item in out[-1]} if out else {}
+        goes_on = bool(above) and all(item.column not in above or item.text[:1].islower() for item in row) and any(
+            item.column in above for item in row)
+        if not goes_on:
+            out.append(row)
+            continue
+        for item in row:
+            last = above.get(item.column)
+            above[item.column] = item if last is None else replace(last, text=f"{last.text} {item.text}",
+                                                                     bottom=item.bottom)
+        out[-1] = sorted(above.values(), key=lambda it: it.column)
+    return out
 
 
 def column_items(column: int, pieces: list[tuple[Line, Cell]], beside: set[float]) -> list[Item]:
