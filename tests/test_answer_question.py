@@ -16,6 +16,10 @@ from rag.models import Passage
      ["rnn hidden state update equation", "rnn hidden state update equation what each term is"]),
     ("what is overfitting?", ["what is overfitting"]),
     ("how do i fix vanishing gradients? the early layers stop learning", ["how do i fix vanishing gradients"]),
+    ("bloom filter: can it give false negatives? false positives?",  # a clause asked by its own "?"
+     ["bloom filter: can it give false negatives", "bloom filter false negatives false positives"]),
+    ("ways to evaluate an LLM + the weakness of each",
+     ["ways to evaluate an LLM", "ways evaluate llm the weakness of each"]),
 ])
 def test_a_multi_part_question_gives_parts_that_carry_its_subject(question: str, expected: list[str]) -> None:
     assert question_parts(question) == expected

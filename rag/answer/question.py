@@ -185,11 +185,21 @@ def question_parts(question: str) -> list[str]:
     it?"), the aspects it lists ("A vs B on speed, memory and accuracy"), the sides it compares; one part
     for a simple question. Later parts carry the first one's subject ("X when would I use it")."""
     question = INTERJECTION.sub("", question) or question  # "nice - and how do I run it?" asks one thing
-    clauses = [p.strip(" ?.,") for p in PART_SPLIT.split(question) if len(p.split()) >= 2]
-    if not clauses:
+    pieces: list[tuple[str, bool]] = []  # each clause, and whether it is asked on its own
+    start, added = 0, False
+    for cut in [*PART_SPLIT.finditer(question), None]:
+        end = cut.start() if cut else len(question)
+        text = question[start:end]
+        own = added or text.rstrip().endswith("?") or (cut is not None and "?" in cut.group(0))
+        pieces.append((text.strip(" ?.,"), own))
+        added, start = cut is not None and "+" in cut.group(0), cut.end() if cut else end
+    pieces = [(text, own) for text, own in pieces if len(text.split()) >= 2]
+    if not pieces:
         return [question]
-    # a later clause is a part only if it asks ("the early layers stop learning" only says why it is asked)
-    clauses = [clauses[0], *(c for c in clauses[1:] if ASKS.match(c))]
+    # a later clause is a part if it asks: a question word, its own "?" ("... false negatives? false positives?")
+    # or a "+" before it ("ways to evaluate an LLM + the weakness of each"); "the early layers stop learning"
+    # only says why the question is asked
+    clauses = [pieces[0][0], *(text for text, own in pieces[1:] if own or ASKS.match(text))]
     subject = " ".join(content_words(clauses[0]))
     parts = [clauses[0], *(f"{subject} {c}" for c in clauses[1:])]
     aspects = ASPECTS.search(question)
