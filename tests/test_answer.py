@@ -378,6 +378,9 @@ def test_answers_show_no_layout_html_or_cross_reference_roles() -> None:
         "A tree binary tree and more"
     assert without_markup("e<sup>-kn/m</sup> <!-- note to self -->") == "e<sup>-kn/m</sup>"
     assert without_markup("[!Info] Priority of date fields") == "Priority of date fields"
+    assert without_markup("![MLP before and after dropout.](../img/dropout2.svg)") == "MLP before and after dropout."
+    assert without_markup("See the discussion by :citet:`Sutskever.Martens.Dahl.ea.2013` and :cite:`Goh.2017`.") == \
+        "See the discussion by Sutskever et al. 2013 and Goh 2017."
     view = view_of("# Q\n\n<details>\n\nLoad is the run queue length.<br>\n\n</details>")
     answer, _ = compose([(view, i) for i in range(len(view.units))])
     assert "<details>" not in answer and "<br>" not in answer and "Load is the run queue length. [1]" in answer

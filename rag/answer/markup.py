@@ -11,20 +11,38 @@ HTML_TAG = re.compile(r"</?(?:details|summary|br|span|div|p|small|center|font|a|
 BREAKS = re.compile(r"</?(?:br|p|div)\b", re.I)  # tags that part words
 COMMENT = re.compile(r"<!--.*?-->", re.S)
 IMAGE_ALT = re.compile(r"<img\b[^>]*\balt=[\"']([^\"']*)[\"'][^>]*>", re.I)
-DROPPED_ROLE = re.compile(r"\s*:(?:label|cite|eqlabel|numref|ref|eqref):`[^`]*`", re.I)  # d2l / Sphinx cross-references
+DROPPED_ROLE = re.compile(r"\s*:(?:label|eqlabel|numref|ref|eqref):`[^`]*`", re.I)  # d2l / Sphinx cross-references
+CITE_ROLE = re.compile(r":(?:cite[tp]?|citealp):`([^`]*)`", re.I)  # ":citet:`Sutskever.Martens.ea.2013`"
+MARKDOWN_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")  # an image the chat can't show: its caption stays
 CALLOUT = re.compile(r"^\[!\w+\][+-]?\s*")  # an Obsidian callout's type: "> [!NOTE] Title"
 SPACES = re.compile(r"[ \t]{2,}")
 
 
 def without_markup(text: str) -> str:
-    """Text without layout HTML and comments (their words kept, an image by its alt text) and without
-    cross-reference roles; an empty string if nothing but markup was there."""
-    if "<" not in text and ":`" not in text and not text.startswith("[!"):
+    """Text without layout HTML and comments (their words kept, an image by its alt text or caption) and without
+    cross-reference roles (a citation by its authors and year); an empty string if nothing but markup was there."""
+    if "<" not in text and ":`" not in text and not text.startswith("[!") and "![" not in text:
         return text
     text = COMMENT.sub("", text)
     text = IMAGE_ALT.sub(lambda m: m.group(1), text)
+    text = MARKDOWN_IMAGE.sub(lambda m: m.group(1), text)
+    text = CITE_ROLE.sub(lambda m: cited(m.group(1)), text)
     text = HTML_TAG.sub(lambda m: " " if BREAKS.match(m.group(0)) else "", text)
     text = DROPPED_ROLE.sub("", text)
     text = CALLOUT.sub("", text)
     return SPACES.sub(" ", text).strip()
 
+
+
+def cited(keys: str) -> str:
+    """A bibliography key as a reader names the work: "Sutskever.Martens.Dahl.ea.2013" -> "Sutskever et al. 2013"."""
+    names = []
+    for key in keys.split(","):
+        parts = [p for p in key.strip().split(".") if p]
+        year = parts[-1] if parts and parts[-1].isdigit() else ""
+        authors = [p for p in parts if not p.isdigit() and p != "ea"]
+        if not authors:
+            continue
+        more = " et al." if len(authors) > 2 or "ea" in parts else f" and {authors[1]}" if len(authors) == 2 else ""
+        names.append(f"{authors[0]}{more}{' ' + year if year else ''}")
+    return "; ".join(names)
