@@ -379,6 +379,10 @@ def test_answers_show_no_layout_html_or_cross_reference_roles() -> None:
     assert without_markup("e<sup>-kn/m</sup> <!-- note to self -->") == "e<sup>-kn/m</sup>"
     assert without_markup("[!Info] Priority of date fields") == "Priority of date fields"
     assert without_markup("![MLP before and after dropout.](../img/dropout2.svg)") == "MLP before and after dropout."
+    ports = view_of("# Ports\n\n<table> <tr> <th>SERVICE</th> <th>PORT</th> </tr> <tr> <td>SSH</td> <td>22</td> </tr>"
+                    " </table>")
+    answer, _ = compose([(ports, i) for i in range(len(ports.units))])
+    assert "| SERVICE | PORT |\n|---|---|\n| SSH | 22 |\n\n[1]" in answer and "<td>" not in answer
     assert without_markup("See the discussion by :citet:`Sutskever.Martens.Dahl.ea.2013` and :cite:`Goh.2017`.") == \
         "See the discussion by Sutskever et al. 2013 and Goh 2017."
     view = view_of("# Q\n\n<details>\n\nLoad is the run queue length.<br>\n\n</details>")

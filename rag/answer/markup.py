@@ -16,6 +16,10 @@ CITE_ROLE = re.compile(r":(?:cite[tp]?|citealp):`([^`]*)`", re.I)  # ":citet:`Su
 MARKDOWN_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")  # an image the chat can't show: its caption stays
 CALLOUT = re.compile(r"^\[!\w+\][+-]?\s*")  # an Obsidian callout's type: "> [!NOTE] Title"
 SPACES = re.compile(r"[ \t]{2,}")
+HTML_TABLE = re.compile(r"<table\b[^>]*>(.*?)</table>", re.I | re.S)
+HTML_ROW = re.compile(r"<tr\b[^>]*>(.*?)</tr>", re.I | re.S)
+HTML_CELL = re.compile(r"<t([hd])\b[^>]*>(.*?)</t[hd]>", re.I | re.S)
+ANY_TAG = re.compile(r"<[^>]+>")
 
 
 def without_markup(text: str) -> str:
@@ -24,13 +28,26 @@ def without_markup(text: str) -> str:
     if "<" not in text and ":`" not in text and not text.startswith("[!") and "![" not in text:
         return text
     text = COMMENT.sub("", text)
+    text = HTML_TABLE.sub(lambda m: markdown_table(m.group(1)), text)
     text = IMAGE_ALT.sub(lambda m: m.group(1), text)
     text = MARKDOWN_IMAGE.sub(lambda m: m.group(1), text)
     text = CITE_ROLE.sub(lambda m: cited(m.group(1)), text)
     text = HTML_TAG.sub(lambda m: " " if BREAKS.match(m.group(0)) else "", text)
     text = DROPPED_ROLE.sub("", text)
     text = CALLOUT.sub("", text)
-    return SPACES.sub(" ", text).strip()
+    return "\n".join(SPACES.sub(" ", line).strip() for line in text.split("\n")).strip()
+
+
+def markdown_table(rows_html: str) -> str:
+    """An HTML table as a markdown table on lines of its own (the chat shows HTML as text)."""
+    rows = [[SPACES.sub(" ", ANY_TAG.sub("", cell)).strip().replace("|", "\\|") for _, cell in HTML_CELL.findall(row)]
+            for row in HTML_ROW.findall(rows_html)]
+    rows = [row for row in rows if row]
+    if not rows:
+        return ""
+    width = max(len(row) for row in rows)
+    lines = ["| " + " | ".join(row + [""] * (width - len(row))) + " |" for row in rows]
+    return "\n\n" + "\n".join([lines[0], "|" + "---|" * width, *lines[1:]]) + "\n\n"
 
 
 

@@ -195,6 +195,8 @@ def render_unit(unit: Unit, marker: str) -> str:
         return f"{' ' * unit.depth}{unit.text} {marker}"
     if unit.kind == "heading":  # bold, without the notes' section number: "4." alone reads as a skipped list
         return f"**{HEADING_NUMBER.sub('', unit.text)}** {marker}"
+    if unit.text.endswith("|"):  # a table (an HTML one made markdown): its marker goes under it
+        return f"{unit.text}\n\n{marker}"
     return f"{unit.text} {marker}"
 
 
