@@ -358,6 +358,17 @@ def test_a_plain_cheat_sheets_commands_keep_their_lines() -> None:
     assert "Or created: [1]\n`find . -type f -Btime -2` [1]" in answer
 
 
+def test_an_item_that_says_something_then_asks_is_a_note_and_a_pages_citations_are_references() -> None:
+    from rag.answer.select import Quoting
+
+    view = view_of("# Clarify\n\n- Clarify input value range. Inputs: how big and what is the range?\n"
+                   "- Why is dropout not used at test time?\n\n# Citations\n\n1. ^ Phillips, Jock (2011). Sports.")
+    allowed = [u.text[:20] for u in view.units if u.kind != "heading" and Quoting().allows(u)]
+    assert allowed == ["- Clarify input valu"]
+    assert [u.text[:7] for u in view.units if u.kind != "heading" and Quoting(True, True).allows(u)] == [
+        "- Clari", "- Why i", "1. ^ Ph"]
+
+
 def test_a_note_without_headings_is_one_section_quoted_by_its_best_blocks() -> None:
     view = view_of("Inline comments should be used sparingly.\n\nAn inline comment is on the same line as a "
                    "statement. They should be separated by at least two spaces from the statement.\n\n"

@@ -31,6 +31,9 @@ FILLER = re.compile(r"^\W*(?:let me know\b|feel free\b|i hope (?:this|that)\b|ho
                     r"|\bfeel free to (?:ask|reach out)\b|\bif you have (?:any )?(?:further|more|other) questions\b"
                     r"|\bwould you like (?:me to|a|an|more|guidance)\b", re.I)
 LEGEND = re.compile(r"^\W*where\W*:?\s*$|^\W*where\b.*:\s*$", re.I)  # "Where:" introduces a formula's symbols
+# A page's list of sources: "1. ^ Phillips, Jock (2011). ..." under "Citations" is no statement of the notes.
+REFERENCE_HEADING = re.compile(r"^\W*(?:references?|citations?|bibliography|sources?|works cited|notes and references|"
+                               r"footnotes|further reading|external links|see also)\W*$", re.I)
 ASKS_READER = re.compile(r"^\W*(?:exercises?|problems?|questions?|quiz\w*|practice|homework|self[- ]check)\W*$", re.I)
 MANY_BLOCKS = 6  # a section of this many blocks (a cheat sheet's commands) is quoted by the blocks that answer
 MAX_SECTIONS = 4
@@ -71,7 +74,7 @@ class Quoting:
             return False
         if not self.questions and (unit.kind == "item" and is_asked_question(unit) or ASKS_READER.match(unit.context)):
             return False  # an exercise asks; it does not answer
-        return self.references or not is_reference(unit)
+        return self.references or not (is_reference(unit) or REFERENCE_HEADING.match(unit.context))
 
 
 def choose(candidates: Sequence[Candidate], n_parts: int, budget: int = BUDGET,

@@ -322,8 +322,10 @@ def is_signpost(unit: Unit) -> bool:
 
 
 def is_asked_question(unit: Unit) -> bool:
-    """A list item that asks ("3. Why is dropout not used at test time?"): an exercise, not its answer."""
-    return unit.text.rstrip("*_ ").endswith("?")
+    """A list item that asks ("3. Why is dropout not used at test time?"): an exercise, not its answer. One that
+    says something first and then asks ("Clarify input value range. Inputs: how big?") is a note."""
+    first = SENTENCE_END.split(unit.text, maxsplit=1)[0]
+    return unit.text.rstrip("*_ ").endswith("?") and first.rstrip("*_ ").endswith("?")
 
 
 def is_lead_in(unit: Unit) -> bool:
