@@ -369,6 +369,15 @@ def test_an_item_that_says_something_then_asks_is_a_note_and_a_pages_citations_a
         "- Clari", "- Why i", "1. ^ Ph"]
 
 
+def test_the_numbers_and_identifiers_a_question_writes_find_the_unit_that_writes_them() -> None:
+    from rag.answer.reading import literal_in, literal_tokens
+
+    assert literal_tokens("what does it give for petal length 5, width 1.5 with set_open_params or fit()?") == [
+        "5", "1.5", "set_open_params", "fit()"]
+    assert literal_in("1.5", "tree_clf.predict_proba([[5, 1.5]])") and not literal_in("1.5", "version 1.55")
+    assert not literal_in("5", "a 25 cm leaf")
+
+
 def test_a_note_without_headings_is_one_section_quoted_by_its_best_blocks() -> None:
     view = view_of("Inline comments should be used sparingly.\n\nAn inline comment is on the same line as a "
                    "statement. They should be separated by at least two spaces from the statement.\n\n"

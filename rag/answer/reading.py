@@ -20,6 +20,7 @@ PART_PRIOR_SHARE = 0.5  # a part is found more by its own words than by the rank
 TOPIC_BONUS = 0.1  # a follow-up's unit that names the conversation's topic (in its headings or text)
 ALREADY_SAID = 0.2  # less relevance for a unit the previous answer quoted, when the question follows it up
 SIGNPOST = 0.15  # less relevance for a sentence that announces or points elsewhere ("We will compare ...")
+LITERAL_BONUS = 0.15  # times the share of the question's numbers and identifiers the unit writes as they are
 FOLLOW_UP_WEIGHT = 0.7  # weight of the follow-up question itself against the query resolved with its topic
 
 
@@ -89,6 +90,7 @@ class Reading:
         words = [content_words(text) for text in texts]
         # A follow-up ("how do I stop it from overfitting?") stays with the conversation's topic ("U-Net")
         topic = {w.rstrip("s")[:5] for w in words[0] if w not in set(content_words(asked.text))}
+        literals = literal_tokens(asked.text)
         found = []
         for n, (view, i, rank) in enumerate(self.places):
             unit = view.units[i]
@@ -107,9 +109,23 @@ class Reading:
             labelled = tuple(on_intent(view, i, wants if k == 0 else wants - {"use"}) for k, wants in enumerate(wanted))
             said = ALREADY_SAID if asked.already_said(unit.text) else 0.0  # a follow-up wants what is new
             said += SIGNPOST if is_signpost(unit) else 0.0
+            said -= LITERAL_BONUS * sum(literal_in(t, unit.text) for t in literals) / len(literals) if literals else 0.0
             found.append(Candidate(view, i, float(main[n]) + extra[0] - said, parts, sims, labelled[0] and on_topic,
                                    labelled[1:]))
         return found
+
+
+LITERAL = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])|\b[A-Za-z]\w*_\w+\b|\b\w+\(\)")  # 1.5, set_open_params, fit()
+
+
+def literal_tokens(question: str) -> list[str]:
+    """What a question writes as the notes would (numbers, identifiers): a unit that writes them too is the one
+    it asks about ("petal length 5, width 1.5": `predict_proba([[5, 1.5]])`)."""
+    return list(dict.fromkeys(LITERAL.findall(question)))
+
+
+def literal_in(token: str, text: str) -> bool:
+    return re.search(rf"(?<![\w.]){re.escape(token)}(?![\w])", text) is not None
 
 
 def reads_as_prose(unit: Unit, asked: Asked) -> bool:
