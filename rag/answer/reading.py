@@ -115,7 +115,8 @@ class Reading:
         return found
 
 
-LITERAL = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])|\b[A-Za-z]\w*_\w+\b|\b\w+\(\)")  # 1.5, set_open_params, fit()
+# What a question writes as the notes would: 1.5, set_open_params, _start, fit()
+LITERAL = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])|(?<![\w.])_?[A-Za-z]\w*_\w*|(?<!\w)_[A-Za-z]\w*|\b\w+\(\)")
 
 
 def literal_tokens(question: str) -> list[str]:
