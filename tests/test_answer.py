@@ -378,6 +378,16 @@ def test_the_numbers_and_identifiers_a_question_writes_find_the_unit_that_writes
     assert not literal_in("5", "a 25 cm leaf")
 
 
+def test_a_question_for_a_list_gets_the_whole_list_it_finds() -> None:
+    kinds = "\n".join(f"- Kind {n}: " + "a poison that works in its own particular way " * 2 for n in range(4))
+    view = view_of(f"# Poisons\n\nPoisons come in the following four types:\n{kinds}\n\nUnrelated closing words.")
+    scores = {i: 0.5 for i, u in enumerate(view.units) if u.kind == "item"}
+    scores[1] = 0.9
+    cut, _ = compose(choose(candidates(view, scores), 1, budget=330)[0])
+    whole, _ = compose(choose(candidates(view, scores), 1, budget=330, listing=("types", "poison"))[0])
+    assert cut.count("- Kind") < 4 and whole.count("- Kind") == 4 and "Unrelated" not in whole
+
+
 def test_a_note_without_headings_is_one_section_quoted_by_its_best_blocks() -> None:
     view = view_of("Inline comments should be used sparingly.\n\nAn inline comment is on the same line as a "
                    "statement. They should be separated by at least two spaces from the statement.\n\n"

@@ -121,7 +121,10 @@ def choose(candidates: Sequence[Candidate], n_parts: int, budget: int = BUDGET,
         elif len(sections) < MAX_SECTIONS:
             sections.append((top.view, answer_section(top.view, top.index, budget), [top.index]))
     scores = {(id(c.view), c.index): c.rel for c in candidates}
-    budget = int(budget * min(MAX_WIDENING, 1 + WIDENING * (len(sections) - 1)))  # each part needs some room
+    anchor = best.view.units[best.index]
+    whole_list = bool(listing) and (anchor.kind == "item" or is_lead_in(anchor))  # a list asked for, found as one
+    widening = MAX_WIDENING if whole_list else 1 + WIDENING * (len(sections) - 1)
+    budget = int(budget * min(MAX_WIDENING, widening))  # each part needs some room
     share = budget // len(sections)
     picked: list[tuple[NoteView, int]] = []
     for view, section, anchors in sections:
