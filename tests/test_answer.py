@@ -284,6 +284,11 @@ def test_reading_lists_and_exercises_are_quoted_only_when_asked_for() -> None:
     asked = Quoting(references=True, questions=True)
     answer, _ = compose(choose(candidates(view, scores), 1, budget=2000, quoting=asked)[0])
     assert "leetcode" in answer and "doubly linked?" in answer
+    from rag.answer.units import is_reference
+
+    labelled = view_of("# DPO\n\n- **[Direct Preference Optimization](https://arxiv.org/abs/2305.18290)** Directly "
+                       "optimizes the policy.\n- ✅ [DPO paper](https://arxiv.org/abs/2305.18290)")
+    assert [is_reference(u) for u in labelled.units[1:]] == [False, True]  # a bold link labels a term
 
 
 def test_a_long_commented_code_block_is_read_stanza_by_stanza_and_quoted_whole_for_code() -> None:

@@ -16,8 +16,8 @@ SEPARATOR_ROW = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}[-:| \t]*$")
 RULE = re.compile(r"^[ \t]*([-*_])([ \t]*\1){2,}[ \t]*$")
 # A sentence ends at . ! ? before a space and something that starts a sentence; "e.g. the" stays whole.
 SENTENCE_END = re.compile(r"(?<=[.!?])[ \t\n]+(?=[A-Z0-9*\"'(\\`\[])")
-# an item that opens with a link or a bare address (after its mark and any bold or emoji)
-REFERENCE = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+(?:\W{0,3}\s*)?(?:\[[^\]]+\]\([^)]+\)|<?https?://)")
+# an item that opens with a link or a bare address (after its mark and any emoji); a bold link is a term's label
+REFERENCE = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+(?:[^\w\s*_]{0,3}\s*)?(?:\[[^\]]+\]\([^)]+\)|<?https?://)")
 # A sentence that points at what the note will say or where to read more: it names any question's topic and
 # answers none ("We will compare their complexity", "For additional tips on BFS, refer to this post").
 SIGNPOST = re.compile(
