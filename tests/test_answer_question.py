@@ -25,6 +25,11 @@ def test_a_multi_part_question_gives_parts_that_carry_its_subject(question: str,
     assert question_parts(question) == expected
 
 
+def test_each_side_of_a_three_way_comparison_is_a_part_with_what_is_asked_of_all() -> None:
+    assert question_parts("in-order vs pre-order vs post-order traversal order")[1:] == [
+        "in-order traversal order", "pre-order traversal order", "post-order traversal order"]
+
+
 def test_aspects_and_compared_sides_are_parts_of_their_own() -> None:
     parts = question_parts("lora vs qlora - model size, training speed and performance")
     assert {"lora qlora model size", "lora qlora training speed", "lora qlora performance"} <= set(parts)

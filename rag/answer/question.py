@@ -212,7 +212,16 @@ def question_parts(question: str) -> list[str]:
 
 
 def comparison_parts(question: str) -> list[str]:
-    """Each side of "A vs B ..." with what is asked of it: "A strengths limitations", "B strengths limitations"."""
+    """Each side of "A vs B ..." with what is asked of it: "A strengths limitations", "B strengths limitations";
+    of "A vs B vs C order" each of the three with "order"."""
+    segments = SIDE_SPLIT.split(question)
+    if len(segments) > 2 and re.search(r"\bvs\.?|\bversus\b", question, re.I):
+        middle = [content_words(segment) for segment in segments[1:-1]]
+        width = max(1, min(SIDE_WORDS, max(len(words) for words in middle)))  # a side is named in so many words
+        last = content_words(SIDE_END.split(segments[-1], maxsplit=1)[0])
+        first = content_words(SIDE_START.split(segments[0])[-1])[-width:]
+        sides, shared = [first, *middle, last[:width]], last[width:]
+        return [" ".join([*side, *shared]) for side in sides if side]
     compared = compared_sides(question)
     if compared is None:
         return []
