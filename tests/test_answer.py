@@ -393,6 +393,17 @@ def test_a_question_for_a_list_gets_the_whole_list_it_finds() -> None:
     assert cut.count("- Kind") < 4 and whole.count("- Kind") == 4 and "Unrelated" not in whole
 
 
+def test_the_parts_of_a_question_come_from_the_note_of_its_best_line_when_it_answers_them_nearly_as_well() -> None:
+    dates = view_of("# Dates\n\n## Scheduled\n\nScheduled dates say when you plan to work.\n\n## Due\n\n"
+                    "Due dates say when it must be done.")
+    other = NoteView([Passage("o", "other.md", 1, 3, "", "# Recurring\n\nThe due date comes first in priority.")])
+    scheduled, due = 2, 4
+    found = [Candidate(dates, scheduled, 0.9, (0.9, 0.3), (0.9, 0.3)),
+             Candidate(dates, due, 0.5, (0.3, 0.7), (0.3, 0.7)), Candidate(other, 1, 0.4, (0.2, 0.75), (0.2, 0.75))]
+    answer, _ = compose(choose(found, 2)[0])
+    assert "when it must be done" in answer and "priority" not in answer
+
+
 def test_a_note_without_headings_is_one_section_quoted_by_its_best_blocks() -> None:
     view = view_of("Inline comments should be used sparingly.\n\nAn inline comment is on the same line as a "
                    "statement. They should be separated by at least two spaces from the statement.\n\n"

@@ -23,6 +23,7 @@ from rag.answer.units import (
 BUDGET = 1200  # characters of prose an answer grows to (code blocks are quoted whole on top)
 PART_FLOOR = 0.3  # a part of the question no unit matches this well is said to be missing (floor - rescue margin)
 FILL_GAP = 0.3  # a block of a trimmed section this far below the answering one is left out
+SAME_NOTE_GAP = 0.1  # a part answered in the note of the question's best line is preferred to one this much ahead
 INTENT_GAP = 0.25  # a unit filed under what the question wants is preferred to a better match this much ahead
 FILLER = re.compile(r"^\W*(?:let me know\b|feel free\b|i hope (?:this|that)\b|hope (?:this|that) helps|happy to help"
                     r"|(?:yes|sure|great|absolutely|exactly|of course|good question)\b[^.!?]{0,40}[!.]\s*$"
@@ -112,6 +113,10 @@ def choose(candidates: Sequence[Candidate], n_parts: int, budget: int = BUDGET,
         labelled = [c for c in candidates if c.part_on_intent and c.part_on_intent[part]]
         if labelled and max(c.parts[part] for c in labelled) >= top.parts[part] - INTENT_GAP:
             top = max(labelled, key=lambda c: c.parts[part])
+        same_note = [c for c in candidates if c.view is best.view]  # the parts of one question, from one note
+        if top.view is not best.view and same_note and \
+                max(c.parts[part] for c in same_note) >= top.parts[part] - SAME_NOTE_GAP:
+            top = max(same_note, key=lambda c: c.parts[part])
         if max(c.part_sims[part] if c.part_sims else c.parts[part] for c in candidates) < part_floor:
             missing.append(part)
             continue
