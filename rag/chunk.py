@@ -19,6 +19,7 @@ from rag.headings import (
     plain_text,
 )
 from rag.models import Chunk, Note
+from rag.plain import search_text
 
 # A line of prose after a notebook cell: starts with a capital, ends like a sentence.
 PROSE = re.compile(r"^[A-Z*][^={}]{30,}[.:?!)]\s*$")  # starts and ends like a sentence, no assignment or braces
@@ -58,7 +59,7 @@ class Budget:
         return f"v{CHUNKER_VERSION}:{self.max_tokens}:{self.overlap_tokens}"
 
 
-CHUNKER_VERSION = 13  # bump when chunk boundaries or headings change, so `rag index` re-cuts every note
+CHUNKER_VERSION = 14  # bump when chunk boundaries or headings change, so `rag index` re-cuts every note
 
 
 @dataclass(frozen=True)
@@ -473,9 +474,10 @@ def span_text(blocks: list[Block], lines: list[str]) -> str:
 
 
 def embed_view(heading: str, text: str) -> str:
-    """What the embedder sees: the heading path, then the text without markdown noise, tables as sentences."""
+    """What the embedder sees: the heading path, then the text without markdown noise, tables as sentences,
+    links by their words and formulas without formatting commands (rag.plain)."""
     text = linear_tables(text)
-    return strip_markup(f"{heading}\n{text}" if heading else text)
+    return strip_markup(search_text(f"{heading}\n{text}" if heading else text))
 
 
 def linear_tables(text: str) -> str:

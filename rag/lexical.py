@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.plain import search_text
 from rag.store import StoredChunk
 
 WORD = re.compile(r"[a-z_][a-z0-9_]*(?:\+\+|#)?")  # "c++", "c#" and "__init__" are words; hyphens split
@@ -128,7 +129,7 @@ class LexicalIndex:
         """The k best rows by BM25 (only rows of `sources` if given), score > 0 only."""
         if self._bm25 is None:
             return []
-        tokens = self._tokenize([query], ids=False)[0]
+        tokens = self._tokenize([search_text(query)], ids=False)[0]
         if not tokens:
             return []
         scores = self._bm25.get_scores(tokens)
@@ -142,8 +143,9 @@ class LexicalIndex:
 
 
 def lexical_text(row: StoredChunk) -> str:
-    """What BM25 sees: the heading path counts, as it does for the embedder."""
-    return f"{row.heading}\n{row.text}"
+    """What BM25 sees: the heading path counts, as it does for the embedder; links and formulas as search reads
+    them (rag.plain)."""
+    return search_text(f"{row.heading}\n{row.text}")
 
 
 @lru_cache(maxsize=1)
