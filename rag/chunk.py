@@ -392,12 +392,23 @@ def pack_blocks(blocks: list[Block], lines: list[str], budget: Budget) -> list[l
     for unit in units:
         if current and (unit.text is not None or current[-1].text is not None
                         or not fits(current + [unit], lines, budget)):
-            pieces.append(current)
-            current = overlap_tail(current, lines, budget, unit)
+            if leads_in(current, lines) and fits([current[-1], unit], lines, budget):
+                pieces.append(current[:-1])  # "…as follows:" goes with what follows it
+                current = current[-1:]
+            else:
+                pieces.append(current)
+                current = overlap_tail(current, lines, budget, unit)
         current.append(unit)
     if current:
         pieces.append(current)
     return pieces
+
+
+def leads_in(blocks: list[Block], lines: list[str]) -> bool:
+    """True if the last of several blocks is a paragraph that ends with a colon: it introduces the block after it
+    (a formula, code, a list: "each activation h is replaced by a random variable h' as follows:")."""
+    last = blocks[-1]
+    return len(blocks) > 1 and last.kind == "para" and last.text is None and lines[last.end].rstrip().endswith(":")
 
 
 def overlap_tail(previous: list[Block], lines: list[str], budget: Budget, nxt: Block) -> list[Block]:

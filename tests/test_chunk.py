@@ -389,3 +389,14 @@ def test_clean_markdown_with_a_skipped_level_keeps_markdown_paths():
     assert paths["Grab."] == ("Making an Attack", "Melee Attacks", "Grappling")
     assert paths["Walls."] == ("Making an Attack", "Cover")
     assert paths["Who you are."] == ("Making an Attack", "Make an elevator pitch", "1. Basics")  # advice, no offer
+
+
+def test_a_paragraph_ending_in_a_colon_goes_with_the_block_it_introduces():
+    # d2l's dropout section: "each activation h is replaced by a random variable h' as follows:" was cut from
+    # its formula, which went with the code after it
+    lead = "With dropout probability p, each intermediate activation h is replaced as follows:"
+    text = (f"# Dropout\n\n{'One idea is to inject noise without bias. ' * 2}\n\n{lead}\n\n"
+            "$$\nh' = 0 with probability p, else h / (1 - p) otherwise\n$$\n")
+    words = Budget(30, 0, lambda t: len(t.split()), lambda t: True)
+    chunks = chunk_note(note_of(text), words)
+    assert [c.text.split("\n")[0] for c in chunks] == ["# Dropout", lead]
