@@ -42,6 +42,7 @@ WORD = re.compile(r"\S+\s*")
 # enough (about ten words) not to outweigh the chunk's own text in its embedding.
 MAX_TITLE = 60
 HEADING_SEP = " > "
+GENERIC_NAMES = frozenset({"readme", "index", "untitled", "notes", "main"})  # file names that name no subject
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class Budget:
         return f"v{CHUNKER_VERSION}:{self.max_tokens}:{self.overlap_tokens}"
 
 
-CHUNKER_VERSION = 14  # bump when chunk boundaries or headings change, so `rag index` re-cuts every note
+CHUNKER_VERSION = 15  # bump when chunk boundaries or headings change, so `rag index` re-cuts every note
 
 
 @dataclass(frozen=True)
@@ -80,19 +81,29 @@ def chunk_note(note: Note, budget: Budget) -> list[Chunk]:
     lines = note.text.split("\n")
     chunks: list[Chunk] = []
     blocks = parse_blocks(lines, plain_text(note.source))
-    # A note with no heading at all is titled by its file name, as a notes app shows it; one with headings
-    # keeps its own (a stretch between its topics is not about the file's name).
-    title = "" if any(b.path for b in blocks) else note_title(note.source)
+    # A note with no title of its own (no heading at all, or sections without a `#` over them: an Obsidian note,
+    # a handbook page whose title is in its front matter) is titled by its file name, as a notes app shows it.
+    # One with a `#` title keeps its own paths (a stretch between its topics is not about the file's name).
+    title = "" if any(is_note_title(b) for b in blocks) else note_title(note.source)
     for piece in pack_tree(build_sections(blocks), lines, budget):
         chunk = to_chunk(note.source, piece, lines)
-        chunks.append(chunk if chunk.heading or not title else replace(chunk, heading=title))
+        if title and not chunk.heading.startswith(title):
+            chunk = replace(chunk, heading=HEADING_SEP.join(p for p in (title, chunk.heading) if p))
+        chunks.append(chunk)
     return chunks
+
+
+def is_note_title(block: Block) -> bool:
+    """A `#` (or `===`) heading of the note's outline: the note names its subject itself."""
+    return block.head is not None and block.head.level == 1 and block.head.tier == OUTLINE
 
 
 def note_title(source: str) -> str:
     """A note's file name as its title ("2023-09-12 Meeting with Steph"): a note that is only its title's
     subject is found by it."""
     stem = source.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    if stem.lower() in GENERIC_NAMES:
+        return ""
     return re.sub(r"(?<=[A-Za-z])[-_]+(?=[A-Za-z])", " ", stem).strip()
 
 

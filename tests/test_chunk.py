@@ -400,3 +400,15 @@ def test_a_paragraph_ending_in_a_colon_goes_with_the_block_it_introduces():
     words = Budget(30, 0, lambda t: len(t.split()), lambda t: True)
     chunks = chunk_note(note_of(text), words)
     assert [c.text.split("\n")[0] for c in chunks] == ["# Dropout", lead]
+
+
+def test_a_note_without_a_title_of_its_own_is_titled_by_its_file_name(model_tokens, limit):
+    # kepano-vault/Notes/Minimal Theme.md: front matter, then `## To-do` and three items; the subject is the name
+    budget = budget_for(model_tokens, limit)
+    vault = note_of("---\nyear: 2020\n---\n## To-do\n\n- [x] Color schemes\n- [x] E-ink mode\n",
+                    "Notes/Minimal Theme.md")
+    assert [c.heading for c in chunk_note(vault, budget)] == ["Minimal Theme > To-do"]
+    titled = note_of("# Dropout\n\nText.\n\n## In practice\n\nMore text.\n", "d2l/dropout-notes.md")
+    assert {c.heading.split(" > ")[0] for c in chunk_note(titled, budget)} == {"Dropout"}
+    readme = note_of("## Install\n\nRun it.\n", "tool/README.md")
+    assert [c.heading for c in chunk_note(readme, budget)] == ["Install"]
