@@ -19,6 +19,7 @@ from rag.headings import (
     plain_text,
 )
 from rag.models import Chunk, Note
+from rag.plain import search_text
 
 # A line of prose after a notebook cell: starts with a capital, ends like a sentence.
 PROSE = re.compile(r"^[A-Z*][^={}]{30,}[.:?!)]\s*$")  # starts and ends like a sentence, no assignment or braces
@@ -41,6 +42,7 @@ WORD = re.compile(r"\S+\s*")
 # enough (about ten words) not to outweigh the chunk's own text in its embedding.
 MAX_TITLE = 60
 HEADING_SEP = " > "
+GENERIC_NAMES = frozenset({"readme", "index", "untitled", "notes", "main"})  # file names that name no subject
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ class Budget:
         return f"v{CHUNKER_VERSION}:{self.max_tokens}:{self.overlap_tokens}"
 
 
-CHUNKER_VERSION = 16  # bump when chunk boundaries or headings change, so `rag index` re-cuts every note
+CHUNKER_VERSION = 17  # bump when chunk boundaries or headings change, so `rag index` re-cuts every note
 
 
 @dataclass(frozen=True)
@@ -79,19 +81,29 @@ def chunk_note(note: Note, budget: Budget) -> list[Chunk]:
     lines = note.text.split("\n")
     chunks: list[Chunk] = []
     blocks = parse_blocks(lines, plain_text(note.source))
-    # A note with no heading at all is titled by its file name, as a notes app shows it; one with headings
-    # keeps its own (a stretch between its topics is not about the file's name).
-    title = "" if any(b.path for b in blocks) else note_title(note.source)
+    # A note with no title of its own (no heading at all, or sections without a `#` over them: an Obsidian note,
+    # a handbook page whose title is in its front matter) is titled by its file name, as a notes app shows it.
+    # One with a `#` title keeps its own paths (a stretch between its topics is not about the file's name).
+    title = "" if any(is_note_title(b) for b in blocks) else note_title(note.source)
     for piece in pack_tree(build_sections(blocks), lines, budget):
         chunk = to_chunk(note.source, piece, lines)
-        chunks.append(chunk if chunk.heading or not title else replace(chunk, heading=title))
+        if title and not chunk.heading.startswith(title):
+            chunk = replace(chunk, heading=HEADING_SEP.join(p for p in (title, chunk.heading) if p))
+        chunks.append(chunk)
     return chunks
+
+
+def is_note_title(block: Block) -> bool:
+    """A `#` (or `===`) heading of the note's outline: the note names its subject itself."""
+    return block.head is not None and block.head.level == 1 and block.head.tier == OUTLINE
 
 
 def note_title(source: str) -> str:
     """A note's file name as its title ("2023-09-12 Meeting with Steph"): a note that is only its title's
     subject is found by it."""
     stem = source.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    if stem.lower() in GENERIC_NAMES:
+        return ""
     return re.sub(r"(?<=[A-Za-z])[-_]+(?=[A-Za-z])", " ", stem).strip()
 
 
@@ -391,12 +403,23 @@ def pack_blocks(blocks: list[Block], lines: list[str], budget: Budget) -> list[l
     for unit in units:
         if current and (unit.text is not None or current[-1].text is not None
                         or not fits(current + [unit], lines, budget)):
-            pieces.append(current)
-            current = overlap_tail(current, lines, budget, unit)
+            if leads_in(current, lines) and fits([current[-1], unit], lines, budget):
+                pieces.append(current[:-1])  # "…as follows:" goes with what follows it
+                current = current[-1:]
+            else:
+                pieces.append(current)
+                current = overlap_tail(current, lines, budget, unit)
         current.append(unit)
     if current:
         pieces.append(current)
     return pieces
+
+
+def leads_in(blocks: list[Block], lines: list[str]) -> bool:
+    """True if the last of several blocks is a paragraph that ends with a colon: it introduces the block after it
+    (a formula, code, a list: "each activation h is replaced by a random variable h' as follows:")."""
+    last = blocks[-1]
+    return len(blocks) > 1 and last.kind == "para" and last.text is None and lines[last.end].rstrip().endswith(":")
 
 
 def overlap_tail(previous: list[Block], lines: list[str], budget: Budget, nxt: Block) -> list[Block]:
@@ -473,9 +496,10 @@ def span_text(blocks: list[Block], lines: list[str]) -> str:
 
 
 def embed_view(heading: str, text: str) -> str:
-    """What the embedder sees: the heading path, then the text without markdown noise, tables as sentences."""
+    """What the embedder sees: the heading path, then the text without markdown noise, tables as sentences,
+    links by their words and formulas without formatting commands (rag.plain)."""
     text = linear_tables(text)
-    return strip_markup(f"{heading}\n{text}" if heading else text)
+    return strip_markup(search_text(f"{heading}\n{text}" if heading else text))
 
 
 def linear_tables(text: str) -> str:

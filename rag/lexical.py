@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.plain import search_text
 from rag.store import StoredChunk
 
 WORD = re.compile(r"[a-z_][a-z0-9_]*(?:\+\+|#)?")  # "c++", "c#" and "__init__" are words; hyphens split
@@ -26,6 +27,13 @@ STOPWORDS = frozenset({
     "whats", "hows", "whens", "wheres", "whys", "thats", "isnt", "arent", "dont", "doesnt", "didnt", "cant",
     "wont", "shouldnt", "wouldnt", "couldnt", "im", "ive", "youre", "u", "ur", "thx", "thanks", "etc",
 })
+# The operators notes on commands and syntax are about (`$@`, `!r`, `--onto`, `-O3`, `%%time`): punctuation that
+# starts a token, before a word or more punctuation. BM25's words (two or more word characters) drop them, so each
+# is also written as one word ("$@" -> "op_dollar_at"); a hyphen inside a word ("f-strings") is none.
+OPERATOR = re.compile(r"(?<![\w!$%@^&*<>?~=+#-])(?!-+(?:\s|$))[!$%@^&<>?~-](?:[!$%@^&<>?~-]*\w+|[!$%@^&<>?~-]+)"
+                      r"(?=[\s,;:.)'\"`]|$)")
+SYMBOL_NAMES = {"!": "bang", "$": "dollar", "%": "percent", "@": "at", "^": "caret", "&": "amp", "<": "lt",
+                ">": "gt", "?": "qmark", "~": "tilde", "-": "dash"}
 MIN_CORRECTED = 5  # shorter words are left alone: too many real words lie one edit apart
 
 
@@ -128,7 +136,7 @@ class LexicalIndex:
         """The k best rows by BM25 (only rows of `sources` if given), score > 0 only."""
         if self._bm25 is None:
             return []
-        tokens = self._tokenize([query], ids=False)[0]
+        tokens = self._tokenize([with_operators(search_text(query))], ids=False)[0]
         if not tokens:
             return []
         scores = self._bm25.get_scores(tokens)
@@ -141,9 +149,21 @@ class LexicalIndex:
         return [(self.rows[i], float(scores[i])) for i in top if scores[i] > 0]
 
 
+def with_operators(text: str) -> str:
+    """The text with each operator it uses also written as one word BM25 keeps ("echo $@" -> "… op_dollar_at")."""
+    found = OPERATOR.findall(text)
+    if not found:
+        return text
+    words = ["op_" + "_".join(SYMBOL_NAMES.get(ch, ch) for ch in op if not ch.isalnum())
+             + ("_" + "".join(ch for ch in op if ch.isalnum()) if any(ch.isalnum() for ch in op) else "")
+             for op in found]
+    return f"{text}\n{' '.join(words)}"
+
+
 def lexical_text(row: StoredChunk) -> str:
-    """What BM25 sees: the heading path counts, as it does for the embedder."""
-    return f"{row.heading}\n{row.text}"
+    """What BM25 sees: the heading path counts, as it does for the embedder; links and formulas as search reads
+    them (rag.plain)."""
+    return with_operators(search_text(f"{row.heading}\n{row.text}"))
 
 
 @lru_cache(maxsize=1)

@@ -389,3 +389,26 @@ def test_clean_markdown_with_a_skipped_level_keeps_markdown_paths():
     assert paths["Grab."] == ("Making an Attack", "Melee Attacks", "Grappling")
     assert paths["Walls."] == ("Making an Attack", "Cover")
     assert paths["Who you are."] == ("Making an Attack", "Make an elevator pitch", "1. Basics")  # advice, no offer
+
+
+def test_a_paragraph_ending_in_a_colon_goes_with_the_block_it_introduces():
+    # d2l's dropout section: "each activation h is replaced by a random variable h' as follows:" was cut from
+    # its formula, which went with the code after it
+    lead = "With dropout probability p, each intermediate activation h is replaced as follows:"
+    text = (f"# Dropout\n\n{'One idea is to inject noise without bias. ' * 2}\n\n{lead}\n\n"
+            "$$\nh' = 0 with probability p, else h / (1 - p) otherwise\n$$\n")
+    words = Budget(30, 0, lambda t: len(t.split()), lambda t: True)
+    chunks = chunk_note(note_of(text), words)
+    assert [c.text.split("\n")[0] for c in chunks] == ["# Dropout", lead]
+
+
+def test_a_note_without_a_title_of_its_own_is_titled_by_its_file_name(model_tokens, limit):
+    # kepano-vault/Notes/Minimal Theme.md: front matter, then `## To-do` and three items; the subject is the name
+    budget = budget_for(model_tokens, limit)
+    vault = note_of("---\nyear: 2020\n---\n## To-do\n\n- [x] Color schemes\n- [x] E-ink mode\n",
+                    "Notes/Minimal Theme.md")
+    assert [c.heading for c in chunk_note(vault, budget)] == ["Minimal Theme > To-do"]
+    titled = note_of("# Dropout\n\nText.\n\n## In practice\n\nMore text.\n", "d2l/dropout-notes.md")
+    assert {c.heading.split(" > ")[0] for c in chunk_note(titled, budget)} == {"Dropout"}
+    readme = note_of("## Install\n\nRun it.\n", "tool/README.md")
+    assert [c.heading for c in chunk_note(readme, budget)] == ["Install"]

@@ -397,3 +397,22 @@ def test_word_output_cut(monkeypatch: pytest.MonkeyPatch) -> None:
         document.add_paragraph(f"paragraph number {k}")
     text = note_of(docx_bytes(document), "long.docx").text
     assert text.endswith("… (output cut: 40 characters kept)") and text.startswith("paragraph number 0")
+
+
+def test_word_short_bold_paragraphs_are_headings_and_a_second_look_nests() -> None:
+    # Word handouts are structured by bold lines, not heading styles (carpentries/Carpentries_MotivationDemotivation)
+    document = Document()
+    document.add_paragraph().add_run("Motivation – what to do").bold = True
+    sub = document.add_paragraph().add_run("Establish value – why is this useful?")
+    sub.bold = sub.italic = True
+    document.add_paragraph("Connect the material to students’ interests.", style="List Bullet")
+    document.add_paragraph().add_run("Demotivation – what not to do").bold = True
+    document.add_paragraph("Use the J word. This signals that the problem is trivial.")
+    document.add_paragraph().add_run("A whole sentence in bold is emphasis, not a title.").bold = True
+    document.add_heading("Further reading", 2)
+    document.add_paragraph().add_run("Books").bold = True
+    text = note_of(docx_bytes(document), "handout.docx").text
+    assert [line for line in text.split("\n") if line.startswith("#")] == [
+        "## Motivation – what to do", "### Establish value – why is this useful?",
+        "## Demotivation – what not to do", "## Further reading", "### Books"]
+    assert "**A whole sentence in bold is emphasis, not a title.**" in text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.lexical import LexicalIndex
+from rag.lexical import LexicalIndex, with_operators
 from rag.store import StoredChunk
 
 TEXTS = [
@@ -32,3 +32,17 @@ def test_names_the_notes_never_use_are_found() -> None:
     assert lexical.absent_words("How does NMS remove boxes?") == ["nms"]  # a capitalised acronym counts
     # a typo, a hyphenated word written as one, the start of a longer word, slang and English are no names
     assert lexical.absent_words("logisitc unet backprop ppl kinda whats the problem") == []
+
+
+def test_operators_are_words_bm25_keeps() -> None:
+    # learnxinyminutes/make.md explains `$@`, `$^`, `$<` in comments; pep-0498 explains `!s`, `!r`, `!a`
+    assert with_operators("@echo $^\t# $^ is the list of prerequisites").endswith("op_dollar_caret op_dollar_caret")
+    assert with_operators("git rebase --onto main; emcc -O3").endswith("op_dash_dash_onto op_dash_O3")
+    for text in ("f-strings and k-means", "- an item", "x <= y ? a : b", "---", "**bold**"):
+        assert "op_" not in with_operators(text)
+    rows = [StoredChunk(f"n{n}", "n.md", n, n, "Make", text, n, "sha", "now") for n, text in enumerate([
+        "@echo $@ prints the target name; $< the first prerequisite",
+        "the target name and the first prerequisite of a rule",
+        "variables hold text; a rule has a target and prerequisites",
+    ], 1)]
+    assert LexicalIndex(rows).search("what are $@ and $<", 3)[0][0].id == "n1"

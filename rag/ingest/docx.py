@@ -1,4 +1,5 @@
-"""Word documents (.docx): the body's headings, paragraphs, lists and tables in document order, as markdown (pure).
+"""Word documents (.docx): the body's headings (styled, or short paragraphs set in bold), paragraphs, lists and
+tables in document order, as markdown (pure).
 
 python-docx reads the body in order (paragraphs and tables as they stand, as `iter_inner_content` does), with each
 paragraph's style and numbering, which is all the structure the chunker uses. The zip is checked before it is
@@ -21,6 +22,7 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
+from rag.headings import PROSE_WORDS
 from rag.ingest.base import Extracted, Unreadable
 
 MAX_DOCX_BYTES = 50_000_000
@@ -94,6 +96,8 @@ def body_lines(document: DocumentObject) -> Iterator[str]:
     """Markdown lines of the body, a blank line between blocks, none between the items of a list."""
     styles = read_styles(document)
     counters: dict[tuple[str, int], int] = {}
+    looks: list[str] = []  # the emphases of bold-line headings, outermost (first met) first
+    above = 1  # the level of the styled heading they sit under (a note's title is its file name's `#`)
     previous = ""
     for block in body_blocks(document):
         if isinstance(block, Table):
@@ -101,6 +105,12 @@ def body_lines(document: DocumentObject) -> Iterator[str]:
             previous = "table"
             continue
         kind, line = paragraph_line(block, styles, counters)
+        if kind == "heading":
+            above = max(len(line) - len(line.lstrip("#")), 1)
+        elif kind == "para" and (look := bold_title(block)) is not None:
+            if look not in looks:
+                looks.append(look)
+            kind, line = "heading", "#" * min(above + 1 + looks.index(look), 6) + " " + " ".join(block.text.split())
         if not line.strip():
             continue
         if kind != previous or not kind.startswith("item"):  # a new block, or the next list
@@ -143,6 +153,21 @@ def paragraph_line(paragraph: Paragraph, styles: Styles,
     counters[(key, level)] = counters.get((key, level), 0) + 1
     marker = "-" if bullet else f"{counters[(key, level)]}."
     return f"item:{key}", "   " * level + f"{marker} {text}"  # three spaces nest under `- ` and `1. ` alike
+
+
+def bold_title(paragraph: Paragraph) -> str | None:
+    """The emphasis ("**", "***") of a short paragraph set wholly in bold, which Word users make headings with
+    ("**Motivation – what to do**"); None for any other paragraph. A sentence (ending in a full stop) is none.
+
+    It heads what follows as a `##` would; a second look ("***…***" after "**…**") nests under the first.
+    """
+    text = " ".join(paragraph.text.split())
+    if not text or len(text.split()) > PROSE_WORDS or text.endswith((".", ",", ";")):
+        return None
+    runs = [run for run in paragraph_runs(paragraph) if run.text.strip()]
+    if not runs or not all(run.bold for run in runs):
+        return None
+    return "***" if all(run.italic for run in runs) else "**"
 
 
 def list_kind(paragraph: Paragraph, style_id: str, style: str, styles: Styles) -> tuple[bool, int, str] | None:
