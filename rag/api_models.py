@@ -52,7 +52,7 @@ class PassageOut(BaseModel):
 
 class SearchRequest(BaseModel):
     query: str = Field(min_length=1, description=QUERY_DOC)
-    k: int = Field(5, ge=1, le=MAX_K, description="How many passages.")
+    k: int = Field(5, ge=1, le=MAX_K, strict=True, description="How many passages.")
     sources: list[str] = Field(default_factory=list, description="Only these notes (as /v1/sources names them).")
     tags: list[str] = Field(default_factory=list, description="Only notes with any of these tags (`ml` or `#ml`).")
 
@@ -69,7 +69,7 @@ class Message(BaseModel):
 
 class AskRequest(BaseModel):
     question: str = Field(min_length=1, description=QUERY_DOC)
-    k: int = Field(5, ge=1, le=MAX_K, description="How many passages the answer may draw on.")
+    k: int = Field(5, ge=1, le=MAX_K, strict=True, description="How many passages the answer may draw on.")
     history: list[Message] = Field(default_factory=list, description="Earlier turns, oldest first.")
     mode: Literal["extractive", "llm"] | None = Field(
         None, description="Default: llm when RAG_LLM_BASE_URL is set, else extractive."

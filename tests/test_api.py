@@ -126,6 +126,8 @@ def test_search_returns_passages_as_the_interface_says(client: httpx.Client) -> 
     ({"query": "svm", "k": -1}, 422),
     ({"query": "svm", "k": 10**9}, 422),
     ({"query": "svm", "k": "five"}, 422),
+    ({"query": "svm", "k": True}, 422),  # a JSON boolean is no count of passages
+    ({"query": "svm", "k": "5"}, 422),
     ({"k": 5}, 422),
     ({"query": "svm " * 2000}, 413),
     ({"query": "svm", "sources": ["no-such-note.md"]}, 404),

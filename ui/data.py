@@ -15,11 +15,12 @@ if TYPE_CHECKING:
 
 
 def answer_data(
-    rag: Rag, question: str, history: list[dict[str, str]] | None, sources: list[str] | None, k: int
+    rag: Rag, question: str, history: list[dict[str, str]] | None, sources: list[str] | None, k: float
 ) -> dict[str, Any]:
     """The cited answer as a JSON-able dict; a bad input or a refusal is a `gr.Error` with the server's message."""
     try:
-        fields = {"question": question, "history": history or [], "sources": sources or [], "k": k}
+        whole = isinstance(k, float) and k.is_integer()  # a UI number field sends 5.0
+        fields = {"question": question, "history": history or [], "sources": sources or [], "k": int(k) if whole else k}
         ask = AskRequest.model_validate(fields)
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
