@@ -404,6 +404,17 @@ def test_the_parts_of_a_question_come_from_the_note_of_its_best_line_when_it_ans
     assert "when it must be done" in answer and "priority" not in answer
 
 
+def test_a_plain_notes_literal_block_after_a_double_colon_is_code() -> None:
+    lines = ["The translation of the above statement is::", "", "    mgr = (EXPR)", "    try:", "        BLOCK", "",
+             "    finally:", "        exit(mgr)", "", "Here, the variables are internal (Kingma et al. 2014)."]
+    units = split_passage(Passage("p", "pep-0343.txt", 1, len(lines), "", "\n".join(lines)))
+    assert [(u.kind, u.start_line, u.end_line) for u in units] == [
+        ("sentence", 1, 1), ("code", 3, 8), ("sentence", 10, 10)]  # "et al." ends no sentence
+    view = NoteView([Passage("c0", "pep-0343.txt", 1, len(lines), "", "\n".join(lines))])
+    answer, _ = compose([(view, i) for i in range(2)])
+    assert answer.startswith("The translation of the above statement is: [1]\n\n```\nmgr = (EXPR)\ntry:\n    BLOCK")
+
+
 def test_a_note_without_headings_is_one_section_quoted_by_its_best_blocks() -> None:
     view = view_of("Inline comments should be used sparingly.\n\nAn inline comment is on the same line as a "
                    "statement. They should be separated by at least two spaces from the statement.\n\n"

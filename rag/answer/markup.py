@@ -25,6 +25,8 @@ ANY_TAG = re.compile(r"<[^>]+>")
 def without_markup(text: str) -> str:
     """Text without layout HTML and comments (their words kept, an image by its alt text or caption) and without
     cross-reference roles (a citation by its authors and year); an empty string if nothing but markup was there."""
+    if text.endswith("::"):  # reStructuredText's "... is::" over a literal block reads "... is:"
+        text = text[:-1]
     if "<" not in text and ":`" not in text and not text.startswith("[!") and "![" not in text:
         return text
     text = COMMENT.sub("", text)

@@ -38,7 +38,7 @@ STANZA_LINES = 15  # ... and one of its stanzas this short, with comments, reads
 COMMENTED = re.compile(r"(?:^|\s)(?:#|//|--|;)\s+\S")  # a line that is or ends in a comment
 COMMENT = re.compile(r"^\s*(?:#|//|--|;|%)")
 BANNER_RULE = re.compile(r"^\s*(?:#|//|--|;|%)+\s*[-=*#~]{5,}\s*$")
-ABBREVIATION = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|cf|approx|Fig|Eq|No)\.|\b[A-Z]\.)$")
+ABBREVIATION = re.compile(r"(?:\b(?:e\.g|i\.e|etc|vs|cf|approx|Fig|Eq|No|al)\.|\b[A-Z]\.)$")
 
 
 @dataclass(frozen=True)
@@ -186,6 +186,8 @@ def classify(lines: list[str], i: int, plain: bool = False, headings: bool = Tru
             return s.strip().startswith(marker) and not s.strip(marker[0]).strip()
 
         return "code", find_line(lines, i + 1, is_close)
+    if plain and line[:1] in (" ", "\t") and opens_literal(lines, i):  # reStructuredText: "... is::" then code
+        return "code", literal_end(lines, i)
     if CELL_MARKER.match(line):  # a notebook cell: unfenced code (and its output), as the chunker reads it
         return "cell", cell_end(lines, i)
     if stripped.startswith("\\["):
@@ -236,6 +238,27 @@ def is_run_in(line: str) -> bool:
     """A paragraph opened by an emphasised label and its stop ("***Contact***. Contact poison can be ...")."""
     found = RUN_IN.match(line)
     return found is not None and bool(found.group("mark")) and bool(found.group("inner") or found.group("outer"))
+
+
+def opens_literal(lines: list[str], i: int) -> bool:
+    """True if line i starts a plain-text note's literal block: the paragraph before it ends with "::"."""
+    before = next((lines[j] for j in range(i - 1, -1, -1) if lines[j].strip()), "")
+    def indent(line: str) -> int:
+        return len(line) - len(line.lstrip())
+
+    return before.rstrip().endswith("::") and indent(before) < indent(lines[i])
+
+
+def literal_end(lines: list[str], i: int) -> int:
+    """The last line of a literal block starting at i: the lines indented as deep as its first, blank ones between."""
+    depth = len(lines[i]) - len(lines[i].lstrip())
+    last = i
+    for j in range(i + 1, len(lines)):
+        if lines[j].strip():
+            if len(lines[j]) - len(lines[j].lstrip()) < depth:
+                break
+            last = j
+    return last
 
 
 def starts_block(line: str) -> bool:
