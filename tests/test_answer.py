@@ -372,6 +372,8 @@ def test_an_item_that_says_something_then_asks_is_a_note_and_a_pages_citations_a
     assert allowed == ["- Clarify input valu"]
     assert [u.text[:7] for u in view.units if u.kind != "heading" and Quoting(True, True).allows(u)] == [
         "- Clari", "- Why i", "1. ^ Ph"]
+    stub = view_of("# How do you upgrade servers in production?\n\nTo be completed.").units[1]
+    assert stub.text == "To be completed." and not is_quotable(stub)  # the notes ask it but don't answer it yet
 
 
 def test_the_numbers_and_identifiers_a_question_writes_find_the_unit_that_writes_them() -> None:
