@@ -437,7 +437,11 @@ def test_answers_show_no_layout_html_or_cross_reference_roles() -> None:
         "A tree binary tree and more"
     assert without_markup("e<sup>-kn/m</sup> <!-- note to self -->") == "e<sup>-kn/m</sup>"
     assert without_markup("[!Info] Priority of date fields") == "Priority of date fields"
-    assert without_markup("![MLP before and after dropout.](../img/dropout2.svg)") == "MLP before and after dropout."
+    assert without_markup("![MLP before and after dropout.](../img/dropout2.svg) :label:`fig`") == ""  # a figure alone
+    assert without_markup("A tree like ![this one](t.png) has leaves.") == "A tree like this one has leaves."
+    from rag.answer.select import Quoting
+
+    assert not Quoting().allows(view_of("_Read this in other languages:_ [Português](README.pt-BR.md)").units[0])
     ports = view_of("# Ports\n\n<table> <tr> <th>SERVICE</th> <th>PORT</th> </tr> <tr> <td>SSH</td> <td>22</td> </tr>"
                     " </table>")
     answer, _ = compose([(ports, i) for i in range(len(ports.units))])

@@ -13,7 +13,7 @@ COMMENT = re.compile(r"<!--.*?-->", re.S)
 IMAGE_ALT = re.compile(r"<img\b[^>]*\balt=[\"']([^\"']*)[\"'][^>]*>", re.I)
 DROPPED_ROLE = re.compile(r"\s*:(?:label|eqlabel|numref|ref|eqref):`[^`]*`", re.I)  # d2l / Sphinx cross-references
 CITE_ROLE = re.compile(r":(?:cite[tp]?|citealp):`([^`]*)`", re.I)  # ":citet:`Sutskever.Martens.ea.2013`"
-MARKDOWN_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")  # an image the chat can't show: its caption stays
+MARKDOWN_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")  # an image the chat can't show
 CALLOUT = re.compile(r"^\[!\w+\][+-]?\s*")  # an Obsidian callout's type: "> [!NOTE] Title"
 SPACES = re.compile(r"[ \t]{2,}")
 HTML_TABLE = re.compile(r"<table\b[^>]*>(.*?)</table>", re.I | re.S)
@@ -32,7 +32,9 @@ def without_markup(text: str) -> str:
     text = COMMENT.sub("", text)
     text = HTML_TABLE.sub(lambda m: markdown_table(m.group(1)), text)
     text = IMAGE_ALT.sub(lambda m: m.group(1), text)
-    text = MARKDOWN_IMAGE.sub(lambda m: m.group(1), text)
+    if not MARKDOWN_IMAGE.sub("", DROPPED_ROLE.sub("", text)).strip():
+        return ""  # a figure alone: its caption says nothing without it
+    text = MARKDOWN_IMAGE.sub(lambda m: m.group(1), text)  # an image inside a sentence: its words
     text = CITE_ROLE.sub(lambda m: cited(m.group(1)), text)
     text = HTML_TAG.sub(lambda m: " " if BREAKS.match(m.group(0)) else "", text)
     text = DROPPED_ROLE.sub("", text)

@@ -35,6 +35,7 @@ LEGEND = re.compile(r"^\W*where\W*:?\s*$|^\W*where\b.*:\s*$", re.I)  # "Where:" 
 # A page's list of sources: "1. ^ Phillips, Jock (2011). ..." under "Citations" is no statement of the notes.
 REFERENCE_HEADING = re.compile(r"^\W*(?:references?|citations?|bibliography|sources?|works cited|notes and references|"
                                r"footnotes|further reading|external links|see also)\W*$", re.I)
+TRANSLATIONS = re.compile(r"^[\W_]*read this in (?:other |another )?languages?\b", re.I)
 ASKS_READER = re.compile(r"^\W*(?:exercises?|problems?|questions?|quiz\w*|practice|homework|self[- ]check)\W*$", re.I)
 MANY_BLOCKS = 6  # a section of this many blocks (a cheat sheet's commands) is quoted by the blocks that answer
 MAX_SECTIONS = 4
@@ -73,6 +74,8 @@ class Quoting:
         text = without_markup(unit.text)
         if unit.kind == "sentence" and (text.rstrip("*_ ").endswith("?") or is_filler(text) or not text):
             return False
+        if TRANSLATIONS.match(text):
+            return False  # a page's links to itself in other languages
         if not self.questions and (unit.kind == "item" and is_asked_question(unit) or ASKS_READER.match(unit.context)):
             return False  # an exercise asks; it does not answer
         return self.references or not (is_reference(unit) or REFERENCE_HEADING.match(unit.context))
