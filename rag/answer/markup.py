@@ -54,7 +54,6 @@ def markdown_table(rows_html: str) -> str:
     return "\n\n" + "\n".join([lines[0], "|" + "---|" * width, *lines[1:]]) + "\n\n"
 
 
-
 def cited(keys: str) -> str:
     """A bibliography key as a reader names the work: "Sutskever.Martens.Dahl.ea.2013" -> "Sutskever et al. 2013"."""
     names = []

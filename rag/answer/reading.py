@@ -103,15 +103,15 @@ class Reading:
             extra = [prior * (1 if k == 0 else PART_PRIOR_SHARE) + adjustment(view, i, wants, asked.language, words[k])
                      for k, wants in enumerate(wanted)]
             sims = tuple(float(s) for s in self.sims[n, self.n_main :])
-            parts = tuple(PART_WEIGHT * s + (1 - PART_WEIGHT) * float(main[n]) + extra[1 + p]
-                          - (SIGNPOST if is_signpost(unit) else 0.0) for p, s in enumerate(sims))
+            signpost = SIGNPOST if is_signpost(unit) else 0.0
+            parts = tuple(PART_WEIGHT * s + (1 - PART_WEIGHT) * float(main[n]) + extra[1 + p] - signpost
+                          for p, s in enumerate(sims))
             # a part's "when is it useful" is about its own subject, not any section of uses nearby
             labelled = tuple(on_intent(view, i, wants if k == 0 else wants - {"use"}) for k, wants in enumerate(wanted))
             said = ALREADY_SAID if asked.already_said(unit.text) else 0.0  # a follow-up wants what is new
-            said += SIGNPOST if is_signpost(unit) else 0.0
-            said -= LITERAL_BONUS * sum(literal_in(t, unit.text) for t in literals) / len(literals) if literals else 0.0
-            found.append(Candidate(view, i, float(main[n]) + extra[0] - said, parts, sims, labelled[0] and on_topic,
-                                   labelled[1:]))
+            written = LITERAL_BONUS * sum(literal_in(t, unit.text) for t in literals) / max(1, len(literals))
+            rel = float(main[n]) + extra[0] - said - signpost + written
+            found.append(Candidate(view, i, rel, parts, sims, labelled[0] and on_topic, labelled[1:]))
         return found
 
 

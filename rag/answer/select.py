@@ -131,8 +131,8 @@ def choose(candidates: Sequence[Candidate], n_parts: int, budget: int = BUDGET,
     scores = {(id(c.view), c.index): c.rel for c in candidates}
     anchor = best.view.units[best.index]
     whole_list = bool(listing) and (anchor.kind == "item" or is_lead_in(anchor))  # a list asked for, found as one
-    widening = MAX_WIDENING if whole_list else 1 + WIDENING * (len(sections) - 1)
-    budget = int(budget * min(MAX_WIDENING, widening))  # each part needs some room
+    widening = MAX_WIDENING if whole_list else min(MAX_WIDENING, 1 + WIDENING * (len(sections) - 1))  # each part
+    budget = int(budget * widening)  # needs some room
     share = budget // len(sections)
     picked: list[tuple[NoteView, int]] = []
     for view, section, anchors in sections:
@@ -250,13 +250,10 @@ def group_units(view: NoteView, section: Section, quoting: Quoting = Quoting()) 
 def group_root(view: NoteView, i: int) -> int:
     """The first unit of the block unit i belongs to."""
     unit = view.units[i]
-    if unit.kind == "code" and unit.block != unit.start_line:  # a stanza: its banner's group of stanzas
-        while i > 0 and view.units[i - 1].kind == "code" and view.units[i - 1].block == unit.block \
+    if unit.kind in ("code", "item") and unit.block != unit.start_line:
+        # a stanza: its banner's group of stanzas; a plain cheat sheet's command: its run of commands
+        while i > 0 and view.units[i - 1].kind == unit.kind and view.units[i - 1].block == unit.block \
                 and not starts_banner(view.units[i]):
-            i -= 1
-        return i
-    if unit.kind == "item" and unit.block != unit.start_line:  # a plain cheat sheet's run of commands
-        while i > 0 and view.units[i - 1].kind == "item" and view.units[i - 1].block == unit.block:
             i -= 1
         return i
     if unit.header is not None:

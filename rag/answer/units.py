@@ -93,7 +93,7 @@ def split_passage(passage: Passage, index: int = 0) -> list[Unit]:
                          for a, b in code_stanzas(lines, i, end))
         elif not (kind == "row" and SEPARATOR_ROW.match(line)):
             text = "\n".join(lines[i : end + 1]) if kind in ("code", "formula") else join_lines(lines[i : end + 1])
-            depth = len(line) - len(line.lstrip()) if kind == "item" else 0
+            depth = indent(line) if kind == "item" else 0
             units.append(Unit(index, line_no, passage.start_line + end, kind, text, context, depth))
         i = end + 1
     return link_units([u if u.kind == "sentence" or u.block else replace(u, block=u.start_line) for u in units])
@@ -243,22 +243,22 @@ def is_run_in(line: str) -> bool:
 def opens_literal(lines: list[str], i: int) -> bool:
     """True if line i starts a plain-text note's literal block: the paragraph before it ends with "::"."""
     before = next((lines[j] for j in range(i - 1, -1, -1) if lines[j].strip()), "")
-    def indent(line: str) -> int:
-        return len(line) - len(line.lstrip())
-
     return before.rstrip().endswith("::") and indent(before) < indent(lines[i])
 
 
 def literal_end(lines: list[str], i: int) -> int:
     """The last line of a literal block starting at i: the lines indented as deep as its first, blank ones between."""
-    depth = len(lines[i]) - len(lines[i].lstrip())
     last = i
     for j in range(i + 1, len(lines)):
         if lines[j].strip():
-            if len(lines[j]) - len(lines[j].lstrip()) < depth:
+            if indent(lines[j]) < indent(lines[i]):
                 break
             last = j
     return last
+
+
+def indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
 
 
 def starts_block(line: str) -> bool:
