@@ -2,8 +2,9 @@
 
 Read as headings: markdown's `#` lines; a title underlined with `===` (level 1) or `---` (level 2), and in plain
 text any reStructuredText underline (`~~~`, `***`: level 3); a title framed by banner lines above and below
-(`=====`, `#####`); and a question set on a line of its own in bold (`**What is X?**`, `<b>…</b>`, `**Q:** …`) or as
-a collapsible's `<summary>`, which heads the answer under it, one level below the heading it sits under.
+(`=====`, `#####`), and in plain text one between runs of it on its line (`===== CH01 =====`: level 2); and a
+question set on a line of its own in bold (`**What is X?**`, `<b>…</b>`, `**Q:** …`) or as a collapsible's
+`<summary>`, which heads the answer under it, one level below the heading it sits under.
 In a plain-text note (`.txt`) a `#` line inside a block is a shell comment on the lines around it, not a heading.
 """
 
@@ -26,6 +27,7 @@ RUN_IN = re.compile(r"^\s*(?:(?P<mark>\*\*\*|\*\*|__)(?P<label>[^*_]{2,60}?)(?P<
                     r"|[❒•▪◦●■□➢►‣]\s*(?P<glyph_label>[^–—:.]{2,60}?)\s+[–—])\s+(?P<rest>\S.*)$")
 # A line of one punctuation character repeated: a setext underline, a banner, a rule.
 ADORNMENT = re.compile(r"^[ \t]{0,3}([=\-~*^+\"'.:_#])\1{2,}[ \t]*$")
+INLINE_BANNER = re.compile(r"^[ \t]*([=\-~*+])\1{2,}[ \t]+(\S.*?)[ \t]+\1{3,}[ \t]*$")
 MARKDOWN_UNDERLINES = "=-"  # CommonMark: `***` and `___` are rules, `~~~` opens code
 MARKDOWN_BANNERS = "=-#"
 PLAIN_ADORNMENTS = "=-~*^+#"  # reStructuredText's usual ones; `"""`, `...`, `:::` are code or prose in a note
@@ -66,8 +68,8 @@ def plain_text(source: str) -> bool:
 def heading_at(lines: list[str], i: int, plain: bool = False) -> Heading | None:
     """The heading the block starting at line i is, if it is one (i must start a block: after a blank line or
     another block)."""
-    return (banner(lines, i, plain) or atx(lines, i, plain) or underlined(lines, i, plain)
-            or summary(lines, i) or bold_question(lines, i))
+    return (banner(lines, i, plain) or (framed(lines[i], i) if plain else None) or atx(lines, i, plain)
+            or underlined(lines, i, plain) or summary(lines, i) or bold_question(lines, i))
 
 
 def is_title(line: str) -> bool:
@@ -111,6 +113,15 @@ def banner(lines: list[str], i: int, plain: bool) -> Heading | None:
     match = HEADING.match(title)
     text = match.group(2) if match else title.strip("#").strip()
     return Heading(2 if top.group(1) == "-" else 1, heading_text(text), i + 2)
+
+
+def framed(line: str, i: int) -> Heading | None:
+    """A plain-text title between runs of punctuation on its own line (`===== CH01 Processes =====`): a section
+    of the note, below a title underlined or framed above and below."""
+    match = INLINE_BANNER.match(line)
+    if not match or too_long(match.group(2)):
+        return None
+    return Heading(2, heading_text(match.group(2)), i) if any(ch.isalnum() for ch in match.group(2)) else None
 
 
 def underlined(lines: list[str], i: int, plain: bool) -> Heading | None:

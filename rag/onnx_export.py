@@ -59,7 +59,9 @@ def build_onnx_model(model_dir: Path, dest: Path, precision: str) -> Path:
 def export_transformer(model_dir: Path, out: Path) -> Path:
     """Trace the transformer (eager attention, so ORT can fuse it) to ONNX with dynamic axes."""
     from transformers import AutoModel
+    from transformers.utils import logging as transformers_logging
 
+    transformers_logging.disable_progress_bar()  # "Loading weights" on the terminal is noise in `rag index`
     model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager", local_files_only=True)
     model.eval()
     wrapped = HiddenStates(model)

@@ -412,3 +412,68 @@ def test_a_note_without_a_title_of_its_own_is_titled_by_its_file_name(model_toke
     assert {c.heading.split(" > ")[0] for c in chunk_note(titled, budget)} == {"Dropout"}
     readme = note_of("## Install\n\nRun it.\n", "tool/README.md")
     assert [c.heading for c in chunk_note(readme, budget)] == ["Install"]
+
+
+OUTLINE_NOTE = ("OPERATING SYSTEMS - exam notes\n==============================\n\n===== CH01 Processes =====\n\n"
+                "Process\n\ta program in execution\n\tstates\n\t\tnew, ready, running, waiting, terminated\n\n"
+                "Context switch\n\tsave the state of the old process into its PCB\n\tpure overhead: no useful work\n")
+
+
+def test_a_plain_text_outline_is_read_as_nested_lists_under_its_banners():
+    note = note_of(OUTLINE_NOTE, "os.txt")
+    lines = note.text.split("\n")
+    assert len(lines) == len(OUTLINE_NOTE.split("\n"))  # only bullets added: every line keeps its number
+    assert lines[5:9] == ["- Process", "\t- a program in execution", "\t- states",
+                          "\t\t- new, ready, running, waiting, terminated"]
+    blocks = parse_blocks(lines, plain=True)
+    by_line = {lines[b.start]: b for b in blocks}
+    assert by_line["===== CH01 Processes ====="].kind == "heading"
+    assert by_line["\t- states"].kind == by_line["\t\t- new, ready, running, waiting, terminated"].kind == "item"
+    assert by_line["- Context switch"].path == ("OPERATING SYSTEMS - exam notes", "CH01 Processes")
+    assert note_of(OUTLINE_NOTE, "os.md").text == OUTLINE_NOTE  # markdown says what its indentation means
+
+
+@pytest.mark.parametrize("text", [
+    "PEP: 8\nAuthor: Guido van Rossum <guido@python.org>,\n        Barry Warsaw <barry@python.org>\n",  # wrapped
+    "def area(r):\n    return 3.14 * r * r\n",  # code typed without a fence
+    "Yes::\n\n    foo = long_function_name(var_one)\n",  # reStructuredText: a literal block
+    "..\n   Local Variables:\n   mode: indented-text\n",  # a reStructuredText comment
+    "Steps\n- clone it\n  - then build\n",  # already a list
+])
+def test_indented_text_that_is_no_outline_stays_as_typed(text: str):
+    assert note_of(text, "n.txt").text == text
+
+
+def test_clean_markdown_notes_keep_the_paths_their_headings_give():
+    """Every markdown note of eval/multi, heading path of each block against a CommonMark walk of its `#` and
+    setext headings (markdown-it-py; headings inside a quote or a list head no section)."""
+    from markdown_it import MarkdownIt
+
+    from rag.chunk import clean_heading
+    from rag.headings import OUTLINE, heading_at
+
+    root = Path(__file__).resolve().parent.parent / "eval" / "multi" / "corpus"
+    parser = MarkdownIt("commonmark")
+    compared = 0
+    for path in sorted(root.rglob("*.md")):
+        note = read_note(path, str(path.relative_to(root)))
+        if isinstance(note, Skipped):
+            continue
+        lines = note.text.split("\n")
+        heads = [(int(t.tag[1]), t.map[0]) for t in parser.parse(note.text)
+                 if t.type == "heading_open" and t.level == 0 and t.map]
+        blocks = parse_blocks(lines)
+        answers = {clean_heading(b.head.title) for b in blocks if b.head is not None and b.head.tier != OUTLINE}
+        for block in blocks:
+            if block.kind == "heading":
+                continue
+            open_: list[tuple[int, int]] = []
+            for level, line in heads:
+                if line > block.start:
+                    break
+                open_ = [h for h in open_ if h[0] < level] + [(level, line)]
+            titles = [clean_heading(h.title) for _, line in open_ if (h := heading_at(lines, line)) is not None]
+            assert tuple(p for p in block.path if p not in answers) == tuple(t for t in titles if t), (
+                f"{path.name} line {block.start + 1}")
+            compared += 1
+    assert compared > 5000  # the notes were read, not skipped

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from rag.ingest.base import Extracted, Unreadable
+from rag.ingest.outlines import as_lists
 
 FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")  # as rag.chunk reads it
 CODE_SPAN = re.compile(r"(`+)(?!`).+?(?<!`)\1(?!`)")
@@ -32,8 +33,8 @@ def decode_text(raw: bytes) -> str:
 
 
 def load_text(raw: bytes, source: str) -> Extracted:
-    """A `.txt` note as it is."""
-    return Extracted(decode_text(raw))
+    """A `.txt` note as it is, its indented outlines read as lists (rag.ingest.outlines)."""
+    return Extracted("\n".join(as_lists(decode_text(raw).split("\n"))))
 
 
 def load_markdown(raw: bytes, source: str) -> Extracted:
