@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -26,6 +27,7 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of te
 KOption = Annotated[int, typer.Option("-k", "--k", help="How many passages.")]
 SourceOption = Annotated[list[str] | None, typer.Option("--source", help="Only these notes.")]
 TagOption = Annotated[list[str] | None, typer.Option("--tag", help="Only notes with this tag.")]
+PROGRESS_SECONDS = 5.0  # how often `rag index` says how far it is when stderr is no terminal
 
 
 def load(**overrides: object) -> Settings:
@@ -67,8 +69,8 @@ def index(
     with open_notes(corpus_dir=corpus) as rag:
         if sys.stderr.isatty() and not as_json:
             report = index_with_progress(rag, paths or [], rebuild)
-        else:
-            report = rag.index(paths or [], rebuild)
+        else:  # a log, a pipe, CI: plain lines, so a long run shows it is alive
+            report = rag.index(paths or [], rebuild, progress_lines())
     if as_json:
         from rag.api_models import summary_out
 
@@ -83,6 +85,19 @@ def index_with_progress(rag: Rag | RemoteRag, paths: list[Path], rebuild: bool) 
     with Progress(transient=True) as bar:
         task = bar.add_task("embedding", total=None)
         return rag.index(paths, rebuild, lambda done, total: bar.update(task, completed=done, total=total))
+
+
+def progress_lines(every: float = PROGRESS_SECONDS) -> Callable[[int, int], None]:
+    """A progress callback that writes "embedded 64/1966" to stderr: after the first batch, then every few seconds."""
+    last = [0.0]
+
+    def line(done: int, total: int) -> None:
+        now = time.monotonic()
+        if not last[0] or now - last[0] >= every or done == total:
+            last[0] = now
+            typer.echo(f"embedded {done}/{total}", err=True)
+
+    return line
 
 
 def print_report(report: IndexReport) -> None:

@@ -175,7 +175,9 @@ def index_files(corpus_dir: Path, scan: CorpusScan, store: ChromaStore, embedder
 
 def apply_plans(plans: list[FilePlan], store: ChromaStore, embedder: Embedder,
                 progress: Progress | None) -> list[FileReport]:
-    """Embed and write each file's changes; a file is written new rows first, stale rows last."""
+    """Embed and write each file's changes; a file is written new rows first (pending until all are in, then
+    labelled with the file's hash), stale rows last. A run killed at any point leaves a note the next run sees
+    as changed: its stored rows are kept, the rest embedded."""
     total = sum(len(p.to_embed) for p in plans)
     done = 0
     reports = []
@@ -183,11 +185,11 @@ def apply_plans(plans: list[FilePlan], store: ChromaStore, embedder: Embedder,
         try:
             for start in range(0, len(plan.to_embed), EMBED_BATCH):
                 batch = plan.to_embed[start : start + EMBED_BATCH]
-                store.upsert(batch, embedder.embed([embed_text(r) for r in batch]))
+                store.upsert([r.pending() for r in batch], embedder.embed([embed_text(r) for r in batch]))
                 done += len(batch)
                 if progress:
                     progress(done, total)
-            store.update_metadata(plan.to_relabel)
+            store.update_metadata(plan.to_embed + plan.to_relabel)
             store.delete(plan.to_delete)
         except (StoreUnavailable, IndexMismatch):
             raise

@@ -117,7 +117,7 @@ class Retriever:
             generation = self._store.generation()
             self._checked_at = time.monotonic()
             if force or self._lexical is None or generation != self._generation:
-                self._lexical = LexicalIndex(self._store.rows())
+                self._lexical = LexicalIndex([r for r in self._store.rows() if r.complete])
                 self._generation = generation
             return self._lexical
         finally:
@@ -162,9 +162,10 @@ class Retriever:
 
 def hydrate_rows(hits: list[tuple[str, float]], known: dict[str, StoredChunk],
                  fetch: Callable[[Sequence[str]], list[StoredChunk]]) -> list[tuple[StoredChunk, float]]:
-    """Rows for (id, score) hits: from the in-memory snapshot, fetching only ids written since it was taken."""
+    """Rows for (id, score) hits: from the in-memory snapshot, fetching only ids written since it was taken (none
+    of a note still being written)."""
     missing = [i for i, _ in hits if i not in known]
-    rows = {**known, **{r.id: r for r in fetch(missing)}} if missing else known
+    rows = {**known, **{r.id: r for r in fetch(missing) if r.complete}} if missing else known
     return [(rows[i], score) for i, score in hits if i in rows]
 
 

@@ -8,7 +8,7 @@ import re
 import threading
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import astuple, dataclass
+from dataclasses import astuple, dataclass, replace
 from functools import wraps
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
@@ -32,7 +32,10 @@ HTTP_TIMEOUT = 30.0  # seconds for one call to a Chroma server (a full read of 1
 CONNECT_TIMEOUT = 3.0  # seconds to reach a Chroma server at all
 POINTER_SUFFIX = ".active"  # the collection whose metadata names the chunk collection in service
 REBUILD_INFIX = "-rebuild-"  # rebuilt collections are named <collection>-rebuild-<12 hex digits>
-USER_ERRORS = ("InvalidArgumentError", "DuplicateIDError")  # chromadb's names for a bad request, not an outage
+USER_ERRORS = ("InvalidArgumentError", "DuplicateIDError")
+# A note's rows are stored in batches: until its last batch is in, they carry this before the file's hash, so no
+# search takes half a note for the note and the next index run (after a kill) sees the note is not complete.
+PENDING = "pending:"  # chromadb's names for a bad request, not an outage
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,15 @@ class StoredChunk:
             if value:
                 meta[key] = json.dumps(value)
         return meta
+
+    @property
+    def complete(self) -> bool:
+        """False for a row of a note whose write has not finished (see PENDING)."""
+        return not self.file_sha256.startswith(PENDING)
+
+    def pending(self) -> StoredChunk:
+        """This row as written before the rest of its note is in."""
+        return replace(self, file_sha256=PENDING + self.file_sha256)
 
     def to_passage(self, score: float = 0.0, scores: dict[str, float] | None = None) -> Passage:
         return Passage(self.id, self.source, self.start_line, self.end_line, self.heading, self.text,

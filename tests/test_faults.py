@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 import sqlite3
+import re
 import subprocess
 import sys
 import threading
@@ -20,7 +21,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from conftest import ChromaServer, make_settings
+from conftest import REAL_NOTE, ChromaServer, make_settings
 from llm_standin import running
 
 from rag.api import create_app
@@ -182,11 +183,22 @@ def stored_count(data_dir: Path) -> int:
         return 0
 
 
-def test_kill_9_mid_index_then_a_rerun_equals_a_clean_rebuild(tmp_path, embedder):
-    corpus, data = tmp_path / "corpus", tmp_path / "data"
-    corpus.mkdir()
+def write_many_small_notes(corpus: Path) -> None:
     for n in range(20):
         (corpus / f"note{n:02}.md").write_text(synthetic_note(n))
+
+
+def write_one_large_note(corpus: Path) -> None:
+    """The first note, twice over under two titles: hundreds of chunks, written in many batches."""
+    text = REAL_NOTE.read_text(encoding="utf-8")
+    (corpus / "big.md").write_text(f"# Part one\n\n{text}\n\n# Part two\n\n{text}", encoding="utf-8")
+
+
+@pytest.mark.parametrize("write_notes", [write_many_small_notes, write_one_large_note], ids=["small", "large"])
+def test_kill_9_mid_index_then_a_rerun_equals_a_clean_rebuild(tmp_path, embedder, write_notes):
+    corpus, data = tmp_path / "corpus", tmp_path / "data"
+    corpus.mkdir()
+    write_notes(corpus)
     cache = getattr(embedder, "_cache_dir", None)  # the session's exported ONNX model: skip a second export
     if cache and Path(cache).is_dir():
         shutil.copytree(cache, data / "onnx")
@@ -202,10 +214,23 @@ def test_kill_9_mid_index_then_a_rerun_equals_a_clean_rebuild(tmp_path, embedder
     proc.kill()  # SIGKILL: no cleanup, no finally blocks
     assert proc.wait() == -9
 
-    rerun = subprocess.run([RAG_BIN, "index", "--json"], env=env, capture_output=True, text=True, timeout=300)
+    def cli_json(*args: str) -> dict:  # another process: this one's Chroma client would cache what it read
+        out = subprocess.run([RAG_BIN, *args, "--json"], env=env, capture_output=True, text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+        return json.loads(out.stdout)
+
+    half_written = {s["source"] for s in cli_json("sources")["sources"] if s["sha256"].startswith("pending:")}
+    if write_notes is write_one_large_note:
+        assert half_written == {"big.md"}
+    seen = {r["source"] for q in ("kernel margin gradient", "what is encapsulation")
+            for r in cli_json("search", q, "-k", "10")["results"]}
+    assert not seen & half_written  # no search takes part of a note for the note
+
+    rerun = subprocess.run([RAG_BIN, "index", "--json"], env=env, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr
     report = json.loads(rerun.stdout)
     assert report["embedded"] > 0 and not [f for f in report["files"] if f["status"] == "failed"]
+    assert re.search(r"^embedded (\d+)/\1$", rerun.stderr, re.M)  # stderr no terminal: plain progress lines
 
     clean = Rag(load_settings(corpus_dir=corpus, data_dir=tmp_path / "clean"), embedder=embedder)
     clean.index(rebuild=True)
