@@ -445,8 +445,8 @@ def test_indented_text_that_is_no_outline_stays_as_typed(text: str):
 
 
 def test_clean_markdown_notes_keep_the_paths_their_headings_give():
-    """Every markdown note of eval/multi and a long handbook README, heading path of each block against a CommonMark walk of its `#` and
-    setext headings (markdown-it-py; headings inside a quote or a list head no section)."""
+    """Every markdown note of eval/multi and a long handbook README: the heading path of each block against a
+    CommonMark walk of its `#` and setext headings (markdown-it-py; one inside a quote or a list heads nothing)."""
     from markdown_it import MarkdownIt
 
     from rag.chunk import clean_heading

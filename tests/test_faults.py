@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
-import re
 import subprocess
 import sys
 import threading
