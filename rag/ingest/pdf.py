@@ -33,7 +33,7 @@ import threading
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rag.ingest.base import Extracted, Unreadable
@@ -152,7 +152,8 @@ def read_pages(raw: bytes) -> tuple[list[list[Line]], str]:
                 try:
                     count = min(textpage.count_chars(), MAX_PAGE_CHARS)
                     text = textpage.get_text_range(0, count) if count > 0 else ""
-                    pages.append(split_lines(text, text_styles(textpage, text), text_boxes(textpage, text)))
+                    pages.append(join_printed_lines(split_lines(text, text_styles(textpage, text),
+                                                                          text_boxes(textpage, text))))
                     chars += len(text)
                 finally:
                     textpage.close()
@@ -253,6 +254,33 @@ def line_cells(text: str, start: int, end: int, size: float,
             cuts.append((i, left, right))
     ends = [at for at, _, _ in cuts[1:]] + [end]
     return tuple(Cell(clean(text[at:stop].strip()), left, right) for (at, left, right), stop in zip(cuts, ends))
+
+
+def join_printed_lines(lines: list[Line]) -> list[Line]:
+    """The lines with each one PDFium broke where the type changes size (a sub- or superscript, a formula's large
+    bracket) joined to the line it sits beside, so a page's lines are the ones a reader counts on it."""
+    out: list[Line] = []
+    for line in lines:
+        last = out[-1] if out else None
+        if last is None or not beside(last, line):
+            out.append(line)
+            continue
+        first, *rest = line.cells
+        touching = first.left - last.cells[-1].right <= CELL_GAP * max(last.size, line.size)
+        cells = (*last.cells[:-1], Cell(f"{last.cells[-1].text} {first.text}", last.cells[-1].left, first.right),
+                 *rest) if touching else last.cells + line.cells
+        out[-1] = replace(last, text=f"{last.text} {line.text}", end_size=line.end_size,
+                          bold=last.bold and line.bold, cells=cells)
+    return out
+
+
+def beside(last: Line, line: Line) -> bool:
+    """Whether `line` goes on `last` on the same printed line: right of its last piece's start (a subscript under a
+    superscript starts where it does), their heights overlapping by half."""
+    if not (last.cells and line.cells) or line.left < last.cells[-1].left:
+        return False
+    overlap = min(last.bottom + last.size, line.bottom + line.size) - max(last.bottom, line.bottom)
+    return overlap >= min(last.size, line.size) / 2
 
 
 def clean(text: str) -> str:

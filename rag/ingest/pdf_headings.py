@@ -51,8 +51,9 @@ def heading_levels(pages: list[list[Line]]) -> list[list[int]]:
     body = body_size(lines)
     if body <= 0:
         return [[0] * len(page) for page in pages]
-    bold_body = 2 * sum(len(line.text) for line in lines if line.size == body and line.bold) \
-        >= sum(len(line.text) for line in lines if line.size == body)  # then bold sets nothing apart
+    # a table's rows carry its header row's type, so they say nothing of how the body is set
+    text = [line for line in lines if line.size == body and not line.table]
+    bold_body = 2 * sum(len(line.text) for line in text if line.bold) >= sum(len(line.text) for line in text)
     first = next((n for n, page in enumerate(pages) if page), -1)
     heads = [[is_heading(page, k, body, not bold_body, n == first and 0 < k < title_end(page, body))
               for k in range(len(page))] for n, page in enumerate(pages)]

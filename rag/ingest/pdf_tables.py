@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 CELL_GAP = 1.0  # a gap between two characters of a line this many times its font size parts two cells
 MAX_LABEL_CHARS = 40  # a header cell is a short label
 ITEM_STEP = 1.5  # a step between a column's lines this much wider than its usual one starts a new item
+WRAP_STEP = 1.3  # times the font size: the step of a cell's text wrapped onto its next line, at most
 BULLET = re.compile(r"^(?:[-•●▪◦‣∙·○■□▫◆◇►▸✓✔➢➤–—]\s)")
 FORMULA = re.compile(r"[=<>≈∈∑∀|{}]")
 
@@ -76,7 +77,8 @@ def table_at(body: list[Line], i: int) -> tuple[int, list[list[Item]]] | None:
     if len(header.cells) < 2 or not all(is_label(cell.text) for cell in header.cells):
         return None
     end, bounds = i + 1, None
-    while end < len(body) and body[end].bottom < header.bottom - header.size / 2 and not body[end].table:
+    while end < len(body) and body[end].bottom < header.bottom - header.size / 2 and not body[end].table \
+            and body[end].size <= header.size:  # a line in larger type under a table is the next section's title
         found = column_bounds(header, body[i + 1 : end + 1])
         if found is None:
             break
@@ -178,7 +180,7 @@ def column_items(column: int, pieces: list[tuple[Line, Cell]], beside: set[float
         if bulleted:  # a list in a cell: its items are its bullets
             starts = not items or BULLET.match(cell.text) is not None or step > usual * ITEM_STEP
         else:
-            starts = not items or not cell.text[:1].islower() or step > usual * ITEM_STEP \
+            starts = not items or not cell.text[:1].islower() or step > min(usual, WRAP_STEP * line.size) * ITEM_STEP \
                 or any(abs(line.bottom - y) < line.size / 4 for y in beside)
         if starts:
             items.append(Item(column, cell.text, line.bottom + line.size, line.bottom))
