@@ -104,29 +104,41 @@ def load_pdf(raw: bytes, source: str) -> Extracted:
     bodies = [read_tables(body) for body in drop_running_lines(pages)]
     body_type = body_size([line for body in bodies for line in body])
     lines: list[str] = []
-    segments: list[Segment] = []
+    places: list[tuple[int, int] | None] = []  # each text line's (page, page line); None for a blank line
     for page_no, (body, levels) in enumerate(zip(bodies, heading_levels(bodies)), start=1):
         numbered = join_hyphenated([markdown_line(line, level) for line, level in zip(body, levels)])
         if not numbered:
             continue
         if lines:
             lines.append("")
+            places.append(None)
         breaks = paragraph_starts(body, body_type)
         for number, text in numbered:
             if number in breaks and lines[-1:] != [""]:
                 lines.append("")
+                places.append(None)
             lines.append(text)
-            last = segments[-1] if segments else None
-            # a segment runs on only over consecutive page lines with no blank line between them (a blank line is
-            # no page line, so a segment that held one would count it)
-            if last and last.page == page_no and last.end_line == len(lines) - 1 \
-                    and last.first_line + last.end_line - last.start_line == number - 1:
-                segments[-1] = Segment(last.start_line, len(lines), page=page_no, first_line=last.first_line)
-            else:
-                segments.append(Segment(len(lines), len(lines), page=page_no, first_line=number))
+            places.append((page_no, number))
     if cut:
         lines += ["", cut]
-    return Extracted("\n".join(lines) + "\n", tuple(segments))
+    return Extracted("\n".join(lines) + "\n", page_segments(places))
+
+
+def page_segments(places: list[tuple[int, int] | None]) -> tuple[Segment, ...]:
+    """The segments of text lines numbered by `places`: one per run of consecutive lines of one page. A blank line
+    or a skipped page line (one emptied by a joined word) ends a run, so `locate` counts only page lines."""
+    segments: list[Segment] = []
+    for at, place in enumerate(places, start=1):
+        if place is None:
+            continue
+        page, number = place
+        last = segments[-1] if segments else None
+        if last and last.end_line == at - 1 and last.page == page \
+                and last.first_line + last.end_line - last.start_line == number - 1:
+            segments[-1] = Segment(last.start_line, at, page=page, first_line=last.first_line)
+        else:
+            segments.append(Segment(at, at, page=page, first_line=number))
+    return tuple(segments)
 
 
 def read_pages(raw: bytes) -> tuple[list[list[Line]], str]:
