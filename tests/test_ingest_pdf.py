@@ -93,7 +93,7 @@ def chunk_heading(path: Path, text: str) -> str:
      "Study Guide: Engineering Productivity Tips > Working in groups with Git"),
     (PRODUCTIVITY, "| Search previous commands | Ctrl + r |",
      "Study Guide: Engineering Productivity Tips > Working with Bash"),
-    (PRODUCTIVITY, "| Replacing | Replace old with new expressions with confirmation for each change | :%s/old/new/gc |",
+    (PRODUCTIVITY, "| Searching | Search for expression containing name_of_pattern | /name_of_pattern |",
      "Study Guide: Engineering Productivity Tips > Mastering editors"),
     (TIPS, "Remark: other methods include Adadelta, Adagrad and SGD.",
      "VIP Cheatsheet: Tips and Tricks > Parameter tuning"),

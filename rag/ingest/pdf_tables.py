@@ -7,9 +7,11 @@ other. The characters' places say what is a table:
 - under it, the lines that follow it in reading order, while the header and those lines leave vertical
   gutters (x ranges no cell crosses) that keep every header cell in a column of its own. A line of prose
   across the columns ends the table, and so does a line above the header (the next column of the page): a
-  page's two columns of prose have no header row over both, so they are not a table. Rows' labels left of
+  page's two columns of prose have no header row over both, so they are not a table; so does a line in larger
+  type than the header (the next section's title). Rows' labels left of
   the header's first cell (under no header) make a column of their own.
-A column's cells are cut into items: a new item at a wider gap than the column's usual line step, a bullet,
+A column's cells are cut into items: a new item at a wider gap than the column's usual line step (or than a
+wrapped line's, WRAP_STEP times the font size, in a column of one-line cells), a bullet,
 or a line that does not start in lower case (a cell that wraps goes on in lower case: "historical
 information"). Items side by side (their heights overlap) make a row, one item a column; an item whose column
 the row already has starts the next row. The table comes out as markdown, `| a | b |`, a `|---|---|` row,
