@@ -10,18 +10,20 @@ line end is split back at the line end, so the lines stay those printed on the p
   goes ("regulariza-" "tion" -> "regularization") when the next word starts lowercase and the part before it
   is not a word usually hyphenated (KEEP_HYPHEN: "well-known", "self-attention"); it stays before a capital
   or a digit ("Hodgkin-Huxley"). A line emptied by the move is left out (its segment ends there).
-- Running headers and footers: a line among the first two or last two of a page is dropped (from the edge
-  inwards) when it repeats at that place, in the same font size, on at least half of the pages and on two at
-  least: as is, with its page number changed, or as a line that starts or ends with the page number ("Chapter
-  3: Utilities 7"). So are lines of a bare page number ("3", "Page 3 of 9", "- 3 -") there. The title of page
-  1 in large type stays, though a running header repeats it in small type.
+- Running headers and footers, and page-number lines, are dropped (pdf_running.py); the title of page 1 in
+  large type stays, though a running header repeats it in small type.
+- Printed lines: PDFium ends a line where the type changes size within it (a subscript, a superscript, a
+  formula's large bracket); a line that starts right of the previous one's last piece, their heights
+  overlapping by half, is joined back to it, so "L(z,y) = − h y log(z) … i" is one page line, not four.
 - Headings: a line in large type, or a short bold line over its text, becomes `#`, `##` or `###` by its size
   among the headings, unless it is a formula's glyphs, a date, a byline or a URL (pdf_headings.py). Bullets
   ("•", "▪", "–" …) become `- ` list items; numbered lines already are.
 - Paragraphs: a blank line goes between two lines of body text in one font size when the step from one to
   the next is over PARAGRAPH_STEP times the page's usual step for that size (or goes up: a new column), so the
   chunker and the answers see the page's paragraphs. Blank lines are not page lines: they only end a segment.
-- One Segment per run of consecutive page lines (usually one per paragraph); pages are separated by a blank line.
+- Each text line gets its (page, page line) place; the segments are cut from those places (page_segments), one
+  per run of consecutive page lines (usually a paragraph), so locate() counts the page lines the text has and two
+  lines never share a place. Pages are separated by a blank line.
 """
 
 from __future__ import annotations
@@ -31,13 +33,13 @@ import re
 import statistics
 import threading
 from bisect import bisect_left
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rag.ingest.base import Extracted, Unreadable
 from rag.ingest.pdf_headings import HEADING_SCALE, body_size, heading_levels
+from rag.ingest.pdf_running import drop_running_lines
 from rag.ingest.pdf_tables import CELL_GAP, Cell, read_tables
 from rag.models import Segment
 
@@ -45,7 +47,6 @@ MAX_PAGES = 2000  # pages after this are not read (a cut marker says so)
 MAX_PAGE_CHARS = 200_000  # of one page's text layer: a printed page holds a few thousand
 MAX_TEXT_CHARS = 20_000_000  # of the whole text; pages after it are not read (a cut marker says so)
 PARAGRAPH_STEP = 1.5  # a gap between lines this much wider than the page's usual one starts a paragraph
-EDGE_LINES = 2  # how many lines at the top and at the bottom of a page may be a running header or footer
 PDFIUM = threading.Lock()  # PDFium is not thread-safe, even across documents
 BOLD_WEIGHT = 600  # a font this heavy is bold (CSS weights: 400 regular, 700 bold)
 FORCE_BOLD = 1 << 18  # the font descriptor's ForceBold flag
@@ -57,11 +58,7 @@ LIGATURE = re.compile("[\ufb00-\ufb06]")
 CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f\u00ad]")  # soft hyphens and stray control chars
 LIGATURES = str.maketrans({"\ufb00": "ff", "\ufb01": "fi", "\ufb02": "fl", "\ufb03": "ffi", "\ufb04": "ffl",
                            "\ufb05": "st", "\ufb06": "st"})
-PAGE_NUMBER = re.compile(r"^(?:page\s+)?[-–—(\[]?\s*\d{1,5}\s*[-–—)\]]?(?:\s*(?:/|of)\s*\d{1,5})?$", re.IGNORECASE)
 BULLET = re.compile(r"^[•●▪◦‣∙·○■□▫◆◇►▸✓✔➢➤–—]\s*")
-NUMBER = re.compile(r"\d{1,6}")
-FIRST_NUMBER = re.compile(r"^\W{0,3}(\d{1,6})\b")
-LAST_NUMBER = re.compile(r"\b(\d{1,6})\W{0,3}$")
 HYPHENATED = re.compile(r"(\w+)-$")
 NEXT_WORD = re.compile(r"^(\S+)\s*")
 MARKDOWN_START = re.compile(r"^(?=#|`{3}|~{3}|>|\|)")  # text that markdown would read as markup
@@ -104,29 +101,41 @@ def load_pdf(raw: bytes, source: str) -> Extracted:
     bodies = [read_tables(body) for body in drop_running_lines(pages)]
     body_type = body_size([line for body in bodies for line in body])
     lines: list[str] = []
-    segments: list[Segment] = []
+    places: list[tuple[int, int] | None] = []  # each text line's (page, page line); None for a blank line
     for page_no, (body, levels) in enumerate(zip(bodies, heading_levels(bodies)), start=1):
         numbered = join_hyphenated([markdown_line(line, level) for line, level in zip(body, levels)])
         if not numbered:
             continue
         if lines:
             lines.append("")
+            places.append(None)
         breaks = paragraph_starts(body, body_type)
         for number, text in numbered:
             if number in breaks and lines[-1:] != [""]:
                 lines.append("")
+                places.append(None)
             lines.append(text)
-            last = segments[-1] if segments else None
-            # a segment runs on only over consecutive page lines with no blank line between them (a blank line is
-            # no page line, so a segment that held one would count it)
-            if last and last.page == page_no and last.end_line == len(lines) - 1 \
-                    and last.first_line + last.end_line - last.start_line == number - 1:
-                segments[-1] = Segment(last.start_line, len(lines), page=page_no, first_line=last.first_line)
-            else:
-                segments.append(Segment(len(lines), len(lines), page=page_no, first_line=number))
+            places.append((page_no, number))
     if cut:
         lines += ["", cut]
-    return Extracted("\n".join(lines) + "\n", tuple(segments))
+    return Extracted("\n".join(lines) + "\n", page_segments(places))
+
+
+def page_segments(places: list[tuple[int, int] | None]) -> tuple[Segment, ...]:
+    """The segments of text lines numbered by `places`: one per run of consecutive lines of one page. A blank line
+    or a skipped page line (one emptied by a joined word) ends a run, so `locate` counts only page lines."""
+    segments: list[Segment] = []
+    for at, place in enumerate(places, start=1):
+        if place is None:
+            continue
+        page, number = place
+        last = segments[-1] if segments else None
+        if last and last.end_line == at - 1 and last.page == page \
+                and last.first_line + last.end_line - last.start_line == number - 1:
+            segments[-1] = Segment(last.start_line, at, page=page, first_line=last.first_line)
+        else:
+            segments.append(Segment(at, at, page=page, first_line=number))
+    return tuple(segments)
 
 
 def read_pages(raw: bytes) -> tuple[list[list[Line]], str]:
@@ -152,7 +161,8 @@ def read_pages(raw: bytes) -> tuple[list[list[Line]], str]:
                 try:
                     count = min(textpage.count_chars(), MAX_PAGE_CHARS)
                     text = textpage.get_text_range(0, count) if count > 0 else ""
-                    pages.append(split_lines(text, text_styles(textpage, text), text_boxes(textpage, text)))
+                    pages.append(join_printed_lines(split_lines(text, text_styles(textpage, text),
+                                                                          text_boxes(textpage, text))))
                     chars += len(text)
                 finally:
                     textpage.close()
@@ -255,60 +265,36 @@ def line_cells(text: str, start: int, end: int, size: float,
     return tuple(Cell(clean(text[at:stop].strip()), left, right) for (at, left, right), stop in zip(cuts, ends))
 
 
+def join_printed_lines(lines: list[Line]) -> list[Line]:
+    """The lines with each one PDFium broke where the type changes size (a sub- or superscript, a formula's large
+    bracket) joined to the line it sits beside, so a page's lines are the ones a reader counts on it."""
+    out: list[Line] = []
+    for line in lines:
+        last = out[-1] if out else None
+        if last is None or not beside(last, line):
+            out.append(line)
+            continue
+        first, *rest = line.cells
+        touching = first.left - last.cells[-1].right <= CELL_GAP * max(last.size, line.size)
+        cells = (*last.cells[:-1], Cell(f"{last.cells[-1].text} {first.text}", last.cells[-1].left, first.right),
+                 *rest) if touching else last.cells + line.cells
+        out[-1] = replace(last, text=f"{last.text} {line.text}", end_size=line.end_size,
+                          bold=last.bold and line.bold, cells=cells)
+    return out
+
+
+def beside(last: Line, line: Line) -> bool:
+    """Whether `line` goes on `last` on the same printed line: right of its last piece's start (a subscript under a
+    superscript starts where it does), their heights overlapping by half."""
+    if not (last.cells and line.cells) or line.left < last.cells[-1].left:
+        return False
+    overlap = min(last.bottom + last.size, line.bottom + line.size) - max(last.bottom, line.bottom)
+    return overlap >= min(last.size, line.size) / 2
+
+
 def clean(text: str) -> str:
     """A line's text without ligatures, soft hyphens and stray control characters."""
     return CONTROL.sub("", text.translate(LIGATURES) if LIGATURE.search(text) else text)
-
-
-def drop_running_lines(pages: list[list[Line]]) -> list[list[Line]]:
-    """The pages without their running headers and footers and their page-number lines."""
-    repeated = running_keys(pages)
-    bodies = []
-    for index, lines in enumerate(pages):
-        top, bottom = 0, len(lines)
-        # from each edge inwards, while the lines repeat
-        while top < min(bottom, EDGE_LINES) and is_running(repeated, top, lines[top], index):
-            top += 1
-        while bottom > max(top, len(lines) - EDGE_LINES) \
-                and is_running(repeated, bottom - 1 - len(lines), lines[bottom - 1], index):
-            bottom -= 1
-        while top < bottom and PAGE_NUMBER.match(lines[top].text):
-            top += 1
-        while top < bottom and PAGE_NUMBER.match(lines[bottom - 1].text):
-            bottom -= 1
-        bodies.append(lines[top:bottom])
-    return bodies
-
-
-def keys(line: Line, page_index: int) -> list[tuple[str, float, int | None]]:
-    """How a line matches a running header: its text as is; its text with numbers masked, with how its first
-    number differs from the page's index ("Notes, p. 7" on page 7 repeats "Notes, p. 6"); and, for a line that
-    starts or ends with a number, that number's offset alone ("Chapter 3: Utilities 7" repeats "GNU Manual 8").
-    The font size is part of each: the title of page 1 in large type is not the running header that repeats it."""
-    plain = " ".join(line.text.lower().split())
-    found: list[tuple[str, float, int | None]] = [(plain, line.size, None)]
-    number = NUMBER.search(plain)
-    if number:
-        found.append((NUMBER.sub("#", plain), line.size, int(number.group()) - page_index))
-        if (last := LAST_NUMBER.search(plain)) is not None:
-            found.append(("…#", line.size, int(last.group(1)) - page_index))
-        if (first := FIRST_NUMBER.match(plain)) is not None:
-            found.append(("#…", line.size, int(first.group(1)) - page_index))
-    return found
-
-
-def running_keys(pages: list[list[Line]]) -> set[tuple[int, str, float, int | None]]:
-    """(place, text, number offset) of lines that repeat at the same place on at least half of the pages."""
-    counts: Counter[tuple[int, str, float, int | None]] = Counter()
-    for index, lines in enumerate(pages):
-        for at in [*range(EDGE_LINES), *range(-1, -1 - EDGE_LINES, -1)]:
-            if -len(lines) <= at < len(lines):
-                counts.update({(at, *k) for k in keys(lines[at], index)})
-    return {k for k, n in counts.items() if n >= max(2, (len(pages) + 1) // 2)}
-
-
-def is_running(repeated: set[tuple[int, str, float, int | None]], at: int, line: Line, page_index: int) -> bool:
-    return any((at, *k) in repeated for k in keys(line, page_index))
 
 
 def paragraph_starts(body: list[Line], body_type: float) -> set[int]:

@@ -5,7 +5,8 @@ A heading is one line that heads the text below it, set apart by its type:
 - or bold type at body size or larger, the whole line, over text that is not bold and starts under its first
   letter, and not indented from the line above it: a table's header row and a code block's label are indented
   or stand at the top of a column, a section title is not (at the top of a column only a bold line set larger
-  than the body counts).
+  than the body counts). Where most of the body text is bold, bold sets nothing apart (a table's rows, which
+  carry its bold header row's type, are not counted).
 And its text reads as a title: at least one real word (three letters or more, not "XT", "Xm", "φ": glyphs of
 a formula's large sums and brackets), mostly letters, not a sentence, not a date ("November 26, 2018"), a
 byline ("By …") or a URL. Under the title of page 1, the list of its authors' names ("Afshine Amidi and Shervine
@@ -51,8 +52,9 @@ def heading_levels(pages: list[list[Line]]) -> list[list[int]]:
     body = body_size(lines)
     if body <= 0:
         return [[0] * len(page) for page in pages]
-    bold_body = 2 * sum(len(line.text) for line in lines if line.size == body and line.bold) \
-        >= sum(len(line.text) for line in lines if line.size == body)  # then bold sets nothing apart
+    # a table's rows carry its header row's type, so they say nothing of how the body is set
+    text = [line for line in lines if line.size == body and not line.table]
+    bold_body = 2 * sum(len(line.text) for line in text if line.bold) >= sum(len(line.text) for line in text)
     first = next((n for n, page in enumerate(pages) if page), -1)
     heads = [[is_heading(page, k, body, not bold_body, n == first and 0 < k < title_end(page, body))
               for k in range(len(page))] for n, page in enumerate(pages)]

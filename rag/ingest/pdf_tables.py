@@ -7,9 +7,11 @@ other. The characters' places say what is a table:
 - under it, the lines that follow it in reading order, while the header and those lines leave vertical
   gutters (x ranges no cell crosses) that keep every header cell in a column of its own. A line of prose
   across the columns ends the table, and so does a line above the header (the next column of the page): a
-  page's two columns of prose have no header row over both, so they are not a table. Rows' labels left of
+  page's two columns of prose have no header row over both, so they are not a table; so does a line in larger
+  type than the header (the next section's title). Rows' labels left of
   the header's first cell (under no header) make a column of their own.
-A column's cells are cut into items: a new item at a wider gap than the column's usual line step, a bullet,
+A column's cells are cut into items: a new item at a wider gap than the column's usual line step (or than a
+wrapped line's, WRAP_STEP times the font size, in a column of one-line cells), a bullet,
 or a line that does not start in lower case (a cell that wraps goes on in lower case: "historical
 information"). Items side by side (their heights overlap) make a row, one item a column; an item whose column
 the row already has starts the next row. The table comes out as markdown, `| a | b |`, a `|---|---|` row,
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
 CELL_GAP = 1.0  # a gap between two characters of a line this many times its font size parts two cells
 MAX_LABEL_CHARS = 40  # a header cell is a short label
 ITEM_STEP = 1.5  # a step between a column's lines this much wider than its usual one starts a new item
+WRAP_STEP = 1.3  # times the font size: the step of a cell's text wrapped onto its next line, at most
 BULLET = re.compile(r"^(?:[-•●▪◦‣∙·○■□▫◆◇►▸✓✔➢➤–—]\s)")
 FORMULA = re.compile(r"[=<>≈∈∑∀|{}]")
 
@@ -76,7 +79,8 @@ def table_at(body: list[Line], i: int) -> tuple[int, list[list[Item]]] | None:
     if len(header.cells) < 2 or not all(is_label(cell.text) for cell in header.cells):
         return None
     end, bounds = i + 1, None
-    while end < len(body) and body[end].bottom < header.bottom - header.size / 2 and not body[end].table:
+    while end < len(body) and body[end].bottom < header.bottom - header.size / 2 and not body[end].table \
+            and body[end].size <= header.size:  # a line in larger type under a table is the next section's title
         found = column_bounds(header, body[i + 1 : end + 1])
         if found is None:
             break
@@ -178,7 +182,7 @@ def column_items(column: int, pieces: list[tuple[Line, Cell]], beside: set[float
         if bulleted:  # a list in a cell: its items are its bullets
             starts = not items or BULLET.match(cell.text) is not None or step > usual * ITEM_STEP
         else:
-            starts = not items or not cell.text[:1].islower() or step > usual * ITEM_STEP \
+            starts = not items or not cell.text[:1].islower() or step > min(usual, WRAP_STEP * line.size) * ITEM_STEP \
                 or any(abs(line.bottom - y) < line.size / 4 for y in beside)
         if starts:
             items.append(Item(column, cell.text, line.bottom + line.size, line.bottom))
