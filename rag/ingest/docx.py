@@ -11,19 +11,21 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
 from docx import Document
 from docx.document import Document as DocumentObject
 from docx.styles import BabelFish
-from docx.table import Table
+from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
 from rag.headings import PROSE_WORDS
 from rag.ingest.base import Extracted, Unreadable
+from rag.ingest.omml import M, equation_latex
 
 MAX_DOCX_BYTES = 50_000_000
 MAX_UNZIPPED_BYTES = 100_000_000
@@ -36,6 +38,8 @@ NOT_DOCX = "not a Word document (.docx is a zip file): re-save it from Word as .
 HEADING_STYLE = re.compile(r"^Heading ([1-9])$")
 LIST_STYLE = re.compile(r"^List (Bullet|Number)(?: ([2-9]))?$")
 W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+CODE_STYLE = re.compile(r"(?i)\bcode\b|preformatted|verbatim|macro text|plain text|console|listing")
+MONOSPACE = re.compile(r"(?i)\bmono(space)?\b|courier|consolas|menlo|monaco|lucida console|inconsolata|\bcode\b")
 RUN_CONTAINERS = {f"{W}{name}" for name in ("hyperlink", "ins", "moveTo", "smartTag", "fldSimple", "sdt",
                                              "sdtContent", "customXml", "dir", "bdo")}
 
@@ -90,6 +94,7 @@ class Styles:
     numbering: dict[str, tuple[str, int | None]]  # styleId -> (numId, level) its paragraphs are numbered with
     default: str  # the styleId of a paragraph that names none
     formats: dict[str, dict[int, str]]  # numId -> level -> numFmt ("bullet", "decimal", "none"...)
+    code: frozenset[str]  # the styleIds (paragraph or character) that set code
 
 
 def body_lines(document: DocumentObject) -> Iterator[str]:
@@ -99,10 +104,10 @@ def body_lines(document: DocumentObject) -> Iterator[str]:
     looks: list[str] = []  # the emphases of bold-line headings, outermost (first met) first
     above = 1  # the level of the styled heading they sit under (a note's title is its file name's `#`)
     previous = ""
-    for block in body_blocks(document):
-        if isinstance(block, Table):
-            yield from ("", *table_lines(block), "")
-            previous = "table"
+    for block in grouped_blocks(document, styles):
+        if not isinstance(block, Paragraph):
+            yield from ("", *(table_lines(block) if isinstance(block, Table) else block), "")
+            previous = "block"
             continue
         kind, line = paragraph_line(block, styles, counters)
         if kind == "heading":
@@ -117,6 +122,51 @@ def body_lines(document: DocumentObject) -> Iterator[str]:
             yield ""
         yield line
         previous = kind
+
+
+def grouped_blocks(document: DocumentObject, styles: Styles) -> Iterator[Paragraph | Table | list[str]]:
+    """The body's blocks, each run of consecutive code paragraphs as the lines of one fenced block."""
+    for is_code, blocks in groupby(body_blocks(document), key=lambda block: is_code_paragraph(block, styles)):
+        if not is_code:
+            yield from blocks
+            continue
+        lines = code_lines(block for block in blocks if isinstance(block, Paragraph))
+        if any(line.strip() for line in lines):
+            yield fenced(lines)
+
+
+def is_code_paragraph(block: Paragraph | Table, styles: Styles) -> bool:
+    """A paragraph in a code style, or one whose every run is set in a monospaced font (direct or by style)."""
+    if not isinstance(block, Paragraph):
+        return False
+    style_id = block._p.style or styles.default
+    if style_id in styles.code:
+        return True
+    pieces = [piece for piece in paragraph_runs(block) if isinstance(piece, str) or piece.text.strip()]
+    return bool(pieces) and not HEADING_STYLE.match(styles.names.get(style_id, "")) and all(
+        isinstance(piece, Run) and is_monospaced(piece, styles) for piece in pieces)
+
+
+def is_monospaced(run: Run, styles: Styles) -> bool:
+    props = run._r.rPr
+    if props is None:
+        return False
+    fonts, style = props.find(f"{W}rFonts"), props.find(f"{W}rStyle")
+    font = (fonts.get(f"{W}ascii") or fonts.get(f"{W}hAnsi") or "") if fonts is not None else ""
+    return bool(MONOSPACE.search(font)) or (style is not None and style.get(f"{W}val") in styles.code)
+
+
+def code_lines(paragraphs: Iterable[Paragraph]) -> list[str]:
+    """The paragraphs' text as it stands (a line break inside one starts a line), blank lines at the ends dropped."""
+    text = "\n".join("".join(piece if isinstance(piece, str) else piece.text for piece in paragraph_runs(paragraph))
+                     for paragraph in paragraphs)
+    return text.strip("\n").split("\n")
+
+
+def fenced(lines: list[str]) -> list[str]:
+    """A code fence around the lines, longer than any run of backticks in them."""
+    fence = "`" * max(3, 1 + max((len(ticks) for ticks in re.findall(r"`+", "\n".join(lines))), default=0))
+    return [fence, *lines, fence]
 
 
 def body_blocks(document: DocumentObject) -> Iterator[Paragraph | Table]:
@@ -157,17 +207,18 @@ def paragraph_line(paragraph: Paragraph, styles: Styles,
 
 def bold_title(paragraph: Paragraph) -> str | None:
     """The emphasis ("**", "***") of a short paragraph set wholly in bold, which Word users make headings with
-    ("**Motivation – what to do**"); None for any other paragraph. A sentence (ending in a full stop) is none.
+    ("**Motivation – what to do**"); None for any other paragraph. A sentence (ending in a full stop) is none, and
+    so is a line with an equation, which `paragraph.text` leaves out.
 
     It heads what follows as a `##` would; a second look ("***…***" after "**…**") nests under the first.
     """
     text = " ".join(paragraph.text.split())
     if not text or len(text.split()) > PROSE_WORDS or text.endswith((".", ",", ";")):
         return None
-    runs = [run for run in paragraph_runs(paragraph) if run.text.strip()]
-    if not runs or not all(run.bold for run in runs):
+    runs = [run for run in paragraph_runs(paragraph) if isinstance(run, str) or run.text.strip()]
+    if not runs or not all(isinstance(run, Run) and run.bold for run in runs):
         return None
-    return "***" if all(run.italic for run in runs) else "**"
+    return "***" if all(isinstance(run, Run) and run.italic for run in runs) else "**"
 
 
 def list_kind(paragraph: Paragraph, style_id: str, style: str, styles: Styles) -> tuple[bool, int, str] | None:
@@ -211,7 +262,30 @@ def read_styles(document: DocumentObject) -> Styles:
         numbering[style_id] = num_pr(style.find(f"{W}pPr"))
         if style.get(f"{W}default") in ("1", "true", "on"):
             default = style_id
-    return Styles(names, numbering, default, numbering_formats(document))
+    return Styles(names, numbering, default, numbering_formats(document), code_styles(document, default))
+
+
+def code_styles(document: DocumentObject, default: str) -> frozenset[str]:
+    """The styles that set code: named so ("Source Code", "HTML Preformatted", "Verbatim Char") or in a monospaced
+    font, their own or that of the style they are based on. Never the default paragraph style nor a heading's:
+    a document typed all in Courier is prose."""
+    styles = {style.get(f"{W}styleId", ""): style for style in document.styles.element.iter(f"{W}style")}
+
+    def font(style_id: str, depth: int = 0) -> str:
+        style = styles.get(style_id)
+        if style is None or depth > 20:  # a basedOn loop in a broken file
+            return ""
+        fonts, based = style.find(f"{W}rPr/{W}rFonts"), style.find(f"{W}basedOn")
+        own = fonts.get(f"{W}ascii") or fonts.get(f"{W}hAnsi") if fonts is not None else None
+        return own or (font(based.get(f"{W}val", ""), depth + 1) if based is not None else "")
+
+    def name(style: Any) -> str:
+        node = style.find(f"{W}name")
+        return BabelFish.internal2ui(node.get(f"{W}val", "")) if node is not None else ""
+
+    return frozenset(style_id for style_id, style in styles.items()
+                     if style_id != default and not HEADING_STYLE.match(name(style)) and name(style) != "Title"
+                     and (CODE_STYLE.search(name(style)) or MONOSPACE.search(font(style_id))))
 
 
 def numbering_formats(document: DocumentObject) -> dict[str, dict[int, str]]:
@@ -237,11 +311,12 @@ def inline_text(paragraph: Paragraph, marked: bool = True) -> str:
     """The paragraph's text with bold and italic runs marked, markers outside the spaces they wrap."""
     pieces: list[tuple[str, str]] = []  # (marker, text), neighbours with one marker merged
     for run in paragraph_runs(paragraph):
-        marker = emphasis(run) if marked else ""
+        marker = emphasis(run) if marked and isinstance(run, Run) else ""
+        text = run if isinstance(run, str) else run.text
         if pieces and pieces[-1][0] == marker:
-            pieces[-1] = (marker, pieces[-1][1] + run.text)
+            pieces[-1] = (marker, pieces[-1][1] + text)
         else:
-            pieces.append((marker, run.text))
+            pieces.append((marker, text))
     out = []
     for marker, text in pieces:
         core = text.strip()
@@ -252,14 +327,19 @@ def inline_text(paragraph: Paragraph, marked: bool = True) -> str:
     return "".join(out)
 
 
-def paragraph_runs(paragraph: Paragraph) -> Iterator[Run]:
+def paragraph_runs(paragraph: Paragraph) -> Iterator[Run | str]:
     """The paragraph's runs in order, those in links, tracked insertions, fields and content controls included
-    (`Paragraph.runs` has only its direct ones); not those of text boxes, which are paragraphs of their own."""
+    (`Paragraph.runs` has only its direct ones), and its equations as LaTeX (`$…$` inline, `$$…$$` on their own
+    line); not the runs of text boxes, which are paragraphs of their own."""
     pending = list(paragraph._p)
     while pending:
         element = pending.pop(0)
         if element.tag == f"{W}r":
             yield Run(element, paragraph)
+        elif element.tag == f"{M}oMath":
+            yield f"${equation_latex(element)}$"
+        elif element.tag == f"{M}oMathPara":
+            yield "\n".join(f"$${equation_latex(omath)}$$" for omath in element.iter(f"{M}oMath"))
         elif element.tag in RUN_CONTAINERS:
             pending[:0] = list(element)
 
@@ -270,7 +350,7 @@ def emphasis(run: Run) -> str:
 
 def table_lines(table: Table) -> list[str]:
     """A pipe table, the first row as its header; a merged cell repeats its text in each column it spans."""
-    rows = [[" ".join(cell.text.split()).replace("|", "\\|") for cell in row.cells] for row in table.rows]
+    rows = [[" ".join(cell_text(cell).split()).replace("|", "\\|") for cell in row.cells] for row in table.rows]
     rows = [row for row in rows if any(row)]
     if not rows:
         return []
@@ -278,3 +358,8 @@ def table_lines(table: Table) -> list[str]:
     rows = [row + [""] * (width - len(row)) for row in rows]
     lines = ["| " + " | ".join(rows[0]) + " |", "| " + " | ".join(["---"] * width) + " |"]
     return lines + ["| " + " | ".join(row) + " |" for row in rows[1:]]
+
+
+def cell_text(cell: _Cell) -> str:
+    """A cell's paragraphs with their equations (`cell.text` leaves those out), unmarked as before."""
+    return "\n".join(inline_text(paragraph, marked=False) for paragraph in cell.paragraphs)
