@@ -13,23 +13,25 @@ from collections.abc import Callable
 from typing import Any
 
 M = "{http://schemas.openxmlformats.org/officeDocument/2006/math}"
-FUNCTIONS = frozenset("sin cos tan cot sec csc arcsin arccos arctan sinh cosh tanh coth log ln lg exp lim liminf "
-                      "limsup max min sup inf det gcd arg deg dim ker hom Pr".split())
-GREEK = {chr(code): name for code, name in zip(range(0x3B1, 0x3CA), (
-    "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi o pi rho varsigma sigma tau upsilon "
-    "phi chi psi omega").split())} | {"ϵ": "epsilon", "ϑ": "vartheta", "ϕ": "phi", "ϖ": "varpi", "ϱ": "varrho"} \
-    | {upper: lower.capitalize() for upper, lower in zip("ΓΔΘΛΞΠΣΥΦΨΩ", (
-        "gamma delta theta lambda xi pi sigma upsilon phi psi omega").split())}
-SYMBOLS = {char: f"\\{name} " for char, name in GREEK.items() if name != "o"} | {
-    "ο": "o", "−": "-", "∗": "*", "′": "'", "″": "''", "\u2061": "", "\u2062": "", "\u2063": ",", "\u2064": "+",
+FUNCTIONS = frozenset(("sin", "cos", "tan", "cot", "sec", "csc", "arcsin", "arccos", "arctan", "sinh", "cosh",
+                       "tanh", "coth", "log", "ln", "lg", "exp", "lim", "liminf", "limsup", "max", "min", "sup", "inf",
+                       "det", "gcd", "arg", "deg", "dim", "ker", "hom", "Pr"))
+GREEK = dict(zip("αβγδεζηθικλμνξπρςστυφχψωϵϑϕϖϱΓΔΘΛΞΠΣΥΦΨΩ", (
+    "alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu", "nu", "xi",
+    "pi", "rho", "varsigma", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega", "epsilon", "vartheta", "phi",
+    "varpi", "varrho", "Gamma", "Delta", "Theta", "Lambda", "Xi", "Pi", "Sigma", "Upsilon", "Phi", "Psi", "Omega")))
+OPERATORS = dict(zip("±∓×÷·⋅∙≤≥≠≈≡∼≅∝∞∂∇→←↔⇒⇐⇔↦∈∉∋⊂⊆⊃⊇∪∩∅∀∃¬∧∨⊕⊗∘…⋯⋮⋱∑∏∫∠⊥∥ℓℏ⟨⟩∣≪≫⊤≜↑↓", (
+    "pm", "mp", "times", "div", "cdot", "cdot", "cdot", "leq", "geq", "neq", "approx", "equiv", "sim", "cong",
+    "propto", "infty", "partial", "nabla", "to", "leftarrow", "leftrightarrow", "Rightarrow", "Leftarrow",
+    "Leftrightarrow", "mapsto", "in", "notin", "ni", "subset", "subseteq", "supset", "supseteq", "cup", "cap",
+    "emptyset", "forall", "exists", "neg", "wedge", "vee", "oplus", "otimes", "circ", "ldots", "cdots", "vdots",
+    "ddots", "sum", "prod", "int", "angle", "perp", "parallel", "ell", "hbar", "langle", "rangle", "mid", "ll", "gg",
+    "top", "triangleq", "uparrow", "downarrow")))
+SYMBOLS = {char: f"\\{name} " for char, name in (GREEK | OPERATORS).items()} | {
+    "−": "-", "∗": "*", "′": "'", "″": "''", "\u2061": "", "\u2062": "", "\u2063": ",", "\u2064": "+",  # invisible
     "{": "\\{", "}": "\\}", "#": "\\#", "%": "\\%", "&": "\\&", "$": "\\$", "_": "\\_", "\\": "\\backslash ",
-    "~": "\\sim ", "°": "^{\\circ}", "ℝ": "\\mathbb{R}", "ℕ": "\\mathbb{N}", "ℤ": "\\mathbb{Z}",
-    "ℚ": "\\mathbb{Q}", "ℂ": "\\mathbb{C}"} | {char: f"\\{name} " for char, name in zip(
-        "±∓×÷·⋅∙≤≥≠≈≡∼≅∝∞∂∇→←↔⇒⇐⇔↦∈∉∋⊂⊆⊃⊇∪∩∅∀∃¬∧∨⊕⊗∘…⋯⋮⋱∑∏∫∠⊥∥ℓℏ⟨⟩∣≪≫⊤≜↑↓", (
-            "pm mp times div cdot cdot cdot leq geq neq approx equiv sim cong propto infty partial nabla to "
-            "leftarrow leftrightarrow Rightarrow Leftarrow Leftrightarrow mapsto in notin ni subset subseteq supset "
-            "supseteq cup cap emptyset forall exists neg wedge vee oplus otimes circ ldots cdots vdots ddots sum "
-            "prod int angle perp parallel ell hbar langle rangle mid ll gg top triangleq uparrow downarrow").split())}
+    "~": "\\sim ", "°": "^{\\circ}", "ℝ": "\\mathbb{R}", "ℕ": "\\mathbb{N}", "ℤ": "\\mathbb{Z}", "ℚ": "\\mathbb{Q}",
+    "ℂ": "\\mathbb{C}"}
 NARY = {"∑": "\\sum", "∏": "\\prod", "∐": "\\coprod", "∫": "\\int", "∬": "\\iint", "∭": "\\iiint", "∮": "\\oint",
         "⋃": "\\bigcup", "⋂": "\\bigcap", "⋁": "\\bigvee", "⋀": "\\bigwedge", "⨁": "\\bigoplus", "⨂": "\\bigotimes"}
 ACCENTS = {"\u0302": "\\hat", "\u0303": "\\tilde", "\u0304": "\\bar", "\u0305": "\\overline", "\u20d7": "\\vec",
