@@ -37,8 +37,8 @@ NARY = {"∑": "\\sum", "∏": "\\prod", "∐": "\\coprod", "∫": "\\int", "∬
 ACCENTS = {"\u0302": "\\hat", "\u0303": "\\tilde", "\u0304": "\\bar", "\u0305": "\\overline", "\u20d7": "\\vec",
            "\u0307": "\\dot", "\u0308": "\\ddot", "\u0301": "\\acute", "\u0300": "\\grave", "\u0306": "\\breve",
            "\u030c": "\\check", "\u20e1": "\\overleftrightarrow"}
-DELIMITERS = {"": ".", "{": "\\{", "}": "\\}", "‖": "\\|", "⟨": "\\langle", "⟩": "\\rangle", "⌊": "\\lfloor",
-              "⌋": "\\rfloor", "⌈": "\\lceil", "⌉": "\\rceil", "〈": "\\langle", "〉": "\\rangle"}
+DELIMITERS = {"": ".", "{": "\\{", "}": "\\}", "‖": "\\|", "⟨": "\\langle ", "⟩": "\\rangle ", "〈": "\\langle ",
+              "〉": "\\rangle ", "⌊": "\\lfloor ", "⌋": "\\rfloor ", "⌈": "\\lceil ", "⌉": "\\rceil "}
 COMMAND_SPACE = re.compile(r"(\\[A-Za-z]+) +(?![A-Za-z])")  # the space after `\alpha ` only a letter needs
 
 
