@@ -493,12 +493,17 @@ def test_word_code_paragraphs_fenced_as_one_block() -> None:
     prose = document.add_paragraph("Call ")
     prose.add_run("sort(xs)").font.name = "Consolas"  # a word of code inside prose stays prose
     prose.add_run(" on a list.")
-    for line in ("$ pip install numpy", "$ python -c 'import numpy'"):  # typed in Courier New, no code style
-        document.add_paragraph().add_run(line).font.name = "Courier New"
+    for line in ("$ pip install numpy", "", "$ python -c 'import numpy'"):  # typed in Courier New, no code style
+        typed = document.add_paragraph()
+        typed.add_run(line).font.name = "Courier New"
+        mark, fonts = OxmlElement("w:rPr"), OxmlElement("w:rFonts")  # Enter carries the font to the next line's mark
+        fonts.set(qn("w:ascii"), "Courier New")
+        mark.append(fonts)
+        typed._p.get_or_add_pPr().append(mark)
     document.add_paragraph("Done.")
     text = note_of(docx_bytes(document), "sorting.docx").text
     assert text.split("\n") == [
         "Sort in place:", "", "```", "def sort(items):", "", "    items.sort()", "    return items", "```", "",
-        "Call sort(xs) on a list.", "", "```", "$ pip install numpy", "$ python -c 'import numpy'", "```", "",
+        "Call sort(xs) on a list.", "", "```", "$ pip install numpy", "", "$ python -c 'import numpy'", "```", "",
         "Done."]
     assert block_kinds(text) == ["para", "code", "para", "code", "para"]

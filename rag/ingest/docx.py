@@ -13,6 +13,7 @@ import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from itertools import groupby
+from typing import Any
 
 from docx import Document
 from docx.document import Document as DocumentObject
@@ -118,19 +119,22 @@ def grouped_blocks(document: DocumentObject, styles: Styles) -> Iterator[Paragra
 
 
 def is_code_paragraph(block: Paragraph | Table, styles: Styles) -> bool:
-    """A paragraph in a code style, or one whose every run is set in a monospaced font (direct or by style)."""
+    """A paragraph in a code style, or one whose every run is set in a monospaced font (directly or by a style)."""
     if not isinstance(block, Paragraph):
         return False
     style_id = block._p.style or styles.default
     if style_id in styles.code:
         return True
+    if HEADING_STYLE.match(styles.names.get(style_id, "")):
+        return False
     pieces = [piece for piece in paragraph_runs(block) if isinstance(piece, str) or piece.text.strip()]
-    return bool(pieces) and not HEADING_STYLE.match(styles.names.get(style_id, "")) and all(
-        isinstance(piece, Run) and is_monospaced(piece, styles) for piece in pieces)
+    if not pieces:  # a blank line typed between lines of code keeps their font on its paragraph mark
+        return is_monospaced(block._p.find(f"{W}pPr/{W}rPr"), styles)
+    return all(isinstance(piece, Run) and is_monospaced(piece._r.rPr, styles) for piece in pieces)
 
 
-def is_monospaced(run: Run, styles: Styles) -> bool:
-    props = run._r.rPr
+def is_monospaced(props: Any, styles: Styles) -> bool:
+    """Run properties (`w:rPr`) that set a monospaced font, or a character style that sets code."""
     if props is None:
         return False
     fonts, style = props.find(f"{W}rFonts"), props.find(f"{W}rStyle")
