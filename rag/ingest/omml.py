@@ -1,8 +1,9 @@
 """Word equations (OMML, the `m:` elements of a .docx) as LaTeX that KaTeX renders (pure).
 
-No package on PyPI does this well on Python 3.11 (see the module's tests), so this covers the elements Word's
-equation editor writes: fractions, scripts, radicals, sums and integrals, delimiters, functions, accents, bars,
-braces, limits, matrices and equation arrays; anything else gives the LaTeX of what it contains.
+No package on PyPI does this well (omml2latex 0.1 does not import on Python 3.11, dwml is unmaintained since 2020,
+officemath2latex writes `\\nicefrac`, which KaTeX refuses), so this covers the elements Word's equation editor
+writes: fractions, scripts, radicals, sums and integrals, delimiters, functions, accents, bars, braces, limits,
+matrices and equation arrays; anything else gives the LaTeX of what it contains.
 """
 
 from __future__ import annotations
