@@ -416,3 +416,94 @@ def test_word_short_bold_paragraphs_are_headings_and_a_second_look_nests() -> No
         "## Motivation – what to do", "### Establish value – why is this useful?",
         "## Demotivation – what not to do", "## Further reading", "### Books"]
     assert "**A whole sentence in bold is emphasis, not a title.**" in text
+
+
+# Word's equation editor writes OMML (`m:` elements) inside the paragraph, each run in Cambria Math and operators
+# upright (`m:sty p`): the XML below is in that shape (we found no permissively licensed .docx of notes with equations
+# that this repository may ship, so the document is built here from python-docx plus Word's own markup).
+MATH = "http://schemas.openxmlformats.org/officeDocument/2006/math"
+WORD = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+
+
+def math_run(text: str, upright: bool = False) -> str:
+    style = '<m:rPr><m:sty m:val="p"/></m:rPr>' if upright else ""
+    return (f'<m:r>{style}<w:rPr><w:rFonts w:ascii="Cambria Math" w:hAnsi="Cambria Math"/></w:rPr>'
+            f"<m:t>{text}</m:t></m:r>")
+
+
+def omml(xml: str):  # type: ignore[no-untyped-def]
+    from docx.oxml import parse_xml
+    return parse_xml(f'<m:oMathPara xmlns:m="{MATH}" xmlns:w="{WORD}">{xml}</m:oMathPara>')
+
+
+QUADRATIC = (  # x = (−b ± √(b² − 4ac)) / 2a, as Word saves it
+    math_run("x") + math_run("=", upright=True) + "<m:f><m:fPr><m:ctrlPr/></m:fPr><m:num>" + math_run("−", True)
+    + math_run("b") + math_run("±", True) + '<m:rad><m:radPr><m:degHide m:val="1"/></m:radPr><m:deg/><m:e>'
+    + "<m:sSup><m:e>" + math_run("b") + "</m:e><m:sup>" + math_run("2") + "</m:sup></m:sSup>"
+    + math_run("−", True) + math_run("4ac") + "</m:e></m:rad></m:num><m:den>" + math_run("2a") + "</m:den></m:f>")
+VARIANCE = (  # σ² = 1/n Σᵢ (xᵢ − μ)², Greek in Word's math italic
+    "<m:sSup><m:e>" + math_run("𝜎") + "</m:e><m:sup>" + math_run("2") + "</m:sup></m:sSup>" + math_run("=", True)
+    + "<m:f><m:num>" + math_run("1") + "</m:num><m:den>" + math_run("𝑛") + "</m:den></m:f>"
+    + '<m:nary><m:naryPr><m:chr m:val="∑"/><m:limLoc m:val="undOvr"/><m:supHide m:val="1"/></m:naryPr>'
+    + "<m:sub>" + math_run("𝑖") + "</m:sub><m:sup/><m:e><m:sSup><m:e><m:d><m:dPr><m:ctrlPr/></m:dPr><m:e>"
+    + "<m:sSub><m:e>" + math_run("𝑥") + "</m:e><m:sub>" + math_run("𝑖") + "</m:sub></m:sSub>" + math_run("−", True)
+    + math_run("𝜇") + "</m:e></m:d></m:e><m:sup>" + math_run("2") + "</m:sup></m:sSup></m:e></m:nary>")
+SINE = ('<m:func><m:funcPr><m:ctrlPr/></m:funcPr><m:fName>' + math_run("sin", upright=True) + "</m:fName><m:e>"
+        + math_run("𝜃") + "</m:e></m:func>")
+
+
+def test_word_equations_read_as_latex_inline_and_display() -> None:
+    document = Document()
+    document.add_heading("Quadratic equations", 1)
+    inline = document.add_paragraph("The roots of ")
+    inline._p.append(omml("<m:oMath>" + QUADRATIC + "</m:oMath>")[0])  # the m:oMath alone: inline
+    inline.add_run(" are real when the discriminant is positive.")
+    document.add_paragraph()._p.append(omml('<m:oMathParaPr><m:jc m:val="centerGroup"/></m:oMathParaPr><m:oMath>'
+                                            + VARIANCE + "</m:oMath>"))  # an equation on its own line: display
+    bold = document.add_paragraph()
+    bold.add_run("Angle:").bold = True  # a short bold line, yet no heading: it holds an equation
+    bold._p.append(omml("<m:oMath>" + SINE + "</m:oMath>")[0])
+    table = document.add_table(rows=2, cols=2)
+    table.cell(0, 0).text, table.cell(0, 1).text, table.cell(1, 0).text = "name", "formula", "sine"
+    table.cell(1, 1).paragraphs[0]._p.append(omml("<m:oMath>" + SINE + "</m:oMath>")[0])
+    text = note_of(docx_bytes(document), "algebra.docx").text
+    assert text.split("\n") == [
+        "# Quadratic equations",
+        "",
+        r"The roots of $x=\frac{-b\pm\sqrt{b^{2}-4ac}}{2a}$ are real when the discriminant is positive.",
+        "",
+        r"$$\sigma^{2}=\frac{1}{n}\sum_{i} {\left(x_{i}-\mu\right)}^{2}$$",
+        "",
+        r"**Angle:**$\sin\theta$",
+        "",
+        "| name | formula |",
+        "| --- | --- |",
+        r"| sine | $\sin\theta$ |"]
+    assert block_kinds(text) == ["heading", "para", "para", "para", "table"]  # the chunker's own reading
+
+
+def test_word_code_paragraphs_fenced_as_one_block() -> None:
+    from docx.enum.style import WD_STYLE_TYPE
+    document = Document()
+    code = document.styles.add_style("Source Code", WD_STYLE_TYPE.PARAGRAPH)
+    code.font.name = "Consolas"
+    document.add_paragraph("Sort in place:")
+    for line in ("def sort(items):", "", "    items.sort()", "    return items", ""):
+        document.add_paragraph(line, style="Source Code")
+    prose = document.add_paragraph("Call ")
+    prose.add_run("sort(xs)").font.name = "Consolas"  # a word of code inside prose stays prose
+    prose.add_run(" on a list.")
+    for line in ("$ pip install numpy", "", "$ python -c 'import numpy'"):  # typed in Courier New, no code style
+        typed = document.add_paragraph()
+        typed.add_run(line).font.name = "Courier New"
+        mark, fonts = OxmlElement("w:rPr"), OxmlElement("w:rFonts")  # Enter carries the font to the next line's mark
+        fonts.set(qn("w:ascii"), "Courier New")
+        mark.append(fonts)
+        typed._p.get_or_add_pPr().append(mark)
+    document.add_paragraph("Done.")
+    text = note_of(docx_bytes(document), "sorting.docx").text
+    assert text.split("\n") == [
+        "Sort in place:", "", "```", "def sort(items):", "", "    items.sort()", "    return items", "```", "",
+        "Call sort(xs) on a list.", "", "```", "$ pip install numpy", "", "$ python -c 'import numpy'", "```", "",
+        "Done."]
+    assert block_kinds(text) == ["para", "code", "para", "code", "para"]

@@ -1,5 +1,5 @@
-"""Word documents (.docx): the body's headings (styled, or short paragraphs set in bold), paragraphs, lists and
-tables in document order, as markdown (pure).
+"""Word documents (.docx): the body's headings (styled, or short paragraphs set in bold), paragraphs, lists,
+tables, code (fenced) and equations (LaTeX) in document order, as markdown (pure).
 
 python-docx reads the body in order (paragraphs and tables as they stand, as `iter_inner_content` does), with each
 paragraph's style and numbering, which is all the structure the chunker uses. The zip is checked before it is
@@ -11,19 +11,20 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from itertools import groupby
 from typing import Any
 
 from docx import Document
 from docx.document import Document as DocumentObject
-from docx.styles import BabelFish
-from docx.table import Table
+from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
 from rag.headings import PROSE_WORDS
 from rag.ingest.base import Extracted, Unreadable
+from rag.ingest.docx_styles import HEADING_STYLE, MONOSPACE, Styles, W, num_pr, read_styles
+from rag.ingest.omml import M, equation_latex
 
 MAX_DOCX_BYTES = 50_000_000
 MAX_UNZIPPED_BYTES = 100_000_000
@@ -33,9 +34,7 @@ RATIO_FLOOR = 1_000_000
 MAX_OUTPUT_CHARS = 5_000_000
 CUT_MARKER = "\n\n… (output cut: {} characters kept)"
 NOT_DOCX = "not a Word document (.docx is a zip file): re-save it from Word as .docx"
-HEADING_STYLE = re.compile(r"^Heading ([1-9])$")
 LIST_STYLE = re.compile(r"^List (Bullet|Number)(?: ([2-9]))?$")
-W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 RUN_CONTAINERS = {f"{W}{name}" for name in ("hyperlink", "ins", "moveTo", "smartTag", "fldSimple", "sdt",
                                              "sdtContent", "customXml", "dir", "bdo")}
 
@@ -81,17 +80,6 @@ def check_zip(raw: bytes) -> None:
         raise Unreadable(NOT_DOCX)
 
 
-@dataclass(frozen=True)
-class Styles:
-    """What the body's paragraphs refer to, read once: python-docx's `paragraph.style` scans every style on
-    every call, which made a 3,000-paragraph document take seconds."""
-
-    names: dict[str, str]  # styleId -> its name as Word shows it ("Heading 1", "List Bullet 2")
-    numbering: dict[str, tuple[str, int | None]]  # styleId -> (numId, level) its paragraphs are numbered with
-    default: str  # the styleId of a paragraph that names none
-    formats: dict[str, dict[int, str]]  # numId -> level -> numFmt ("bullet", "decimal", "none"...)
-
-
 def body_lines(document: DocumentObject) -> Iterator[str]:
     """Markdown lines of the body, a blank line between blocks, none between the items of a list."""
     styles = read_styles(document)
@@ -99,10 +87,10 @@ def body_lines(document: DocumentObject) -> Iterator[str]:
     looks: list[str] = []  # the emphases of bold-line headings, outermost (first met) first
     above = 1  # the level of the styled heading they sit under (a note's title is its file name's `#`)
     previous = ""
-    for block in body_blocks(document):
-        if isinstance(block, Table):
-            yield from ("", *table_lines(block), "")
-            previous = "table"
+    for block in grouped_blocks(document, styles):
+        if not isinstance(block, Paragraph):
+            yield from ("", *(table_lines(block) if isinstance(block, Table) else block), "")
+            previous = "block"
             continue
         kind, line = paragraph_line(block, styles, counters)
         if kind == "heading":
@@ -117,6 +105,54 @@ def body_lines(document: DocumentObject) -> Iterator[str]:
             yield ""
         yield line
         previous = kind
+
+
+def grouped_blocks(document: DocumentObject, styles: Styles) -> Iterator[Paragraph | Table | list[str]]:
+    """The body's blocks, each run of consecutive code paragraphs as the lines of one fenced block."""
+    for is_code, blocks in groupby(body_blocks(document), key=lambda block: is_code_paragraph(block, styles)):
+        if not is_code:
+            yield from blocks
+            continue
+        lines = code_lines(block for block in blocks if isinstance(block, Paragraph))
+        if any(line.strip() for line in lines):
+            yield fenced(lines)
+
+
+def is_code_paragraph(block: Paragraph | Table, styles: Styles) -> bool:
+    """A paragraph in a code style, or one whose every run is set in a monospaced font (directly or by a style)."""
+    if not isinstance(block, Paragraph):
+        return False
+    style_id = block._p.style or styles.default
+    if style_id in styles.code:
+        return True
+    if HEADING_STYLE.match(styles.names.get(style_id, "")):
+        return False
+    pieces = [piece for piece in paragraph_runs(block) if isinstance(piece, str) or piece.text.strip()]
+    if not pieces:  # a blank line typed between lines of code keeps their font on its paragraph mark
+        return is_monospaced(block._p.find(f"{W}pPr/{W}rPr"), styles)
+    return all(isinstance(piece, Run) and is_monospaced(piece._r.rPr, styles) for piece in pieces)
+
+
+def is_monospaced(props: Any, styles: Styles) -> bool:
+    """Run properties (`w:rPr`) that set a monospaced font, or a character style that sets code."""
+    if props is None:
+        return False
+    fonts, style = props.find(f"{W}rFonts"), props.find(f"{W}rStyle")
+    font = (fonts.get(f"{W}ascii") or fonts.get(f"{W}hAnsi") or "") if fonts is not None else ""
+    return bool(MONOSPACE.search(font)) or (style is not None and style.get(f"{W}val") in styles.code)
+
+
+def code_lines(paragraphs: Iterable[Paragraph]) -> list[str]:
+    """The paragraphs' text as it stands (a line break inside one starts a line), blank lines at the ends dropped."""
+    text = "\n".join("".join(piece if isinstance(piece, str) else piece.text for piece in paragraph_runs(paragraph))
+                     for paragraph in paragraphs)
+    return text.strip("\n").split("\n")
+
+
+def fenced(lines: list[str]) -> list[str]:
+    """A code fence around the lines, longer than any run of backticks in them."""
+    fence = "`" * max(3, 1 + max((len(ticks) for ticks in re.findall(r"`+", "\n".join(lines))), default=0))
+    return [fence, *lines, fence]
 
 
 def body_blocks(document: DocumentObject) -> Iterator[Paragraph | Table]:
@@ -157,17 +193,18 @@ def paragraph_line(paragraph: Paragraph, styles: Styles,
 
 def bold_title(paragraph: Paragraph) -> str | None:
     """The emphasis ("**", "***") of a short paragraph set wholly in bold, which Word users make headings with
-    ("**Motivation – what to do**"); None for any other paragraph. A sentence (ending in a full stop) is none.
+    ("**Motivation – what to do**"); None for any other paragraph. A sentence (ending in a full stop) is none, and
+    so is a line with an equation, which `paragraph.text` leaves out.
 
     It heads what follows as a `##` would; a second look ("***…***" after "**…**") nests under the first.
     """
     text = " ".join(paragraph.text.split())
     if not text or len(text.split()) > PROSE_WORDS or text.endswith((".", ",", ";")):
         return None
-    runs = [run for run in paragraph_runs(paragraph) if run.text.strip()]
-    if not runs or not all(run.bold for run in runs):
+    runs = [run for run in paragraph_runs(paragraph) if isinstance(run, str) or run.text.strip()]
+    if not runs or not all(isinstance(run, Run) and run.bold for run in runs):
         return None
-    return "***" if all(run.italic for run in runs) else "**"
+    return "***" if all(isinstance(run, Run) and run.italic for run in runs) else "**"
 
 
 def list_kind(paragraph: Paragraph, style_id: str, style: str, styles: Styles) -> tuple[bool, int, str] | None:
@@ -187,61 +224,16 @@ def list_kind(paragraph: Paragraph, style_id: str, style: str, styles: Styles) -
     return None if fmt == "none" else (fmt == "bullet", min(ilvl, 8), num_id)
 
 
-def num_pr(ppr: Any) -> tuple[str, int | None]:
-    """(numId, level) of a `w:pPr`'s numbering ("", None where it has none)."""
-    numpr = ppr.find(f"{W}numPr") if ppr is not None else None
-    if numpr is None:
-        return "", None
-    num_id, ilvl = numpr.find(f"{W}numId"), numpr.find(f"{W}ilvl")
-    return (num_id.get(f"{W}val", "") if num_id is not None else "",
-            int(ilvl.get(f"{W}val", "0")) if ilvl is not None else None)
-
-
-def read_styles(document: DocumentObject) -> Styles:
-    """The paragraph styles' names and numbering, the default style, and the numbering formats."""
-    names: dict[str, str] = {}
-    numbering: dict[str, tuple[str, int | None]] = {}
-    default = ""
-    for style in document.styles.element.iter(f"{W}style"):
-        if style.get(f"{W}type") != "paragraph":
-            continue
-        style_id = style.get(f"{W}styleId", "")
-        name = style.find(f"{W}name")
-        names[style_id] = BabelFish.internal2ui(name.get(f"{W}val", "")) if name is not None else ""
-        numbering[style_id] = num_pr(style.find(f"{W}pPr"))
-        if style.get(f"{W}default") in ("1", "true", "on"):
-            default = style_id
-    return Styles(names, numbering, default, numbering_formats(document))
-
-
-def numbering_formats(document: DocumentObject) -> dict[str, dict[int, str]]:
-    """numId -> level -> numFmt ("bullet", "decimal"...), from the numbering part (empty if there is none)."""
-    part = next((rel.target_part for rel in document.part.rels.values()
-                 if rel.reltype.endswith("/numbering") and not rel.is_external), None)
-    if part is None:
-        return {}
-    root = part.element
-    abstract = {node.get(f"{W}abstractNumId"): {int(lvl.get(f"{W}ilvl", "0")): fmt.get(f"{W}val", "")
-                                                for lvl in node.iter(f"{W}lvl")
-                                                for fmt in lvl.iter(f"{W}numFmt")}
-                for node in root.iter(f"{W}abstractNum")}
-    formats = {}
-    for num in root.iter(f"{W}num"):
-        ref = num.find(f"{W}abstractNumId")
-        if ref is not None:
-            formats[str(num.get(f"{W}numId"))] = abstract.get(ref.get(f"{W}val"), {})
-    return formats
-
-
 def inline_text(paragraph: Paragraph, marked: bool = True) -> str:
     """The paragraph's text with bold and italic runs marked, markers outside the spaces they wrap."""
     pieces: list[tuple[str, str]] = []  # (marker, text), neighbours with one marker merged
     for run in paragraph_runs(paragraph):
-        marker = emphasis(run) if marked else ""
+        marker = emphasis(run) if marked and isinstance(run, Run) else ""
+        text = run if isinstance(run, str) else run.text
         if pieces and pieces[-1][0] == marker:
-            pieces[-1] = (marker, pieces[-1][1] + run.text)
+            pieces[-1] = (marker, pieces[-1][1] + text)
         else:
-            pieces.append((marker, run.text))
+            pieces.append((marker, text))
     out = []
     for marker, text in pieces:
         core = text.strip()
@@ -252,14 +244,19 @@ def inline_text(paragraph: Paragraph, marked: bool = True) -> str:
     return "".join(out)
 
 
-def paragraph_runs(paragraph: Paragraph) -> Iterator[Run]:
+def paragraph_runs(paragraph: Paragraph) -> Iterator[Run | str]:
     """The paragraph's runs in order, those in links, tracked insertions, fields and content controls included
-    (`Paragraph.runs` has only its direct ones); not those of text boxes, which are paragraphs of their own."""
+    (`Paragraph.runs` has only its direct ones), and its equations as LaTeX (`$…$` inline, `$$…$$` on their own
+    line); not the runs of text boxes, which are paragraphs of their own."""
     pending = list(paragraph._p)
     while pending:
         element = pending.pop(0)
         if element.tag == f"{W}r":
             yield Run(element, paragraph)
+        elif element.tag == f"{M}oMath":
+            yield f"${equation_latex(element)}$"
+        elif element.tag == f"{M}oMathPara":
+            yield "\n".join(f"$${equation_latex(omath)}$$" for omath in element.iter(f"{M}oMath"))
         elif element.tag in RUN_CONTAINERS:
             pending[:0] = list(element)
 
@@ -270,7 +267,7 @@ def emphasis(run: Run) -> str:
 
 def table_lines(table: Table) -> list[str]:
     """A pipe table, the first row as its header; a merged cell repeats its text in each column it spans."""
-    rows = [[" ".join(cell.text.split()).replace("|", "\\|") for cell in row.cells] for row in table.rows]
+    rows = [[" ".join(cell_text(cell).split()).replace("|", "\\|") for cell in row.cells] for row in table.rows]
     rows = [row for row in rows if any(row)]
     if not rows:
         return []
@@ -278,3 +275,8 @@ def table_lines(table: Table) -> list[str]:
     rows = [row + [""] * (width - len(row)) for row in rows]
     lines = ["| " + " | ".join(rows[0]) + " |", "| " + " | ".join(["---"] * width) + " |"]
     return lines + ["| " + " | ".join(row) + " |" for row in rows[1:]]
+
+
+def cell_text(cell: _Cell) -> str:
+    """A cell's paragraphs with their equations (`cell.text` leaves those out), unmarked as before."""
+    return "\n".join(inline_text(paragraph, marked=False) for paragraph in cell.paragraphs)
