@@ -162,8 +162,15 @@ def upload_source(rag: RagDep, file: Annotated[UploadFile, File(description=UPLO
 @router.delete("/v1/sources/{source:path}", response_model=IndexSummary, responses=WRITE_ERRORS,
                dependencies=[Depends(require_key)], tags=["notes"])
 def delete_source(source: str, rag: RagDep) -> IndexSummary:
-    """Remove a note's file and its chunks."""
+    """Move a note's file to the data folder's trash (`trash` says where) and its chunks out of the index."""
     return summary_out(rag.remove_note(source))
+
+
+@router.post("/v1/sources/{source:path}/restore", response_model=IndexSummary, responses=WRITE_ERRORS,
+             dependencies=[Depends(require_key)], tags=["notes"])
+def restore_source(source: str, rag: RagDep) -> IndexSummary:
+    """Bring a deleted note back from the trash (its newest copy) and index it."""
+    return summary_out(rag.restore_note(source))
 
 
 @router.post("/v1/index", response_model=IndexSummary, responses=WRITE_ERRORS,

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from rag.index import Progress
     from rag.quiz import Quiz
     from rag.retrieve import Mode, Retriever
+    from rag.trash import Trash
 
 log = logging.getLogger(__name__)
 MAX_K = 50
@@ -201,20 +202,34 @@ class Rag:
             raise
 
     def remove_note(self, source: str, progress: Progress | None = None) -> IndexReport:
-        """Delete a note's file and its chunks; the file comes back if the index run fails."""
-        from rag.uploads import note_path, restore
+        """Move a note's file to the trash and its chunks out of the index; the file comes back if the index run
+        fails. `restore_note` undoes it."""
+        from rag.uploads import note_path
 
         path = note_path(self.settings.corpus_dir, source)
         if not path.is_file() and source not in {s.source for s in self.sources()}:
             raise NotFound(f"no note named {source}: `rag sources` (GET /v1/sources) lists them")
-        previous = path.read_bytes() if path.is_file() else None
-        path.unlink(missing_ok=True)
+        trashed = self.trash.put(path, source) if path.is_file() else None
         try:
-            return self.index(progress=progress, allow_empty=True)  # deleting the last note is deliberate
+            report = self.index(progress=progress, allow_empty=True)  # deleting the last note is deliberate
         except BaseException:
-            if previous is not None:
-                restore(path, previous)
+            if trashed is not None:
+                self.trash.put_back(trashed, self.settings.corpus_dir)
             raise
+        return replace(report, trash=str(trashed.path) if trashed else "")
+
+    def restore_note(self, source: str, progress: Progress | None = None) -> IndexReport:
+        """Bring the newest deleted copy of a note back into the corpus folder and index it."""
+        from rag.uploads import note_path
+
+        note_path(self.settings.corpus_dir, source)  # a name, not a way out of the folder
+        return self.index([self.trash.take(source, self.settings.corpus_dir)], progress=progress)
+
+    @cached_property
+    def trash(self) -> Trash:
+        from rag.trash import Trash
+
+        return Trash(self.settings.data_dir, self.settings.trash_days)
 
     def search(self, query: str, k: int = 5, sources: Sequence[str] = (), mode: Mode = "hybrid",
                tags: Sequence[str] = ()) -> list[Passage]:

@@ -71,12 +71,7 @@ def index(
             report = index_with_progress(rag, paths or [], rebuild)
         else:  # a log, a pipe, CI: plain lines, so a long run shows it is alive
             report = rag.index(paths or [], rebuild, progress_lines())
-    if as_json:
-        from rag.api_models import summary_out
-
-        emit_json(summary_out(report).model_dump())
-    else:
-        print_report(report)
+    emit_report(report, as_json)
 
 
 def index_with_progress(rag: Rag | RemoteRag, paths: list[Path], rebuild: bool) -> IndexReport:
@@ -165,6 +160,50 @@ def sources(as_json: JsonFlag = False) -> None:
     for s in infos:
         tags = f"  #{' #'.join(s.tags)}" if s.tags else ""
         typer.echo(f"{s.chunks:6} chunks  {s.indexed_at}  {s.source}{tags}")
+
+
+@cli.command()
+def delete(name: Annotated[str, typer.Argument(help="The note, as `rag sources` lists it.")],
+           as_json: JsonFlag = False) -> None:
+    """Move a note to the trash (RAG_DATA_DIR/trash) and take it out of the index; `rag restore` undoes it."""
+    with open_notes() as rag:
+        report = rag.remove_note(name)
+    emit_report(report, as_json)
+    if not as_json:
+        typer.echo(f"moved to {report.trash}: `rag restore {name}` brings it back")
+
+
+@cli.command()
+def restore(name: Annotated[str, typer.Argument(help="The deleted note's name, as `rag trash` lists it.")],
+            as_json: JsonFlag = False) -> None:
+    """Bring a deleted note back from the trash and index it."""
+    with open_notes() as rag:
+        emit_report(rag.restore_note(name), as_json)
+
+
+@cli.command()
+def trash(as_json: JsonFlag = False) -> None:
+    """The deleted notes kept in the trash, oldest first (RAG_TRASH_DAYS days)."""
+    from rag.trash import Trash
+
+    settings = load()
+    kept = Trash(settings.data_dir, settings.trash_days).list()
+    if as_json:
+        emit_json({"trash": [{"source": t.source, "path": str(t.path), "deleted_at": t.deleted_at} for t in kept]})
+        return
+    for t in kept:
+        typer.echo(f"{t.deleted_at}  {t.source}")
+    if not kept:
+        typer.echo("the trash is empty")
+
+
+def emit_report(report: IndexReport, as_json: bool) -> None:
+    if as_json:
+        from rag.api_models import summary_out
+
+        emit_json(summary_out(report).model_dump())
+    else:
+        print_report(report)
 
 
 @cli.command()

@@ -191,6 +191,7 @@ class IndexReport:
     embedded: int
     files: list[FileReport]
     units: int = 0  # answer units (sentences, items...) embedded and stored for answers, beyond the chunks
+    trash: str = ""  # a deleted note: where its file went (rag.trash), to be restored from
 
 
 @dataclass(frozen=True)

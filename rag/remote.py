@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import httpx
 
@@ -113,6 +114,14 @@ class RemoteRag:
         out = AskResponse.model_validate(self.call("POST", "/v1/ask", json=body))
         citations = [citation_from(c) for c in out.citations]
         return Answer(out.question, out.search_query, out.answer, out.answered, out.mode, citations, out.note)
+
+    def remove_note(self, source: str) -> IndexReport:
+        """The server moves the note to its trash and re-indexes."""
+        return report_from(self.call("DELETE", f"/v1/sources/{quote(source)}", timeout=INDEX_TIMEOUT))
+
+    def restore_note(self, source: str) -> IndexReport:
+        """The server brings the note back from its trash and indexes it."""
+        return report_from(self.call("POST", f"/v1/sources/{quote(source)}/restore", timeout=INDEX_TIMEOUT))
 
     def sources(self) -> list[SourceInfo]:
         """The indexed notes with their chunk counts, hashes and index times."""

@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     )
     max_query_chars: int = Field(2000, ge=1, description="Longer queries are refused (413).")
     max_upload_bytes: int = Field(2_000_000, ge=1, description="Larger uploads are refused (413).")
+    trash_days: float = Field(30, ge=0, description="A deleted note is kept this many days in the data folder's "
+                              "trash (RAG_DATA_DIR/trash), to be restored.")
 
 
 def load_settings(**overrides: object) -> Settings:

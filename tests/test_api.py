@@ -319,7 +319,14 @@ def test_upload_ask_and_delete_a_note(writer: httpx.Client) -> None:
 
     deleted = writer.delete("/v1/sources/quokka.md", headers=AUTH)
     assert deleted.status_code == 200 and deleted.json()["removed"] == 1
+    assert Path(deleted.json()["trash"]).read_bytes() == longer  # moved to the data folder's trash, not gone
     assert [s["source"] for s in writer.get("/v1/sources").json()["sources"]] == ["oop.md"]
+    assert writer.post("/v1/sources/quokka.md/restore").status_code == 401  # a write: the key is needed
+    restored = writer.post("/v1/sources/quokka.md/restore", headers=AUTH)
+    assert restored.status_code == 200 and restored.json()["added"] == 1, restored.text
+    assert writer.post("/v1/ask", json={"question": "How much do quokkas weigh?"}).json()["answered"]
+    assert writer.post("/v1/sources/quokka.md/restore", headers=AUTH).status_code == 404  # nothing left to restore
+    assert writer.delete("/v1/sources/quokka.md", headers=AUTH).status_code == 200
     results = writer.post("/v1/search", json={"query": "quokka Rottnest Island", "k": 10}).json()["results"]
     assert all(r["source"] == "oop.md" for r in results)
     assert writer.post("/v1/search", json={"query": "quokka", "sources": ["quokka.md"]}).status_code == 404
@@ -449,7 +456,8 @@ def test_every_response_to_what_the_schema_allows_is_one_it_declares(
                 conforms()
             except Unsatisfiable:  # nothing to get wrong in a request without parameters (GET /health)
                 assert mode is GenerationMode.NEGATIVE
-    writes = ["POST /v1/sources", "DELETE /v1/sources/{source}", "POST /v1/index"]
+    writes = ["POST /v1/sources", "DELETE /v1/sources/{source}", "POST /v1/sources/{source}/restore",
+              "POST /v1/index"]
     for write in writes:  # without the key no write succeeds; with it, they get past the key check
         assert statuses[write] - {401} if headers else not any(200 <= s < 300 for s in statuses[write]), statuses
 

@@ -97,3 +97,23 @@ def test_a_bad_setting_is_one_line_naming_the_variable(cli_env, variable: str, v
     code, out, err, _ = run({**cli_env, variable: value}, "sources")
     assert code == 1 and out == "" and "Traceback" not in err
     assert err.strip().count("\n") == 0 and f"{variable}='{value}'" in err and allowed in err
+
+
+def test_delete_moves_a_note_to_the_trash_and_restore_brings_it_back(tmp_path):
+    corpus, data = tmp_path / "corpus", tmp_path / "data"
+    corpus.mkdir()
+    (corpus / "quokka.md").write_text("# Quokka\n\nThe quokka lives on Rottnest Island.\n", encoding="utf-8")
+    shutil.copytree(TEST_CACHE / "onnx", data / "onnx")
+    env = {**os.environ, "RAG_CORPUS_DIR": str(corpus), "RAG_DATA_DIR": str(data)}
+    assert run(env, "index")[0] == 0
+    code, out, err, _ = run(env, "delete", "quokka.md")
+    assert code == 0 and "1 removed" in out and "rag restore quokka.md" in out, err
+    assert not (corpus / "quokka.md").exists()
+    code, out, _, _ = run(env, "trash", "--json")
+    kept = json.loads(out)["trash"]
+    assert [t["source"] for t in kept] == ["quokka.md"] and Path(kept[0]["path"]).is_file()
+    code, out, _, _ = run(env, "restore", "quokka.md", "--json")
+    assert code == 0 and json.loads(out)["added"] == 1
+    assert "Rottnest" in (corpus / "quokka.md").read_text(encoding="utf-8")
+    code, _, err, _ = run(env, "restore", "quokka.md")
+    assert code == 1 and "no deleted note named quokka.md" in err

@@ -453,6 +453,17 @@ def test_delete_and_reindex_report_per_file(page: Page, ui_rag: Rag, tmp_path: P
     assert len(asked) == 2 and "doomed.md" in asked[1]
     expect(page.locator("#notes-table")).not_to_contain_text("doomed.md")
     assert not (ui_rag.settings.corpus_dir / "doomed.md").exists()
+    trashed = [t.source for t in ui_rag.trash.list()]
+    assert trashed[-1] == "doomed.md"  # in the data folder's trash, not gone
+
+    undo = page.locator("#undo-delete")
+    expect(undo).to_have_text("Undo: restore doomed.md")
+    undo.click()
+    expect(report.locator("tr", has_text="doomed.md")).to_contain_text("added", timeout=ANSWER_TIMEOUT)
+    expect(page.locator("#notes-table")).to_contain_text("doomed.md")
+    expect(undo).to_be_hidden()
+    assert (ui_rag.settings.corpus_dir / "doomed.md").read_text() == "# Doomed\n\nThis note will be deleted.\n"
+    ui_rag.remove_note("doomed.md")  # as it was before this test, for the tests after it
     (ui_rag.settings.corpus_dir / "binary.md").unlink()
 
 

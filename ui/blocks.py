@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
@@ -124,7 +124,8 @@ def chat_tab(rag: Rag) -> gr.Dropdown:
     return sources
 
 
-def notes_controls(rag: Rag) -> tuple[gr.Textbox, gr.File, gr.Button, gr.Dropdown, gr.Button, gr.Checkbox, gr.Button]:
+def notes_controls(rag: Rag) -> tuple[gr.Textbox, gr.File, gr.Button, gr.Dropdown, gr.Button, gr.Button, gr.Checkbox,
+                                      gr.Button]:
     """The API key (when one is set), upload, delete and re-index controls."""
     key = gr.Textbox(
         label="API key",
@@ -137,14 +138,15 @@ def notes_controls(rag: Rag) -> tuple[gr.Textbox, gr.File, gr.Button, gr.Dropdow
     with gr.Row():
         victim = gr.Dropdown([], label="Delete a note", elem_id="delete-choice", scale=3)
         remove = gr.Button("Delete", variant="stop", elem_id="delete-note", scale=1)
+    undo = gr.Button("Undo delete", visible=False, elem_id="undo-delete")  # shown after a delete, naming the note
     rebuild = gr.Checkbox(label="Rebuild from scratch", value=False)
     again = gr.Button("Re-index", elem_id="reindex")
-    return key, files, add, victim, remove, rebuild, again
+    return key, files, add, victim, remove, undo, rebuild, again
 
 
 # The browser asks before a note is deleted, naming it; the answer goes to the hidden `confirmed` box.
 CONFIRM_DELETE_JS = """(source, key, confirmed) => [source, key,
-  !!source && window.confirm(`Delete the note “${source}”? Its file is removed from the corpus folder.`)]"""
+  !!source && window.confirm(`Delete the note “${source}”? Its file moves to the trash; Undo brings it back.`)]"""
 
 
 def notes_tab(rag: Rag, restrict: gr.Dropdown) -> tuple[list[gr.Component], gr.HTML, gr.State]:
@@ -157,8 +159,9 @@ def notes_tab(rag: Rag, restrict: gr.Dropdown) -> tuple[list[gr.Component], gr.H
             slot = gr.HTML(elem_id="index-progress", visible=False)
             report = gr.HTML(elem_id="index-report")
         with gr.Column(scale=2):
-            key, files, add, victim, remove, rebuild, again = notes_controls(rag)
+            key, files, add, victim, remove, undo, rebuild, again = notes_controls(rag)
     confirmed = gr.Checkbox(False, visible="hidden", elem_id="delete-confirmed")
+    deleted = gr.State(None)  # the note this page deleted last: what Undo restores
     listing: list[gr.Component] = [table, victim, restrict]
 
     def on_upload(files: list[str] | None, key: str | None, progress: gr.Progress = PROGRESS) -> Any:
@@ -166,8 +169,12 @@ def notes_tab(rag: Rag, restrict: gr.Dropdown) -> tuple[list[gr.Component], gr.H
 
     def on_delete(source: str | None, key: str | None, confirmed: bool, progress: gr.Progress = PROGRESS) -> Any:
         if source and not confirmed:  # "Cancel" in the browser's confirm dialog
-            return (gr.update(),) * 4
-        return notes.delete(rag, source, key, progress)
+            return (gr.update(),) * 6
+        done = notes.delete(rag, source, key, progress)
+        return (*done, gr.update(visible=True, value=f"Undo: restore {source}"), source)
+
+    def on_undo(source: str | None, key: str | None, progress: gr.Progress = PROGRESS) -> Any:
+        return (*notes.restore(rag, source, key, progress), gr.update(visible=False), None)
 
     def on_reindex(rebuild: bool, key: str | None, progress: gr.Progress = PROGRESS) -> Any:
         return notes.reindex(rag, rebuild, key, progress)
@@ -179,16 +186,17 @@ def notes_tab(rag: Rag, restrict: gr.Dropdown) -> tuple[list[gr.Component], gr.H
     def show_slot() -> Any:
         return gr.update(visible=True)
 
-    def run(event: Any, fn: Callable[..., Any], inputs: list[gr.Component]) -> Any:
+    def run(event: Any, fn: Callable[..., Any], inputs: list[gr.Component], also: Sequence[gr.Component] = ()) -> Any:
         """Then `fn` with its progress bar in the slot, then the slot hidden and what the page lists noted."""
-        return event.then(fn, inputs, changed, show_progress_on=slot, api_visibility="private").then(
+        return event.then(fn, inputs, [*changed, *also], show_progress_on=slot, api_visibility="private").then(
             lambda: gr.update(visible=False), None, slot, **quick
         ).then(lambda: notes.seen_now(rag), None, seen, **quick)
 
     run(add.click(show_slot, None, slot, **quick), on_upload, [files, key]).then(lambda: None, None, files, **quick)
     asked = remove.click(lambda _s, _k, ok: (ok, gr.update(visible=bool(ok))), [victim, key, confirmed],
                          [confirmed, slot], js=CONFIRM_DELETE_JS, **quick)
-    run(asked, on_delete, [victim, key, confirmed])
+    run(asked, on_delete, [victim, key, confirmed], [undo, deleted])
+    run(undo.click(show_slot, None, slot, **quick), on_undo, [deleted, key], [undo, deleted])
     run(again.click(show_slot, None, slot, **quick), on_reindex, [rebuild, key])
     return listing, status, seen
 

@@ -129,7 +129,7 @@ def upload(rag: Rag, files: Sequence[str] | None, key: str | None, progress: gr.
 
 
 def delete(rag: Rag, source: str | None, key: str | None, progress: gr.Progress) -> tuple[str, str, Any, Any]:
-    """Remove a note's file, then re-index so its chunks leave the store."""
+    """Move a note's file to the trash, then re-index so its chunks leave the store."""
     if not source:
         raise gr.Error("Pick a note to delete first.", print_exception=False)
 
@@ -137,6 +137,13 @@ def delete(rag: Rag, source: str | None, key: str | None, progress: gr.Progress)
         return rag.remove_note(source, progress=index_progress(progress))
 
     return run_write(rag, key, action)
+
+
+def restore(rag: Rag, source: str | None, key: str | None, progress: gr.Progress) -> tuple[str, str, Any, Any]:
+    """Bring the note deleted last back from the trash and index it."""
+    if not source:
+        raise gr.Error("There is no deleted note to restore.", print_exception=False)
+    return run_write(rag, key, lambda: rag.restore_note(source, progress=index_progress(progress)))
 
 
 def reindex(rag: Rag, rebuild: bool, key: str | None, progress: gr.Progress) -> tuple[str, str, Any, Any]:
