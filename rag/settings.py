@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     )
     max_query_chars: int = Field(2000, ge=1, description="Longer queries are refused (413).")
     max_upload_bytes: int = Field(2_000_000, ge=1, description="Larger uploads are refused (413).")
+    # Chunking and embedding cost about a minute and a half per MB of text: a 20 MB note took half an hour.
+    max_note_bytes: int = Field(
+        5_000_000, ge=1,
+        description="A larger text note (or a PDF, notebook, Word document or web page with more text than this) is "
+        "skipped and reported by `rag index`; a version indexed before is kept.",
+    )
 
 
 def load_settings(**overrides: object) -> Settings:
