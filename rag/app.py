@@ -156,7 +156,7 @@ class Rag:
             progress(done, total)
 
         report = index_notes(self.settings.corpus_dir, self.store, self.embedder, self.budget,
-                             paths, rebuild, chunk_progress, allow_empty)
+                             paths, rebuild, chunk_progress, allow_empty, self.settings.max_note_bytes)
         self.retriever.refresh(force=True)
         return self.prepare_answers(report, seen[0], progress)
 

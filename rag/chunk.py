@@ -32,9 +32,10 @@ OFFER = re.compile(r"\b(?:let me know|feel free|would you like|do you want|want 
 Open = tuple[float, str, int]  # an open heading: (level, title, tier); see rag.headings.Heading
 UNTITLED: Open = (1.0, "", OUTLINE)  # an answer that starts without a title is open like a `#` that names nothing
 SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
-# Table rules, horizontal rules, bold/italic markers, LaTeX inline/display delimiters.
-MARKUP_NOISE = re.compile(r"\|?(?:[ \t]*:?-{3,}:?[ \t]*\|)+[ \t]*:?-*|^[ \t]*(?:[-*_=][ \t]*){3,}$|\*\*|\\[()\[\]]",
-                          re.MULTILINE)
+# Table rules, horizontal rules, bold/italic markers, LaTeX inline/display delimiters. The lookahead (every match
+# starts with one of its characters) spares the alternatives at most positions: half the chunker's time before.
+MARKUP_NOISE = re.compile(r"(?=[-|:\t *_=\\])(?:\|?(?:[ \t]*:?-{3,}:?[ \t]*\|)+[ \t]*:?-*|^[ \t]*(?:[-*_=][ \t]*){3,}$"
+                          r"|\*\*|\\[()\[\]])", re.MULTILINE)
 TABLE_RULE = re.compile(r":?-{3,}:?")
 SPACES = re.compile(r"[ \t]{2,}")
 WORD = re.compile(r"\S+\s*")
@@ -186,8 +187,8 @@ def topic_title_level(blocks: list[Block], k: int, parent: float, answer_starts:
     section: it starts a topic of its own.
     """
     level = outline_level(blocks[k])
-    after = next((b for b in blocks[k + 1 :] if outline_level(b)), None)
-    sections = outline_level(after) if after else level
+    # Indices, not a slice: copying the blocks after each heading made a long note's chunking quadratic.
+    sections = next((outline_level(blocks[j]) for j in range(k + 1, len(blocks)) if outline_level(blocks[j])), level)
     if max(parent, 1) < sections < level and (answer_starts or has_sibling_above(blocks, k)):
         return sections - 0.5
     return min(level, max(sections, 2)) - 0.5 if answer_starts and level > 1 else None
@@ -201,9 +202,9 @@ def outline_level(block: Block) -> int:
 def has_sibling_above(blocks: list[Block], k: int) -> bool:
     """True if a heading at heading k's level comes before it, with none shallower in between."""
     level = outline_level(blocks[k])
-    for block in reversed(blocks[:k]):
-        if 0 < outline_level(block) <= level:
-            return outline_level(block) == level
+    for j in range(k - 1, -1, -1):
+        if 0 < outline_level(blocks[j]) <= level:
+            return outline_level(blocks[j]) == level
     return False
 
 

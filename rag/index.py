@@ -94,10 +94,12 @@ def index_notes(
     rebuild: bool = False,
     progress: Progress | None = None,
     allow_empty: bool = False,
+    max_note_bytes: int | None = None,
 ) -> IndexReport:
     """Bring the store in line with the notes on disk; a re-run after a crash converges.
 
     An empty corpus folder would remove every indexed note: refused unless `allow_empty` (a deliberate delete).
+    A note with more text than `max_note_bytes` is skipped, its indexed version (if any) kept.
     """
     started = time.perf_counter()
     if rebuild and paths:
@@ -110,7 +112,8 @@ def index_notes(
     else:
         store.check_embedder(embedder.id)
     try:
-        report = index_files(corpus_dir, scan, store, embedder, budget, paths, rebuild, progress, allow_empty)
+        report = index_files(corpus_dir, scan, store, embedder, budget, paths, rebuild, progress, allow_empty,
+                             max_note_bytes)
     except BaseException:
         if rebuild:
             store.abandon()
@@ -126,7 +129,8 @@ def index_notes(
 
 
 def index_files(corpus_dir: Path, scan: CorpusScan, store: ChromaStore, embedder: Embedder, budget: Budget,
-                paths: Sequence[Path], rebuild: bool, progress: Progress | None, allow_empty: bool) -> IndexReport:
+                paths: Sequence[Path], rebuild: bool, progress: Progress | None, allow_empty: bool,
+                max_note_bytes: int | None) -> IndexReport:
     """Diff the scanned notes against the store and write what changed (see `index_notes`)."""
     started = time.perf_counter()
     files = scan.notes
@@ -150,7 +154,7 @@ def index_files(corpus_dir: Path, scan: CorpusScan, store: ChromaStore, embedder
     for path in files:
         source = source_name(path, corpus_dir)
         on_disk.add(source)
-        note = read_note(path, source)
+        note = read_note(path, source, max_note_bytes)
         existing = by_source.get(source, {})
         if isinstance(note, Skipped):
             reports.append(FileReport(source, "skipped", note.reason + (kept if existing else ""), len(existing)))

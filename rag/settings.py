@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(2_000_000, ge=1, description="Larger uploads are refused (413).")
     trash_days: float = Field(30, ge=0, description="A deleted note is kept this many days in the data folder's "
                               "trash (RAG_DATA_DIR/trash), to be restored.")
+    # Chunking and embedding cost about a minute and a half per MB of text: a 20 MB note took half an hour.
+    max_note_bytes: int = Field(
+        5_000_000, ge=1,
+        description="A larger text note (or a PDF, notebook, Word document or web page with more text than this) is "
+        "skipped and reported by `rag index`; a version indexed before is kept.",
+    )
 
 
 def load_settings(**overrides: object) -> Settings:

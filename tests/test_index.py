@@ -166,6 +166,36 @@ def test_links_out_of_the_corpus_folder_are_skipped_with_their_reason(make_rag, 
     assert [s.source for s in rag.sources()] == ["topics.md"]
 
 
+def test_a_note_grown_over_the_size_cap_is_skipped_and_its_indexed_version_kept(make_rag):
+    rag = make_rag()
+    path = write_notes(rag.settings.corpus_dir)
+    rag.index()
+    indexed = snapshot(rag)
+    with path.open("a") as note:  # pasted in: a 5.3 MB note, over the default 5 MB
+        note.write("Topic 7 is about subject number seven.\n" * 135_000)
+    report = {f.source: f for f in rag.index().files}
+    assert report["topics.md"].status == "skipped"
+    assert report["topics.md"].reason == ("the note is 5.3 MB, over the 5 MB cap (RAG_MAX_NOTE_BYTES): split it or "
+                                          "raise the cap (the previously indexed version is kept)")
+    assert snapshot(rag) == indexed
+    assert [s.source for s in rag.sources()] == ["topics.md"]
+
+
+def test_the_size_cap_counts_the_text_a_page_or_document_holds(make_rag, monkeypatch):
+    monkeypatch.setenv("RAG_MAX_NOTE_BYTES", "3000")
+    rag = make_rag()
+    corpus = rag.settings.corpus_dir
+    image = "data:image/png;base64," + "A" * 20_000
+    (corpus / "page.html").write_text(f"<h1>Topics</h1><p>Topic one is about subject one.</p><img src='{image}'>")
+    (corpus / "long.html").write_text("<h1>Long</h1>" + "<p>Topic two is about subject number two.</p>" * 80)
+    (corpus / "long.md").write_text("# Long\n\n" + "Topic two is about subject number two.\n" * 80)
+    report = {f.source: (f.status, f.reason) for f in rag.index().files}
+    assert report["page.html"] == ("added", "")  # a 20 KB file, most of it an image: little text to index
+    assert report["long.html"][0] == report["long.md"][0] == "skipped"
+    assert report["long.html"][1].startswith("its text is 0.0 MB, over the 0.003 MB cap (RAG_MAX_NOTE_BYTES)")
+    assert report["long.md"][1].startswith("the note is 0.0 MB, over the 0.003 MB cap (RAG_MAX_NOTE_BYTES)")
+
+
 def test_notes_in_subfolders_keep_their_relative_path(make_rag):
     rag = make_rag()
     sub = rag.settings.corpus_dir / "ml" / "deep"

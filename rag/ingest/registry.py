@@ -44,23 +44,35 @@ class Skipped:
     reason: str
 
 
-def read_note(path: Path, source: str) -> Note | Skipped:
-    """Read and load one note; a file that can't be read comes back as Skipped."""
+def read_note(path: Path, source: str, max_bytes: int | None = None) -> Note | Skipped:
+    """Read and load one note; a file that can't be read, or has more text than `max_bytes`, comes back as Skipped."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         return Skipped(source, f"cannot read file: {exc.strerror}")
-    return load_note(raw, source)
+    return load_note(raw, source, max_bytes)
 
 
-def load_note(raw: bytes, source: str) -> Note | Skipped:
-    """Turn a note's bytes into a Note with its loader, or say why they can't be one."""
+def load_note(raw: bytes, source: str, max_bytes: int | None = None) -> Note | Skipped:
+    """Turn a note's bytes into a Note with its loader, or say why they can't be one.
+
+    Its text is what chunking and embedding cost, so `max_bytes` caps the text: a text note's file (checked before
+    it is decoded), the text read out of any other kind (whose file size says little: images, outputs, zip).
+    """
     kind, loader = loader_for(source)
+    if kind == "text" and max_bytes is not None and len(raw) > max_bytes:
+        return Skipped(source, "the note is " + over_cap(len(raw), max_bytes))
     try:
         extracted = loader(raw, source)
     except Unreadable as exc:
         return Skipped(source, str(exc))
     if not extracted.text.strip():
         return Skipped(source, "empty note" if kind == "text" else "no text in it")
+    if kind != "text" and max_bytes is not None and (size := len(extracted.text.encode())) > max_bytes:
+        return Skipped(source, "its text is " + over_cap(size, max_bytes))
     return Note(source=source, text=extracted.text, sha256=hashlib.sha256(raw).hexdigest(),
                 segments=extracted.segments, tags=extracted.tags, aliases=extracted.aliases, kind=kind)
+
+
+def over_cap(size: int, max_bytes: int) -> str:
+    return f"{size / 1e6:.1f} MB, over the {max_bytes / 1e6:g} MB cap (RAG_MAX_NOTE_BYTES): split it or raise the cap"
