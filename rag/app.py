@@ -51,7 +51,15 @@ class Rag:
     def answerer(self) -> Answerer:
         from rag.answer import Answerer
 
-        return Answerer(self.settings, self.retriever, self.embedder, self.unit_store)
+        return Answerer(self.settings, self.retriever, self.answer_embedder, self.unit_store)
+
+    @cached_property
+    def answer_embedder(self) -> Embedder:
+        """The answer stage's embedder: the search's ONNX model at RAG_ANSWER_PRECISION; any other, the search's."""
+        from rag.onnx_embed import OnnxEmbedder
+
+        embedder = self.embedder
+        return embedder.at_precision(self.settings.answer_precision) if isinstance(embedder, OnnxEmbedder) else embedder
 
     @cached_property
     def store(self) -> ChromaStore:
@@ -113,9 +121,9 @@ class Rag:
         """Load the model and open the store side by side (ONNX Runtime loads without the GIL)."""
         from concurrent.futures import ThreadPoolExecutor
 
-        embedder, retriever = self.embedder, self.retriever  # built here, not raced in two threads
+        embedder, answers, retriever = self.embedder, self.answer_embedder, self.retriever  # not raced in threads
         with ThreadPoolExecutor(2) as pool:
-            model = pool.submit(embedder.embed, ["warm up"])
+            model = pool.submit(lambda: [e.embed(["warm up"]) for e in dict.fromkeys([embedder, answers])])
             lexical = pool.submit(retriever.refresh, True)
             model.result()
             lexical.result()
@@ -168,7 +176,10 @@ class Rag:
         started = time.perf_counter()
         changed = {f.source for f in report.files if f.status in ("added", "updated")}
         removed = [f.source for f in report.files if f.status == "removed"]
-        unstored = {f.source for f in report.files if f.status == "unchanged" and not self.unit_store.ids_of(f.source)}
+        # Units stored by another answer embedder (RAG_ANSWER_PRECISION changed) are embedded again, every note's.
+        other = self.unit_store.embedder_id() != self.answer_embedder.id and self.unit_store.count() > 0
+        unstored = {f.source for f in report.files
+                    if f.status == "unchanged" and (other or not self.unit_store.ids_of(f.source))}
         self.answerer.forget(removed)
 
         def unit_progress(done: int, total: int) -> None:
@@ -176,6 +187,7 @@ class Rag:
                 progress(chunks + done, chunks + total)
 
         units = self.answerer.prepare(sorted(changed | unstored), unit_progress)
+        self.unit_store.mark_written(self.answer_embedder.id)
         log.info("stored the vectors of %d answer units", units)
         return replace(report, seconds=round(report.seconds + time.perf_counter() - started, 3), units=units)
 

@@ -60,6 +60,16 @@ class OnnxEmbedder:
         self._lock = threading.Lock()
         self._loaded: _Runtime | None = None
         self._counter: Tokenizer | None = None
+        self._twins: dict[str, OnnxEmbedder] = {}
+
+    def at_precision(self, precision: str) -> OnnxEmbedder:
+        """The same model at another precision, sharing the export cache (one twin per precision)."""
+        if precision == self._precision:
+            return self
+        with self._lock:
+            if precision not in self._twins:
+                self._twins[precision] = OnnxEmbedder(self._model_dir, self._cache_dir, precision, self._batch_size)
+            return self._twins[precision]
 
     @property
     def id(self) -> str:

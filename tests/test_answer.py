@@ -971,16 +971,17 @@ def test_a_fresh_process_reads_the_stored_unit_vectors_and_embeds_only_the_quest
     expected = Rag(small_rag.settings, embedder=small_rag.embedder).ask(question, k=3)
     rag = Rag(small_rag.settings, embedder=small_rag.embedder)
     embedded: list[str] = []
-    real = small_rag.embedder
 
     class Counting:
-        id, max_tokens, count_tokens = real.id, real.max_tokens, real.count_tokens
+        def __init__(self, real) -> None:  # type: ignore[no-untyped-def]
+            self.real, self.id, self.max_tokens, self.count_tokens = real, real.id, real.max_tokens, real.count_tokens
 
         def embed(self, texts):  # type: ignore[no-untyped-def]
             embedded.extend(texts)
-            return real.embed(texts)
+            return self.real.embed(texts)
 
-    rag.__dict__["embedder"] = Counting()
+    rag.__dict__["embedder"] = Counting(small_rag.embedder)  # the search's
+    rag.__dict__["answer_embedder"] = Counting(small_rag.answer_embedder)  # the answer stage's (int8)
     answer = rag.ask(question, k=3)
     assert (answer.text, answer.citations) == (expected.text, expected.citations)
     assert embedded.count(question) >= 1 and len(embedded) <= 3  # the question (and its search), no unit

@@ -286,3 +286,18 @@ def test_add_notes_checks_everything_before_writing(make_rag):
     assert report.added == 2 and {s.source for s in rag.sources()} == {"good.md", "more.txt"}
     removed = rag.remove_note("good.md")
     assert removed.removed == 1 and not (corpus / "good.md").exists()
+
+
+def test_the_answer_stage_embeds_at_int8_and_a_change_of_precision_stores_the_units_again(make_rag):
+    rag = make_rag()
+    write_notes(rag.settings.corpus_dir, n_sections=4)
+    first = rag.index()
+    assert rag.answer_embedder.id.endswith(":int8") and rag.embedder.id.endswith(":fp32")  # RAG_ANSWER_PRECISION
+    assert rag.unit_store.embedder_id() == rag.answer_embedder.id and first.units > 0
+
+    fp32 = make_rag(answer_precision="fp32")  # the same folders, answers at the search's precision
+    assert fp32.answer_embedder is fp32.embedder
+    again = fp32.index()
+    assert again.unchanged == 1 and again.embedded == 0 and again.units == first.units  # no chunk, every unit
+    assert fp32.unit_store.embedder_id() == fp32.embedder.id
+    assert fp32.index().units == 0  # and then nothing
