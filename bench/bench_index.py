@@ -75,7 +75,9 @@ def main() -> None:
         cold.append(time.perf_counter() - t0)
 
     print(f"embedder {rag.embedder.id} ({args.backend}); corpus {note.name}, {len(text.splitlines())} lines")
-    print(f"full index            {full_s:8.2f} s   {full.chunks} chunks, {full.chunks / full_s:.1f} chunks/s")
+    print(f"full index            {full_s:8.2f} s   {full.chunks} chunks, {full.chunks / full_s:.1f} chunks/s, "
+          f"{full.units} answer units")
+    print("  stages (s)          " + ", ".join(f"{stage} {seconds:.2f}" for stage, seconds in full.stages.items()))
     print(f"unchanged re-index    {unchanged.seconds * 1000:8.1f} ms  embedded {unchanged.embedded}")
     print(f"one-paragraph edit    {edited.seconds * 1000:8.1f} ms  embedded {edited.embedded}")
     print(f"cold start (search)   {statistics.median(cold):8.2f} s   median of 3, process start to first result")

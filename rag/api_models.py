@@ -134,6 +134,8 @@ class IndexSummary(BaseModel):
     embedded: int
     files: list[FileOut]
     units: int = Field(0, description="Answer units (sentences, list items) embedded, beyond the chunks.")
+    stages: dict[str, float] = Field(default_factory=dict, description="Seconds per stage of the run: read, chunk, "
+                                     "embed, store, bm25, units (the answer units of the notes that changed).")
     trash: str = Field("", description="After a delete: where the note's file went in the data folder's trash "
                        "(`POST /v1/sources/{source}/restore` brings it back).")
 

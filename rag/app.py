@@ -15,6 +15,7 @@ from rag.errors import InvalidInput, NotFound, TooLarge
 from rag.models import Answer, IndexReport, IndexStatus, Passage, SourceInfo
 from rag.settings import Settings, load_settings
 from rag.store import ChromaStore, UnitVectorStore
+from rag.timing import Stages
 
 if TYPE_CHECKING:
     from rag.answer import Answerer
@@ -163,10 +164,14 @@ class Rag:
             seen[0] = total
             progress(done, total)
 
+        stages = Stages()
         report = index_notes(self.settings.corpus_dir, self.store, self.embedder, self.budget,
-                             paths, rebuild, chunk_progress, allow_empty, self.settings.max_note_bytes)
-        self.retriever.refresh(force=True)
-        return self.prepare_answers(report, seen[0], progress)
+                             paths, rebuild, chunk_progress, allow_empty, self.settings.max_note_bytes, stages)
+        with stages.timed("bm25"):
+            self.retriever.refresh(force=True)
+        with stages.timed("units"):
+            report = self.prepare_answers(report, seen[0], progress)
+        return replace(report, stages=stages.rounded())
 
     def prepare_answers(self, report: IndexReport, chunks: int, progress: Progress | None) -> IndexReport:
         """Store the unit vectors of the notes just (re)indexed, and of any indexed note that has none yet;

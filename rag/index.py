@@ -19,6 +19,7 @@ from rag.errors import IndexBusy, IndexFailed, IndexMismatch, InvalidInput, Stor
 from rag.ingest import CorpusScan, Skipped, read_note, scan_corpus, source_name
 from rag.models import Chunk, FileReport, IndexReport, Note, overlapping
 from rag.store import ChromaStore, StoredChunk
+from rag.timing import Stages
 
 log = logging.getLogger(__name__)
 EMBED_BATCH = 32
@@ -95,12 +96,15 @@ def index_notes(
     progress: Progress | None = None,
     allow_empty: bool = False,
     max_note_bytes: int | None = None,
+    stages: Stages | None = None,
 ) -> IndexReport:
     """Bring the store in line with the notes on disk; a re-run after a crash converges.
 
     An empty corpus folder would remove every indexed note: refused unless `allow_empty` (a deliberate delete).
-    A note with more text than `max_note_bytes` is skipped, its indexed version (if any) kept.
+    A note with more text than `max_note_bytes` is skipped, its indexed version (if any) kept. `stages` gets the
+    seconds each stage took (read, chunk, embed, store).
     """
+    stages = stages or Stages()
     started = time.perf_counter()
     if rebuild and paths:
         raise InvalidInput("--rebuild re-indexes the whole corpus folder: leave out the paths")
@@ -113,7 +117,7 @@ def index_notes(
         store.check_embedder(embedder.id)
     try:
         report = index_files(corpus_dir, scan, store, embedder, budget, paths, rebuild, progress, allow_empty,
-                             max_note_bytes)
+                             max_note_bytes, stages)
     except BaseException:
         if rebuild:
             store.abandon()
@@ -130,14 +134,15 @@ def index_notes(
 
 def index_files(corpus_dir: Path, scan: CorpusScan, store: ChromaStore, embedder: Embedder, budget: Budget,
                 paths: Sequence[Path], rebuild: bool, progress: Progress | None, allow_empty: bool,
-                max_note_bytes: int | None) -> IndexReport:
+                max_note_bytes: int | None, stages: Stages) -> IndexReport:
     """Diff the scanned notes against the store and write what changed (see `index_notes`)."""
     started = time.perf_counter()
     files = scan.notes
     indexed_at = datetime.now(UTC).isoformat(timespec="seconds")
     by_source: dict[str, dict[str, StoredChunk]] = defaultdict(dict)
-    for row in store.rows(with_text=False):
-        by_source[row.source][row.id] = row
+    with stages.timed("store"):
+        for row in store.rows(with_text=False):
+            by_source[row.source][row.id] = row
     recut = bool(by_source) and store.chunker_id() != budget.id  # chunking changed: diff every note
 
     kept_skipped = any(s.source in by_source for s in scan.skipped)
@@ -154,7 +159,8 @@ def index_files(corpus_dir: Path, scan: CorpusScan, store: ChromaStore, embedder
     for path in files:
         source = source_name(path, corpus_dir)
         on_disk.add(source)
-        note = read_note(path, source, max_note_bytes)
+        with stages.timed("read"):
+            note = read_note(path, source, max_note_bytes)
         existing = by_source.get(source, {})
         if isinstance(note, Skipped):
             reports.append(FileReport(source, "skipped", note.reason + (kept if existing else ""), len(existing)))
@@ -162,12 +168,13 @@ def index_files(corpus_dir: Path, scan: CorpusScan, store: ChromaStore, embedder
             reports.append(FileReport(source, "unchanged", "", len(existing)))
         else:
             try:
-                plans.append(plan_file(note, budget, existing, indexed_at))
+                with stages.timed("chunk"):
+                    plans.append(plan_file(note, budget, existing, indexed_at))
             except Exception as exc:  # one note the chunker chokes on must not stop the others
                 log.exception("chunking %s failed", source)
                 reports.append(FileReport(source, "failed", f"could not be chunked: {exc}"))
 
-    reports += apply_plans(plans, store, embedder, progress)
+    reports += apply_plans(plans, store, embedder, progress, stages)
     if not paths:
         for source in sorted(set(by_source) - on_disk):
             store.delete(list(by_source[source]))
@@ -178,7 +185,7 @@ def index_files(corpus_dir: Path, scan: CorpusScan, store: ChromaStore, embedder
 
 
 def apply_plans(plans: list[FilePlan], store: ChromaStore, embedder: Embedder,
-                progress: Progress | None) -> list[FileReport]:
+                progress: Progress | None, stages: Stages) -> list[FileReport]:
     """Embed and write each file's changes; a file is written new rows first (pending until all are in, then
     labelled with the file's hash), stale rows last. A run killed at any point leaves a note the next run sees
     as changed: its stored rows are kept, the rest embedded."""
@@ -189,12 +196,16 @@ def apply_plans(plans: list[FilePlan], store: ChromaStore, embedder: Embedder,
         try:
             for start in range(0, len(plan.to_embed), EMBED_BATCH):
                 batch = plan.to_embed[start : start + EMBED_BATCH]
-                store.upsert([r.pending() for r in batch], embedder.embed([embed_text(r) for r in batch]))
+                with stages.timed("embed"):
+                    vectors = embedder.embed([embed_text(r) for r in batch])
+                with stages.timed("store"):
+                    store.upsert([r.pending() for r in batch], vectors)
                 done += len(batch)
                 if progress:
                     progress(done, total)
-            store.update_metadata(plan.to_embed + plan.to_relabel)
-            store.delete(plan.to_delete)
+            with stages.timed("store"):
+                store.update_metadata(plan.to_embed + plan.to_relabel)
+                store.delete(plan.to_delete)
         except (StoreUnavailable, IndexMismatch):
             raise
         except Exception as exc:  # the next run re-diffs this file against the store and converges

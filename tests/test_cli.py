@@ -65,6 +65,7 @@ def test_unchanged_index_summary(cli_env):
     code, out, _, _ = run(cli_env, "index", "--json")
     summary = json.loads(out)
     assert code == 0 and summary["unchanged"] == 1 and summary["added"] == summary["updated"] == 0
+    assert {"read", "store", "bm25", "units"} <= set(summary.pop("stages"))  # nothing to chunk or embed
     assert summary["files"][0] == {"source": "interview-notes.md", "status": "unchanged", "reason": "",
                                    "chunks": summary["chunks"], "embedded": 0}
 

@@ -63,6 +63,8 @@ def test_add_edit_rename_delete(make_rag, embedder):
     first = rag.index()
     assert first.added == 1 and first.chunks == first.embedded > 1
     assert first.units > first.chunks and counter.texts == first.embedded + first.units  # answer units stored too
+    assert set(first.stages) == {"read", "chunk", "embed", "store", "bm25", "units"}  # each stage timed
+    assert 0 < sum(first.stages.values()) <= first.seconds + first.stages["bm25"]
 
     counter.texts = 0
     again = rag.index()
