@@ -29,7 +29,7 @@ from starlette.types import Receive, Scope, Send
 from rag.api_chat import get_rag, openai_error, speaks_openai
 from rag.api_chat import router as chat_router
 from rag.api_models import (
-    NOT_BLANK,
+    PATTERN_WORDS,
     AskRequest,
     AskResponse,
     Health,
@@ -249,8 +249,8 @@ async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
 
 def problem_message(error: Any) -> str:
     """pydantic's message for one invalid field, in words where its own names a regular expression."""
-    if error.get("type") == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") == NOT_BLANK:
-        return "is blank: type some words"
+    if error.get("type") == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") in PATTERN_WORDS:
+        return PATTERN_WORDS[error["ctx"]["pattern"]]
     return str(error.get("msg", "invalid"))
 
 

@@ -116,7 +116,13 @@ def usage(prompt: str, content: str) -> dict[str, int]:
             "total_tokens": prompt_tokens + completion_tokens}
 
 
-@router.post("/v1/chat/completions", response_model=None, responses=error_docs(409, 413, 422, 503, model=OpenAIError))
+CHAT_OK = {200: {"description": "A chat.completion; with `stream: true`, chat.completion.chunk events",
+                 "content": {"application/json": {"schema": {"type": "object"}},
+                             "text/event-stream": {"schema": {"type": "string"}}}}}
+
+
+@router.post("/v1/chat/completions", response_model=None,
+             responses={**CHAT_OK, **error_docs(409, 413, 422, 503, model=OpenAIError)})
 def chat_completions(body: ChatRequest, request: Request) -> dict[str, Any] | StreamingResponse:
     """An OpenAI chat completion whose content is the cited answer (`stream: true` gives server-sent events)."""
     rag = get_rag(request)

@@ -16,12 +16,22 @@ QUERY_DOC = "Not blank; longer than RAG_MAX_QUERY_CHARS (default 2000) character
 NOT_BLANK = r"\S"  # a JSON Schema pattern (unanchored): at least one character that is not white space
 # A count of passages: a JSON integer; `true`, `"5"` and `5.0` are refused (JSON Schema itself calls 5.0 an integer).
 K = Annotated[int, Field(ge=1, le=MAX_K, strict=True)]
-# A note's name in a path (DELETE /v1/sources/{source}); what a schema cannot say (no `..` part, each part at most
-# 255 bytes, a kind of note) is refused by the route with 422 or 404.
+# A note's name in a path (DELETE /v1/sources/{source}): parts of 1..255 characters between single slashes, no NUL.
+# What a schema cannot say (no `..` part, lengths in UTF-8 bytes, a kind of note) is refused with 422 or 404.
+SOURCE_NAME = r"^[^/\\\x00][^/\x00]{0,254}(?:/[^/\x00]{1,255})*$"
+NO_NUL = r"^[^\x00]*$"
 SourceName = Annotated[str, PathParam(
-    min_length=1, max_length=MAX_PATH_BYTES, pattern=r"^[^/\\\x00][^\x00]*$",
-    description="As GET /v1/sources lists it: relative to the corpus folder, no leading slash, no NUL.")]
-PathName = Annotated[str, Field(min_length=1, pattern=r"^[^\x00]*$")]
+    min_length=1, max_length=MAX_PATH_BYTES, pattern=SOURCE_NAME,
+    description="As GET /v1/sources lists it: relative to the corpus folder; parts of at most 255 characters "
+    "(bytes in UTF-8), no leading slash, no NUL.")]
+PathName = Annotated[str, Field(min_length=1, pattern=NO_NUL)]
+# What each pattern above means, for the 422's message (pydantic's names the regular expression).
+PATTERN_WORDS = {
+    NOT_BLANK: "is blank: type some words",
+    SOURCE_NAME: "is not a note name (parts of at most 255 characters, no leading slash, no NUL): GET /v1/sources "
+    "lists them",
+    NO_NUL: "contains a NUL character",
+}
 
 
 class LocationOut(BaseModel):

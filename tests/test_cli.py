@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -97,3 +98,22 @@ def test_a_bad_setting_is_one_line_naming_the_variable(cli_env, variable: str, v
     code, out, err, _ = run({**cli_env, variable: value}, "sources")
     assert code == 1 and out == "" and "Traceback" not in err
     assert err.strip().count("\n") == 0 and f"{variable}='{value}'" in err and allowed in err
+
+
+def test_serve_refuses_a_missing_corpus_folder_in_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "RAG_CORPUS_DIR": str(tmp_path / "missing"), "RAG_DATA_DIR": str(tmp_path / "data")}
+    code, out, err, _ = run(env, "serve", "--port", "0")
+    assert code == 1 and out == "" and err.strip().splitlines() == [
+        f"error: corpus folder {tmp_path / 'missing'} does not exist: create it or set RAG_CORPUS_DIR"]
+
+
+def test_serve_on_a_port_that_is_taken_says_which_and_what_to_do(tmp_path: Path) -> None:
+    (tmp_path / "corpus").mkdir()
+    env = {**os.environ, "RAG_CORPUS_DIR": str(tmp_path / "corpus"), "RAG_DATA_DIR": str(tmp_path / "data")}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, _, err, _ = run({**env, "RAG_PORT": str(port)}, "serve")
+    assert code == 1 and "Errno" not in err and len(err.strip().splitlines()) == 1
+    assert f"port {port} is already in use on 127.0.0.1" in err and "--port or RAG_PORT" in err
