@@ -116,9 +116,11 @@ def usage(prompt: str, content: str) -> dict[str, int]:
             "total_tokens": prompt_tokens + completion_tokens}
 
 
-CHAT_OK = {200: {"description": "A chat.completion; with `stream: true`, chat.completion.chunk events",
-                 "content": {"application/json": {"schema": {"type": "object"}},
-                             "text/event-stream": {"schema": {"type": "string"}}}}}
+CHAT_OK: dict[int | str, dict[str, Any]] = {
+    200: {"description": "A chat.completion; with `stream: true`, chat.completion.chunk events",
+          "content": {"application/json": {"schema": {"type": "object"}},
+                      "text/event-stream": {"schema": {"type": "string"}}}},
+}
 
 
 @router.post("/v1/chat/completions", response_model=None,
