@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import gc
 import importlib.util
 import ipaddress
 import logging
 import secrets
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,6 +29,7 @@ from starlette.types import Receive, Scope, Send
 from rag.api_chat import get_rag, openai_error, speaks_openai
 from rag.api_chat import router as chat_router
 from rag.api_models import (
+    PATTERN_WORDS,
     AskRequest,
     AskResponse,
     Health,
@@ -35,6 +38,7 @@ from rag.api_models import (
     IndexSummary,
     SearchRequest,
     SearchResponse,
+    SourceName,
     SourcesResponse,
     answer_out,
     error_docs,
@@ -44,7 +48,7 @@ from rag.api_models import (
     summary_out,
 )
 from rag.api_quiz import quiz_router
-from rag.app import Rag
+from rag.app import WRITE_WAIT_SECONDS, Rag
 from rag.errors import (
     ERROR_HEADER,
     AuthError,
@@ -59,7 +63,7 @@ from rag.errors import (
     StoreUnavailable,
     TooLarge,
 )
-from rag.ingest import corpus_path
+from rag.ingest import check_corpus_dir, corpus_path
 from rag.presence import announce, base_url, server_record
 from rag.settings import Settings
 from rag.uploads import note_name
@@ -79,6 +83,7 @@ ERROR_STATUS: dict[type[RagError], int] = {
     IndexFailed: 500,  # the run could not finish; the message names the note, and the old index serves
     LLMError: 502,
 }
+RETRY_AFTER_SECONDS = 5  # what a write refused while an index run goes on is told to wait before retrying
 MULTIPART_SLACK = 64 * 1024  # headers and boundaries around the file in a multipart body
 QUERY_ERRORS = error_docs(404, 409, 413, 422, 503)
 WRITE_ERRORS = error_docs(401, 404, 409, 413, 422, 500, 503)
@@ -152,35 +157,45 @@ UPLOAD_DOC = "A note: markdown or text, a notebook, PDF, HTML or Word file"
 
 @router.post("/v1/sources", status_code=201, response_model=IndexSummary, responses=WRITE_ERRORS,
              dependencies=[Depends(require_key)], tags=["notes"])
-def upload_source(rag: RagDep, file: Annotated[UploadFile, File(description=UPLOAD_DOC)],
+def upload_source(request: Request, rag: RagDep, file: Annotated[UploadFile, File(description=UPLOAD_DOC)],
                   overwrite: bool = False) -> IndexSummary:
-    """Save a note in the corpus folder and index it; an existing note is replaced only with `overwrite=true`."""
+    """Save a note in the corpus folder and index it; an existing note is replaced only with `overwrite=true`.
+
+    An index run in progress (the folder watcher's, another request's) is waited for, up to 30 s; then 409 with
+    `Retry-After`, and nothing is saved."""
     name = note_name(file.filename)  # checked before the body is read
-    return summary_out(rag.add_notes([(name, file.file.read(rag.settings.max_upload_bytes + 1))], overwrite))
+    data = file.file.read(rag.settings.max_upload_bytes + 1)
+    return summary_out(rag.add_notes([(name, data)], overwrite, wait=write_wait(request)))
 
 
 @router.delete("/v1/sources/{source:path}", response_model=IndexSummary, responses=WRITE_ERRORS,
                dependencies=[Depends(require_key)], tags=["notes"])
-def delete_source(source: str, rag: RagDep) -> IndexSummary:
-    """Move a note's file to the data folder's trash (`trash` says where) and its chunks out of the index."""
-    return summary_out(rag.remove_note(source))
+def delete_source(request: Request, source: SourceName, rag: RagDep) -> IndexSummary:
+    """Move a note's file to the data folder's trash (`trash` says where) and its chunks out of the index (after an
+    index run in progress, as an upload waits for it)."""
+    return summary_out(rag.remove_note(source, wait=write_wait(request)))
 
 
 @router.post("/v1/sources/{source:path}/restore", response_model=IndexSummary, responses=WRITE_ERRORS,
              dependencies=[Depends(require_key)], tags=["notes"])
-def restore_source(source: str, rag: RagDep) -> IndexSummary:
+def restore_source(request: Request, source: SourceName, rag: RagDep) -> IndexSummary:
     """Bring a deleted note back from the trash (its newest copy) and index it."""
-    return summary_out(rag.restore_note(source))
+    return summary_out(rag.restore_note(source, wait=write_wait(request)))
 
 
 @router.post("/v1/index", response_model=IndexSummary, responses=WRITE_ERRORS,
              dependencies=[Depends(require_key)], tags=["notes"])
-def reindex(rag: RagDep, body: IndexRequest | None = None) -> IndexSummary:
+def reindex(request: Request, rag: RagDep, body: IndexRequest | None = None) -> IndexSummary:
     """Bring the index in line with the corpus folder, or with the given paths in it (only changed notes are
-    embedded)."""
+    embedded). An index run in progress is waited for, then this one runs, as an upload waits."""
     body = body or IndexRequest(rebuild=False)
     paths = [corpus_path(rag.settings.corpus_dir, name) for name in body.paths]
-    return summary_out(rag.index(paths, body.rebuild))
+    return summary_out(rag.index(paths, body.rebuild, wait=write_wait(request)))
+
+
+def write_wait(request: Request) -> float:
+    """How long a write waits for an index run in progress (`app.state.write_wait`; tests shorten it)."""
+    return float(request.app.state.write_wait)
 
 
 @router.get("/v1/index/status", response_model=IndexStatusOut, tags=["notes"])
@@ -200,7 +215,8 @@ async def rag_error(request: Request, exc: Exception) -> JSONResponse:
     if status >= 500:
         log.error("%s %s -> %s: %s", request.method, request.url.path, status, exc)
     # The class name lets a client (rag/remote.py) raise the very exception the server met.
-    headers = {ERROR_HEADER: type(exc).__name__, **({"WWW-Authenticate": "Bearer"} if status == 401 else {})}
+    headers = {ERROR_HEADER: type(exc).__name__, **({"WWW-Authenticate": "Bearer"} if status == 401 else {}),
+               **({"Retry-After": str(RETRY_AFTER_SECONDS)} if isinstance(exc, IndexBusy) else {})}
     return error_response(request, status, str(exc), headers=headers)
 
 
@@ -233,10 +249,17 @@ async def invalid_request(request: Request, exc: Exception) -> JSONResponse:
         detail = f"the body is not valid JSON{sent}: send a JSON object with Content-Type: application/json"
         return error_response(request, 422, detail)
     problems = "; ".join(
-        f"{'.'.join(str(part) for part in e.get('loc', ()))}: {e.get('msg', 'invalid')}" for e in exc.errors()
+        f"{'.'.join(str(part) for part in e.get('loc', ()))}: {problem_message(e)}" for e in exc.errors()
     )
     first = [str(part) for part in exc.errors()[0].get("loc", ())[1:]] if exc.errors() else []
     return error_response(request, 422, f"invalid request: {problems}", ".".join(first) or None)
+
+
+def problem_message(error: Any) -> str:
+    """pydantic's message for one invalid field, in words where its own names a regular expression."""
+    if error.get("type") == "string_pattern_mismatch" and error.get("ctx", {}).get("pattern") in PATTERN_WORDS:
+        return PATTERN_WORDS[error["ctx"]["pattern"]]
+    return str(error.get("msg", "invalid"))
 
 
 async def internal_error(request: Request, exc: Exception) -> JSONResponse:
@@ -292,6 +315,7 @@ def create_app(rag: Rag, with_ui: bool = True) -> FastAPI:
                          lifespan=watching if rag.settings.watch else None,
                          description="Ask your study notes; every answer is cited to the exact lines.")
     app.state.rag = rag
+    app.state.write_wait = WRITE_WAIT_SECONDS
     app.include_router(router)
     app.include_router(chat_router)
     quiz = quiz_router(require_key)
@@ -364,40 +388,69 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def listen_host(settings: Settings) -> str:
-    """Where to bind: anywhere with a key; without one, loopback only, because writes would be open to all."""
+def listen_host(settings: Settings, asked_by: str = "RAG_HOST") -> str:
+    """Where to bind: anywhere with a key; without one, loopback only, because writes would be open to all.
+
+    The host ignored is said on stderr, naming the setting (`asked_by`: RAG_HOST or --host).
+    """
     if settings.api_key or is_loopback(settings.host):
         return settings.host
-    log.warning("RAG_API_KEY is not set, so notes-rag will not listen on %s (anyone there could change your "
-                "notes); listening on 127.0.0.1 instead. Set RAG_API_KEY to serve other hosts.", settings.host)
+    log.warning("%s=%s is ignored: RAG_API_KEY is not set, so notes-rag will not listen on %s (anyone there could "
+                "change your notes); listening on 127.0.0.1 instead. Set RAG_API_KEY to serve other hosts.",
+                asked_by, settings.host, settings.host)
     return "127.0.0.1"
 
 
-def serve(rag: Rag) -> None:
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port, ready for uvicorn; InvalidInput saying what to do when it can't be had."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        if exc.errno == errno.EADDRINUSE:
+            raise InvalidInput(f"port {port} is already in use on {host} (another server, perhaps another `rag "
+                               "serve`): stop it, or choose another port with --port or RAG_PORT (0: any free port)"
+                               ) from exc
+        if exc.errno == errno.EACCES:
+            raise InvalidInput(f"cannot listen on {where}: ports below 1024 need root; choose another with --port "
+                               "or RAG_PORT") from exc
+        raise InvalidInput(f"cannot listen on {where} ({exc.strerror}): set --host/RAG_HOST to an address of this "
+                           "machine and --port/RAG_PORT to a free port") from exc
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(rag: Rag, host_asked_by: str = "RAG_HOST") -> None:
     """`rag serve`: warm the model, listen, leave the address in the data folder, serve until interrupted.
 
     The caller holds the data folder (`rag.presence.hold_for_serving`), so no other process has its store open.
+    A missing corpus folder or a port that is taken is a one-line error (RagError) before anything starts.
     """
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     settings = rag.settings
-    host = listen_host(settings)
     if settings.watch:
         from rag.watch import watch_root
 
         watch_root(settings)  # a missing folder is a one-line error now, not a failed start-up later
         logging.getLogger("watchfiles").setLevel(logging.WARNING)  # it logs every batch of changes at INFO
+    check_corpus_dir(settings.corpus_dir)  # uploads would fail, and the index be of notes that are not there
+    host = listen_host(settings, host_asked_by)
+    sock = listen_socket(host, settings.port)  # before the slow part: a port that is taken is said at once
     try:
         rag.warm_up()
     except RagError as exc:  # the store may come up later; /health reports it until then
         log.warning("warm-up failed: %s", exc)
     app = create_app(rag)
     config = uvicorn.Config(app, host=host, port=settings.port, log_level="info")
-    sock = config.bind_socket()
     sock.listen(config.backlog)  # connections queue from here on, so the record is true as soon as it is written
     port = sock.getsockname()[1]  # the real one when --port 0 asked for any free port
-    sys.stderr.write(describe_service(rag, base_url(host, port)) + "\n")
+    ignored = f"\n  {host_asked_by}={settings.host} ignored without RAG_API_KEY" if host != settings.host else ""
+    sys.stderr.write(describe_service(rag, base_url(host, port)) + ignored + "\n")
     # Start-up leaves ~200k long-lived objects (Gradio, chromadb, ORT); a full collection walking them
     # pauses every request for ~90 ms. Frozen, they are never scanned again.
     gc.freeze()

@@ -13,9 +13,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from rag.api_models import error_docs
-from rag.app import MAX_K, Rag
-from rag.errors import InvalidInput, NotFound
+from rag.api_models import K, error_docs
+from rag.app import Rag
+from rag.errors import InvalidInput
 from rag.models import Answer
 
 MODEL_ID = "notes-rag"
@@ -40,13 +40,14 @@ class ChatRequest(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    model: str = MODEL_ID
+    model: str = Field(MODEL_ID, description=f"Any name: every model name is an alias of '{MODEL_ID}' (OpenAI "
+                       "clients often send a fixed one, e.g. gpt-4o); the response names the model asked for.")
     messages: list[ChatMessage] = Field(
         min_length=1, description="The last user message is the question; the turns before it its history.",
         json_schema_extra={"contains": {"type": "object", "properties": {"role": {"const": "user"}}}},
     )
     stream: bool = Field(False, strict=True)
-    k: int = Field(5, ge=1, le=MAX_K, description="Extension: how many passages the answer may draw on.")
+    k: K = Field(5, description="Extension: how many passages the answer may draw on.")
 
 
 class OpenAIErrorBody(BaseModel):
@@ -69,6 +70,7 @@ class ModelOut(BaseModel):
     object: Literal["model"] = "model"
     created: int = 0
     owned_by: str = "notes-rag"
+    root: str = Field(default=MODEL_ID, description="The model that answers: this server, under any name.")
 
 
 class ModelList(BaseModel):
@@ -114,7 +116,15 @@ def usage(prompt: str, content: str) -> dict[str, int]:
             "total_tokens": prompt_tokens + completion_tokens}
 
 
-@router.post("/v1/chat/completions", response_model=None, responses=error_docs(409, 413, 422, 503, model=OpenAIError))
+CHAT_OK: dict[int | str, dict[str, Any]] = {
+    200: {"description": "A chat.completion; with `stream: true`, chat.completion.chunk events",
+          "content": {"application/json": {"schema": {"type": "object"}},
+                      "text/event-stream": {"schema": {"type": "string"}}}},
+}
+
+
+@router.post("/v1/chat/completions", response_model=None,
+             responses={**CHAT_OK, **error_docs(409, 413, 422, 503, model=OpenAIError)})
 def chat_completions(body: ChatRequest, request: Request) -> dict[str, Any] | StreamingResponse:
     """An OpenAI chat completion whose content is the cited answer (`stream: true` gives server-sent events)."""
     rag = get_rag(request)
@@ -159,12 +169,12 @@ def list_models() -> ModelList:
     return ModelList(data=[MODEL])
 
 
-@router.get("/v1/models/{model_id}", response_model=ModelOut, responses=error_docs(404, model=OpenAIError))
+@router.get("/v1/models/{model_id:path}", response_model=ModelOut)
 def retrieve_model(model_id: str) -> ModelOut:
-    """The model, as `client.models.retrieve("notes-rag")` asks for it."""
-    if model_id != MODEL_ID:
-        raise NotFound(f"the model '{model_id}' does not exist: this server is the model '{MODEL_ID}'")
-    return MODEL
+    """The model under any name, as chat completions take any: `notes-rag` itself, or an alias of it (`gpt-4o`,
+    `openai/gpt-4o`) whose `root` is `notes-rag`, so a client that checks its fixed model name before chatting
+    finds it."""
+    return MODEL if model_id == MODEL_ID else ModelOut(id=model_id)
 
 
 def speaks_openai(path: str) -> bool:

@@ -3,14 +3,35 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from fastapi import Path as PathParam
 from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
 
 from rag.app import MAX_K
+from rag.ingest import MAX_PATH_BYTES
 from rag.models import Answer, Citation, IndexReport, IndexStatus, Location, Passage, SourceInfo, segments_at
 
-QUERY_DOC = "Non-empty; longer than RAG_MAX_QUERY_CHARS (default 2000) characters is refused with 413."
+QUERY_DOC = "Not blank; longer than RAG_MAX_QUERY_CHARS (default 2000) characters is refused with 413."
+NOT_BLANK = r"\S"  # a JSON Schema pattern (unanchored): at least one character that is not white space
+# A count of passages: a JSON integer; `true`, `"5"` and `5.0` are refused (JSON Schema itself calls 5.0 an integer).
+K = Annotated[int, Field(ge=1, le=MAX_K, strict=True)]
+# A note's name in a path (DELETE /v1/sources/{source}): parts of 1..255 characters between single slashes, no NUL.
+# What a schema cannot say (no `..` part, lengths in UTF-8 bytes, a kind of note) is refused with 422 or 404.
+SOURCE_NAME = r"^[^/\\\x00][^/\x00]{0,254}(?:/[^/\x00]{1,255})*$"
+NO_NUL = r"^[^\x00]*$"
+SourceName = Annotated[str, PathParam(
+    min_length=1, max_length=MAX_PATH_BYTES, pattern=SOURCE_NAME,
+    description="As GET /v1/sources lists it: relative to the corpus folder; parts of at most 255 characters "
+    "(bytes in UTF-8), no leading slash, no NUL.")]
+PathName = Annotated[str, Field(min_length=1, pattern=NO_NUL)]
+# What each pattern above means, for the 422's message (pydantic's names the regular expression).
+PATTERN_WORDS = {
+    NOT_BLANK: "is blank: type some words",
+    SOURCE_NAME: "is not a note name (parts of at most 255 characters, no leading slash, no NUL): GET /v1/sources "
+    "lists them",
+    NO_NUL: "contains a NUL character",
+}
 
 
 class LocationOut(BaseModel):
@@ -51,8 +72,8 @@ class PassageOut(BaseModel):
 
 
 class SearchRequest(BaseModel):
-    query: str = Field(min_length=1, description=QUERY_DOC)
-    k: int = Field(5, ge=1, le=MAX_K, strict=True, description="How many passages.")
+    query: str = Field(min_length=1, pattern=NOT_BLANK, description=QUERY_DOC)
+    k: K = Field(5, description="How many passages.")
     sources: list[str] = Field(default_factory=list, description="Only these notes (as /v1/sources names them).")
     tags: list[str] = Field(default_factory=list, description="Only notes with any of these tags (`ml` or `#ml`).")
 
@@ -68,8 +89,8 @@ class Message(BaseModel):
 
 
 class AskRequest(BaseModel):
-    question: str = Field(min_length=1, description=QUERY_DOC)
-    k: int = Field(5, ge=1, le=MAX_K, strict=True, description="How many passages the answer may draw on.")
+    question: str = Field(min_length=1, pattern=NOT_BLANK, description=QUERY_DOC)
+    k: K = Field(5, description="How many passages the answer may draw on.")
     history: list[Message] = Field(default_factory=list, description="Earlier turns, oldest first.")
     mode: Literal["extractive", "llm"] | None = Field(
         None, description="Default: llm when RAG_LLM_BASE_URL is set, else extractive."
@@ -154,7 +175,7 @@ class IndexStatusOut(BaseModel):
 
 class IndexRequest(BaseModel):
     rebuild: bool = Field(False, strict=True, description="Drop the index and embed every note again.")
-    paths: list[str] = Field(
+    paths: list[PathName] = Field(
         default_factory=list, max_length=1000,
         description="Only these files or folders, relative to the corpus folder (default: all of it).",
     )

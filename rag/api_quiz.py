@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from rag.api_chat import get_rag
-from rag.api_models import error_docs
+from rag.api_models import NOT_BLANK, error_docs
 from rag.quiz import Card, Point, Result, Scheduled, Stats
 
 Grade = Literal["again", "hard", "good", "easy"]
@@ -30,7 +30,8 @@ class CardOut(BaseModel):
 
 
 class AnswerRequest(BaseModel):
-    answer: str = Field(min_length=1, description="What the learner remembers; blank is refused (422).")
+    answer: str = Field(min_length=1, pattern=NOT_BLANK,
+                        description="What the learner remembers; blank is refused (422).")
     grade: Grade | None = Field(None, description="Overrides the suggested grade (as the buttons in Anki).")
 
 

@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 MAX_K = 50
 QUIZ_FILE = "quiz.sqlite3"  # study mode's cards and reviews, in the data folder
 UNITS_SUFFIX = "-units"  # the collection of the answer stage's unit vectors, beside the chunks'
+# How long a write from the API or the web UI waits for an index run in progress (the folder watcher's, another
+# request's) before it is refused with 409: long enough for an incremental run, short of a client's timeout.
+WRITE_WAIT_SECONDS = 30.0
 
 
 class Rag:
@@ -130,27 +133,36 @@ class Rag:
             lexical.result()
 
     def index(self, paths: Sequence[Path] = (), rebuild: bool = False,
-              progress: Progress | None = None, allow_empty: bool = False) -> IndexReport:
-        """Bring the index in line with the corpus folder (or the given paths); see `index_notes`."""
+              progress: Progress | None = None, allow_empty: bool = False, wait: float = 0.0) -> IndexReport:
+        """Bring the index in line with the corpus folder (or the given paths); see `index_notes`.
+
+        A run in progress (the folder watcher's, another request's) is waited for up to `wait` seconds, then
+        IndexBusy.
+        """
         from rag.index import index_lock
 
-        with index_lock(self.settings.data_dir):
-            self._index_runs += 1
-            self.status = IndexStatus(True, started_at=now(), finished_at=self.status.finished_at,
-                                      last=self.status.last)
+        with index_lock(self.settings.data_dir, wait):
+            return self._tracked_run(paths, rebuild, progress, allow_empty)
 
-            def tracked(done: int, total: int) -> None:
-                self.status = replace(self.status, done=done, total=total)
-                if progress:
-                    progress(done, total)
+    def _tracked_run(self, paths: Sequence[Path], rebuild: bool, progress: Progress | None,
+                     allow_empty: bool) -> IndexReport:
+        """One index run, under the lock, shown in `status` as it goes."""
+        self._index_runs += 1
+        self.status = IndexStatus(True, started_at=now(), finished_at=self.status.finished_at,
+                                  last=self.status.last)
 
-            try:
-                report = self._index(paths, rebuild, tracked, allow_empty)
-            except BaseException as exc:
-                self.status = replace(self.status, running=False, finished_at=now(), error=str(exc) or repr(exc))
-                raise
-            finally:
-                self._index_runs -= 1
+        def tracked(done: int, total: int) -> None:
+            self.status = replace(self.status, done=done, total=total)
+            if progress:
+                progress(done, total)
+
+        try:
+            report = self._index(paths, rebuild, tracked, allow_empty)
+        except BaseException as exc:
+            self.status = replace(self.status, running=False, finished_at=now(), error=str(exc) or repr(exc))
+            raise
+        finally:
+            self._index_runs -= 1
         self.status = replace(self.status, running=False, finished_at=now(), last=report, error=None)
         return report
 
@@ -197,50 +209,63 @@ class Rag:
         return replace(report, seconds=round(report.seconds + time.perf_counter() - started, 3), units=units)
 
     def add_notes(self, notes: Sequence[tuple[str, bytes]], overwrite: bool = False,
-                  progress: Progress | None = None) -> IndexReport:
+                  progress: Progress | None = None, wait: float = 0.0) -> IndexReport:
         """Save (name, bytes) notes into the corpus folder and index them in one run.
 
-        Every name and content is checked before anything is written; if saving or indexing fails, the
-        folder is put back as it was.
+        Every name and content is checked before anything is written; the notes are saved only once the index
+        lock is held (waiting up to `wait` seconds for a run in progress), so no other run sees them half-way;
+        if saving or indexing fails, the folder is put back as it was.
         """
+        from rag.index import index_lock
+        from rag.ingest import check_corpus_dir
         from rag.uploads import check_note_bytes, note_name, restore, save_note
 
+        check_corpus_dir(self.settings.corpus_dir)
         checked = [(note_name(name), data) for name, data in notes]
         for name, data in checked:
             check_note_bytes(data, name, self.settings.max_upload_bytes)
-        saved: list[tuple[Path, bytes | None]] = []
-        try:
-            for name, data in checked:
-                saved.append(save_note(self.settings.corpus_dir, name, data, overwrite))
-            return self.index([path for path, _ in saved], progress=progress)
-        except BaseException:
-            for path, previous in reversed(saved):
-                restore(path, previous)
-            raise
+        with index_lock(self.settings.data_dir, wait):
+            saved: list[tuple[Path, bytes | None]] = []
+            try:
+                for name, data in checked:
+                    saved.append(save_note(self.settings.corpus_dir, name, data, overwrite))
+                return self._tracked_run([path for path, _ in saved], False, progress, False)
+            except BaseException:
+                for path, previous in reversed(saved):
+                    restore(path, previous)
+                raise
 
-    def remove_note(self, source: str, progress: Progress | None = None) -> IndexReport:
-        """Move a note's file to the trash and its chunks out of the index; the file comes back if the index run
-        fails. `restore_note` undoes it."""
+    def remove_note(self, source: str, progress: Progress | None = None, wait: float = 0.0) -> IndexReport:
+        """Move a note's file to the trash and its chunks out of the index (waiting up to `wait` seconds for a run
+        in progress); the file comes back if the index run fails. `restore_note` undoes it."""
+        from rag.index import index_lock
+        from rag.ingest import check_corpus_dir
         from rag.uploads import note_path
 
+        check_corpus_dir(self.settings.corpus_dir)
         path = note_path(self.settings.corpus_dir, source)
-        if not path.is_file() and source not in {s.source for s in self.sources()}:
-            raise NotFound(f"no note named {source}: `rag sources` (GET /v1/sources) lists them")
-        trashed = self.trash.put(path, source) if path.is_file() else None
-        try:
-            report = self.index(progress=progress, allow_empty=True)  # deleting the last note is deliberate
-        except BaseException:
-            if trashed is not None:
-                self.trash.put_back(trashed, self.settings.corpus_dir)
-            raise
+        with index_lock(self.settings.data_dir, wait):
+            if not path.is_file() and source not in {s.source for s in self.sources()}:
+                raise NotFound(f"no note named {source}: `rag sources` (GET /v1/sources) lists them")
+            trashed = self.trash.put(path, source) if path.is_file() else None
+            try:
+                report = self._tracked_run((), False, progress, True)  # deleting the last note is deliberate
+            except BaseException:
+                if trashed is not None:
+                    self.trash.put_back(trashed, self.settings.corpus_dir)
+                raise
         return replace(report, trash=str(trashed.path) if trashed else "")
 
-    def restore_note(self, source: str, progress: Progress | None = None) -> IndexReport:
+    def restore_note(self, source: str, progress: Progress | None = None, wait: float = 0.0) -> IndexReport:
         """Bring the newest deleted copy of a note back into the corpus folder and index it."""
+        from rag.index import index_lock
+        from rag.ingest import check_corpus_dir
         from rag.uploads import note_path
 
+        check_corpus_dir(self.settings.corpus_dir)
         note_path(self.settings.corpus_dir, source)  # a name, not a way out of the folder
-        return self.index([self.trash.take(source, self.settings.corpus_dir)], progress=progress)
+        with index_lock(self.settings.data_dir, wait):
+            return self._tracked_run([self.trash.take(source, self.settings.corpus_dir)], False, progress, False)
 
     @cached_property
     def trash(self) -> Trash:

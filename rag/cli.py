@@ -234,7 +234,7 @@ def serve(
 
     settings = load(host=host, port=port, watch=watch or None)
     with hold_for_serving(settings.data_dir):
-        run_server(Rag(settings))
+        run_server(Rag(settings), "--host" if host is not None else "RAG_HOST")
 
 
 @cli.command("eval")

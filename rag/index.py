@@ -71,15 +71,28 @@ def plan_file(note: Note, budget: Budget, existing: dict[str, StoredChunk], inde
     return FilePlan(note.source, "updated" if existing else "added", to_embed, to_relabel, to_delete, len(rows))
 
 
+LOCK_POLL_SECONDS = 0.05  # how often a write waiting for the index lock looks again
+
+
 @contextmanager
-def index_lock(data_dir: Path) -> Iterator[None]:
-    """One index run at a time per data folder, across processes."""
+def index_lock(data_dir: Path, wait: float = 0.0) -> Iterator[None]:
+    """One index run at a time per data folder, across processes and threads.
+
+    With `wait`, a run in progress is waited for up to that many seconds; IndexBusy if it is still going then.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait
     with open(data_dir / "index.lock", "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise IndexBusy("an index run is already in progress: wait for it to finish and retry") from exc
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError as exc:
+                if time.monotonic() >= deadline:
+                    waited = f" (waited {wait:g} s)" if wait else ""
+                    raise IndexBusy(f"an index run is already in progress{waited}: wait for it to finish and "
+                                    "retry") from exc
+                time.sleep(LOCK_POLL_SECONDS)
         try:
             yield
         finally:

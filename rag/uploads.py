@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
+import stat
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -40,14 +41,21 @@ def check_note_bytes(data: bytes, name: str, limit: int) -> None:
 
 
 def save_note(corpus_dir: Path, name: str, data: bytes, overwrite: bool) -> tuple[Path, bytes | None]:
-    """Write the note atomically; returns its path and the bytes it replaced (for `restore`)."""
+    """Write the note atomically; returns its path and the bytes it replaced (for `restore`).
+
+    A new note gets the mode any file the user makes gets (0666 less the umask, as an editor saves it); a
+    replaced one keeps its mode.
+    """
     target = corpus_dir / name
     previous = target.read_bytes() if target.is_file() else None
     if target.exists() and not overwrite:
         raise SourceExists(f"{name} already exists: upload with ?overwrite=true to replace it, or rename the file")
-    fd, tmp = tempfile.mkstemp(dir=corpus_dir, prefix=".upload-", suffix=".part")
+    mode = stat.S_IMODE(target.stat().st_mode) if previous is not None else 0o666
+    fd, tmp = new_file(corpus_dir, mode)
     try:
         with os.fdopen(fd, "wb") as handle:
+            if previous is not None:
+                os.fchmod(handle.fileno(), mode)  # exactly the old mode, whatever the umask
             handle.write(data)
         if overwrite:
             os.replace(tmp, target)
@@ -58,6 +66,18 @@ def save_note(corpus_dir: Path, name: str, data: bytes, overwrite: bool) -> tupl
     finally:
         Path(tmp).unlink(missing_ok=True)
     return target, previous
+
+
+def new_file(folder: Path, mode: int) -> tuple[int, str]:
+    """A new hidden temp file in `folder`, opened for writing with `mode` less the umask (`tempfile.mkstemp`
+    makes it 0600 whatever the umask, and reading the umask means setting it for every thread at once)."""
+    for _ in range(100):
+        path = folder / f".upload-{secrets.token_hex(8)}.part"
+        try:
+            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), str(path)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name in {folder}")
 
 
 def restore(path: Path, previous: bytes | None) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -118,3 +119,22 @@ def test_delete_moves_a_note_to_the_trash_and_restore_brings_it_back(tmp_path):
     assert "Rottnest" in (corpus / "quokka.md").read_text(encoding="utf-8")
     code, _, err, _ = run(env, "restore", "quokka.md")
     assert code == 1 and "no deleted note named quokka.md" in err
+
+
+def test_serve_refuses_a_missing_corpus_folder_in_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "RAG_CORPUS_DIR": str(tmp_path / "missing"), "RAG_DATA_DIR": str(tmp_path / "data")}
+    code, out, err, _ = run(env, "serve", "--port", "0")
+    assert code == 1 and out == "" and err.strip().splitlines() == [
+        f"error: corpus folder {tmp_path / 'missing'} does not exist: create it or set RAG_CORPUS_DIR"]
+
+
+def test_serve_on_a_port_that_is_taken_says_which_and_what_to_do(tmp_path: Path) -> None:
+    (tmp_path / "corpus").mkdir()
+    env = {**os.environ, "RAG_CORPUS_DIR": str(tmp_path / "corpus"), "RAG_DATA_DIR": str(tmp_path / "data")}
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, _, err, _ = run({**env, "RAG_PORT": str(port)}, "serve")
+    assert code == 1 and "Errno" not in err and len(err.strip().splitlines()) == 1
+    assert f"port {port} is already in use on 127.0.0.1" in err and "--port or RAG_PORT" in err

@@ -42,9 +42,13 @@ WORDS = (
 # --- helpers --------------------------------------------------------------------------------------------------
 
 @contextmanager
-def served(rag: Rag) -> Iterator[httpx.Client]:
-    """The API over `rag` on a real uvicorn on loopback, and a client for it."""
-    with running(create_app(rag, with_ui=False)) as url, httpx.Client(base_url=url, timeout=120) as client:
+def served(rag: Rag, write_wait: float | None = None) -> Iterator[httpx.Client]:
+    """The API over `rag` on a real uvicorn on loopback, and a client for it (`write_wait`: how long a write
+    waits for an index run in progress, if not the default)."""
+    app = create_app(rag, with_ui=False)
+    if write_wait is not None:
+        app.state.write_wait = write_wait
+    with running(app) as url, httpx.Client(base_url=url, timeout=120) as client:
         yield client
 
 
@@ -266,23 +270,26 @@ def test_a_failed_reindex_keeps_serving_the_previous_index(make_rag):
         assert "moon" in api.post("/v1/search", json={"query": "penguins", "k": 1}).json()["results"][0]["text"]
 
 
-def test_two_index_runs_at_once_one_runs_the_others_get_409(make_rag):
+def test_two_index_runs_at_once_one_runs_the_others_wait_then_get_409(make_rag):
     rag = make_rag()
     write_small_notes(rag.settings.corpus_dir)
     flaky = flaky_rag(rag)
     flaky.release.clear()  # the first run stops inside embed until released
     env = {**os.environ, "RAG_CORPUS_DIR": str(rag.settings.corpus_dir), "RAG_DATA_DIR": str(rag.settings.data_dir)}
-    with served(rag) as api:
+    with served(rag, write_wait=0.3) as api:  # writes wait 0.3 s for the run in progress instead of 30 s
         results: list[httpx.Response] = []
         first = threading.Thread(target=lambda: results.append(api.post("/v1/index", json={})))
         first.start()
         assert flaky.entered.wait(60)
 
         second = api.post("/v1/index", json={})
-        assert second.status_code == 409 and "already in progress" in second.json()["detail"]
+        assert second.status_code == 409 and "already in progress (waited 0.3 s)" in second.json()["detail"]
+        assert int(second.headers["retry-after"]) > 0
         upload = api.post("/v1/sources", files={"file": ("fish.md", b"# Fish\n\nSalmon swim upstream.\n")})
-        assert upload.status_code == 409
-        assert not (rag.settings.corpus_dir / "fish.md").exists()  # the refused upload is not left behind
+        assert upload.status_code == 409 and int(upload.headers["retry-after"]) > 0
+        assert not (rag.settings.corpus_dir / "fish.md").exists()  # the refused upload is never saved
+        assert api.delete("/v1/sources/trees.md").status_code == 409
+        assert (rag.settings.corpus_dir / "trees.md").exists()
         cli = subprocess.run([RAG_BIN, "index"], env=env, capture_output=True, text=True, timeout=120)
         assert cli.returncode == 1 and "already in progress" in cli.stderr  # across processes too
 
@@ -411,13 +418,21 @@ def test_a_note_turned_binary_or_not_utf8_keeps_its_indexed_version(served_notes
     assert served_notes.client.post("/v1/index", json={}, headers=AUTH).json()["unchanged"] == 2
 
 
-def test_a_missing_corpus_folder_is_404_and_the_index_is_kept(served_notes: Served):
+def test_a_missing_corpus_folder_is_404_on_every_write_and_the_index_is_kept(served_notes: Served):
     corpus = served_notes.rag.settings.corpus_dir
     corpus.rename(corpus.with_name("corpus-away"))  # e.g. an unmounted volume
     try:
-        response = served_notes.client.post("/v1/index", json={}, headers=AUTH)
-        assert response.status_code == 404
-        assert "does not exist" in response.json()["detail"] and "RAG_CORPUS_DIR" in response.json()["detail"]
+        writes = [
+            served_notes.client.post("/v1/index", json={}, headers=AUTH),
+            served_notes.client.post("/v1/index", json={"paths": ["birds.md"]}, headers=AUTH),
+            served_notes.client.post("/v1/sources", files={"file": ("fish.md", b"# Fish\n\nSalmon.\n")},
+                                     headers=AUTH),
+            served_notes.client.delete("/v1/sources/birds.md", headers=AUTH),
+        ]
+        for response in writes:
+            assert response.status_code == 404, response.text
+            assert "does not exist" in response.json()["detail"] and "RAG_CORPUS_DIR" in response.json()["detail"]
+        assert not corpus.exists()  # the upload did not make the folder
         served_notes.assert_intact()
     finally:
         corpus.with_name("corpus-away").rename(corpus)

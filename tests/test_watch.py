@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,6 +159,7 @@ class RecordingRag(Rag):
         self._gate = threading.Event()
         self._gate.set()
         self.fail_next: Exception | None = None
+        self.api_calls = 0  # index and add_notes calls from other threads than the watcher's
 
     def hold(self) -> None:
         self._gate.clear()
@@ -165,8 +167,15 @@ class RecordingRag(Rag):
     def release(self) -> None:
         self._gate.set()
 
+    def add_notes(self, notes: Sequence[tuple[str, bytes]], overwrite: bool = False,
+                  progress: Progress | None = None, wait: float = 0.0) -> IndexReport:
+        self.api_calls += 1
+        return super().add_notes(notes, overwrite, progress, wait)
+
     def index(self, paths: Sequence[Path] = (), rebuild: bool = False,
-              progress: Progress | None = None, allow_empty: bool = False) -> IndexReport:
+              progress: Progress | None = None, allow_empty: bool = False, wait: float = 0.0) -> IndexReport:
+        if threading.current_thread().name != "rag-watch":
+            self.api_calls += 1
         if self.fail_next is not None:
             error, self.fail_next = self.fail_next, None
             raise error
@@ -180,7 +189,7 @@ class RecordingRag(Rag):
 
         started = time.monotonic()
         try:
-            report = super().index(paths, rebuild, held, allow_empty)
+            report = super().index(paths, rebuild, held, allow_empty, wait)
         except IndexBusy:
             self.busy += 1
             raise
@@ -298,8 +307,6 @@ def test_a_change_made_during_a_run_goes_into_the_next_run(watched: Watched) -> 
     wait_for(rag.holding.is_set, "the watcher's run starts")
     (watched.corpus / "burst.md").write_text("# Burst\n\nA note saved while the index run was going.\n")
     assert rag.status.running
-    busy = watched.client.post("/v1/index", json={})
-    assert busy.status_code == 409  # one run at a time: the API's run is refused, not queued
     rag.release()
     wait_for(lambda: watched.sources_found("which note was saved while the run was going?")[0] == "burst.md",
              "the note saved during the run is searchable")
@@ -307,6 +314,27 @@ def test_a_change_made_during_a_run_goes_into_the_next_run(watched: Watched) -> 
     during, after = rag.runs[1], rag.runs[2]
     assert during.status_of("quokka.md") == "added" and during.status_of("burst.md") is None
     assert after.status_of("burst.md") == "added" and during.ended <= after.started
+
+
+def test_writes_during_a_watcher_run_wait_for_it_then_are_saved_and_indexed(watched: Watched) -> None:
+    rag = watched.rag
+    rag.hold()
+    (watched.corpus / "quokka.md").write_text(QUOKKA, encoding="utf-8")
+    wait_for(rag.holding.is_set, "the watcher's run starts")
+    note = b"# Burst\n\nA note uploaded while the watcher was indexing.\n"
+    with ThreadPoolExecutor(2) as pool:
+        upload = pool.submit(watched.client.post, "/v1/sources", files={"file": ("burst.md", note)})
+        wait_for(lambda: rag.api_calls >= 1, "the upload reaches the server")
+        reindex = pool.submit(watched.client.post, "/v1/index", json={})
+        wait_for(lambda: rag.api_calls >= 2, "the index request reaches the server")
+        assert not (watched.corpus / "burst.md").exists()  # saved only once the watcher's run is over
+        rag.release()
+        uploaded, indexed = upload.result(WAIT), reindex.result(WAIT)
+    assert uploaded.status_code == 201 and uploaded.json()["added"] == 1, uploaded.text
+    assert indexed.status_code == 200, indexed.text  # it waited too, then ran (after or before the upload)
+    assert (watched.corpus / "burst.md").read_bytes() == note
+    assert watched.sources_found("which note was uploaded while the watcher was indexing?")[0] == "burst.md"
+    assert rag.runs[1].status_of("quokka.md") == "added" and rag.runs[1].status_of("burst.md") is None
 
 
 def test_the_watcher_waits_for_another_run_and_then_runs(watched: Watched) -> None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
+from rag.app import WRITE_WAIT_SECONDS
 from rag.errors import AuthError, InvalidInput, RagError
 from rag.ingest import NOTE_SUFFIXES
 from ui.render import render_report, render_sources, render_status
@@ -123,7 +124,7 @@ def upload(rag: Rag, files: Sequence[str] | None, key: str | None, progress: gr.
     def action() -> IndexReport:
         # A browser upload keeps its name made safe, and replaces a same-named note (as a file manager would).
         notes = [(safe_name(Path(f).name), Path(f).read_bytes()) for f in files]
-        return rag.add_notes(notes, overwrite=True, progress=index_progress(progress))
+        return rag.add_notes(notes, overwrite=True, progress=index_progress(progress), wait=WRITE_WAIT_SECONDS)
 
     return run_write(rag, key, action)
 
@@ -134,7 +135,7 @@ def delete(rag: Rag, source: str | None, key: str | None, progress: gr.Progress)
         raise gr.Error("Pick a note to delete first.", print_exception=False)
 
     def action() -> IndexReport:
-        return rag.remove_note(source, progress=index_progress(progress))
+        return rag.remove_note(source, progress=index_progress(progress), wait=WRITE_WAIT_SECONDS)
 
     return run_write(rag, key, action)
 
@@ -143,9 +144,11 @@ def restore(rag: Rag, source: str | None, key: str | None, progress: gr.Progress
     """Bring the note deleted last back from the trash and index it."""
     if not source:
         raise gr.Error("There is no deleted note to restore.", print_exception=False)
-    return run_write(rag, key, lambda: rag.restore_note(source, progress=index_progress(progress)))
+    return run_write(rag, key, lambda: rag.restore_note(source, progress=index_progress(progress),
+                                                        wait=WRITE_WAIT_SECONDS))
 
 
 def reindex(rag: Rag, rebuild: bool, key: str | None, progress: gr.Progress) -> tuple[str, str, Any, Any]:
     """Bring the index in line with the corpus folder (from scratch when `rebuild`)."""
-    return run_write(rag, key, lambda: rag.index(rebuild=bool(rebuild), progress=index_progress(progress)))
+    return run_write(rag, key, lambda: rag.index(rebuild=bool(rebuild), progress=index_progress(progress),
+                                                      wait=WRITE_WAIT_SECONDS))

@@ -25,8 +25,7 @@ class CorpusScan:
 def scan_corpus(corpus_dir: Path, paths: Iterable[Path] = ()) -> CorpusScan:
     """The note files under the corpus folder (or under the given paths), sorted; other kinds of file and
     links that lead out of the folder are reported, hidden files and folders (`.git`) are passed over."""
-    if not corpus_dir.is_dir():
-        raise NotFound(f"corpus folder {corpus_dir} does not exist: create it or set RAG_CORPUS_DIR")
+    check_corpus_dir(corpus_dir)
     notes: set[Path] = set()
     skipped: dict[str, Skipped] = {}
     for root in list(paths) or [corpus_dir]:
@@ -43,6 +42,12 @@ def scan_corpus(corpus_dir: Path, paths: Iterable[Path] = ()) -> CorpusScan:
             elif path.is_file():
                 notes.add(path)
     return CorpusScan(sorted(notes), sorted(skipped.values(), key=lambda s: s.source))
+
+
+def check_corpus_dir(corpus_dir: Path) -> None:
+    """NotFound, saying what to do, if the corpus folder is not there (`rag index`, `rag serve`, uploads)."""
+    if not corpus_dir.is_dir():
+        raise NotFound(f"corpus folder {corpus_dir} does not exist: create it or set RAG_CORPUS_DIR")
 
 
 def why_not_a_note(path: Path, corpus_dir: Path) -> str:
