@@ -83,6 +83,11 @@ def test_replies_that_are_never_answers(reply: str, why: str) -> None:
         screen(reply, ["LoRA freezes the weights."], ["Passage 1 (Fine-tuning > LoRA):", QLORA])
 
 
+def test_a_copied_header_is_caught_when_the_model_is_asked_to_cite() -> None:
+    with pytest.raises(ReplyRejected, match="header"):
+        screen("[1] (Fine-tuning > QLoRA)\nQLoRA is smaller.", ["QLoRA is smaller."], ["[1] (Fine-tuning > QLoRA)"])
+
+
 def test_a_copy_of_the_passages_is_rejected_and_a_short_quote_is_not() -> None:
     passage = NOTE.split("## QLoRA")[1]
     with pytest.raises(ReplyRejected, match="copies"):

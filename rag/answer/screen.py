@@ -29,7 +29,7 @@ def screen(reply: str, sent: Sequence[str], frame: Sequence[str]) -> None:
     """Raise ReplyRejected if the reply copies the passages `sent`, repeats a line of the prompt's `frame`
     (its passage headers and the question), or has no content once markers are removed."""
     bare = MARKER.sub(" ", reply)
-    framed = {norm(line) for line in frame if norm(line)}
+    framed = {norm(MARKER.sub(" ", line)) for line in frame if norm(MARKER.sub(" ", line))}
     for line in bare.split("\n"):
         said = norm(re.sub(r"^[\s>*#-]*(?:question|passage \d+|passages)?\s*:?", "", line, flags=re.I))
         if HEADER.search(line) or (said and said in framed) or norm(line) in framed:
