@@ -10,7 +10,17 @@ from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_seri
 
 from rag.app import MAX_K
 from rag.ingest import MAX_PATH_BYTES
-from rag.models import Answer, Citation, IndexReport, IndexStatus, Location, Passage, SourceInfo, segments_at
+from rag.models import (
+    Answer,
+    Attribution,
+    Citation,
+    IndexReport,
+    IndexStatus,
+    Location,
+    Passage,
+    SourceInfo,
+    segments_at,
+)
 
 QUERY_DOC = "Not blank; longer than RAG_MAX_QUERY_CHARS (default 2000) characters is refused with 413."
 NOT_BLANK = r"\S"  # a JSON Schema pattern (unanchored): at least one character that is not white space
@@ -111,6 +121,26 @@ class CitationOut(PassageOut):
     cited_location: LocationOut | None = Field(None, description="Where the cited lines are in a PDF or notebook.")
 
 
+class SentenceCite(BaseModel):
+    """Lines of a citation that support a written sentence."""
+
+    n: int = Field(description="The `[n]` of `citations` the lines are in.")
+    start_line: int
+    end_line: int
+
+
+class SentenceOut(BaseModel):
+    """A sentence (or code block, or formula) of a written answer and what in the notes supports it."""
+
+    text: str = Field(description="As the LLM wrote it, markers removed.")
+    kind: Literal["sentence", "code", "formula"]
+    supported: bool = Field(description="False: no line of the notes supports it, and it is not in `answer`.")
+    support: float = Field(description="Similarity to the supporting lines (code and formulas: the share of it "
+                           "found in the notes exactly).")
+    cites: list[SentenceCite] = Field(default_factory=list, description="The lines that support it.")
+    reason: str = Field("", description="Why it is not supported.")
+
+
 class AskResponse(BaseModel):
     question: str
     search_query: str = Field(description="The query used for retrieval (a follow-up resolved against history).")
@@ -119,6 +149,11 @@ class AskResponse(BaseModel):
     mode: Literal["extractive", "llm"]
     citations: list[CitationOut]
     note: str = Field("", description="Why the answer is not what was asked for (e.g. the LLM failed).")
+    sentences: list[SentenceOut] = Field(
+        default_factory=list,
+        description="mode llm: every sentence the LLM wrote, attributed to the lines that support it; the "
+        "unsupported ones are listed here and left out of `answer`.",
+    )
 
 
 class SourceOut(BaseModel):
@@ -246,7 +281,14 @@ def answer_out(answer: Answer) -> AskResponse:
     return AskResponse(
         question=answer.question, search_query=answer.search_query, answer=answer.text, answered=answer.answered,
         mode=answer.mode, citations=citations, note=answer.note,  # type: ignore[arg-type]
+        sentences=[sentence_out(a) for a in answer.sentences],
     )
+
+
+def sentence_out(a: Attribution) -> SentenceOut:
+    return SentenceOut(text=a.text, kind=a.kind, supported=a.supported, support=a.support,  # type: ignore[arg-type]
+                       cites=[SentenceCite(n=n, start_line=start, end_line=end) for n, start, end in a.cites],
+                       reason=a.reason)
 
 
 def summary_out(report: IndexReport) -> IndexSummary:

@@ -223,7 +223,7 @@ class Rag:
         check_corpus_dir(self.settings.corpus_dir)
         checked = [(note_name(name), data) for name, data in notes]
         for name, data in checked:
-            check_note_bytes(data, name, self.settings.max_upload_bytes)
+            check_note_bytes(data, name, self.settings.max_upload_bytes, self.settings.max_note_bytes)
         with index_lock(self.settings.data_dir, wait):
             saved: list[tuple[Path, bytes | None]] = []
             try:

@@ -155,6 +155,21 @@ def place(source: str, start: int, end: int, location: Location | None) -> str:
 
 
 @dataclass(frozen=True)
+class Attribution:
+    """One sentence (or code block, or formula) of a written answer and the notes' lines that support it."""
+
+    text: str  # as written, markers removed
+    kind: str  # "sentence", "code" or "formula"
+    support: float  # similarity to the supporting lines; for code and formulas the share found exactly
+    cites: tuple[tuple[int, int, int], ...] = ()  # (n, first line, last line) of each supporting span
+    reason: str = ""  # why no line supports it ("" when one does)
+
+    @property
+    def supported(self) -> bool:
+        return bool(self.cites)
+
+
+@dataclass(frozen=True)
 class Answer:
     """A composed answer with its citations."""
 
@@ -165,6 +180,8 @@ class Answer:
     mode: str  # "extractive" or "llm"
     citations: list[Citation]
     note: str = ""
+    sentences: tuple[Attribution, ...] = ()  # a written answer: every sentence and what supports it
+    extractive: Answer | None = None  # a written answer: the notes' own lines it was written from
 
 
 @dataclass(frozen=True)

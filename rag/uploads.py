@@ -30,12 +30,12 @@ def note_name(filename: str | None) -> str:
     return name
 
 
-def check_note_bytes(data: bytes, name: str, limit: int) -> None:
+def check_note_bytes(data: bytes, name: str, limit: int, max_text: int | None = None) -> None:
     """Refuse content over the size limit, or that its loader can't read (binary text, not UTF-8, a corrupt
-    PDF...) or finds empty, before anything is written."""
+    PDF...), finds empty or finds more text in than `max_text` (RAG_MAX_NOTE_BYTES), before anything is written."""
     if len(data) > limit:
         raise TooLarge(f"{name} is over the upload limit of {limit} bytes (RAG_MAX_UPLOAD_BYTES): split the note")
-    note = load_note(data, name)
+    note = load_note(data, name, max_text)
     if isinstance(note, Skipped):
         raise InvalidInput(f"{name} cannot be indexed: {note.reason}")
 

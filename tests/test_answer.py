@@ -12,7 +12,6 @@ from conftest import make_settings
 from llm_standin import StandInLLM, running
 
 from rag.answer.compose import unit_texts
-from rag.answer.generate import keep_real_citations
 from rag.answer.note import NoteView
 from rag.answer.question import comparison_sides, resolve_followup
 from rag.answer.reading import dangles, is_quotable
@@ -21,7 +20,7 @@ from rag.answer.select import Candidate, choose
 from rag.answer.units import split_passage
 from rag.app import Rag
 from rag.embed import Embedder, VectorCache
-from rag.models import Answer, Citation, Passage
+from rag.models import Answer, Passage
 
 NOTE = """# Support Vector Machines
 
@@ -596,14 +595,6 @@ def test_comparison_sides(question: str, sides: list[str]) -> None:
 # --- composition ----------------------------------------------------------------------------
 
 
-def test_llm_markers_are_checked_and_renumbered() -> None:
-    spans = [("a", 1), ("b", 5), ("c", 9)]
-    blocks = [Citation(n, passage(t, start), start, start) for n, (t, start) in enumerate(spans, 1)]
-    text, citations = keep_real_citations("X [3]. Y [7]. Z [1] and [3].", blocks)
-    assert text == "X [1]. Y. Z [2] and [1]."
-    assert [(c.n, c.passage.start_line) for c in citations] == [(1, 9), (2, 1)]
-
-
 # --- extractive answers over a hand-made note ------------------------------------------------
 
 
@@ -804,7 +795,8 @@ def test_llm_answer_is_cited_and_bogus_markers_dropped(small_rag: Rag, llm: tupl
     assert [c.n for c in answer.citations] == [1]
     prompt = standin.requests[0]["messages"]
     assert prompt[0]["role"] == "system" and "only" in prompt[0]["content"]
-    assert "[1] ml.md lines" in prompt[-1]["content"]
+    assert "Passage 1 (" in prompt[-1]["content"] and "ml.md" not in prompt[-1]["content"]  # no header to copy
+    assert answer.sentences[0].supported and not answer.sentences[-1].supported  # the [99] claim: left out
 
 
 def test_llm_retries_server_errors(small_rag: Rag, llm: tuple[StandInLLM, str]) -> None:
@@ -833,7 +825,7 @@ def test_llm_answer_without_real_citations_falls_back(small_rag: Rag, llm: tuple
     standin, url = llm
     standin.reply = "Support vectors are magic [42]."
     answer = llm_rag(small_rag, url).ask("What are support vectors?", k=3)
-    assert answer.mode == "extractive" and "cited none" in answer.note
+    assert answer.mode == "extractive" and "not supported by the notes" in answer.note
 
 
 def test_llm_mode_without_endpoint_says_why(small_rag: Rag) -> None:

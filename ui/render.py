@@ -44,7 +44,7 @@ def where(citation: Citation) -> str:
     return citation.location.label() if citation.location else line_range(start, end)
 
 
-def card_id(turn: int, n: int) -> str:
+def card_id(turn: int | str, n: int) -> str:
     """The element id a `[n]` marker of turn `turn` links to."""
     return f"t{turn}-c{n}"
 
@@ -76,7 +76,7 @@ def table_scroller(html: str) -> str:
     return html.replace("<table>", '<div class="table-scroll"><table>').replace("</table>", "</table></div>")
 
 
-def link_markers(text: str, turn: int, known: set[int]) -> str:
+def link_markers(text: str, turn: int | str, known: set[int]) -> str:
     """The answer's Markdown as safe HTML, each `[n]` with a citation a link to its card, formulas as `.math`."""
     formulas: list[re.Match[str]] = []
 
@@ -150,7 +150,7 @@ def numbered_lines(citation: Citation, first: int, last: int) -> str:
     return "".join(rows)  # no literal newlines: each line is a block-level span
 
 
-def render_card(citation: Citation, turn: int) -> str:
+def render_card(citation: Citation, turn: int | str) -> str:
     """One numbered source card: note, heading path, line range, the cited lines, the full passage."""
     p = citation.passage
     start, end = citation.cited_start, citation.cited_end
@@ -198,13 +198,49 @@ def render_answer(answer: Answer, turn: int, shown: str | None = None) -> str:
         bubble = f'<div class="bubble answer not-found">{label}<div class="text">{body}</div>{note}</div>'
     else:
         bubble = f'<div class="bubble answer"><div class="text">{body}</div>{note}</div>'
-    cards = ""
-    if shown is None and answer.citations:
-        title = "Sources" if answer.answered else "Closest passages"
-        items = "".join(render_card(c, turn) for c in answer.citations)
-        cards = f'<div class="cards-title">{title}</div><div class="cards">{items}</div>'
+    cards = render_cards(answer, turn) if shown is None else ""
     copy = copy_button(answer) if shown is None else ""
-    return f'{bubble}<div class="query-used">{copy}{meta}</div>{cards}'
+    written = render_attribution(answer) + render_quotes(answer, turn) if shown is None else ""
+    return f'{bubble}<div class="query-used">{copy}{meta}</div>{written}{cards}'
+
+
+def render_cards(answer: Answer, turn: int | str) -> str:
+    """The numbered source cards of an answer."""
+    if not answer.citations:
+        return ""
+    title = "Sources" if answer.answered else "Closest passages"
+    items = "".join(render_card(c, turn) for c in answer.citations)
+    return f'<div class="cards-title">{title}</div><div class="cards">{items}</div>'
+
+
+def render_attribution(answer: Answer) -> str:
+    """A written answer's sentences, each with the lines that support it, and those none does (left out)."""
+    if not answer.sentences:
+        return ""
+    rows = []
+    for s in answer.sentences:
+        said = f"<code>{escape(s.text[:80])}…</code>" if s.kind == "code" else escape(s.text)
+        if s.supported:
+            cites = ", ".join(f"[{n}] {line_range(start, end)}" for n, start, end in s.cites)
+            rows.append(f'<li class="supported">{said} <span class="by">{escape(cites)} · support {s.support:.2f}'
+                        "</span></li>")
+        else:
+            rows.append(f'<li class="unsupported">{said} <span class="by">not supported by the notes, left out: '
+                        f"{escape(s.reason)}</span></li>")
+    kept = sum(s.supported for s in answer.sentences)
+    summary = f"{kept} of {len(answer.sentences)} written sentences attributed to the notes"
+    return f'<details class="attribution"><summary>{summary}</summary><ol>{"".join(rows)}</ol></details>'
+
+
+def render_quotes(answer: Answer, turn: int) -> str:
+    """The extractive answer a written one was made from, folded: the notes' own lines, one click away."""
+    quoted = answer.extractive
+    if quoted is None or quoted is answer:
+        return ""
+    inner = f"{turn}x"  # its cards' ids differ from the written answer's
+    body = link_markers(quoted.text, inner, {c.n for c in quoted.citations})
+    return (f'<details class="quotes"><summary>The notes\' own lines</summary>'
+            f'<div class="bubble answer"><div class="text">{body}</div></div>{render_cards(quoted, inner)}</details>')
 
 
 def render_turn(turn: Turn, index: int, shown: str | None = None) -> str:

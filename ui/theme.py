@@ -41,6 +41,11 @@ CSS = """
 .nf-label::before { content: "⚠ "; }
 .answer-note { margin-top: 6px; font-size: 0.85rem; font-style: italic;
   color: var(--body-text-color-subdued); }
+.attribution, .quotes { margin: 4px 0; font-size: 0.85rem; }
+.attribution summary, .quotes summary { cursor: pointer; color: var(--body-text-color-subdued); }
+.attribution li.unsupported { text-decoration: line-through; color: var(--body-text-color-subdued); }
+.attribution li.unsupported .by { text-decoration: none; display: inline-block; }
+.attribution .by { font-size: 0.8rem; color: var(--body-text-color-subdued); }
 .chat a.cite { text-decoration: none; font-weight: 600; font-size: 0.85em; padding: 0 2px; border-radius: 4px;
   color: var(--color-accent); }
 .chat a.cite:hover { background: var(--color-accent-soft); }

@@ -174,15 +174,21 @@ class Answerer:
             return answer
         if not self.settings.llm_base_url:
             return replace(answer, note=NO_LLM)
-        from rag.answer.generate import generate_answer
+        from rag.answer.screen import ReplyRejected
+        from rag.answer.written import written_answer
 
         try:
-            text, citations = generate_answer(self.settings, answer.question, answer.search_query, answer.citations,
-                                              history)
+            return written_answer(self.settings, answer, history, self.sentence_similarity)
+        except ReplyRejected as exc:
+            return replace(answer, note=f"the LLM's reply was not used: {exc}; this is the extractive answer")
         except LLMError as exc:
             log.warning("LLM answer failed, answering extractively: %s", exc)
             return replace(answer, note=f"the LLM endpoint failed ({exc}); this is the extractive answer")
-        return replace(answer, text=text, mode="llm", citations=citations)
+
+    def sentence_similarity(self, written: Sequence[str], notes: Sequence[str]) -> np.ndarray:
+        """Cosine similarity of each written sentence to each text of the notes (those cached as they recur)."""
+        fresh, reused = self.vectors.embed(written, notes)
+        return fresh @ reused.T
 
     def covers(self, query: str, passages: Sequence[Passage]) -> bool:
         """Whether the passages answer the query, decided as `ask` decides it."""
