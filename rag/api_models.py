@@ -206,6 +206,8 @@ class IndexStatusOut(BaseModel):
     finished_at: str | None = Field(None, description="When the last run ended.")
     last: IndexSummary | None = Field(None, description="What the last successful run did.")
     error: str | None = Field(None, description="Why the last run failed, if it did.")
+    stage: str = Field("", description="Of the run in progress: `chunks` (embedding and storing them), then `units` "
+                       "(the notes are searchable; the answer stage's units are being embedded).")
 
 
 class IndexRequest(BaseModel):

@@ -149,7 +149,7 @@ class Rag:
         """One index run, under the lock, shown in `status` as it goes."""
         self._index_runs += 1
         self.status = IndexStatus(True, started_at=now(), finished_at=self.status.finished_at,
-                                  last=self.status.last)
+                                  last=self.status.last, stage="chunks")
 
         def tracked(done: int, total: int) -> None:
             self.status = replace(self.status, done=done, total=total)
@@ -159,11 +159,11 @@ class Rag:
         try:
             report = self._index(paths, rebuild, tracked, allow_empty)
         except BaseException as exc:
-            self.status = replace(self.status, running=False, finished_at=now(), error=str(exc) or repr(exc))
+            self.status = replace(self.status, running=False, finished_at=now(), error=str(exc) or repr(exc), stage="")
             raise
         finally:
             self._index_runs -= 1
-        self.status = replace(self.status, running=False, finished_at=now(), last=report, error=None)
+        self.status = replace(self.status, running=False, finished_at=now(), last=report, error=None, stage="")
         return report
 
     def _index(self, paths: Sequence[Path], rebuild: bool, progress: Progress, allow_empty: bool) -> IndexReport:
@@ -181,6 +181,7 @@ class Rag:
                              paths, rebuild, chunk_progress, allow_empty, self.settings.max_note_bytes, stages)
         with stages.timed("bm25"):
             self.retriever.refresh(force=True)
+        self.status = replace(self.status, stage="units")  # searchable from here on
         with stages.timed("units"):
             report = self.prepare_answers(report, seen[0], progress)
         return replace(report, stages=stages.rounded())

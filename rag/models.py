@@ -223,6 +223,7 @@ class IndexStatus:
     finished_at: str | None = None  # of the last run that ended
     last: IndexReport | None = None  # what the last successful run did
     error: str | None = None  # why the last run failed, if it did
+    stage: str = ""  # of the run in progress: "chunks", then "units" (the notes are searchable by then)
 
 
 @dataclass(frozen=True)

@@ -303,3 +303,18 @@ def test_the_answer_stage_embeds_at_int8_and_a_change_of_precision_stores_the_un
     assert again.unchanged == 1 and again.embedded == 0 and again.units == first.units  # no chunk, every unit
     assert fp32.unit_store.embedder_id() == fp32.embedder.id
     assert fp32.index().units == 0  # and then nothing
+
+
+def test_the_status_says_when_the_notes_are_searchable_and_answers_are_being_prepared(make_rag):
+    rag = make_rag()
+    write_notes(rag.settings.corpus_dir, n_sections=4)
+    seen: list[tuple[str, bool]] = []
+
+    def progress(done: int, total: int) -> None:
+        seen.append((rag.status.stage, bool(rag.search("Topic 3", 1)) if rag.status.stage == "units" else False))
+
+    rag.index(progress=progress)
+    stages = [stage for stage, _ in seen]
+    assert stages[0] == "chunks" and stages[-1] == "units" and stages == sorted(stages)  # chunks first, then units
+    assert all(found for stage, found in seen if stage == "units")  # searchable while the units are embedded
+    assert rag.status.stage == "" and not rag.status.running

@@ -152,7 +152,10 @@ def test_status_line_says_what_the_last_run_did_and_what_is_watched() -> None:
                                        error="the corpus folder <x> has no notes"), None, today)
     assert 'class="index-status failed"' in failed and "failed: the corpus folder &lt;x&gt; has no notes" in failed
     assert "(watching" not in failed
-    assert "12 of 40 texts embedded" in render_status(IndexStatus(True, done=12, total=40), "corpus/", today)
+    assert "in progress: 12 of 40 texts embedded" in render_status(IndexStatus(True, done=12, total=40, stage="chunks"),
+                                                                   "corpus/", today)
+    units = render_status(IndexStatus(True, done=300, total=900, stage="units"), None, today)
+    assert "the notes are searchable; preparing answers, 300 of 900 texts embedded" in units
     assert "No index run since the server started" in render_status(IndexStatus(False), None, today)
 
 

@@ -320,8 +320,11 @@ def render_status(status: IndexStatus, watching: str | None = None, today: datet
     """One line: the index run going on, or when the last one ended and what it did; and what is watched."""
     failed = False
     if status.running:
-        counted = f": {status.done} of {status.total} texts embedded" if status.total else ""
-        line = f"Index run in progress{counted}"
+        counted = f"{status.done} of {status.total} texts embedded" if status.total else ""
+        line = "Index run in progress"
+        if status.stage == "units":  # the chunks are in: search works, answers embed what is not stored yet
+            line += ": the notes are searchable; preparing answers"
+        line += (", " if status.stage == "units" else ": ") + counted if counted else ""
     elif status.finished_at is None:
         line = "No index run since the server started"
     elif status.error is not None:
