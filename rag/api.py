@@ -303,16 +303,34 @@ async def watching(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(rag: Rag, with_ui: bool = True) -> FastAPI:
-    """The REST API (and the web UI at / when the `ui` package is installed) over `rag`.
+    """The REST API, the MCP server at /mcp (and the web UI at / when the `ui` package is installed) over `rag`.
 
     With `rag.settings.watch`, the app's lifespan watches the corpus folder and re-indexes it when notes change.
     """
     from fastapi_offline import FastAPIOffline
 
+    from rag.cli_quiz import quiz_client
+    from rag.mcp_server import build_mcp
+
+    mcp = build_mcp(rag, quiz_client(rag), package_version())
+    # Stateless JSON: each request stands alone, so it scales like the REST routes; `host` turns on the SDK's
+    # DNS-rebinding guard for a server on the loopback interface.
+    mcp_app = mcp.streamable_http_app(streamable_http_path="/mcp", stateless_http=True, json_response=True,
+                                      host=rag.settings.host)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with mcp.session_manager.run():
+            if rag.settings.watch:
+                async with watching(app):
+                    yield
+            else:
+                yield
+
     # /docs loads its scripts and styles from this server, nothing from a CDN; ReDoc is left out (its page
     # fetches a logo from cdn.redoc.ly whatever it is told)
     app = FastAPIOffline(redoc_url=None, title="notes-rag", version=package_version(),
-                         lifespan=watching if rag.settings.watch else None,
+                         lifespan=lifespan,
                          description="Ask your study notes; every answer is cited to the exact lines.")
     app.state.rag = rag
     app.state.write_wait = WRITE_WAIT_SECONDS
@@ -326,6 +344,7 @@ def create_app(rag: Rag, with_ui: bool = True) -> FastAPI:
     app.add_exception_handler(Exception, internal_error)
     app.add_middleware(UploadLimit, limit=rag.settings.max_upload_bytes)
     keep_v1_for_the_api(app, [router, chat_router, quiz])
+    app.router.routes.extend(mcp_app.routes)  # POST/GET/DELETE /mcp, before the UI takes what is left
     if with_ui:
         mount_ui(app, rag)
     return app

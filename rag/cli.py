@@ -237,6 +237,21 @@ def serve(
         run_server(Rag(settings), "--host" if host is not None else "RAG_HOST")
 
 
+@cli.command()
+def mcp() -> None:
+    """Serve the notes to an AI assistant over the Model Context Protocol on stdin and stdout (the command for
+    its config file); through `rag serve` while one runs."""
+    from rag.api import package_version
+    from rag.app import Rag
+    from rag.cli_quiz import quiz_client
+    from rag.mcp_server import build_mcp
+
+    with open_notes() as rag:
+        if isinstance(rag, Rag):
+            rag.warm_up()  # the assistant's first call should not wait for the model
+        build_mcp(rag, quiz_client(rag), package_version()).run("stdio")
+
+
 @cli.command("eval")
 def evaluate(
     files: Annotated[list[Path] | None, typer.Argument(

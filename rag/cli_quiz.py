@@ -26,7 +26,7 @@ class QuizClient(Protocol):
 
     def check(self, card_id: str, answer: str) -> AnswerOut: ...
 
-    def answer(self, card_id: str, answer: str, grade: str) -> AnswerOut: ...
+    def answer(self, card_id: str, answer: str, grade: str | None) -> AnswerOut: ...
 
     def stats(self) -> StatsOut: ...
 
@@ -47,7 +47,7 @@ class LocalQuiz:
 
         return result_out(self.quiz.check(card_id, answer))
 
-    def answer(self, card_id: str, answer: str, grade: str) -> AnswerOut:
+    def answer(self, card_id: str, answer: str, grade: str | None) -> AnswerOut:
         from rag.api_quiz import result_out
 
         return result_out(self.quiz.answer(card_id, answer, grade))

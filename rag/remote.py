@@ -107,10 +107,12 @@ class RemoteRag:
         data = self.call("POST", "/v1/search", json=body)
         return [passage_from(p) for p in SearchResponse.model_validate(data).results]
 
-    def ask(self, question: str, k: int = 5, sources: Sequence[str] = (), tags: Sequence[str] = ()) -> Answer:
-        """A short answer to the question, every sentence cited to its passage."""
+    def ask(self, question: str, k: int = 5, sources: Sequence[str] = (), tags: Sequence[str] = (),
+            history: Sequence[tuple[str, str]] = ()) -> Answer:
+        """A short answer to the question (a follow-up of `history`'s turns), every sentence cited to its passage."""
         self.check(question, k)
-        body = {"question": question, "k": k, "sources": list(sources), "tags": list(tags)}
+        body = {"question": question, "k": k, "sources": list(sources), "tags": list(tags),
+                "history": [{"role": role, "content": content} for role, content in history]}
         out = AskResponse.model_validate(self.call("POST", "/v1/ask", json=body))
         citations = [citation_from(c) for c in out.citations]
         return Answer(out.question, out.search_query, out.answer, out.answered, out.mode, citations, out.note)
@@ -188,7 +190,7 @@ class RemoteQuiz:
 
         return AnswerOut.model_validate(self.remote.call("POST", f"/v1/quiz/{card_id}/check", json={"answer": answer}))
 
-    def answer(self, card_id: str, answer: str, grade: str) -> AnswerOut:
+    def answer(self, card_id: str, answer: str, grade: str | None) -> AnswerOut:
         from rag.api_quiz import AnswerOut
 
         body = {"answer": answer, "grade": grade}
