@@ -979,3 +979,17 @@ def test_a_fresh_process_reads_the_stored_unit_vectors_and_embeds_only_the_quest
     assert embedded.count(question) >= 1 and len(embedded) <= 3  # the question (and its search), no unit
     units = unit_texts(rag.answerer.view("ml.md"))
     assert rag.unit_store.count() == len(set(units)) > 10 and rag.answerer.vectors.unstored("ml.md", units) == []
+
+
+def test_a_citation_is_titled_by_the_heading_of_the_lines_it_quotes(make_rag) -> None:
+    rag = make_rag()
+    (rag.settings.corpus_dir / "animals.md").write_text(
+        "# Animals\n\n## Wombats\n\n" + "\n\n".join(f"Wombat fact {n}: wombats dig long burrows and sleep in them "
+                                                      "during the day." for n in range(7))
+        + "\n\n## Quokkas\n\nThe quokka is a small marsupial that lives on Rottnest Island near Perth.\n",
+        encoding="utf-8")
+    rag.index()
+    answer = rag.ask("Where do quokkas live?")
+    cited = answer.citations[0]
+    assert rag.search("Where do quokkas live?", 1)[0].heading == "Animals > Wombats"  # one chunk, titled by its start
+    assert cited.passage.heading == "Animals > Quokkas" and (21, 21) in cited.quoted

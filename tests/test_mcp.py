@@ -46,11 +46,11 @@ def mcp_url(notes: Rag) -> Iterator[str]:
 
 async def over_http(url: str, calls: Any, key: str | None = None) -> Any:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
-    async with httpx2.AsyncClient(headers=headers, timeout=120) as http:
-        async with streamable_http_client(url, http_client=http) as (read, write):
-            async with ClientSession(read, write) as session:
-                await session.initialize()
-                return await calls(session)
+    async with (httpx2.AsyncClient(headers=headers, timeout=120) as http,
+                streamable_http_client(url, http_client=http) as (read, write),
+                ClientSession(read, write) as session):
+        await session.initialize()
+        return await calls(session)
 
 
 def structured(result: Any) -> dict[str, Any]:
@@ -72,7 +72,7 @@ def test_the_tools_and_a_note_over_http(mcp_url: str) -> None:
         return tools, asked, follow, off, found, listed, note
 
     tools, asked, follow, off, found, listed, note = anyio.run(over_http, mcp_url, calls)
-    assert TOOLS <= {t.name for t in tools.tools} and all(t.description for t in tools.tools)
+    assert {t.name for t in tools.tools} >= TOOLS and all(t.description for t in tools.tools)
     answer = structured(asked)
     assert answer["answered"] and "[1]" in answer["answer"] and answer["citations"][0]["source"] == "oop.md"
     assert "[1]" in asked.content[0].text  # the text an assistant reads carries the markers too
@@ -118,12 +118,11 @@ def test_rag_mcp_over_stdio(tmp_path: Path) -> None:
 
     async def session_calls() -> tuple[Any, Any]:
         server = StdioServerParameters(command=RAG_BIN, args=["mcp"], env=env)
-        async with stdio_client(server) as (read, write):
-            async with ClientSession(read, write) as session:
-                await session.initialize()
-                asked = await session.call_tool("ask_notes", {"question": "how do SVMs do multi-class?"})
-                listed = await session.call_tool("list_notes", {})
-                return asked, listed
+        async with stdio_client(server) as (read, write), ClientSession(read, write) as session:
+            await session.initialize()
+            asked = await session.call_tool("ask_notes", {"question": "how do SVMs do multi-class?"})
+            listed = await session.call_tool("list_notes", {})
+            return asked, listed
 
     asked, listed = anyio.run(session_calls)
     answer = structured(asked)

@@ -11,6 +11,7 @@ from rag.answer.markup import without_markup
 from rag.answer.note import NoteView
 from rag.answer.table import Grid, clean_title
 from rag.answer.units import Unit, is_lead_in
+from rag.chunk import note_title
 from rag.models import Citation, Passage, locate
 
 NUMBERED = re.compile(r"^(\s*)(\d{1,3})([.)])(\s+)")
@@ -80,6 +81,8 @@ class Cites:
         self.numbers: dict[str, int] = {}
         self.passages: dict[str, Passage] = {}
         self.spans: dict[str, list[tuple[int, int]]] = {}
+        # per chunk: the first quoted line of text (headings quoted as context come after) and the heading over it
+        self.headings: dict[str, tuple[tuple[bool, int], str]] = {}
 
     def mark(self, view: NoteView, units: Sequence[int]) -> str:
         """The [n] markers of the chunks these units lie in, recording the lines quoted from each."""
@@ -91,6 +94,9 @@ class Cites:
                 self.passages.setdefault(chunk.id, self.by_id.get(chunk.id, chunk))
                 start, end = max(unit.start_line, chunk.start_line), min(unit.end_line, chunk.end_line)
                 self.spans.setdefault(chunk.id, []).append((start, end))
+                order = (unit.kind == "heading", start)
+                if chunk.id not in self.headings or order < self.headings[chunk.id][0]:
+                    self.headings[chunk.id] = (order, quoted_heading(chunk, view.paths[i]))
                 marks += [number] if number not in marks else []
         return " ".join(f"[{n}]" for n in marks)
 
@@ -100,8 +106,19 @@ class Cites:
             spans = merge_spans(self.spans[cid])
             start, end = spans[0][0], spans[-1][1]
             where = locate(passage.segments, start, end)
+            passage = replace(passage, heading=self.headings[cid][1])  # a card is titled by what it quotes
             cited.append(Citation(self.numbers[cid], passage, start, end, tuple(spans), where))
         return sorted(cited, key=lambda c: c.n)
+
+
+def quoted_heading(chunk: Passage, path: Sequence[str]) -> str:
+    """The heading path of quoted lines, which may sit in a later section of the chunk than its first line
+    (the chunk's heading); a chunk titled by its note's file name keeps that title in front."""
+    if not path:
+        return chunk.heading
+    heading = " > ".join(path)
+    first = chunk.heading.split(" > ")[0]
+    return f"{first} > {heading}" if first == note_title(chunk.source) and first != path[0] else heading
 
 
 def merge_spans(spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
