@@ -327,9 +327,8 @@ def create_app(rag: Rag, with_ui: bool = True) -> FastAPI:
             else:
                 yield
 
-    # /docs loads its scripts and styles from this server, nothing from a CDN; ReDoc is left out (its page
-    # fetches a logo from cdn.redoc.ly whatever it is told)
-    app = FastAPIOffline(redoc_url=None, title="notes-rag", version=package_version(),
+    # /docs and /redoc load their scripts and styles from this server, nothing from a CDN
+    app = FastAPIOffline(title="notes-rag", version=package_version(),
                          lifespan=lifespan,
                          description="Ask your study notes; every answer is cited to the exact lines.")
     app.state.rag = rag
@@ -343,11 +342,36 @@ def create_app(rag: Rag, with_ui: bool = True) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(Exception, internal_error)
     app.add_middleware(UploadLimit, limit=rag.settings.max_upload_bytes)
+    app.add_middleware(NothingFromElsewhere, paths=("/redoc",))
     keep_v1_for_the_api(app, [router, chat_router, quiz])
     app.router.routes.extend(mcp_app.routes)  # POST/GET/DELETE /mcp, before the UI takes what is left
     if with_ui:
         mount_ui(app, rag)
     return app
+
+
+class NothingFromElsewhere:
+    """A Content-Security-Policy that lets a page load only from this server: ReDoc's bundle shows a logo from
+    cdn.redoc.ly whatever it is told, and the browser must not ask for it (the page works offline without it)."""
+
+    POLICY = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+              "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'")
+
+    def __init__(self, app: Any, paths: tuple[str, ...]) -> None:
+        self.app, self.paths = app, paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] not in self.paths:
+            await self.app(scope, receive, send)
+            return
+
+        async def with_policy(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []),
+                                      (b"content-security-policy", self.POLICY.encode())]
+            await send(message)
+
+        await self.app(scope, receive, with_policy)
 
 
 def keep_v1_for_the_api(app: FastAPI, routers: list[APIRouter]) -> None:
