@@ -9,8 +9,10 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-NEGATORS = frozenset("""not no never cannot can't don't doesn't isn't aren't won't wasn't weren't shouldn't couldn't
-without neither nor none nothing hardly unable""".split())
+NEGATORS = frozenset("""not no never cannot without neither nor none nothing hardly unable""".split())
+SCOPE = 3  # words after a negator that it negates
+NEAR = 3  # words either side of an antonym that say what it is about
+IDIOMS = re.compile(r"\bas well as\b|\bnot only\b|\bno longer\b|\bnot just\b|\bwhether or not\b|\bif not\b", re.I)
 # Words on either side of a scale: one side in the point and the other in the answer flips what is said.
 POLES: tuple[tuple[frozenset[str], frozenset[str]], ...] = tuple(
     (frozenset(up.split()), frozenset(down.split())) for up, down in (
@@ -19,13 +21,17 @@ POLES: tuple[tuple[frozenset[str], frozenset[str]], ...] = tuple(
          "less fewer smaller small lower low decrease decreases decreased decreasing reduce reduces reduced "
          "lighter light cheap cheaper shorter shrinks shrink minimize minimizes minimise minimal"),
         ("faster fast quick quicker speeds", "slower slow slows"),
-        ("better improve improves improved", "worse hurt hurts degrade degrades degraded"),
+        ("better improve improves improved mitigate mitigates mitigated solves fixes", "worse worsen worsens hurt "
+         "hurts degrade degrades degraded"),
+        ("well good", "poorly badly bad"),
+        ("long", "short"),
+        ("has have keeps keep retains retain gains", "loses lose lost"),
         ("easier easy simpler simple", "harder hard complex complicated difficult"),
         ("before first earlier", "after last later"),
         ("above over", "below under"),
         ("positive positives", "negative negatives"),
         ("true", "false"),
-        ("overfitting overfit", "underfitting underfit"),
+        ("overfitting overfit overfits", "underfitting underfit underfits"),
         ("enabled enable on active", "disabled disable off inactive"),
         ("training train", "inference testing test prediction"),
         ("parallel parallelization simultaneously concurrently", "sequential sequentially serial one-by-one"),
@@ -51,28 +57,44 @@ POLES: tuple[tuple[frozenset[str], frozenset[str]], ...] = tuple(
         ("vanishing", "exploding"),
         ("convex", "non-convex nonconvex"),
     ))
-CLAUSE = re.compile(r"(?<=[.!?;:])\s+|\n+|,\s+(?:but|while|whereas|and|which|so)\b|\s+(?:but|whereas|while)\s+")
-WORD = re.compile(r"[a-z][a-z'\-]*|\d+(?:\.\d+)?%?")
+CLAUSE = re.compile(r"(?<=[.!?;:])\s+|\n+|\s+[–—]\s+|,\s+(?:but|while|whereas|and|which|so)\b|\s+(?:but|whereas|while)\s+")
+WORD = re.compile(r"[a-z][a-z']*|\d+(?:\.\d+)?%?")
 NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?%?(?![\w.])")
 MIN_SHARED = 2  # key words two clauses must share to be about the same thing
+LABEL_WORDS = 5
+ALIGNED = 0.3  # ... and this share of the shorter one's words
 
 
 def clauses(text: str) -> list[str]:
+    """A text's clauses; a short label ("Choice of Kernel:") stays with what it labels."""
     text = re.sub(r"[*_`]+", "", text)
-    return [c.strip() for c in CLAUSE.split(text) if c and re.search(r"[A-Za-z]{2}", c)]
+    parts = [c.strip(" -") for c in CLAUSE.split(text) if c and re.search(r"[A-Za-z]{2}", c)]
+    merged: list[str] = []
+    for part in parts:
+        if merged and merged[-1].endswith(":") and len(merged[-1].split()) <= LABEL_WORDS:
+            merged[-1] = f"{merged[-1]} {part}"
+        else:
+            merged.append(part)
+    return merged
 
 
 @lru_cache(maxsize=8192)
 def words(text: str) -> tuple[str, ...]:
-    return tuple(WORD.findall(text.lower().replace("n't", " not")))
+    text = IDIOMS.sub(" ", text.lower().replace("can't", "can not").replace("won't", "will not"))
+    return tuple(WORD.findall(text.replace("n't", " not")))
 
 
 def contradicts(point: str, answer: str, keys: frozenset[str]) -> bool:
-    """The answer says the opposite of the point in a clause about the same thing (sharing `keys`, stems)."""
+    """The answer says the opposite of the point: a clause of the point, and the answer's clause most about the
+    same thing (sharing the most of `keys`, stems), are opposite."""
+    given = clauses(answer)
     for said in clauses(point):
-        for given in clauses(answer):
-            if shared(said, given, keys) >= MIN_SHARED and opposite(said, given):
-                return True
+        overlap = [shared(said, g, keys) for g in given]
+        if not overlap or max(overlap) < MIN_SHARED:
+            continue
+        best = given[overlap.index(max(overlap))]
+        if max(overlap) >= ALIGNED * min(len(stems(said)), len(stems(best))) and opposite(said, best):
+            return True
     return False
 
 
@@ -88,24 +110,50 @@ def stems(text: str) -> set[str]:
 
 
 def opposite(point: str, answer: str) -> bool:
-    """One flips the other: negations and antonyms that do not cancel, terms swapped around "than", or numbers."""
+    """One flips the other: negations and antonyms that do not cancel, terms swapped around "than", or numbers.
+    A negation counts only where it bears on a word both say ("cannot be instantiated" / "can be instantiated"):
+    paraphrases move negations around ("not squared, not penalised as heavily" / "penalised less")."""
     wp, wa = words(point), words(answer)
-    flips = (negations(wp) - negations(wa)) % 2 + antonym_flips(set(wp), set(wa)) + swapped(wp, wa)
+    both = stems(" ".join(wp)) & stems(" ".join(wa))
+    flips = (negations(wp, both) - negations(wa, both)) % 2 + antonym_flips(wp, wa, both) + swapped(wp, wa)
     return flips % 2 == 1 or other_number(point, answer)
 
 
-def negations(ws: tuple[str, ...]) -> int:
-    return sum(1 for w in ws if w in NEGATORS)
+def negations(ws: tuple[str, ...], both: set[str]) -> int:
+    """Negators whose next few words hold a word of `both` (stems)."""
+    count = 0
+    for n, w in enumerate(ws):
+        after = ws[n + 1:n + 1 + SCOPE] or ws[max(0, n - SCOPE):n]  # "false negatives are not": what comes before
+        if w in NEGATORS and stems(" ".join(after)) & both:
+            count += 1
+        elif w.startswith("un") and len(w) > 5 and stems(w[2:]) & both:  # "unused" says "not used"
+            count += 1
+    return count
 
 
-def antonym_flips(p: set[str], a: set[str]) -> int:
-    """Scales where the point takes one side and the answer the other (and neither takes both)."""
+def antonym_flips(wp: tuple[str, ...], wa: tuple[str, ...], both: set[str]) -> int:
+    """Scales where the point takes one side and the answer the other, each next to a word both say ("scales
+    poorly" / "scales well", "hard to interpret" / "easy to interpret"); a pole word both use is shared, not a
+    side taken ("less sensitive to large outliers" / "more sensitive to large outliers")."""
+    common = set(wp) & set(wa)
     flips = 0
     for up, down in POLES:
-        p_up, p_down, a_up, a_down = bool(p & up), bool(p & down), bool(a & up), bool(a & down)
-        if (p_up != p_down) and (a_up != a_down) and p_up != a_up:
+        p, a = side_near(wp, up, down, both, common), side_near(wa, up, down, both, common)
+        if p and a and p != a:
             flips += 1
     return flips
+
+
+def side_near(ws: tuple[str, ...], up: frozenset[str], down: frozenset[str], both: set[str],
+              common: set[str]) -> str:
+    """"up" or "down" if the text takes one side of the scale next to a word of `both`; "" if neither or both."""
+    sides = set()
+    for n, w in enumerate(ws):
+        if (w in up or w in down) and w not in common:
+            near = " ".join(ws[max(0, n - NEAR):n] + ws[n + 1:n + 1 + NEAR])
+            if stems(near) & both:
+                sides.add("up" if w in up else "down")
+    return sides.pop() if len(sides) == 1 else ""
 
 
 def swapped(wp: tuple[str, ...], wa: tuple[str, ...]) -> bool:

@@ -13,7 +13,7 @@ import numpy as np
 from rag.quiz.card import Card, Point
 from rag.quiz.claims import contradicts
 from rag.quiz.keywords import answer_terms, plain, point_terms, question_terms, stem_words, uses, word_terms
-from rag.quiz.maths import first_match, parse_formula
+from rag.quiz.maths import judge, parse_formula
 from rag.quiz.pieces import answer_pieces, point_claims
 from rag.quiz.typed_math import typed_formulas
 
@@ -101,7 +101,7 @@ def formula_credit(p: Point, r: Reading) -> tuple[float, bool]:
     """A formula is made by an equal formula (in any notation); a different one typed is a wrong answer."""
     expected = parse_formula(p.text)
     typed = typed_formulas(r.answer, expected.names)
-    verdict = first_match(expected, [parse_formula(t.text, expected.names) for t in typed], [t.spoken for t in typed])
+    verdict = judge(expected, [parse_formula(t.text, expected.names) for t in typed], [t.spoken for t in typed])
     if verdict is None:
         return 0.0, False
     return (1.0, False) if verdict else (0.0, True)

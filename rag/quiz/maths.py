@@ -29,12 +29,14 @@ PLAIN_REWRITES: tuple[tuple[str, str], ...] = (
     (r"\\lVert\s*(.+?)\s*\\rVert", r"\\left|\1\\right|"),
     (r"(?<![\\\w])sqrt\s*\(", r"\\sqrt("),
     (r"\^\s*\(([^()]*)\)", r"^{\1}"),  # e^(-x) -> e^{-x}
-    (r"\^\s*(-?[\w.]+)", r"^{\1}"),  # e^-x -> e^{-x}, x^2 -> x^{2}
+    (r"\^\s*(-?\w+(?:\.\d+)?)", r"^{\1}"),  # e^-x -> e^{-x}, x^2 -> x^{2}
     (r"(?<![\\\w])(sum|prod)_", r"\\\1_"),
     (r"(?<![\\\w])(exp|log|ln|sin|cos|tan|tanh|max|min)\s*\(", r"\\\1("),
     (r"(\w)_hat(?=_|\b)", r"\\hat{\1}"),  # y_hat
     (r"[·×⋅∘⊙]|\\odot|\\circ|\\times|\\ast", r" \\cdot "),
     (r"−|–", "-"),
+    (r"\s*(?:\\cap|∩)\s*", " "),  # |A ∩ B|: the overlap of A and B, read alike on both sides
+    (r"\s*(?:\\cup|∪)\s*", " + "),
     (r"√\s*\(", r"\\sqrt("),
     (r"≈|\\simeq|\\sim(?![a-z])", "="),
 )
@@ -45,29 +47,31 @@ TOLERANCE = 1e-6
 
 @dataclass(frozen=True)
 class Formula:
-    """A formula's sides ("FPR", "FP / (FP + TN)"): the parsed ones, and the text for when none parses."""
+    """A formula's rows (an aligned block has several), each as its parsed sides ("FPR", "FP / (FP + TN)") and
+    its text for when none parses."""
 
     text: str
-    sides: tuple[sympy.Expr, ...]
+    rows: tuple[tuple[sympy.Expr, ...], ...]
+    row_texts: tuple[str, ...]
     names: frozenset[str]  # its multi-letter names ("fp", "tn"): a learner's FP is one symbol, not F times P
 
     @property
-    def parsed(self) -> bool:
-        return bool(self.sides)
+    def shown(self) -> list[sympy.Expr]:
+        """The sides that say how to compute something, not only name it."""
+        return [s for row in self.rows for s in row if not is_name(s)]
 
 
 def parse_formula(text: str, names: frozenset[str] | None = None) -> Formula:
-    """A formula's sides as sympy expressions (those that parse). `names` are the expected formula's multi-letter
-    names ("FP" in \\text{FP}), kept whole in a learner's text; an expected formula's own are read from it."""
+    """A formula's rows of sides as sympy expressions (those that parse). `names` are the expected formula's
+    multi-letter names ("FP" in \\text{FP}), kept whole in a learner's text; an expected formula's own are read
+    from it."""
     if names is None:
         names = text_names(text)
     latex = to_latex(text, names)
-    sides = []
-    for side in top_level_split(latex):
-        expr = parse_side(side)
-        if expr is not None:
-            sides.append(expr)
-    return Formula(text, tuple(sides), names)
+    latex = re.sub(r"\\(?:begin|end)\{(?:aligned|align\*?|array|split|gather)\}(?:\{[^}]*\})?|&", " ", latex)
+    texts = tuple(t for t in re.split(r"\\\\", latex) if re.search(r"\w", t))
+    rows = tuple(tuple(e for e in map(parse_side, top_level_split(t)) if e is not None) for t in texts)
+    return Formula(text, rows, texts, names)
 
 
 def text_names(latex: str) -> frozenset[str]:
@@ -96,6 +100,10 @@ def to_latex(text: str, names: frozenset[str]) -> str:
     text = re.sub(r"^\s*(?:\$\$?|\\\[|\\\()|(?:\$\$?|\\\]|\\\))\s*$", "", text.strip())
     text = re.sub(r"\\(?:left|right|big|Big|bigg|Bigg)\s*([.])", "", text)
     text = re.sub(r"\\(?:displaystyle|quad|qquad|,|;|!)", " ", text)
+    text = re.sub(r"\\(?:mathbf|boldsymbol|bm|mathcal|vec|mathbb)\s*\{([^{}]*)\}", r"\1", text)  # \\mathbf{C}_t is C_t
+    text = re.sub(r"\^\s*(?:\\top|T|\{\\top\}|\{T\})(?![\w{])", "", text)  # transposes: compared as scalars
+    text = re.sub(r"\\(?:leftarrow|gets|coloneqq)", "=", text)
+    text = re.sub(r"[.,;]\s*$", "", text.strip())
     for letter, name in UNICODE_GREEK.items():
         text = text.replace(letter, f"\\{name} ")
     for pattern, repl in PLAIN_REWRITES:
@@ -173,16 +181,24 @@ def is_name(expr: sympy.Expr) -> bool:
         len(bare_name(f.name)) == 1 for f in expr.args))  # MSE read as M*S*E
 
 
-def formulas_match(expected: Formula, given: Formula) -> bool | None:
-    """True if a side of the given formula that says how to compute equals one of the expected's; False if it
-    says how and none does; None if the given one says nothing to compare (or neither side parses)."""
-    shown = [s for s in given.sides if not is_name(s)]
-    if expected.parsed and shown:
-        targets = [s for s in expected.sides if not is_name(s)] or list(expected.sides)
-        return any(equivalent(t, s) for t in targets for s in shown)
-    if not expected.parsed:  # notation the parser does not read (cases, concatenation): compare the symbols' text
-        return text_match(expected.text, given.text)
-    return None
+def judge(expected: Formula, given: Sequence[Formula], spoken: Sequence[bool] = ()) -> bool | None:
+    """True if the given formulas say every row of the expected one; False if one typed formula says how to
+    compute and equals no row (a wrong formula); None if nothing comparable was given. A formula read from words
+    ("FP divided by FP plus TN") has no brackets: it can match, not be wrong."""
+    spoken = list(spoken) or [False] * len(given)
+
+    def says_row(g: Formula, n: int) -> bool | None:
+        targets = [s for s in expected.rows[n] if not is_name(s)]
+        if targets and g.shown:
+            return any(equivalent(t, s) for t in targets for s in g.shown)
+        return text_match(expected.row_texts[n], g.text) if not targets else None
+
+    verdicts = [[says_row(g, n) for n in range(len(expected.rows))] for g in given]
+    if expected.rows and all(any(v[n] for v in verdicts) for n in range(len(expected.rows))):
+        return True
+    wrong = any(not said and row and not any(row) and any(v is False for v in row)
+                for said, row in zip(spoken, verdicts))
+    return False if wrong else None
 
 
 def text_match(expected: str, given: str) -> bool | None:
@@ -196,14 +212,3 @@ def math_tokens(text: str) -> list[str]:
     latex = to_latex(text, frozenset())
     latex = re.sub(r"\\(?:text|mathrm|mathbf|operatorname|left|right|cdot)\b", " ", latex)
     return [t.lower() for t in re.findall(r"[A-Za-z]+|\d+|[=+\-*/^]", latex)]
-
-
-def first_match(expected: Formula, candidates: Sequence[Formula], spoken: Sequence[bool] = ()) -> bool | None:
-    """The verdict on the given formulas: True if one matches, False if some typed ones are compared and none
-    matches (a formula read from words that does not match says nothing)."""
-    spoken = list(spoken) or [False] * len(candidates)
-    verdicts = [formulas_match(expected, c) for c in candidates]
-    verdicts = [None if v is False and said else v for v, said in zip(verdicts, spoken)]
-    if any(v for v in verdicts):
-        return True
-    return False if any(v is False for v in verdicts) else None

@@ -90,4 +90,6 @@ def is_math(token: str, names: frozenset[str]) -> bool:
     bare = re.sub(r"[^a-z0-9]", "", word.lower())
     if token.startswith("\\") or "_" in token:
         return True
+    if word.lower() in ENGLISH and word != "a":  # "v_t = ... and s_t = ...": two formulas
+        return False
     return len(word) <= MAX_SYMBOL or bare in names or word in GREEK or word.lower() in FUNCTIONS
