@@ -10,6 +10,8 @@ import re
 from functools import lru_cache
 
 NEGATORS = frozenset("""not no never cannot without neither nor none nothing hardly unable""".split())
+# Verbs that negate what they act on: "prevents unauthorized access" / "data can't be accessed".
+BLOCKERS = frozenset("prevent prevents prevented avoid avoids stop stops instead".split())
 SCOPE = 3  # words after a negator that it negates
 NEAR = 3  # words either side of an antonym that say what it is about
 IDIOMS = re.compile(r"\bas well as\b|\bnot only\b|\bno longer\b|\bnot just\b|\bwhether or not\b|\bif not\b", re.I)
@@ -55,8 +57,12 @@ POLES: tuple[tuple[frozenset[str], frozenset[str]], ...] = tuple(
         ("upper", "lower"),
         ("row rows", "column columns"),
         ("vanishing", "exploding"),
+        ("advantage", "disadvantage"),
+        ("success successfully succeeded succeeds", "failed fails failure"),
         ("convex", "non-convex nonconvex"),
     ))
+POLE_WORDS = frozenset().union(*(up | down for up, down in POLES))
+RELATIONS = ("than", "against", "versus", "vs")
 CLAUSE = re.compile(r"(?<=[.!?;:])\s+|\n+|\s+[–—]\s+|,\s+(?:but|while|whereas|and|which|so)\b|\s+(?:but|whereas|while)\s+")
 WORD = re.compile(r"[a-z][a-z']*|\d+(?:\.\d+)?%?")
 NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?%?(?![\w.])")
@@ -106,29 +112,53 @@ def shared(a: str, b: str, keys: frozenset[str]) -> int:
 def stems(text: str) -> set[str]:
     from rag.quiz.keywords import stem_words
 
-    return set(stem_words(tuple(w for w in words(text) if w.isalpha() and len(w) > 2)))
+    from rag.answer.question import STOPWORDS
+
+    return set(stem_words(tuple(w for w in words(text) if w.isalpha() and len(w) > 2 and w not in STOPWORDS)))
 
 
 def opposite(point: str, answer: str) -> bool:
-    """One flips the other: negations and antonyms that do not cancel, terms swapped around "than", or numbers.
-    A negation counts only where it bears on a word both say ("cannot be instantiated" / "can be instantiated"):
-    paraphrases move negations around ("not squared, not penalised as heavily" / "penalised less")."""
+    """One flips the other: a word both say that one negates and the other affirms, antonyms next to a word both
+    say (the two cancel: "not more" is "less"), terms swapped around "than", or other numbers."""
     wp, wa = words(point), words(answer)
     both = stems(" ".join(wp)) & stems(" ".join(wa))
-    flips = (negations(wp, both) - negations(wa, both)) % 2 + antonym_flips(wp, wa, both) + swapped(wp, wa)
+    flips = negation_flip(point, answer, both) + antonym_flips(wp, wa, both) + swapped(wp, wa)
     return flips % 2 == 1 or other_number(point, answer)
 
 
-def negations(ws: tuple[str, ...], both: set[str]) -> int:
-    """Negators whose next few words hold a word of `both` (stems)."""
-    count = 0
-    for n, w in enumerate(ws):
-        after = ws[n + 1:n + 1 + SCOPE] or ws[max(0, n - SCOPE):n]  # "false negatives are not": what comes before
-        if w in NEGATORS and stems(" ".join(after)) & both:
-            count += 1
-        elif w.startswith("un") and len(w) > 5 and stems(w[2:]) & both:  # "unused" says "not used"
-            count += 1
-    return count
+def negation_flip(point: str, answer: str, both: set[str]) -> bool:
+    """A word both say is only ever negated in one and only ever affirmed in the other ("cannot be instantiated" /
+    "can be instantiated"). A word said both ways in one text ("possibly in set" or "definitely not in set") says
+    nothing; paraphrases move negations around, so only such a word counts."""
+    p_neg, p_aff = polarity(point)
+    a_neg, a_aff = polarity(answer)
+    only = lambda neg, aff: (neg - aff) & both  # noqa: E731
+    return bool(only(p_neg, p_aff) & (a_aff - a_neg) or only(a_neg, a_aff) & (p_aff - p_neg))
+
+
+@lru_cache(maxsize=8192)
+def polarity(text: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The stems a text says under a negation, and those it says plainly. A negation reaches a few words within its
+    phrase (up to a comma or colon); "prevents X from Y" negates Y; "false negatives are not" the words before."""
+    negated: set[str] = set()
+    plain: set[str] = set()
+    for segment in re.split(r"[,:;()|\[\]]", text.lower()):
+        ws = words(segment)
+        covered: set[int] = set()
+        for n, w in enumerate(ws):
+            if w in BLOCKERS and "from" in ws[n + 1:n + 5]:
+                start = ws.index("from", n + 1) + 1
+                covered.update(range(start, min(len(ws), start + SCOPE)))
+            elif w in NEGATORS or w in BLOCKERS:
+                span = range(n + 1, min(len(ws), n + 1 + SCOPE)) if n + 1 < len(ws) else range(max(0, n - SCOPE), n)
+                covered.update(span)
+            elif w.startswith("un") and len(w) > 5:  # "unused" says "not used"
+                negated.update(stems(w[2:]))
+        for n, w in enumerate(ws):
+            if w in NEGATORS or w in BLOCKERS:
+                continue
+            (negated if n in covered else plain).update(stems(w))
+    return frozenset(negated), frozenset(plain)
 
 
 def antonym_flips(wp: tuple[str, ...], wa: tuple[str, ...], both: set[str]) -> int:
@@ -157,15 +187,17 @@ def side_near(ws: tuple[str, ...], up: frozenset[str], down: frozenset[str], bot
 
 
 def swapped(wp: tuple[str, ...], wa: tuple[str, ...]) -> bool:
-    """"LSTMs are slower than Transformers" vs "Transformers are slower than LSTMs": the sides of "than" swapped."""
-    if "than" not in wp or "than" not in wa:
+    """"LSTMs are slower than Transformers" vs "Transformers are slower than LSTMs", "TPR against FPR" vs "FPR
+    against TPR": the sides of a relation swapped."""
+    relation = next((r for r in RELATIONS if r in wp and r in wa), None)
+    if relation is None:
         return False
-    p_left, p_right = set(wp[: wp.index("than")]), set(wp[wp.index("than") + 1:])
-    a_left, a_right = set(wa[: wa.index("than")]), set(wa[wa.index("than") + 1:])
+    p_left, p_right = set(wp[: wp.index(relation)]), set(wp[wp.index(relation) + 1:])
+    a_left, a_right = set(wa[: wa.index(relation)]), set(wa[wa.index(relation) + 1:])
     named = {w for w in (p_left ^ p_right) if len(w) > 3 and w not in NEGATORS}
     moved = {w for w in named if (w in p_left and w in a_right and w not in a_left)
              or (w in p_right and w in a_left and w not in a_right)}
-    return len(moved) >= 1 and not any(w in set().union(*(u | d for u, d in POLES)) for w in moved)
+    return any(w not in POLE_WORDS for w in moved)  # "more" moving from side to side is phrasing
 
 
 def other_number(point: str, answer: str) -> bool:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rag.answer.question import content_words
 from rag.quiz.card import Card, Point
 from rag.quiz.claims import contradicts
 from rag.quiz.keywords import answer_terms, plain, point_terms, question_terms, stem_words, uses, word_terms
@@ -131,7 +132,7 @@ def label_credit(similarity: float, terms: frozenset[str], r: Reading) -> float:
 
 
 def stems_of(text: str) -> frozenset[str]:
-    return frozenset(stem_words(tuple(w for w in re.findall(r"[a-z]{3,}", text.lower()))))
+    return frozenset(stem_words(tuple(w for w in content_words(text) if w.isalpha() and len(w) > 2)))
 
 
 def point_label(point: Point) -> str:

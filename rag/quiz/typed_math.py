@@ -84,12 +84,12 @@ def joined_name(tokens: list[str], n: int, names: frozenset[str]) -> str:
 def is_math(token: str, names: frozenset[str]) -> bool:
     if token == "":  # a word already joined into a name
         return True
-    if token in OPERATORS or token in "()[]{}|_'" or token == "||" or re.fullmatch(r"\d+(?:\.\d+)?", token):
+    if token in OPERATORS or token in "()[]{}|_'∩∪" or token == "||" or re.fullmatch(r"\d+(?:\.\d+)?", token):
         return True
     word = token.lstrip("\\")
     bare = re.sub(r"[^a-z0-9]", "", word.lower())
     if token.startswith("\\") or "_" in token:
         return True
-    if word.lower() in ENGLISH and word != "a":  # "v_t = ... and s_t = ...": two formulas
+    if word in ENGLISH and word != "a":  # "v_t = ... and s_t = ...": two formulas
         return False
     return len(word) <= MAX_SYMBOL or bare in names or word in GREEK or word.lower() in FUNCTIONS
