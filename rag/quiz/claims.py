@@ -61,9 +61,9 @@ POLES: tuple[tuple[frozenset[str], frozenset[str]], ...] = tuple(
         ("success successfully succeeded succeeds", "failed fails failure"),
         ("convex", "non-convex nonconvex"),
     ))
-POLE_WORDS = frozenset().union(*(up | down for up, down in POLES))
+BIG_O = re.compile(r"\bO\(((?:[^()]|\([^()]*(?:\([^()]*\))?[^()]*\))+)\)")
 RELATIONS = ("than", "against", "versus", "vs")
-CLAUSE = re.compile(r"(?<=[.!?;:])\s+|\n+|\s+[–—]\s+|,\s+(?:but|while|whereas|and|which|so)\b|\s+(?:but|whereas|while)\s+")
+CLAUSE = re.compile(r"(?<=[.!?;:])\s+|\n+|\s+[–—]\s+|,\s+(?:(?:but|while|whereas|and|which|so)\b)?|\s+(?:but|whereas|while)\s+")
 WORD = re.compile(r"[a-z][a-z']*|\d+(?:\.\d+)?%?")
 NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?%?(?![\w.])")
 MIN_SHARED = 2  # key words two clauses must share to be about the same thing
@@ -93,6 +93,8 @@ def words(text: str) -> tuple[str, ...]:
 def contradicts(point: str, answer: str, keys: frozenset[str]) -> bool:
     """The answer says the opposite of the point: a clause of the point, and the answer's clause most about the
     same thing (sharing the most of `keys`, stems), are opposite."""
+    if other_complexity(point, answer):  # "O(n^2)" for "O(n log(log n))", however it is worded around
+        return True
     given = clauses(answer)
     for said in clauses(point):
         overlap = [shared(said, g, keys) for g in given]
@@ -123,7 +125,7 @@ def opposite(point: str, answer: str) -> bool:
     wp, wa = words(point), words(answer)
     both = stems(" ".join(wp)) & stems(" ".join(wa))
     flips = negation_flip(point, answer, both) + antonym_flips(wp, wa, both) + swapped(wp, wa)
-    return flips % 2 == 1 or other_number(point, answer)
+    return flips % 2 == 1 or other_number(point, answer) or other_complexity(point, answer)
 
 
 def negation_flip(point: str, answer: str, both: set[str]) -> bool:
@@ -197,7 +199,19 @@ def swapped(wp: tuple[str, ...], wa: tuple[str, ...]) -> bool:
     named = {w for w in (p_left ^ p_right) if len(w) > 3 and w not in NEGATORS}
     moved = {w for w in named if (w in p_left and w in a_right and w not in a_left)
              or (w in p_right and w in a_left and w not in a_right)}
-    return any(w not in POLE_WORDS for w in moved)  # "more" moving from side to side is phrasing
+    return bool(moved)
+
+
+def other_complexity(point: str, answer: str) -> bool:
+    """"O(n log(log n))" vs "O(n^2)": both give a complexity, and they differ as formulas."""
+    from rag.quiz.maths import equivalent, parse_formula
+
+    p, a = BIG_O.findall(point), BIG_O.findall(answer)
+    if not p or not a:
+        return False
+    expected = [e for t in p for e in parse_formula(t, frozenset()).shown]
+    given = [e for t in a for e in parse_formula(t, frozenset()).shown]
+    return bool(expected and given) and not any(equivalent(x, y) for x in expected for y in given)
 
 
 def other_number(point: str, answer: str) -> bool:

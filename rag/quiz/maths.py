@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import sympy
-from rapidfuzz import fuzz
 
 log = logging.getLogger(__name__)
 GREEK = ("alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi pi rho sigma "
@@ -175,8 +174,10 @@ def equivalent(a: sympy.Expr, b: sympy.Expr) -> bool:
 
 
 def is_name(expr: sympy.Expr) -> bool:
-    """A side that only names what is computed ("FPR", "h_t"), not how."""
-    return isinstance(expr, sympy.Symbol) or (isinstance(expr, sympy.Mul) and all(
+    """A side that only names what is computed ("FPR", "h_t", "J(beta)"), not how."""
+    from sympy.core.function import AppliedUndef
+
+    return isinstance(expr, sympy.Symbol | AppliedUndef) or (isinstance(expr, sympy.Mul) and all(
         isinstance(f, sympy.Symbol) for f in expr.args) and len(expr.args) <= 4 and all(
         len(bare_name(f.name)) == 1 for f in expr.args))  # MSE read as M*S*E
 
@@ -202,10 +203,17 @@ def judge(expected: Formula, given: Sequence[Formula], spoken: Sequence[bool] = 
 
 
 def text_match(expected: str, given: str) -> bool | None:
+    """Notation the parser does not read (cases, concatenation): the same symbols and operators in the same order,
+    exactly (one sign differs in a wrong formula, so no fuzzy match)."""
     a, b = math_tokens(expected), math_tokens(given)
     if not b or not re.search(r"[=+\-*/^]", given):
         return None
-    return fuzz.ratio(" ".join(a), " ".join(b)) >= 90
+    return strip_name(a) == strip_name(b)
+
+
+def strip_name(tokens: list[str]) -> list[str]:
+    """Tokens after the first "=" when the text names what it computes ("o_t = ...")."""
+    return tokens[tokens.index("=") + 1:] if "=" in tokens else tokens
 
 
 def math_tokens(text: str) -> list[str]:
