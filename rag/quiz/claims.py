@@ -58,6 +58,7 @@ POLES: tuple[tuple[frozenset[str], frozenset[str]], ...] = tuple(
         ("row rows", "column columns"),
         ("vanishing", "exploding"),
         ("advantage", "disadvantage"),
+        ("most", "least"),
         ("success successfully succeeded succeeds", "failed fails failure"),
         ("convex", "non-convex nonconvex"),
     ))

@@ -61,11 +61,15 @@ def grade_answer(card: Card, answer: str, embed: Embed) -> Grade:
     if not pieces:
         return Grade(0.0, "again", (), card.points)
     claims = {p: point_claims(p.text) for p in card.points if p.kind not in ("formula", "code")}
+    subject = subject_words(card.question)
+    unsaid = {c: without(c, subject) for cs in claims.values() for c in cs}
     labels = {p: point_label(p) for p in card.points}
     texts = list(dict.fromkeys([c for cs in claims.values() for c in cs] + [plain(p.text) for p in card.points]
-                               + [label for label in labels.values() if label]))
+                               + [label for label in labels.values() if label] + list(unsaid.values())))
     piece_vectors, vectors = embed(pieces, texts)
     best = dict(zip(texts, (vectors @ piece_vectors.T).max(axis=1).tolist()))
+    for claim, rest in unsaid.items():  # an answer need not name what the question asks about
+        best[claim] = max(best[claim], best[rest])
     reading = Reading(answer, best, answer_terms(answer), question_terms(card.question))
     credits: dict[Point, float] = {}
     wrong: list[Point] = []
@@ -129,6 +133,17 @@ def label_credit(similarity: float, terms: frozenset[str], r: Reading) -> float:
     shared = sum(1 for key in keys if uses(r.said, key))
     named = shared / len(keys) if shared >= 2 else 0.0
     return max(named, term_credit(similarity, terms, r))
+
+
+def subject_words(question: str) -> frozenset[str]:
+    """What the question asks about ("dropout" in "What is dropout?"): its content words."""
+    return frozenset(w for w in content_words(question) if w.isalpha() and w not in ("explain", "name", "write"))
+
+
+def without(claim: str, subject: frozenset[str]) -> str:
+    """The claim without the question's subject words: "dropout is a simple technique" -> "is a simple technique"."""
+    kept = [w for w in plain(claim).split() if re.sub(r"\W", "", w.lower()) not in subject]
+    return " ".join(kept) or claim
 
 
 def stems_of(text: str) -> frozenset[str]:
