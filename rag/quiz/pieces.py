@@ -22,7 +22,7 @@ def answer_pieces(answer: str) -> list[str]:
     words = text.split()
     windows = [" ".join(words[i:i + w]) for w in WINDOWS if len(words) > w
                for i in range(0, len(words) - w // 2, max(1, w // 2))]
-    pieces = [p for p in [text, *sentences, *parts, *windows] if re.search(r"\w{2}", p)]
+    pieces = [text] + [p for p in [*sentences, *parts, *windows] if re.search(r"\w{2}", p)]  # "p = k n / m" too
     return list(dict.fromkeys(map(plain, pieces)))[:MAX_PIECES]
 
 
