@@ -9,15 +9,17 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-NEGATORS = frozenset("""not no never cannot without neither nor none nothing hardly unable""".split())
+from rag.quiz.wording import word_set
+
+NEGATORS = word_set("""not no never cannot without neither nor none nothing hardly unable""")
 # Verbs that negate what they act on: "prevents unauthorized access" / "data can't be accessed".
-BLOCKERS = frozenset("prevent prevents prevented avoid avoids stop stops instead".split())
+BLOCKERS = word_set("prevent prevents prevented avoid avoids stop stops instead")
 SCOPE = 3  # words after a negator that it negates
 NEAR = 3  # words either side of an antonym that say what it is about
 IDIOMS = re.compile(r"\bas well as\b|\bnot only\b|\bno longer\b|\bnot just\b|\bwhether or not\b|\bif not\b", re.I)
 # Words on either side of a scale: one side in the point and the other in the answer flips what is said.
 POLES: tuple[tuple[frozenset[str], frozenset[str]], ...] = tuple(
-    (frozenset(up.split()), frozenset(down.split())) for up, down in (
+    (word_set(up), word_set(down)) for up, down in (
         ("more larger large higher high bigger big greater increase increases increased increasing raise raises "
          "heavier heavy intensive expensive costly longer grows grow maximize maximizes maximise",
          "less fewer smaller small lower low decrease decreases decreased decreasing reduce reduces reduced "
@@ -64,7 +66,8 @@ POLES: tuple[tuple[frozenset[str], frozenset[str]], ...] = tuple(
     ))
 BIG_O = re.compile(r"\bO\(((?:[^()]|\([^()]*(?:\([^()]*\))?[^()]*\))+)\)")
 RELATIONS = ("than", "against", "versus", "vs")
-CLAUSE = re.compile(r"(?<=[.!?;:])\s+|\n+|\s+[–—]\s+|,\s+(?:(?:but|while|whereas|and|which|so)\b)?|\s+(?:but|whereas|while)\s+")
+CLAUSE = re.compile(r"(?<=[.!?;:])\s+|\n+|\s+[–—]\s+|,\s+(?:(?:but|while|whereas|and|which|so)\b)?"
+                    r"|\s+(?:but|whereas|while)\s+")
 WORD = re.compile(r"[a-z][a-z']*|\d+(?:\.\d+)?%?")
 NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?%?(?![\w.])")
 MIN_SHARED = 2  # key words two clauses must share to be about the same thing
@@ -113,9 +116,8 @@ def shared(a: str, b: str, keys: frozenset[str]) -> int:
 
 
 def stems(text: str) -> set[str]:
-    from rag.quiz.keywords import stem_words
-
     from rag.answer.question import STOPWORDS
+    from rag.quiz.keywords import stem_words
 
     return set(stem_words(tuple(w for w in words(text) if w.isalpha() and len(w) > 2 and w not in STOPWORDS)))
 

@@ -13,14 +13,16 @@ from functools import lru_cache
 
 import sympy
 
+from rag.quiz.wording import word_set
+
 log = logging.getLogger(__name__)
-GREEK = ("alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi pi rho sigma "
-         "tau upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Phi Psi Omega").split()
-UNICODE_GREEK = dict(zip("αβγδεζηθικλμνξπρστυφχψωΓΔΘΛΞΠΣΦΨΩ",
-                         ("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau "
-                          "upsilon phi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Phi Psi Omega").split()))
-FUNCTIONS = frozenset("sin cos tan tanh sinh cosh exp log ln sqrt max min sum prod frac text mathrm operatorname "
-                      "hat bar tilde left right cdot times odot approx sigma softmax relu argmax argmin".split())
+GREEK = tuple(word_set("""alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu
+xi pi rho sigma tau upsilon phi varphi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Phi Psi Omega"""))
+GREEK_NAMES = re.findall(r"\w+", """alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi pi rho
+sigma tau upsilon phi chi psi omega Gamma Delta Theta Lambda Xi Pi Sigma Phi Psi Omega""")
+UNICODE_GREEK = dict(zip("αβγδεζηθικλμνξπρστυφχψωΓΔΘΛΞΠΣΦΨΩ", GREEK_NAMES))
+FUNCTIONS = word_set("""sin cos tan tanh sinh cosh exp log ln sqrt max min sum prod frac text mathrm operatorname hat
+bar tilde left right cdot times odot approx sigma softmax relu argmax argmin""")
 # Plain-text math typed by a learner, rewritten into the LaTeX the parser reads.
 PLAIN_REWRITES: tuple[tuple[str, str], ...] = (
     (r"\|\|([^|]+)\|\|", r"\\left|\1\\right|"),  # ||w||: a norm, compared as a magnitude on both sides

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from rag.quiz.maths import FUNCTIONS, GREEK
+from rag.quiz.wording import word_set
 
 LATEX_SPAN = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\[(.+?)\\\]|\\\((.+?)\\\)", re.S)
 # Operators said in words, as learners type them.
@@ -14,8 +15,8 @@ SPOKEN = ((r"\bdivided by\b|\bover\b", " / "), (r"\btimes\b|\bmultiplied by\b", 
           (r"\bminus\b", " - "), (r"\bsquared\b", " ^2 "), (r"\bto the power of\b", " ^ "),
           (r"\bis equal to\b|\bequals\b", " = "), (r"\b(?:the )?square root of\b", " sqrt "))
 TOKEN = re.compile(r"\\[A-Za-z]+|[A-Za-z]+(?:_\{?[\w\-+]+\}?)?'?|\d+(?:\.\d+)?|\|\||\*\*|[=+\-*/^()|·×√\[\]{}_,]|\S")
-OPERATORS = frozenset("= + - * / ^ ** · × √".split()) | {"\\frac", "\\sqrt", "\\cdot", "sqrt"}
-ENGLISH = frozenset("a an the is are of to in by and or it for as be we so its if this that with".split())
+OPERATORS = word_set("= + - * / ^ ** · × √") | {"\\frac", "\\sqrt", "\\cdot", "sqrt"}
+ENGLISH = word_set("a an the is are of to in by and or it for as be we so its if this that with")
 MAX_SYMBOL = 3  # a bare word longer than this is prose, unless the expected formula or maths names it
 
 
