@@ -81,7 +81,8 @@ def clauses(text: str) -> list[str]:
     parts = [c.strip(" -") for c in CLAUSE.split(text) if c and re.search(r"[A-Za-z]{2}", c)]
     merged: list[str] = []
     for part in parts:
-        if merged and merged[-1].endswith(":") and len(merged[-1].split()) <= LABEL_WORDS:
+        short = len(part.split()) < LABEL_WORDS - 1  # "During inference", "(i.e.": part of the clause around it
+        if merged and (short or merged[-1].endswith(":") and len(merged[-1].split()) <= LABEL_WORDS):
             merged[-1] = f"{merged[-1]} {part}"
         else:
             merged.append(part)

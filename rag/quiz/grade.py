@@ -97,7 +97,8 @@ def point_credit(p: Point, claims: list[str] | None, label: str, r: Reading) -> 
     credit = max(credit, term_credit(r.best[plain(p.text)], point_terms(p), r))
     if label:  # naming an item's label ("**Kernel Trick**: ...") makes the point, as a list card asks
         credit = max(credit, label_credit(r.best[label], word_terms(label), r))
-    if credit >= FLOOR and contradicts(p.text, r.answer, stems_of(p.text)):
+    own_words = r.best[plain(p.text)] >= 0.97
+    if credit >= FLOOR and not own_words and contradicts(p.text, r.answer, stems_of(p.text)):
         return 0.0, True
     return credit, False
 

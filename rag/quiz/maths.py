@@ -172,7 +172,16 @@ def equivalent(a: sympy.Expr, b: sympy.Expr) -> bool:
         agreed += 1
         if agreed >= POINTS:
             return True
-    return agreed > 0
+    return agreed > 0 or same_structure(a, b)
+
+
+def same_structure(a: sympy.Expr, b: sympy.Expr) -> bool:
+    """Expressions no point evaluates (a function the notes leave undefined: phi(x_i)) are equal when they
+    simplify to the same thing."""
+    try:
+        return a == b or sympy.simplify(a - b) == 0
+    except (TypeError, ValueError, AttributeError, NotImplementedError):
+        return False
 
 
 def is_name(expr: sympy.Expr) -> bool:
@@ -195,6 +204,13 @@ def judge(expected: Formula, given: Sequence[Formula], spoken: Sequence[bool] = 
         if targets and g.shown:
             return any(equivalent(t, s) for t in targets for s in g.shown)
         return text_match(expected.row_texts[n], g.text) if not targets else None
+
+    if not any(any(s for s in row if not is_name(s)) for row in expected.rows):  # none parses: the whole text
+        verdicts = [[text_match(expected.text, g.text)] for g in given]
+        if any(v[0] for v in verdicts):
+            return True
+        wrong = any(not said and v[0] is False for said, v in zip(spoken, verdicts))
+        return False if wrong else None
 
     verdicts = [[says_row(g, n) for n in range(len(expected.rows))] for g in given]
     if expected.rows and all(any(v[n] for v in verdicts) for n in range(len(expected.rows))):
