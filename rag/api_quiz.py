@@ -61,6 +61,9 @@ class AnswerOut(BaseModel):
     grade: Grade | None = Field(description="The grade the card was scheduled by; null when only checked.")
     matched: list[PointOut]
     missed: list[PointOut]
+    contradicted: list[PointOut] = Field(default_factory=list, description=(
+        "Of the missed points, those the answer stated otherwise: a negation, an antonym, terms swapped, another "
+        "number or a wrong formula (such an answer is suggested 'again')."))
     expected: ExpectedOut
     due: datetime | None = Field(description="The card's next review (after this one, if it was scheduled).")
 
@@ -105,6 +108,7 @@ def result_out(r: Result) -> AnswerOut:
     return AnswerOut(card_id=r.card.id, score=r.grade.score, suggested_grade=r.grade.suggested,  # type: ignore[arg-type]
                      grade=r.rating,  # type: ignore[arg-type]
                      matched=[point_out(p) for p in r.grade.matched], missed=[point_out(p) for p in r.grade.missed],
+                     contradicted=[point_out(p) for p in r.grade.contradicted],
                      expected=expected_out(r.card), due=r.due)
 
 

@@ -67,6 +67,7 @@ def quiz_client(rag: Rag | RemoteRag) -> QuizClient:
 def run_quiz(client: QuizClient, source: str | None, topic: str | None, console: Console) -> int:
     """Ask cards until the learner gives an empty answer or nothing is left; the number reviewed."""
     from rich.panel import Panel
+    from rich.text import Text
 
     reviewed = 0
     while True:
@@ -76,7 +77,9 @@ def run_quiz(client: QuizClient, source: str | None, topic: str | None, console:
             console.print(f"[bold]Done for now.[/bold] {exc}")
             break
         where = f"{card.source}:{card.start_line}-{card.end_line}"
-        console.print(Panel(card.question, title=f"{card.kind} · {card.heading or card.source}", subtitle=where))
+        # Text, not markup: a formula's "\\[" or "[0, 1]" is the notes' own, printed as written
+        console.print(Panel(Text(card.question), title=Text(f"{card.kind} · {card.heading or card.source}"),
+                            subtitle=Text(where)))
         answer = typer.prompt("Your answer (empty to stop)", default="", show_default=False)
         if not answer.strip():
             break
@@ -94,10 +97,10 @@ def run_quiz(client: QuizClient, source: str | None, topic: str | None, console:
 
 def show_result(result: AnswerOut, source: str, console: Console) -> None:
     """The score, the points made and missed with their lines, and the suggested grade."""
-    from rich.markup import escape
+    from rich.text import Text
 
     console.print(f"Score [bold]{result.score:.2f}[/bold], suggested grade [bold]{result.suggested_grade}[/bold]")
     for mark, style, points in (("✓", "green", result.matched), ("✗", "red", result.missed)):
-        for p in points:
-            console.print(f"  [{style}]{mark}[/{style}] {escape(p.text)}  [dim]({source}:{p.start_line}-{p.end_line})"
-                          "[/dim]")
+        for p in points:  # the notes' text as a Text: rich markup would eat the backslash of "\\[" and "\\("
+            console.print(Text.assemble("  ", (mark, style), f" {p.text}  ",
+                                        (f"({source}:{p.start_line}-{p.end_line})", "dim")))

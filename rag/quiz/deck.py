@@ -13,7 +13,8 @@ from rag.answer.note import NoteView
 from rag.errors import InvalidInput, NotFound, NothingToStudy
 from rag.models import Passage
 from rag.quiz.cards import RULES, Card, derive_cards
-from rag.quiz.grade import GRADES, Embed, Grade, grade_answer, word_terms
+from rag.quiz.grade import GRADES, Embed, Grade, grade_answer
+from rag.quiz.keywords import word_terms
 from rag.quiz.schedule import Review, Schedule, Scheduled, day_start, learn_ahead
 
 log = logging.getLogger(__name__)
