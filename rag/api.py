@@ -13,6 +13,7 @@ import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated, Any
 
@@ -312,7 +313,7 @@ def create_app(rag: Rag, with_ui: bool = True) -> FastAPI:
     from rag.cli_quiz import quiz_client
     from rag.mcp_server import build_mcp
 
-    mcp = build_mcp(rag, quiz_client(rag), package_version())
+    mcp = build_mcp(rag, cache(lambda: quiz_client(rag)), package_version())
     # Stateless JSON: each request stands alone, so it scales like the REST routes; `host` turns on the SDK's
     # DNS-rebinding guard for a server on the loopback interface.
     mcp_app = mcp.streamable_http_app(streamable_http_path="/mcp", stateless_http=True, json_response=True,

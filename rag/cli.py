@@ -249,7 +249,7 @@ def mcp() -> None:
     with open_notes() as rag:
         if isinstance(rag, Rag):
             rag.warm_up()  # the assistant's first call should not wait for the model
-        build_mcp(rag, quiz_client(rag), package_version()).run("stdio")
+        build_mcp(rag, lambda: quiz_client(rag), package_version()).run("stdio")
 
 
 @cli.command("eval")

@@ -41,8 +41,9 @@ class Deck(Protocol):
     def answer(self, card_id: str, answer: str, grade: str | None) -> AnswerOut: ...
 
 
-def build_mcp(rag: Rag | RemoteRag, deck: Deck, version: str = "") -> MCPServer:
-    """An MCP server over the notes `rag` reads (in this process or through a running server), studying `deck`."""
+def build_mcp(rag: Rag | RemoteRag, deck: Callable[[], Deck], version: str = "") -> MCPServer:
+    """An MCP server over the notes `rag` reads (in this process or through a running server), studying the deck
+    `deck` gives (made on first use: study mode opens its schedule only when asked)."""
     mcp = MCPServer("notes-rag", instructions=INSTRUCTIONS, version=version)
 
     @mcp.tool(description="Search the user's notes: the k passages that best match the query (hybrid: meaning "
@@ -70,7 +71,7 @@ def build_mcp(rag: Rag | RemoteRag, deck: Deck, version: str = "") -> MCPServer:
     @mcp.tool(description="The next study card from the notes (due ones first, then new ones): a question and "
               "where its answer is. Show the question to the user, not the answer lines.")
     async def next_quiz_card(source: str | None = None, topic: str | None = None) -> CardOut:
-        return await off_loop(lambda: deck.next(source or None, topic or None))
+        return await off_loop(lambda: deck().next(source or None, topic or None))
 
     @mcp.tool(description="Grade the user's answer to a study card against the notes, point by point, and "
               "schedule the card's next review (by `grade`: again, hard, good or easy; else the suggested one). "
@@ -80,7 +81,7 @@ def build_mcp(rag: Rag | RemoteRag, deck: Deck, version: str = "") -> MCPServer:
             check_key(rag, ctx)
         except AuthError as exc:
             raise ToolError(str(exc)) from exc
-        return await off_loop(lambda: deck.answer(card_id, answer, grade))
+        return await off_loop(lambda: deck().answer(card_id, answer, grade))
 
     @mcp.resource("note://{+source}", name="note", mime_type="text/markdown",
                   description="A note's text as it is indexed (line i is the note's line i; a PDF, notebook, Word "

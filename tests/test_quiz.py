@@ -559,8 +559,8 @@ def test_the_schedule_survives_a_server_restart_and_the_api_refuses_bad_input(
         result = client.post(f"/v1/quiz/{card['id']}/answer", json={**body, "grade": "hard"}, headers=AUTH)
         out = result.json()
         assert result.status_code == 200 and out["grade"] == "hard" and out["suggested_grade"] == "again"
-        assert set(out) == {"card_id", "score", "suggested_grade", "grade", "matched", "missed", "contradicted", "expected",
-                            "due"}
+        assert set(out) == {"card_id", "score", "suggested_grade", "grade", "matched", "missed", "contradicted",
+                            "expected", "due"}
         assert out["score"] == 0.0 and out["missed"] and set(out["missed"][0]) == {"text", "start_line", "end_line"}
         assert out["expected"]["citations"][0]["source"] == "study.md"
         for payload, status in [({"answer": ""}, 422), ({"answer": "  "}, 422), ({"answer": "x", "grade": "ok"}, 422)]:
