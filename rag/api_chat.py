@@ -119,7 +119,10 @@ def usage(prompt: str, content: str) -> dict[str, int]:
 CHAT_OK: dict[int | str, dict[str, Any]] = {
     200: {"description": "A chat.completion; with `stream: true`, chat.completion.chunk events",
           "content": {"application/json": {"schema": {"type": "object"}},
-                      "text/event-stream": {"schema": {"type": "string"}}}},
+                      # each server-sent event: `data:` a chat.completion.chunk as JSON, the last one `[DONE]`
+                      "text/event-stream": {"schema": {
+                          "type": "object", "required": ["data"],
+                          "properties": {"data": {"type": "string"}, "event": {"type": "string"}}}}}},
 }
 
 
