@@ -106,15 +106,28 @@ def quantize_int8(fused: Path, out: Path) -> Path:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(
-        fused,
-        out,
-        per_channel=True,
-        weight_type=QuantType.QInt8,
-        # The fused graph has contrib ops whose output types ORT cannot infer.
-        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-    )
+    root = logging.getLogger()
+    advice = AdviceFilter()  # ORT logs "consider pre-processing" on the root logger: the graph is fused already
+    root.addFilter(advice)
+    try:
+        quantize_dynamic(
+            fused,
+            out,
+            per_channel=True,
+            weight_type=QuantType.QInt8,
+            # The fused graph has contrib ops whose output types ORT cannot infer.
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
+    finally:
+        root.removeFilter(advice)
     return out
+
+
+class AdviceFilter(logging.Filter):
+    """Drops ONNX Runtime's advice to pre-process a model before quantising it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "pre-processing before quantization" not in record.getMessage()
 
 
 def op_counts(model: onnx.ModelProto) -> Counter[str]:
