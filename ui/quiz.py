@@ -1,5 +1,6 @@
 """The Quiz tab: a card, the answer box, the graded result with the missed points' lines, the grade buttons,
-today's progress and a chart by topic. Every decision is `Rag.quiz`'s; this module renders and wires."""
+today's progress and a chart by topic. Every decision is `Rag.quiz`'s; this module renders and wires.
+Formulas are typeset with KaTeX as in the chat (`ui.render.with_math`, `ui.script.math_js`)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 from rag.errors import RagError
-from rag.quiz import GRADES, Result, Scheduled, Stats
+from rag.quiz import GRADES, Point, Result, Scheduled, Stats, TopicStats
 from ui.notes import check_key
+from ui.render import with_math
+from ui.script import math_js
 
 if TYPE_CHECKING:
     from rag.app import Rag
@@ -20,16 +23,26 @@ QUIZ_CSS = """
 .quiz-card { border: 1px solid var(--border-color-primary); border-radius: 10px; padding: 14px 16px; }
 .quiz-card .q { font-size: 1.15rem; font-weight: 600; margin: 4px 0; }
 .quiz-card .meta, .quiz-result .meta { color: var(--body-text-color-subdued); font-size: 0.85em; }
-.quiz-result ul { list-style: none; padding-left: 0; margin: 6px 0; }
+/* Gradio's prose styles bullet every list and box every table cell: the marks and bars say it here. */
+.quiz-result ul { list-style: none !important; padding-inline-start: 0 !important; margin: 6px 0; }
 .quiz-result li { margin: 4px 0; white-space: pre-wrap; }
 .quiz-result li.made::before { content: "✓ "; color: #1a7f37; font-weight: 700; }
 .quiz-result li.missed::before { content: "✗ "; color: #cf222e; font-weight: 700; }
 .quiz-result .lines { color: var(--body-text-color-subdued); font-size: 0.85em; margin-left: 6px; }
-.quiz-chart .row { display: grid; grid-template-columns: minmax(120px, 2fr) 3fr 3fr; gap: 8px; align-items: center;
-  font-size: 0.85em; margin: 3px 0; }
-.quiz-chart .bar { height: 12px; border-radius: 3px; background: var(--color-accent); }
+.quiz-card .math.display, .quiz-result .math.display { display: inline-block; max-width: 100%; overflow-x: auto;
+  overflow-y: hidden; vertical-align: middle; }
+.quiz-card .katex-display, .quiz-result .katex-display { margin: 0.2em 0; text-align: left; }
+.quiz-chart { width: 100%; border-collapse: collapse; font-size: 0.85em; table-layout: fixed; }
+.quiz-chart caption { text-align: left; font-weight: 600; margin-bottom: 4px; }
+table.quiz-chart tr { border: none !important; }
+table.quiz-chart th, table.quiz-chart td { border: none !important; padding: 3px 4px !important; text-align: left;
+  vertical-align: middle; border-bottom: 1px solid var(--border-color-primary) !important; }
+.quiz-chart th[scope=row] { font-weight: 400; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.quiz-chart td > span.cell { display: flex; align-items: center; gap: 6px; }
+.quiz-chart .track { flex: 1; min-width: 30px; background: var(--background-fill-secondary); border-radius: 3px; }
+.quiz-chart .bar { display: block; height: 12px; border-radius: 3px; background: var(--color-accent); }
 .quiz-chart .bar.kept { background: #1a7f37; }
-.quiz-chart .track { background: var(--background-fill-secondary); border-radius: 3px; }
+.quiz-chart .num { min-width: 3.2em; text-align: right; font-variant-numeric: tabular-nums; }
 """
 
 
@@ -39,8 +52,8 @@ def render_card(s: Scheduled | None, message: str = "") -> str:
     c = s.card
     due = f"due {s.due:%Y-%m-%d %H:%M}" if s.due else "new"
     return (f'<div class="quiz-card" data-card="{html.escape(c.id)}"><div class="meta">{html.escape(c.kind)} · '
-            f"{html.escape(c.heading or c.source)} · {due}</div>"
-            f'<p class="q" id="quiz-question">{html.escape(s.question)}</p>'
+            f"{with_math(c.heading or c.source)} · {due}</div>"
+            f'<p class="q" id="quiz-question">{with_math(s.question)}</p>'
             f'<div class="meta">Expected answer: {html.escape(c.source)}, lines {c.start_line}–{c.end_line}</div>'
             "</div>")
 
@@ -49,8 +62,8 @@ def render_result(r: Result) -> str:
     """Score, suggested grade, the points made and missed with their lines, then the notes' own answer."""
     source = html.escape(r.card.source)
 
-    def items(points: Any, cls: str) -> str:
-        return "".join(f'<li class="{cls}">{html.escape(p.text)}<span class="lines">{source}:{p.start_line}'
+    def items(points: tuple[Point, ...], cls: str) -> str:
+        return "".join(f'<li class="{cls}">{point_html(p)}<span class="lines">{source}:{p.start_line}'
                        f"–{p.end_line}</span></li>" for p in points)
 
     scheduled = f" · graded <b>{r.rating}</b>, next review {r.due:%Y-%m-%d %H:%M}" if r.rating and r.due else ""
@@ -63,6 +76,11 @@ def render_result(r: Result) -> str:
             f"<ul>{items(r.card.points, '')}</ul></details></div>")
 
 
+def point_html(p: Point) -> str:
+    """A point's text, escaped, its formulas as `.math` spans (a formula's indentation in its list is dropped)."""
+    return with_math(p.text.strip() if p.kind == "formula" else p.text)
+
+
 def render_progress(s: Stats) -> str:
     retention = f"{s.retention:.0%}" if s.retention is not None else "–"
     return (f'<div class="meta" id="quiz-progress-line">Today: {s.reviewed} reviewed · {s.due} due · '
@@ -71,19 +89,36 @@ def render_progress(s: Stats) -> str:
 
 
 def render_chart(s: Stats) -> str:
-    """Due cards and retention per topic as bars (plain HTML: nothing loads from elsewhere)."""
+    """Due cards and retention per topic as a table of bars, each with its number (plain HTML: nothing loads
+    from elsewhere; the numbers are the text a screen reader reads, the bars are hidden from it)."""
     topics = s.by_topic[:CHART_TOPICS]
     if not topics:
         return '<div class="quiz-chart"><p>No cards yet: index some notes.</p></div>'
     most = max(max(t.due for t in topics), 1)
-    rows = "".join(
-        f'<div class="row" title="{html.escape(t.topic)}"><span>{html.escape(t.topic[:48])}</span>'
-        f'<div class="track"><div class="bar" style="width:{100 * t.due / most:.0f}%"></div></div>'
-        f'<div class="track"><div class="bar kept" style="width:{100 * (t.retention or 0):.0f}%"></div></div></div>'
-        for t in topics
-    )
-    return (f'<div class="quiz-chart"><div class="row"><b>Topic</b><b>Due now</b><b>Retention</b></div>{rows}'
-            f"</div>")
+    rows = "".join(chart_row(t, most) for t in topics)
+    return ('<table class="quiz-chart"><caption>Due cards and retention by topic</caption><colgroup>'
+            '<col style="width:40%"><col style="width:30%"><col style="width:30%"></colgroup>'
+            '<thead><tr><th scope="col">Topic</th><th scope="col">Due now</th><th scope="col">Retention</th></tr>'
+            f"</thead><tbody>{rows}</tbody></table>")
+
+
+def chart_row(t: TopicStats, most: int) -> str:
+    """One topic: its name, a bar of its due cards with their count, a bar of its retention with the share."""
+    if t.retention is None:
+        kept, share = 0.0, '<span class="num" title="no reviews in the last 30 days">–</span>'
+    else:
+        kept, share = t.retention, f'<span class="num">{t.retention:.0%}</span>'
+    due_title = f"{t.due} of {t.cards} cards due"
+    return (f'<tr data-topic="{html.escape(t.topic)}"><th scope="row" title="{html.escape(t.topic)}">'
+            f"{html.escape(t.topic[:48])}</th>"
+            f'<td class="due" title="{due_title}"><span class="cell">{bar(t.due / most, "")}'
+            f'<span class="num">{t.due}</span></span></td>'
+            f'<td class="kept"><span class="cell">{bar(kept, " kept")}{share}</span></td></tr>')
+
+
+def bar(share: float, cls: str) -> str:
+    return (f'<span class="track" aria-hidden="true"><span class="bar{cls}" style="width:{100 * share:.0f}%">'
+            "</span></span>")
 
 
 def quiz_tab(rag: Rag) -> gr.Tab:
@@ -97,10 +132,10 @@ def quiz_tab(rag: Rag) -> gr.Tab:
                                        scale=3)
                     source = gr.Dropdown([], value=None, label="Note", elem_id="quiz-source", scale=2)
                     nxt = gr.Button("Next card", elem_id="quiz-next", scale=1)
-                card = gr.HTML(elem_id="quiz-card")
+                card = gr.HTML(elem_id="quiz-card", js_on_load=math_js())
                 answer = gr.Textbox(label="Your answer", lines=4, elem_id="quiz-answer")
                 check = gr.Button("Check my answer", variant="primary", elem_id="quiz-check")
-                result = gr.HTML(elem_id="quiz-result")
+                result = gr.HTML(elem_id="quiz-result", js_on_load=math_js())
                 with gr.Row(visible=False, elem_id="quiz-grades") as grades:
                     buttons = [gr.Button(g.capitalize(), elem_id=f"quiz-grade-{g}", size="sm") for g in GRADES]
                 key = gr.Textbox(label="API key", type="password", visible=bool(rag.settings.api_key),

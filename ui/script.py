@@ -1,4 +1,4 @@
-"""The conversation's browser side: KaTeX from Gradio's own assets, citation jumps, copy buttons."""
+"""The page's browser side: formulas typeset with KaTeX from Gradio's own assets, citation jumps, copy buttons."""
 
 from __future__ import annotations
 
@@ -27,11 +27,10 @@ def katex_head() -> str:
     return f'<link rel="stylesheet" href="{assets[1]}">' if assets else ""
 
 
-# `element` is the conversation component. Gradio's page has a <base href>, so a plain "#t0-c1" link
-# would navigate to the base URL (dropping ?__theme=dark and the conversation): jumps are done here.
-CONVERSATION_JS = """
+# `element` is the gr.HTML component; its `.math` spans (ui.render.math_span) are typeset once each.
+TYPESET_JS = """
 const katexUrl = KATEX_URL && new URL(KATEX_URL, document.baseURI).href;
-let katex = null, seen = 0;
+let katex = null;
 function typeset() {
   if (!katexUrl || !element.querySelector('.math:not([data-typeset])')) return;
   katex ??= import(katexUrl).then(module => module.default);
@@ -41,6 +40,16 @@ function typeset() {
     k.render(tex, math, {displayMode: math.classList.contains('display'), throwOnError: false});
   }));
 }
+"""
+# Any other HTML component showing formulas: typeset whatever each new value brings.
+MATH_JS = """
+new MutationObserver(typeset).observe(element, {childList: true, subtree: true});
+typeset();
+"""
+# Gradio's page has a <base href>, so a plain "#t0-c1" link would navigate to the base URL (dropping
+# ?__theme=dark and the conversation): jumps are done here.
+CONVERSATION_JS = """
+let seen = 0;
 new MutationObserver(() => {
   // Gradio's autoscroll gives up once a tall answer pushes the bottom out of reach: bring each new
   // question to the top instead, so its answer streams in below it.
@@ -80,7 +89,17 @@ element.addEventListener('click', event => {
 """
 
 
-def conversation_js() -> str:
-    """The conversation's js_on_load, with the URL of Gradio's KaTeX module filled in."""
+def with_katex(js: str) -> str:
+    """`js` after the typesetting function, with the URL of Gradio's KaTeX module filled in."""
     assets = katex_assets()
-    return f"const KATEX_URL = {json.dumps(assets[0] if assets else None)};\n{CONVERSATION_JS}"
+    return f"const KATEX_URL = {json.dumps(assets[0] if assets else None)};\n{TYPESET_JS}{js}"
+
+
+def conversation_js() -> str:
+    """The conversation's js_on_load: formulas, the scroll to each new question, citation jumps, copy buttons."""
+    return with_katex(CONVERSATION_JS)
+
+
+def math_js() -> str:
+    """The js_on_load of an HTML component that shows formulas (the Quiz tab's card and result): KaTeX, as the chat."""
+    return with_katex(MATH_JS)
