@@ -7,9 +7,10 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
+from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -172,8 +173,12 @@ def list_models() -> ModelList:
     return ModelList(data=[MODEL])
 
 
+# A name in a URL path: no control characters, which no route matches (a `%0A` in a path ends the match).
+ModelName = Annotated[str, PathParam(pattern=r"^[^\x00-\x1f\x7f]+$", description="A model's name, or any alias.")]
+
+
 @router.get("/v1/models/{model_id:path}", response_model=ModelOut)
-def retrieve_model(model_id: str) -> ModelOut:
+def retrieve_model(model_id: ModelName) -> ModelOut:
     """The model under any name, as chat completions take any: `notes-rag` itself, or an alias of it (`gpt-4o`,
     `openai/gpt-4o`) whose `root` is `notes-rag`, so a client that checks its fixed model name before chatting
     finds it."""

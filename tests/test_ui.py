@@ -587,12 +587,16 @@ def test_gradio_client_calls_the_chat_function(base_url: str, monkeypatch: pytes
     client = Client(base_url, verbose=False)
     try:
         endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-        assert "/ask" in endpoints
+        assert [r["label"] for r in endpoints["/ask"]["returns"]] == ["conversation", "question"]  # named outputs
         question = "how do SVMs handle multi-class classification?"
         html, *_ = client.predict(question, 5, [], "extractive", api_name="/ask")
+        only, *_ = client.predict(question, 5, ["interview-notes.md"], "extractive", api_name="/ask")
+        unknown, *_ = client.predict(question, 5, ["nope.md"], "extractive", api_name="/ask")
     finally:
         client.close()
     assert 'class="cite"' in html and "interview-notes.md" in html and re.search(r"lines? \d+", html)
+    assert 'class="cite"' in only  # a client's own `sources` are taken, not refused by the page's choices
+    assert "nope.md" in unknown and "unknown source" in unknown
 
 
 def test_gradio_client_gets_the_answer_as_data_with_the_notes_filter(

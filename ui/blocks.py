@@ -52,6 +52,9 @@ def settings_panel(rag: Rag) -> tuple[gr.Slider, gr.Dropdown, gr.Radio]:
             label="Only these notes",
             info="Empty searches every note.",
             elem_id="restrict-sources",
+            # The names are filled per page when it loads; an API client (gradio_client) sends its own, which the
+            # answer checks against the index (an unknown note is said so, not refused by the widget).
+            allow_custom_value=True,
         )
         mode = gr.Radio(
             ["extractive", "llm"] if llm else ["extractive"],
@@ -67,6 +70,7 @@ def conversation_column() -> tuple[gr.HTML, gr.Row, list[gr.Button], gr.Textbox,
     """The conversation, the example questions, the question box and "New chat"."""
     conversation = gr.HTML(
         render_conversation([]),
+        label="conversation",  # the name an API client sees for this output
         elem_id="conversation",
         min_height=260,
         max_height=720,
@@ -78,6 +82,7 @@ def conversation_column() -> tuple[gr.HTML, gr.Row, list[gr.Button], gr.Textbox,
     with gr.Row():
         question = gr.Textbox(
             placeholder="Ask your notes a question…",
+            label="question",
             show_label=False,
             scale=6,
             autofocus=True,
