@@ -591,12 +591,13 @@ def test_gradio_client_calls_the_chat_function(base_url: str, monkeypatch: pytes
         question = "how do SVMs handle multi-class classification?"
         html, *_ = client.predict(question, 5, [], "extractive", api_name="/ask")
         only, *_ = client.predict(question, 5, ["interview-notes.md"], "extractive", api_name="/ask")
-        unknown, *_ = client.predict(question, 5, ["nope.md"], "extractive", api_name="/ask")
+        unknown, kept = client.predict(question, 5, ["nope.md"], "extractive", api_name="/ask")
     finally:
         client.close()
     assert 'class="cite"' in html and "interview-notes.md" in html and re.search(r"lines? \d+", html)
-    assert 'class="cite"' in only  # a client's own `sources` are taken, not refused by the page's choices
-    assert "nope.md" in unknown and "unknown source" in unknown
+    turns = only.count('class="turn"')  # the client's session: this answer and the one before it
+    assert turns == 2 and 'class="cite"' in only  # a client's own `sources` are taken, not refused by the page
+    assert unknown.count('class="turn"') == turns and kept == question  # an unknown note: no answer, question kept
 
 
 def test_gradio_client_gets_the_answer_as_data_with_the_notes_filter(
