@@ -24,6 +24,7 @@ from rag.quiz.wording import (
     ASKS,
     CHAT,
     GENERIC_WORDS,
+    IMPERATIVE_ASK,
     LIST_NOUNS,
     NONE,
     VAGUE,
@@ -46,7 +47,6 @@ MIN_ITEMS, MAX_ITEMS = 2, 12
 BOLD_QUESTION = re.compile(r"^\s*(?:<details>\s*)?(?:<summary>\s*)?(?:\*\*|__|<b>|<strong>)"
                            r"(?P<question>[^*_<>]{6,240}?\?)[\s*]*(?:\*\*|__|</b>|</strong>)"
                            r"\s*(?:</summary>)?\s*(?:<br\s*/?>)?\s*$", re.I)
-IMPERATIVE_ASK = re.compile(r"^(?:explain|describe|define|compare|write|implement|list|name|differentiate)\b", re.I)
 PARENTHESISED = re.compile(r"\s*\([^()]*\)")
 MARKUP = re.compile(r"<[^>]+>")
 LINKED = re.compile(r"!?\[[^\]]*\]\([^)]*\)|<?https?://\S+|^\s*(?:[-*+]|\d{1,3}[.)])\s+")  # a link and its words

@@ -226,14 +226,19 @@ AUXILIARY = word_set("is are was were can could should will would does do did ha
 # Verbs a heading writes after its subject ("How Dropout Works"): asked with "does" ("How does dropout work?").
 DOES = word_set("""work help matter differ happen affect relate behave learn handle improve reduce prevent solve scale
 fit converge change impact operate function interact generalize cause compare contribute lead perform evolve""")
+IMPERATIVE_ASK = re.compile(r"^(?:explain|describe|define|compare|write|implement|list|name|differentiate)\b", re.I)
 ASKED_ABOUT = re.compile(r"^(how|why|when|where)\s+(.+?)\??$", re.I)
 
 
 def grammatical(question: str) -> str:
     """A question a heading words as a statement, in question order: "How dropout works?" -> "How does dropout
     work?", "How the ROC curve is plotted?" -> "How is the ROC curve plotted?"; others as they are."""
+    if re.search(r"[?.!;]\s", question):  # two sentences: the notes' own wording, left alone
+        return question
+    if IMPERATIVE_ASK.match(question):  # "Explain how flap detection works?": a task, not a question
+        return question.rstrip("?")
     found = ASKED_ABOUT.match(question)
-    if not found or re.search(r"[?.!;]\s", question):  # two sentences: the notes' own wording, left alone
+    if not found:
         return question
     wh, rest = found.group(1), found.group(2).split()
     first = rest[0].lower()
@@ -250,3 +255,14 @@ def grammatical(question: str) -> str:
         if not re.fullmatch(r"[\w'’-]+|\(.*|.*\)|`.*`?", word) or low in ("and", "or", "but", "if", "that", "which"):
             break  # a clause, not a subject
     return question
+
+
+def name_case(view: NoteView, term: str) -> str:
+    """A term as the note writes it mid-sentence: a name keeps its capitals ("New Zealand", "Nash equilibrium",
+    "Monte Carlo"), a common noun is lowered ("Recurrent Neural Networks" -> "recurrent neural networks")."""
+    lowered = term_case(term)
+    if lowered == term or " " in term and term.split()[-1].islower() and not term.split()[0][1:].islower():
+        return lowered
+    prose = "\n".join(u.text for u in view.units if u.kind in ("sentence", "item"))  # headings are title case
+    found = re.findall(rf"(?<=[a-z,] ){re.escape(term)}\b", prose, re.I)  # not a sentence's first word
+    return term if found and all(f == term for f in found) else lowered
