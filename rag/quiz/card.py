@@ -10,9 +10,13 @@ from dataclasses import dataclass
 from rag.answer.note import NoteView
 from rag.answer.select import is_filler
 from rag.answer.units import Unit
-from rag.quiz.wording import heading_title
+from rag.quiz.wording import grammatical, heading_title
 
-RULES = 9  # raise when the card rules (cards.py and the modules it calls) change: every note is derived again
+RULES = 10  # raise when the card rules (cards.py and the modules it calls) change: every note is derived again
+# A line that sends the reader elsewhere ("See the "Making an Attack" section …", "For more details, go through the
+# [tutorial](…)", "# See: `man chmod`"): where the answer is, not the answer.
+POINTER = re.compile(r"^[\W\d]*(?:see|refer to|for more(?: details| information| info)?|more at|check out|read more)\b",
+                     re.I)
 KINDS = ("question", "definition", "list", "formula", "code")
 
 
@@ -61,7 +65,7 @@ def point(unit: Unit) -> Point:
 
 
 def make_card(view: NoteView, i: int, question: str, kind: str, points: Sequence[Point]) -> Card:
-    question = re.sub(r"\s+", " ", question).strip()
+    question = grammatical(re.sub(r"\s+", " ", question).strip())
     path = view.paths[i] if i < len(view.paths) else ()
     heading = " > ".join(heading_title(p) for p in path)
     return Card(card_id(view.source, question), view.source, question, kind, heading,
@@ -70,7 +74,7 @@ def make_card(view: NoteView, i: int, question: str, kind: str, points: Sequence
 
 def answers_here(unit: Unit) -> bool:
     """A unit that can be part of an answer: no chat, no question to the reader, no bare label."""
-    if unit.kind == "heading" or is_filler(unit.text):
+    if unit.kind == "heading" or is_filler(unit.text) or POINTER.match(unit.text):
         return False
     if unit.kind == "sentence" and unit.text.rstrip("*_ ").endswith("?"):
         return False

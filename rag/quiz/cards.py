@@ -12,8 +12,10 @@ from rag.answer.note import NoteView
 from rag.answer.question import content_words
 from rag.answer.select import is_filler
 from rag.answer.units import PLACEHOLDER, is_lead_in
+from rag.chunk import FENCE
 from rag.quiz.card import KINDS, RULES, Card, Point, answers_here, card_id, make_card, merge_nested, point
-from rag.quiz.commands import command_cards
+from rag.quiz.cells import cell_cards
+from rag.quiz.commands import COMMENT, command_cards
 from rag.quiz.formulas import MAX_POINTS, formula_card
 from rag.quiz.terms import DEFINES, definition_card, run_in_cards
 from rag.quiz.topics import topic_card
@@ -22,6 +24,7 @@ from rag.quiz.wording import (
     ASKS,
     CHAT,
     GENERIC_WORDS,
+    IMPERATIVE_ASK,
     LIST_NOUNS,
     NONE,
     VAGUE,
@@ -44,6 +47,7 @@ MIN_ITEMS, MAX_ITEMS = 2, 12
 BOLD_QUESTION = re.compile(r"^\s*(?:<details>\s*)?(?:<summary>\s*)?(?:\*\*|__|<b>|<strong>)"
                            r"(?P<question>[^*_<>]{6,240}?\?)[\s*]*(?:\*\*|__|</b>|</strong>)"
                            r"\s*(?:</summary>)?\s*(?:<br\s*/?>)?\s*$", re.I)
+PARENTHESISED = re.compile(r"\s*\([^()]*\)")
 MARKUP = re.compile(r"<[^>]+>")
 LINKED = re.compile(r"!?\[[^\]]*\]\([^)]*\)|<?https?://\S+|^\s*(?:[-*+]|\d{1,3}[.)])\s+")  # a link and its words
 POINTER = re.compile(r"^\W*(?:see|refer to|read|for more|more at|check out)\b.{0,80}$", re.I)
@@ -55,19 +59,53 @@ END_OF_ANSWER = re.compile(
 
 def derive_cards(view: NoteView) -> list[Card]:
     """Every card the note makes, in note order; a question asked twice in a note is kept once (the first), and so
-    is an answer two rules find ("**What is DevOps?**" over "**DevOps** is …": the question the notes ask)."""
+    is an answer two rules find ("**What is DevOps?**" over "**DevOps** is …": the question the notes ask), an answer
+    the notes write twice word for word, and a question asked again with or without an abbreviation ("… false
+    positive rate" / "… false positive rate (FPR)") or about the same lines ("What is IoU?" / "What is IoU
+    (Intersection over Union)?")."""
     cards: dict[str, Card] = {}
-    answered: set[tuple[Point, ...]] = set()
+    answered: set[str] = set()
+    asked: dict[str, list[Card]] = {}
     for card in sorted(candidates(view), key=lambda c: (c.start_line, KINDS.index(c.kind))):
-        if card.id not in cards and card.points not in answered and well_formed(card):
-            cards[card.id] = card
-            answered.add(card.points)
+        if card.id in cards or card.answer.strip() in answered or not well_formed(card):
+            continue
+        bare = card_id("", PARENTHESISED.sub(" ", card.question))
+        if any(near_duplicate(card, other) for other in asked.get(bare, [])):
+            continue
+        cards[card.id] = card
+        answered.add(card.answer.strip())
+        asked.setdefault(bare, []).append(card)
     return sorted(cards.values(), key=lambda c: c.start_line)
+
+
+def near_duplicate(card: Card, other: Card) -> bool:
+    """Two questions that differ only by a parenthesis: the same question when the parenthesis is an abbreviation
+    or a gloss of the words ("(FPR)", "(Intersection over Union)"), or when they ask about the same lines; two
+    questions when it names another topic ("… loss (binary)" / "… loss (multi-class)")."""
+    overlap = card.start_line <= other.end_line and other.start_line <= card.end_line
+    asides = set(PARENTHESISED.findall(card.question)) ^ set(PARENTHESISED.findall(other.question))
+    return overlap or all(is_abbreviation(a.strip(" ()"), card.question + " " + other.question) for a in asides)
+
+
+def is_abbreviation(aside: str, question: str) -> bool:
+    """"FPR" for "false positive rate", "Intersection over Union" for "IoU": letters of one are the initials of
+    the other."""
+    words = re.findall(r"[A-Za-z][\w-]*", PARENTHESISED.sub(" ", question))
+    aside_words = re.findall(r"[A-Za-z][\w-]*", aside)
+    if len(aside_words) == 1:  # "(FPR)": its capitals are the initials of consecutive words of the question
+        letters = re.sub(r"s$", "", aside_words[0]).lower()
+        initials = "".join(w[0] for w in words).lower()
+        return len(letters) >= 2 and letters in initials
+    small = ("of", "over", "and", "the", "for", "in")
+    glosses = {"".join(w[0] for w in aside_words).lower(),
+               "".join(w[0] for w in aside_words if w.lower() not in small).lower()}
+    return any(re.sub(r"s$", "", w).lower() in glosses for w in words)
 
 
 def candidates(view: NoteView) -> Iterator[Card]:
     yield from bold_question_cards(view)
     yield from command_cards(view)
+    yield from cell_cards(view)
     yield from run_in_cards(view)
     for i, unit in enumerate(view.units):
         if unit.kind == "heading":
@@ -111,10 +149,11 @@ def heading_cards(view: NoteView, i: int) -> Iterator[Card]:
 def ask_about(view: NoteView, i: int, title: str) -> str:
     """A heading's question in sentence case; one that names nothing ("When to use which?") gets its topic."""
     title = title.rstrip("?:. ")
-    question = sentence_case(term_case(title) if is_title_case(title) else title) + "?"
+    mark = "" if IMPERATIVE_ASK.match(title) else "?"  # "Define a get completion function", not "…function?"
+    question = sentence_case(term_case(title) if is_title_case(title) else title) + mark
     if not set(content_words(title)) - VAGUE_WORDS:
         parent = parent_title(view, i)
-        return f"{question[:-1]} ({parent})?" if parent else question
+        return f"{question.rstrip('?')} ({parent}){mark}" if parent else question
     return question
 
 
@@ -286,7 +325,8 @@ def says_something(card: Card) -> bool:
     if PLACEHOLDER.match(card.answer):
         return False
     if card.kind == "code":  # `curl <url>` is a command, <url> its argument; a bare address is a link
-        return len(re.findall(r"\w+", card.answer)) >= 2 and not re.fullmatch(r"\s*<?https?://\S+\s*", card.answer)
+        code = "\n".join(line for line in card.answer.split("\n") if not COMMENT.match(line) and not FENCE.match(line))
+        return len(re.findall(r"\w+", code)) >= 2 and not re.fullmatch(r"\s*<?https?://\S+\s*", card.answer)
     texts = [LINKED.sub(" ", MARKUP.sub(" ", p.text)) for p in card.points]
     if all(POINTER.match(t) for t in texts):
         return False

@@ -31,7 +31,9 @@ save scale scan schedule scroll search seed select send serve set share show sig
 source spawn specify split squash stage start stash stop store stream strip submit substitute sum suspend swap switch
 sync tag tail terminate test time toggle touch trace track transcode transfer translate trim truncate tunnel turn type
 unbind uncompress undo uninstall unlink unmount unpack unset unshallow unstage unzip update upgrade upload use validate
-verify view wait watch wrap write zip""")
+verify view wait watch wrap write zip
+prepare train fit predict visualize instantiate estimate normalize transform tokenize reshape stack shuffle
+simulate solve""")
 # Words after which the first word was a noun after all ("Make will use ...", "Sort is stable").
 AUXILIARIES = word_set("is are was were will can could should would may might must has have does do")
 # A description that points at what it cannot name ("To load this file:") or trails off ("tasks with:").

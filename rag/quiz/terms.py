@@ -8,10 +8,19 @@ from collections import Counter
 from collections.abc import Iterator
 
 from rag.answer.note import NoteView
-from rag.answer.units import SENTENCE_END
+from rag.answer.units import SENTENCE_END, is_lead_in
 from rag.headings import RUN_IN
 from rag.quiz.card import Card, Point, answers_here, make_card, point
-from rag.quiz.wording import LIST_NOUNS, VAGUE, heading_title, names_topic, shares_word, term_case, word_set
+from rag.quiz.wording import (
+    LIST_NOUNS,
+    VAGUE,
+    heading_title,
+    name_case,
+    names_topic,
+    shares_word,
+    term_case,
+    word_set,
+)
 
 # "**Term** is a ...", "An **abstract class** is a class ...", "**RNNs** are a class ...", "X refers to ..."
 DEFINES = re.compile(
@@ -35,6 +44,8 @@ REMARKS = re.compile(r"^(?:note|nota bene|remark|tip|hint|warning|caution|beware
                      r"output|input|pros?|cons?|advantages?|disadvantages?|goal|idea|key idea|intuition|source|"
                      r"prompt|reason|example|examples|step \d+|part \d+|tl;?dr|caveat|important note)$", re.I)
 MIN_WORDS = 8  # in a definition's answer
+GLYPH = re.compile(r"[❒•▪◦●■□➢►‣]\s*\w")
+MAX_LED = 6  # rows, code or formulas a run-in lead-in brings along
 RUN_IN_LINES = 6  # a run-in definition is read up to this many lines, to the end of its second sentence
 
 
@@ -54,8 +65,10 @@ def definition_card(view: NoteView, i: int) -> Card | None:
     if len(term.split()) > 6 or not re.search(r"[A-Za-z]{2}", term):
         return None
     aside = (found.groupdict().get("aside") or "").strip()
+    if re.search(r"[:\[\]*]", aside) or len(aside.split()) > 4:  # "(Māori: *Aotearoa* [aɔˈtɛaɾɔa])": a gloss to read
+        aside = ""
     article = (found.groupdict().get("article") or "").lower()
-    name = f"{article}{term_case(term)} {aside}".strip()
+    name = f"{article}{name_case(view, term)} {aside}".strip()
     verb = "are" if found.group("verb").lower() == "are" or (found.group("verb").lower() == "refer to") else "is"
     points = [point(unit)]
     nxt = i + 1
@@ -103,16 +116,42 @@ def run_in_cards(view: NoteView) -> Iterator[Card]:
         if counts[label.lower()] > 1 or j is None or view.units[j].kind not in ("sentence", "item") \
                 or not is_label(label):
             continue
-        point = run_in_point(view, n, match.group("rest"), starts)
-        if point is None:
-            continue
-        name = term_case(label)
+        name = name_case(view, label)
         if len(label.split()) == 1:  # "Speed": of what, the heading it sits under says
             topic = heading_title(view.paths[j][-1]) if view.paths[j] else ""
             if names_topic(topic) and not re.search(r"[:\d]", topic) and not shares_word(topic, label) \
                     and not set(topic.lower().split()) & LIST_NOUNS:
                 name = f"{name} ({term_case(topic)})"
-        yield make_card(view, j, f"What {plural_verb(label)} {name}?", "definition", [point])
+        point = run_in_point(view, n, match.group("rest"), starts)
+        if point is not None:
+            yield make_card(view, j, f"What {plural_verb(label)} {name}?", "definition", [point])
+            continue
+        led = led_points(view, j, label, n + 1)  # "❒ Filtering – We can filter rows … as follows:" and the code
+        if led:
+            yield make_card(view, j, f"Explain {name}", "question", led)
+
+
+def led_points(view: NoteView, j: int, label: str, line: int) -> list[Point]:
+    """A run-in paragraph that leads into code, a table or a formula ("… as follows:"), with what it leads into."""
+    last = j
+    while last + 1 < len(view.units) and view.units[last + 1].kind == "sentence" \
+            and view.units[last + 1].block == view.units[j].block:
+        last += 1
+    if not is_lead_in(view.units[last]):
+        return []
+    led = [k for k in range(last + 1, min(last + 1 + MAX_LED, len(view.units)))
+           if view.units[k].lead == last and answers_here(view.units[k]) and not is_lead_in(view.units[k])
+           and (len(view.units[k].text.split()) >= 2 or view.units[k].kind == "formula")]  # not "Type" alone
+    if not led or led[0] > last + 2:
+        return []
+    first = view.units[j]
+    at = first.text.find(label)  # a PDF's line may join the label to the sentence before it ("Remark: … ❒ Label")
+    opening = Point(re.sub(r"^\W*", "", first.text[at:]) if at > 0 else first.text, max(line, first.start_line),
+                    first.end_line, first.kind)
+    if GLYPH.search(opening.text[len(label):]):  # another label starts in the same line: where this one ends
+        return []
+    points = [opening] + [point(view.units[k]) for k in range(j + 1, last + 1)] + [point(view.units[k]) for k in led]
+    return points if len(re.findall(r"\w+", " ".join(p.text for p in points))) >= MIN_WORDS else []
 
 
 def label_of(match: re.Match[str]) -> str:

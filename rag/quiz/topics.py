@@ -18,7 +18,7 @@ MAX_LED = 6  # items, rows or code a lead-in brings along
 LINK = re.compile(r"!?\[[^\]]*\]\([^)]*\)|<?https?://\S+")
 # A heading that says something rather than names it: "MAE is not differentiable at the origin", "err(x) = …",
 # "To tag an image" (a cheat sheet's how-to line, asked as such).
-STATEMENT = re.compile(r"=|\b(?:is|are|was|were|isn't|aren't|that's|why|because|we|you|i)\b|^to\s", re.I)
+STATEMENT = re.compile(r"=|\b(?:is|are|was|were|has|have|isn't|aren't|that's|why|because|we|you|i)\b|^to\s", re.I)
 # One word that heads a part of a page rather than naming a thing ("## Algorithm", "## Techniques").
 GENERIC_TOPICS = GENERIC_WORDS | word_set("""algorithm implementation implementations notebook notebooks complexity
 application overview background motivation problem solution idea approach method methods usage basics""")

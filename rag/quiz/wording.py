@@ -26,9 +26,16 @@ VAGUE = re.compile(r"^(?:summary|in summary|conclusion|conclusions|overview|intr
                    r"example|examples|output|explanation|code|code example|example usage|usage|result|results|"
                    r"final thoughts|recap|tl;?dr|note|answer|solution|details|more|misc|other|why|how|what|"
                    r"example (?:in|with|of|without)\b.*|explanation of .*|.*\bexample\b.*|.*\boutput\b.*|"
-                   r"step \d+.*|setup|exercises?|discussions?|(?:\w+ ){0,2}questions|" + NAVIGATION + ")$", re.I)
+                   r"step \d+.*|setup|getting started|exercises?|discussions?|(?:\w+ ){0,2}questions|"
+                   + NAVIGATION + ")$", re.I)
 CHAT = re.compile(r"^(?:so|but|and|then|ok|okay|yes|no|also|actually|wait|hmm|right)\b", re.I)
 NONE = ("", "")
+# Words a title uses for the document itself: "VIP Cheatsheet: Logic-based models" is about logic-based models.
+DOCUMENT_WORDS = word_set("""vip cheatsheet cheat sheet study guide notes lecture chapter handout tutorial primer
+reference card summary""")
+# "a comparison between LoRA and QLoRA", "the differences between RNN and LSTM", "LSTM vs Transformer"
+COMPARED = re.compile(r"\b(?:comparison|comparing|differences?|distinction)\s+(?:between|of)\s+"
+                      r"([A-Z][^,:;]{0,50}?)\s+(?:and|with|vs\.?|versus)\s+([A-Z][^,:;]{0,50}?)\s*(?:[:,;.]|$)")
 GENERIC_NAME = re.compile(r"^(?:readme|index|notes?|untitled|main|cheat ?sheet)$", re.I)  # file names that say nothing
 MONTHS = word_set("""january february march april may june july august september october november december jan feb
 mar apr jun jul aug sep sept oct nov dec""")
@@ -108,15 +115,47 @@ def parent_title(view: NoteView, i: int) -> str:
     path = view.paths[i]
     for name in reversed(path[:-1]):
         title = heading_title(name).rstrip(":?. ")
-        title = title.split(": ")[0] if ": " in title else title  # "Linear Regression: A Comprehensive Overview"
+        head, _, tail = title.partition(": ")  # "Linear Regression: A Comprehensive Overview"
+        title = tail if tail and set(re.findall(r"\w+", head.lower())) <= DOCUMENT_WORDS else head  # "Cheatsheet: X"
         words = re.findall(r"[\w&]+", title.lower())
         if title and not VAGUE.match(title) and not all(w in GENERIC_WORDS for w in words) and not asks(title) \
                 and len(words) <= 10:
             return title.lower() if title.isupper() and len(title) > 5 else term_case(title)  # "MULTICLASSING"
+    led = lead_in_topic(view, i)
+    if led:
+        return led
     name = note_title(view.source)
     if not any(line.startswith("# ") for line in view.lines) and not GENERIC_NAME.match(name):
         return term_case(name)  # a note untitled inside is titled by its file name, as Obsidian shows it
     return ""
+
+
+def lead_in_topic(view: NoteView, i: int) -> str:
+    """What a run of sibling headings is about when no heading above says: the prose that introduces the run
+    ("Here's a comparison between **LoRA (…)** and **QLoRA (…)**:" -> "LoRA vs QLoRA"; "Long Short-Term Memory (LSTM)
+    networks … come with their own set of challenges:" -> "LSTM")."""
+    depth = len(view.paths[i]) if i < len(view.paths) else 0
+    k = i - 1
+    while k >= 0 and len(view.paths[k]) >= depth and view.paths[k][:depth - 1] == view.paths[i][:depth - 1]:
+        k -= 1  # back over the siblings' sections to what stands before the first of them
+    if k < 0 or view.units[k].kind != "sentence" or not view.units[k].text.rstrip("*_ ").endswith(":"):
+        return ""
+    text = " ".join(u.text for u in view.units[: k + 1] if u.kind == "sentence" and u.block == view.units[k].block)
+    pair = COMPARED.search(re.sub(r"[*_]+", "", text))
+    if pair:
+        return f"{short_name(pair.group(1))} vs {short_name(pair.group(2))}"
+    bold = list(dict.fromkeys(short_name(b) for b in re.findall(r"\*\*([^*]{2,60})\*\*", text)))
+    if len(bold) == 1:
+        return bold[0]
+    named = re.search(r"\b[A-Z][\w-]*(?: [\w-]+){0,5} \(([A-Z][A-Za-z0-9-]{1,10})\)", text)
+    return named.group(1) if named else ""
+
+
+def short_name(term: str) -> str:
+    """"LoRA (Low-Rank Adaptation)" -> "LoRA": the shorter of a name and its abbreviation."""
+    term = term.strip(" .,:")
+    found = re.fullmatch(r"(.+?)\s*\((.+)\)", term)
+    return min(found.groups(), key=len).strip() if found else term
 
 
 def topic_title(view: NoteView, i: int, name: str) -> str:
@@ -173,10 +212,57 @@ def explain(view: NoteView, i: int, title: str) -> str:
     parent = parent_title(view, i)
     participle = words[0].endswith("ed") and len(words) > 1 and words[1] in ("by", "to", "with", "in", "for")
     under_question = len(view.paths[i]) > 1 and asks(heading_title(view.paths[i][-2]))
-    if words[0] in IMPERATIVE | ADVICE or words[0].endswith("ing") or participle or under_question:
+    if words[0] in IMPERATIVE | ADVICE | {"to"} or words[0].endswith("ing") or participle or under_question:
         return ""  # a step or a reason under a question: part of that question's answer, vague alone
     if len(words) > 1 and words[1] in ("of", "in", "for", "behind"):
         name = f"the {name}"
     if parent and not shares_word(title, parent):
         return f"Explain {name} ({parent})"
     return f"Explain {name}" if len(words) > 1 else ""
+
+
+# An auxiliary a question puts before its subject: "Why MSE is preferred?" -> "Why is MSE preferred?"
+AUXILIARY = word_set("is are was were can could should will would does do did has have may might must")
+# Verbs a heading writes after its subject ("How Dropout Works"): asked with "does" ("How does dropout work?").
+DOES = word_set("""work help matter differ happen affect relate behave learn handle improve reduce prevent solve scale
+fit converge change impact operate function interact generalize cause compare contribute lead perform evolve""")
+IMPERATIVE_ASK = re.compile(r"^(?:explain|describe|define|compare|write|implement|list|name|differentiate)\b", re.I)
+ASKED_ABOUT = re.compile(r"^(how|why|when|where)\s+(.+?)\??$", re.I)
+
+
+def grammatical(question: str) -> str:
+    """A question a heading words as a statement, in question order: "How dropout works?" -> "How does dropout
+    work?", "How the ROC curve is plotted?" -> "How is the ROC curve plotted?"; others as they are."""
+    if re.search(r"[?.!;]\s", question):  # two sentences: the notes' own wording, left alone
+        return question
+    if IMPERATIVE_ASK.match(question):  # "Explain how flap detection works?": a task, not a question
+        return question.rstrip("?")
+    found = ASKED_ABOUT.match(question)
+    if not found:
+        return question
+    wh, rest = found.group(1), found.group(2).split()
+    first = rest[0].lower()
+    if first in AUXILIARY | {"to", "many", "much", "not", "about", "come", "so"} or (first in DOES and len(rest) > 1):
+        return question  # already a question ("How does …", "How to …", "Why use …")
+    for n, word in enumerate(rest[1:7], 1):
+        low = word.lower().strip(",")
+        if low in AUXILIARY:  # "Why MSE is preferred" -> "Why is MSE preferred"
+            return f"{wh} {low} {' '.join(rest[:n])} {' '.join(rest[n + 1:])}".rstrip() + "?"
+        base = low[:-1] if low.endswith("s") else low
+        if base in DOES:
+            aux = "does" if low.endswith("s") else "do"
+            return f"{wh} {aux} {' '.join(rest[:n])} {base} {' '.join(rest[n + 1:])}".rstrip() + "?"
+        if not re.fullmatch(r"[\w'’-]+|\(.*|.*\)|`.*`?", word) or low in ("and", "or", "but", "if", "that", "which"):
+            break  # a clause, not a subject
+    return question
+
+
+def name_case(view: NoteView, term: str) -> str:
+    """A term as the note writes it mid-sentence: a name keeps its capitals ("New Zealand", "Nash equilibrium",
+    "Monte Carlo"), a common noun is lowered ("Recurrent Neural Networks" -> "recurrent neural networks")."""
+    lowered = term_case(term)
+    if lowered == term or " " in term and term.split()[-1].islower() and not term.split()[0][1:].islower():
+        return lowered
+    prose = "\n".join(u.text for u in view.units if u.kind in ("sentence", "item"))  # headings are title case
+    found = re.findall(rf"(?<=[a-z,] ){re.escape(term)}\b", prose, re.I)  # not a sentence's first word
+    return term if found and all(f == term for f in found) else lowered
