@@ -177,7 +177,8 @@ def list_models() -> ModelList:
 ModelName = Annotated[str, PathParam(pattern=r"^[^\x00-\x1f\x7f]+$", description="A model's name, or any alias.")]
 
 
-@router.get("/v1/models/{model_id:path}", response_model=ModelOut)
+@router.get("/v1/models/{model_id:path}", response_model=ModelOut,
+            responses=error_docs(404, model=OpenAIError))  # a name with a control character matches no route
 def retrieve_model(model_id: ModelName) -> ModelOut:
     """The model under any name, as chat completions take any: `notes-rag` itself, or an alias of it (`gpt-4o`,
     `openai/gpt-4o`) whose `root` is `notes-rag`, so a client that checks its fixed model name before chatting
