@@ -66,7 +66,7 @@ def test_the_opposite_of_the_notes_fails_with_the_point_marked(cards: dict[str, 
     card = cards["Explain memory and computational efficiency (lstm vs transfoerm)"]
     graded = grade_answer(card, "LSTMs need less memory than plain RNNs, so they are easy to scale.", vectors.embed)
     assert graded.suggested == "again" and graded.contradicted, graded
-    card = cards["When MAE is preferred?"]
+    card = cards["When is MAE preferred?"]
     graded = grade_answer(card, "MAE is more sensitive to large outliers than MSE.", vectors.embed)
     assert graded.suggested == "again" and graded.contradicted
     card = cards["What is an abstract class?"]
