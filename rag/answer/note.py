@@ -58,6 +58,13 @@ class NoteView:
         hi = bisect.bisect_right(self.first_unit_at, end_line)
         return list(range(lo, hi))
 
+    def units_over(self, start_line: int, end_line: int) -> list[int]:
+        """Indices of the units over the lines: those starting within them and the one running into them (a code
+        block a chunk boundary cuts is read whole)."""
+        inside = self.units_in(start_line, end_line)
+        lo = inside[0] if inside else bisect.bisect_left(self.first_unit_at, start_line)
+        return [lo - 1, *inside] if lo and self.units[lo - 1].end_line >= start_line else inside
+
     def chunk_of(self, line: int) -> Passage:
         """The chunk a line is cited to: the last one starting at or before it."""
         n = max(0, bisect.bisect_right(self._starts, line) - 1)

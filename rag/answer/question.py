@@ -35,12 +35,14 @@ SIDE_SPLIT = re.compile(r"\s+(?:vs\.?|versus|compared (?:to|with)|over|or)\s+|\s
 BETWEEN = re.compile(r"\bbetween\s+(.+?)\s+and\s+(.+)", re.I)
 
 
-def resolve_followup(question: str, history: Sequence[tuple[str, str]], limit: int = 2000) -> str:
-    """The question with the previous question's topic prepended when it only makes sense as a follow-up."""
+def resolve_followup(question: str, history: Sequence[tuple[str, str]], limit: int = 2000,
+                     always: bool = False) -> str:
+    """The question with the previous question's topic prepended when it only makes sense as a follow-up (with
+    `always`, whenever there is a previous question)."""
     earlier = [content for role, content in history if role == "user" and content.strip()]
     if not earlier:
         return question
-    if not refers_back(question, earlier[-1]):
+    if not always and not refers_back(question, earlier[-1]):
         return question
     # The previous question may itself be a follow-up: resolve it against what came before it.
     previous = resolve_followup(earlier[-1], [("user", c) for c in earlier[:-1]], limit)

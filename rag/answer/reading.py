@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -55,6 +56,11 @@ class Reading:
         formula or code block that does is what an answer needs (RAG_COVERAGE_FLOOR is the bar).
         """
         return float(self.sims[:, self.n_main - 1].max()) if len(self.places) else 0.0
+
+    @property
+    def own_coverage(self) -> float:
+        """The best similarity of one quotable unit to the question as asked (without a follow-up's topic)."""
+        return float(self.sims[:, 0].max()) if len(self.places) else 0.0
 
     def has_code(self, asked_language: str) -> bool:
         """True if a code block of the passages is in the language asked for."""
@@ -131,8 +137,18 @@ def literal_in(token: str, text: str) -> bool:
 
 def reads_as_prose(unit: Unit, asked: Asked) -> bool:
     """A code block that can answer a question not asking for code: a commented stanza, or what the code
-    printed when the question asks what it gives ("what error do I get if ...")."""
-    return explains_itself(unit) or (asked.result and is_output(unit))
+    printed when the question asks what it gives ("what error do I get if ..."), or the definition of a name the
+    question asks about ("default params in set_open_params?": its `def` line says them)."""
+    return explains_itself(unit) or (asked.result and is_output(unit)) or defines(unit, literal_tokens(asked.text))
+
+
+DEFINED = r"(?:^|\n)\s*(?:(?:async\s+)?def|class|function|func|fn|struct|interface|type|const|let|var)\s+{}\b"
+
+
+def defines(unit: Unit, names: Sequence[str]) -> bool:
+    """True if a code block defines one of these names (def, class, function, const ...)."""
+    names = [n.rstrip("()") for n in names if not n[0].isdigit()]
+    return unit.kind == "code" and any(re.search(DEFINED.format(re.escape(n)), unit.text) for n in names)
 
 
 def code_lines(unit: Unit) -> int:
