@@ -56,5 +56,6 @@ def test_words_in_capitals_are_keywords_that_rank_the_notes_writing_them() -> No
     lexical = LexicalIndex([StoredChunk(f"n{n}", "n.md", n, n, h, t, n, "sha", "now")
                             for n, (h, t) in enumerate(rows, 1)])
     assert with_operators("SELECT a WHERE b").endswith("kw_select kw_where")
+    assert with_operators("an SVM") == "an SVM"  # no English word: "svm" says it already
     assert [row.heading for row, _ in lexical.search("WHERE vs HAVING", 3)][0] == "Filtering"
     assert [row.heading for row, _ in lexical.search("where vs having", 3)][0] == "Travel"  # English, as typed

@@ -24,6 +24,7 @@ from rag.answer.question import (
 from rag.answer.reading import Reading, is_quotable
 from rag.answer.render import compose, compose_table
 from rag.answer.table import MAX_ANCHORS, Grid, build_grid, covers_aspects
+from rag.answer.units import BANNER_RULE
 from rag.errors import InvalidInput, LLMError, StoreUnavailable
 from rag.models import Answer, Passage
 
@@ -269,7 +270,10 @@ def unit_view(view: NoteView, i: int) -> str:
     unit = view.units[i]
     lead = view.units[unit.lead].text[:VIEW_CHARS] if unit.lead is not None else ""
     context = unit.context or view.title
-    parts = [context, lead, unit.text[: 2 * VIEW_CHARS if unit.kind == "code" else VIEW_CHARS]]
+    text = unit.text
+    if unit.kind == "code":  # a banner's rule lines say nothing and would fill the embedder's window
+        text = "\n".join(line for line in text.split("\n") if not BANNER_RULE.match(line))
+    parts = [context, lead, text[: 2 * VIEW_CHARS if unit.kind == "code" else VIEW_CHARS]]
     return "\n".join(p for p in parts if p)
 
 
