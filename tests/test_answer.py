@@ -607,6 +607,18 @@ def test_a_follow_up_naming_its_own_subject_is_answered_from_the_conversations_t
     assert not rag.ask("what is the capital of Peru?", 5, history).answered
 
 
+def test_a_cheat_sheets_inline_commands_answer_a_code_question_over_a_weaker_code_block(make_rag) -> None:
+    # tldr writes its commands as inline code lines; learnxinyminutes' git note has fenced blocks on other commands
+    rag = make_rag()
+    for note in ["tldr/git-bisect.md", "learnxinyminutes/git.md"]:
+        shutil.copy(MULTI / note, rag.settings.corpus_dir)
+    rag.index()
+    answer = rag.ask("script to let git bisect test each commit by itself? which exit status is good?")
+    assert answer.answered and "git bisect run" in answer.text and "git checkout" not in answer.text
+    # a question naming its language still gets that language's block
+    assert "```" in rag.ask("bash code to create a new branch and switch to it with git checkout").text
+
+
 def test_follow_up_of_a_follow_up_keeps_the_original_topic() -> None:
     history = [("user", "What is dropout?"), ("assistant", "..."), ("user", "and its drawbacks?")]
     expected = "What is dropout? and its drawbacks? what about its rate?"

@@ -22,6 +22,7 @@ TOPIC_BONUS = 0.1  # a follow-up's unit that names the conversation's topic (in 
 ALREADY_SAID = 0.2  # less relevance for a unit the previous answer quoted, when the question follows it up
 SIGNPOST = 0.15  # less relevance for a sentence that announces or points elsewhere ("We will compare ...")
 LITERAL_BONUS = 0.15  # times the share of the question's numbers and identifiers the unit writes as they are
+CODE_MARGIN = 0.3  # a code question gets the best code block unless a line is this much more relevant
 FOLLOW_UP_WEIGHT = 0.7  # weight of the follow-up question itself against the query resolved with its topic
 
 
@@ -74,8 +75,12 @@ class Reading:
         code = [c for c in candidates if c.view.units[c.index].kind == "code" and not is_output(c.view.units[c.index])
                 and code_lines(c.view.units[c.index]) >= 1]
         in_language = [c for c in code if unit_language(c.view, c.index) == asked.language]
-        if asked.code and code:  # a named language is a constraint: no Python block for a C++ question
-            best = max(in_language or code, key=lambda c: c.rel)
+        best = max(in_language or code, key=lambda c: c.rel) if asked.code and code else None
+        # a named language is a constraint (no Python block for a C++ question, whatever the prose says); code
+        # of no named language far less relevant than the best line is no answer (a cheat sheet writes its
+        # commands as inline code, not in a block)
+        top = max((c.rel for c in candidates), default=0.0)
+        if best is not None and ((asked.language and in_language) or best.rel >= top - CODE_MARGIN):
             return [(best.view, i) for i in code_answer(best.view, best.index)], []
         prose = [c for c in candidates
                  if c.view.units[c.index].kind != "code" or reads_as_prose(c.view.units[c.index], asked)]
