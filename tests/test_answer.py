@@ -531,8 +531,20 @@ def test_a_cells_output_answers_a_question_about_what_the_code_gives() -> None:
     view = view_of("# Slices\n\nYou cannot grow an array this way:\n\n```python\na[2:5] = [1, 2, 3, 4]\n```\n\n"
                    "```output\ncannot copy sequence with size 4 to array axis with dimension 3\n```")
     output = next(i for i, u in enumerate(view.units) if u.text.startswith("```output"))
-    assert reads_as_prose(view.units[output], read_question("what error do I get if I assign a longer list?"))
-    assert not reads_as_prose(view.units[output], read_question("how do slices work?"))
+    assert reads_as_prose(view, output, read_question("what error do I get if I assign a longer list?"))
+    assert not reads_as_prose(view, output, read_question("how do slices work?"))
+
+
+def test_a_command_straight_under_a_question_heading_is_its_answer() -> None:
+    from rag.answer.question import read_question
+    from rag.answer.reading import reads_as_prose
+
+    # sysadmin-skills' Q&A: a <summary> question, then only the command that answers it
+    view = view_of("## You have to find all files larger than 20MB. How you do it?\n\n```bash\n"
+                   "find / -type f -size +20M\n```\n\n## Setup\n\n```bash\napt install findutils\n```")
+    blocks = [i for i, u in enumerate(view.units) if u.kind == "code"]
+    asked = read_question("which files are bigger than 20 megabytes?")
+    assert reads_as_prose(view, blocks[0], asked) and not reads_as_prose(view, blocks[1], asked)
 
 
 def test_a_part_of_the_question_nothing_answers_is_named() -> None:

@@ -83,7 +83,7 @@ class Reading:
         if best is not None and ((asked.language and in_language) or best.rel >= top - CODE_MARGIN):
             return [(best.view, i) for i in code_answer(best.view, best.index)], []
         prose = [c for c in candidates
-                 if c.view.units[c.index].kind != "code" or reads_as_prose(c.view.units[c.index], asked)]
+                 if c.view.units[c.index].kind != "code" or reads_as_prose(c.view, c.index, asked)]
         return choose(prose, len(asked.parts), table=asked.table, quoting=quoting, listing=asked.listing,
                       formula=asked.formula)
 
@@ -106,7 +106,7 @@ class Reading:
         for n, (view, i, rank) in enumerate(self.places):
             unit = view.units[i]
             if not is_quotable(unit) or not quoting.allows(unit) or dangles(view, i) or (
-                    unit.kind == "code" and not asked.code and not reads_as_prose(unit, asked)):
+                    unit.kind == "code" and not asked.code and not reads_as_prose(view, i, asked)):
                 continue
             prior = PASSAGE_PRIOR / (1 + rank)
             on_topic = not topic or bool(topic & word_keys(content_words(f"{' '.join(view.paths[i])} {unit.text}")))
@@ -140,11 +140,20 @@ def literal_in(token: str, text: str) -> bool:
     return re.search(rf"(?<![\w.]){re.escape(token)}(?![\w])", text) is not None
 
 
-def reads_as_prose(unit: Unit, asked: Asked) -> bool:
-    """A code block that can answer a question not asking for code: a commented stanza, or what the code
-    printed when the question asks what it gives ("what error do I get if ..."), or the definition of a name the
-    question asks about ("default params in set_open_params?": its `def` line says them)."""
-    return explains_itself(unit) or (asked.result and is_output(unit)) or defines(unit, literal_tokens(asked.text))
+def reads_as_prose(view: NoteView, i: int, asked: Asked) -> bool:
+    """A code block that can answer a question not asking for code: a commented stanza, what the code printed
+    when the question asks what it gives ("what error do I get if ..."), the definition of a name the question
+    asks about ("default params in set_open_params?": its `def` line says them), or the answer a Q&A note gives
+    its question ("You have to find all files larger than 20MB. How?" and the command under it)."""
+    unit = view.units[i]
+    return explains_itself(unit) or (asked.result and is_output(unit)) or defines(unit, literal_tokens(asked.text)) \
+        or answers_its_heading(view, i)
+
+
+def answers_its_heading(view: NoteView, i: int) -> bool:
+    """True if a unit comes straight under a heading that asks a question: it is that question's answer."""
+    above = view.units[i - 1] if i else None
+    return above is not None and above.kind == "heading" and above.text.rstrip("*_ ").endswith("?")
 
 
 DEFINED = r"(?:^|\n)\s*(?:(?:async\s+)?def|class|function|func|fn|struct|interface|type|const|let|var)\s+{}\b"
