@@ -326,11 +326,16 @@ def ask(page: Page, question: str) -> None:
     turns = page.locator("#conversation .turn").count()
     page.fill("#question textarea", question)
     page.press("#question textarea", "Enter")
+    answered(page, turns + 1)
+
+
+def answered(page: Page, turns: int, timeout: float = ANSWER_TIMEOUT) -> None:
+    """Wait until the conversation has `turns` turns and none is still streaming."""
     page.wait_for_function(
         "n => document.querySelectorAll('#conversation .turn').length === n"
         " && !document.querySelector('#conversation .turn.streaming')",
-        arg=turns + 1,
-        timeout=ANSWER_TIMEOUT,
+        arg=turns,
+        timeout=timeout,
     )
 
 
@@ -382,6 +387,23 @@ def test_follow_up_uses_the_conversation_and_new_chat_clears_it(page: Page) -> N
     page.click("#new-chat")
     expect(page.locator("#conversation .turn")).to_have_count(0)
     expect(page.locator(".examples button").first).to_be_visible()
+
+
+def test_a_question_sent_as_the_last_answer_arrives_is_kept(page: Page) -> None:
+    box = page.locator("#question textarea")
+    box.fill(SVM_QUESTION)
+    box.press("Enter")
+    page.wait_for_selector("#conversation .turn.streaming .bubble.answer:not(.pending)", timeout=ANSWER_TIMEOUT)
+    box.fill("What problems do RNNs have that LSTMs fix?")  # typed and sent while the answer streams in
+    box.press("Enter")
+    answered(page, 2, 30_000)  # the model is warm by now: a dropped question is not waited for long
+    box.fill("How is data abstraction accomplished?")  # sent the moment the answer is in
+    box.press("Enter")
+    answered(page, 3, 30_000)
+    asked = page.locator("#conversation .bubble.question").all_inner_texts()
+    assert asked[1:] == ["What problems do RNNs have that LSTMs fix?", "How is data abstraction accomplished?"]
+    expect(box).to_have_value("")
+    expect(page.locator("#conversation .turn").last.locator(".card").first).to_be_visible()
 
 
 def test_a_question_the_notes_do_not_cover_is_marked(page: Page) -> None:

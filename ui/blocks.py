@@ -110,7 +110,9 @@ def chat_tab(rag: Rag) -> gr.Dropdown:
 
     outputs = [conversation, turns, question, examples]
     inputs = [question, turns, k, sources, mode]
-    question.submit(ask, inputs, outputs, api_name="ask", show_progress="hidden")
+    # A question sent while the last answer is still arriving (Enter pressed as it appears) runs once that one is
+    # done, reading the box then; Gradio's default ("once") would drop it and leave it in the box.
+    question.submit(ask, inputs, outputs, api_name="ask", show_progress="hidden", trigger_mode="always_last")
     for button in buttons:
         button.click(lambda q: q, button, question, api_visibility="private", queue=False).then(
             ask, inputs, outputs, api_visibility="private", show_progress="hidden"
