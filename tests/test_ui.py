@@ -406,6 +406,22 @@ def test_a_question_sent_as_the_last_answer_arrives_is_kept(page: Page) -> None:
     expect(page.locator("#conversation .turn").last.locator(".card").first).to_be_visible()
 
 
+# The part of an element's box on screen: inside the window and every scrolling box around it.
+SHOWN_BOX = """el => { const r = el.getBoundingClientRect(); let top = 0, bottom = window.innerHeight;
+  for (let box = el.parentElement; box; box = box.parentElement) {
+    if (getComputedStyle(box).overflowY === 'visible') continue;
+    const b = box.getBoundingClientRect(); top = Math.max(top, b.top); bottom = Math.min(bottom, b.bottom); }
+  return {top: r.top, bottom: r.bottom, shownTop: top, shownBottom: bottom}; }"""
+
+
+def test_a_new_answer_scrolls_into_view(page: Page) -> None:
+    ask(page, "What is the difference between compile-time and runtime polymorphism?")  # a tall answer first
+    ask(page, "What problems do RNNs have that LSTMs fix?")
+    body = page.locator("#conversation .turn").last.locator(".bubble.answer")
+    box = body.evaluate(SHOWN_BOX)
+    assert box["shownTop"] <= box["top"] and box["bottom"] <= box["shownBottom"], box  # all of it, not its title
+
+
 def test_a_question_the_notes_do_not_cover_is_marked(page: Page) -> None:
     ask(page, "What is the boiling point of tungsten?")
     expect(page.locator("#conversation .not-found")).to_contain_text("Not in your notes")
