@@ -92,6 +92,23 @@ def test_card_marks_only_the_quoted_lines_when_the_answer_skips_some() -> None:
     assert "lines 11–14" in html
 
 
+def excerpt_numbers(html: str) -> list[str]:
+    """The line numbers (and "…" folds) a card's excerpt shows, in order."""
+    excerpt = html.split('<div class="excerpt">')[1].split("</div>")[0]
+    return [number or "…" for number in re.findall(r'<span class="no">(\d+)</span>|class="ln more"', excerpt)]
+
+
+def test_the_excerpt_shows_every_cited_line_however_long() -> None:
+    note = "\n".join(f"line {n}" for n in range(1, 23))  # a 22-line block quoted whole, as a code block is
+    whole = Citation(1, Passage("n.md#0001", "n.md", 1, 22, "Top", note), 1, 22)
+    html = render_conversation([Turn("q?", Answer("q?", "q?", "code [1]", True, "extractive", [whole]))])
+    assert excerpt_numbers(html) == [str(n) for n in range(1, 23)]  # not cut after 12 lines
+    far = Citation(1, Passage("n.md#0001", "n.md", 1, 22, "Top", note), 3, 19, ((3, 4), (9, 9), (18, 19)))
+    html = render_conversation([Turn("q?", Answer("q?", "q?", "a [1]. b [1].", True, "extractive", [far]))])
+    shown = [str(n) for n in range(2, 11)] + ["…"] + [str(n) for n in range(17, 21)]
+    assert excerpt_numbers(html) == shown  # two uncited lines are shown, six are folded
+
+
 def test_formulas_become_math_spans_and_keep_their_backslashes() -> None:
     text = "Train \\(k(k-1)/2\\) models [1]. `$$x$$` stays code.\n\n$$\\sum_i \\frac{a}{b}$$"
     note = "intro\n\\[\nJ = \\frac{1}{2m}\n\\]\nend"  # lines 10-14; lines 11-12 are cited
@@ -557,8 +574,22 @@ def test_highlighted_lines_are_exactly_the_cited_ones(page: Page, ui_rag: Rag) -
         for excerpt in (card.locator(".excerpt").first, card.locator(".excerpt.full")):
             numbers = [int(n) for n in excerpt.locator(".ln.cited .no").all_text_contents()]
             wanted = [n for start, end in citation.quoted for n in range(start, end + 1)]
-            assert numbers == wanted[: len(numbers)] and (numbers == wanted or excerpt.locator(".more").count())
+            assert numbers == wanted  # all of them, however far apart
             assert excerpt.evaluate(TINTED_LINES) == numbers
+
+
+def test_a_card_shows_the_cited_lines_under_their_own_heading(page: Page, ui_rag: Rag) -> None:
+    ask(page, "How do I do KNN imputation in Python?")  # a 22-line code block: the KNN lines are its last
+    excerpt = page.locator("#conversation .turn").last.locator(".card").first.locator(".excerpt").first
+    expect(excerpt.locator(".ln.cited", has_text="knn_imputer = KNNImputer(n_neighbors=5)")).to_be_visible()
+    question = "What are the limitations of IoU loss?"  # its chunk starts under "Benefits of IoU Loss"
+    ask(page, question)
+    cited = ui_rag.ask(question).citations[0]
+    card = page.locator("#conversation .turn").last.locator(".card").first
+    expect(card.locator(".heading")).to_have_text(cited.passage.heading)
+    assert cited.passage.heading.endswith("Limitations of IoU Loss")
+    first = card.locator(".excerpt").first.locator(".ln.cited .no").first.inner_text()
+    assert first == str(cited.cited_start) and cited.cited_start > cited.passage.start_line
 
 
 def test_copy_button_copies_the_answer_with_its_citations(browser: Browser, base_url: str) -> None:
