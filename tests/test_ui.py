@@ -29,6 +29,7 @@ from rag.errors import AuthError, InvalidInput, NotFound, TooLarge
 from rag.models import Answer, Citation, IndexReport, IndexStatus, Passage
 from rag.settings import load_settings
 from ui import build_ui, mount_ui
+from ui.blocks import STATUS_SECONDS
 from ui.chat import pieces, respond
 from ui.notes import check_key, safe_name
 from ui.render import Turn, render_conversation, render_sources, render_status
@@ -172,7 +173,7 @@ def test_status_line_says_what_the_last_run_did_and_what_is_watched() -> None:
                                                                    "corpus/", today)
     units = render_status(IndexStatus(True, done=300, total=900, stage="units"), None, today)
     assert "the notes are searchable; preparing answers, 300 of 900 texts embedded" in units
-    assert "No index run since the server started" in render_status(IndexStatus(False), None, today)
+    assert "No index run recorded yet" in render_status(IndexStatus(False), None, today)
 
 
 class FakeRag:
@@ -776,3 +777,45 @@ def follow_the_folder(page: Page, rag: Rag) -> None:
     expect(table).not_to_contain_text("sourdough.md")
     page.click("#delete-choice input")
     expect(page.get_by_role("option")).to_have_text([re.compile(r"^\W*quokka\.md$")])
+
+
+OTTER_NOTE = "# Otters\n\nSea otters hold hands while they sleep so that they do not drift apart.\n"
+
+
+def test_the_status_line_keeps_an_uploads_run_over_the_watchers_look_after_it(
+    browser: Browser, watched_url: tuple[Rag, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rag, url = watched_url
+    looked: list[IndexReport] = []  # the watcher's runs
+    index = rag.index
+
+    def counted(*args: Any, **kwargs: Any) -> IndexReport:
+        report = index(*args, **kwargs)
+        looked.append(report)
+        return report
+
+    monkeypatch.setattr(rag, "index", counted)
+    with open_page(browser, url, "watching-upload") as page:
+        upload(page, tmp_path, "otters.md", OTTER_NOTE)
+        deadline = time.monotonic() + 30
+        while not any(r.unchanged and not r.added for r in looked):  # it saw the upload, indexed already
+            assert time.monotonic() < deadline, "the watcher did not look at the uploaded note"
+            page.wait_for_timeout(100)
+        page.get_by_role("tab", name="Notes").click()
+        page.wait_for_timeout(STATUS_SECONDS * 1000 + 500)  # a status tick after the watcher's run
+        expect(page.locator("#index-status")).to_contain_text("Last index run")
+        expect(page.locator("#index-status")).to_contain_text(": 1 added, 0 updated, 0 removed")
+
+
+def test_a_server_started_after_an_index_run_reports_it(
+    browser: Browser, tmp_path: Path, embedder: Embedder
+) -> None:
+    settings = load_settings(corpus_dir=tmp_path / "corpus", data_dir=tmp_path / "data")
+    settings.corpus_dir.mkdir()
+    (settings.corpus_dir / "otters.md").write_text(OTTER_NOTE, encoding="utf-8")
+    Rag(settings, embedder=embedder).index()  # `make run`: `rag index`, then `rag serve` in a new process
+    with running(make_app(Rag(settings, embedder=embedder)), timeout=60) as url, \
+            open_page(browser, f"{url}/", "started-after-index") as page:
+        page.get_by_role("tab", name="Notes").click()
+        expect(page.locator("#index-status")).to_contain_text(
+            re.compile(r"Last index run \d\d:\d\d:\d\d UTC: 1 added, 0 updated, 0 removed"))

@@ -340,7 +340,7 @@ def render_status(status: IndexStatus, watching: str | None = None, today: datet
             line += ": the notes are searchable; preparing answers"
         line += (", " if status.stage == "units" else ": ") + counted if counted else ""
     elif status.finished_at is None:
-        line = "No index run since the server started"
+        line = "No index run recorded yet"
     elif status.error is not None:
         failed = True
         line = f"Last index run {clock(status.finished_at, today)} failed: {status.error}"
