@@ -476,6 +476,20 @@ def test_html_in_a_note_is_shown_as_text_and_never_runs(page: Page, requested: l
     assert_all_local(requested)
 
 
+# What makes a button look like the theme's: its variant's classes and the computed look (not its width).
+BUTTON_LOOK = """el => [el.className.replace(/svelte-\\S+/g, '').trim().split(/\\s+/).sort().join(' '),
+  ...['backgroundColor', 'color', 'borderRadius', 'borderTopWidth', 'borderTopColor', 'fontFamily', 'fontSize',
+      'fontWeight', 'paddingTop', 'paddingLeft', 'boxShadow'].map(p => getComputedStyle(el)[p])]"""
+
+
+def assert_styled_alike(page: Page, pairs: dict[str, str]) -> None:
+    """Each button looks as the page's own button it is paired with."""
+    page.mouse.move(0, 0)  # a hovered button has another background,
+    page.wait_for_timeout(500)  # reached by a transition
+    for button, like in pairs.items():
+        assert page.locator(button).evaluate(BUTTON_LOOK) == page.locator(like).evaluate(BUTTON_LOOK), button
+
+
 def test_delete_and_reindex_report_per_file(page: Page, ui_rag: Rag, tmp_path: Path) -> None:
     (ui_rag.settings.corpus_dir / "doomed.md").write_text("# Doomed\n\nThis note will be deleted.\n")
     (ui_rag.settings.corpus_dir / "binary.md").write_bytes(b"\x00\xff\xfe not text")
@@ -487,28 +501,24 @@ def test_delete_and_reindex_report_per_file(page: Page, ui_rag: Rag, tmp_path: P
     expect(report.locator("tr", has_text="interview-notes.md")).to_contain_text("unchanged")
     page.click("#delete-choice input")
     page.get_by_role("option", name="doomed.md").click()
-    asked: list[str] = []
-
-    def answer(dialog: Dialog) -> None:  # cancel the first confirm dialog, accept the second
-        asked.append(dialog.message)
-        if len(asked) == 1:
-            dialog.dismiss()
-        else:
-            dialog.accept()
-
-    page.on("dialog", answer)
+    dialogs: list[Dialog] = []
+    page.on("dialog", lambda dialog: dialogs.append(dialog))  # the question is asked in the page, not by the browser
+    panel = page.locator("#delete-confirm")
+    expect(panel).to_be_hidden()
     page.click("#delete-note")
-    deadline = time.monotonic() + 10
-    while not asked and time.monotonic() < deadline:
-        page.wait_for_timeout(50)
-    assert asked and "doomed.md" in asked[0]
+    expect(panel).to_contain_text("Delete the note “doomed.md”?")
+    assert_styled_alike(page, {"#delete-yes": "#delete-note", "#delete-cancel": "#reindex"})
+    page.click("#delete-cancel")
+    expect(panel).to_be_hidden()
     expect(page.locator("#index-progress")).to_be_hidden()  # a cancelled delete changes nothing
     expect(page.locator("#notes-table")).to_contain_text("doomed.md")
     expect(report.locator("tr", has_text="doomed.md")).to_contain_text("added")
     assert (ui_rag.settings.corpus_dir / "doomed.md").exists()
     page.click("#delete-note")
+    page.click("#delete-yes")
     expect(report.locator("tr", has_text="doomed.md")).to_contain_text("removed", timeout=ANSWER_TIMEOUT)
-    assert len(asked) == 2 and "doomed.md" in asked[1]
+    expect(panel).to_be_hidden()
+    assert not dialogs
     expect(page.locator("#notes-table")).not_to_contain_text("doomed.md")
     assert not (ui_rag.settings.corpus_dir / "doomed.md").exists()
     trashed = [t.source for t in ui_rag.trash.list()]
@@ -516,6 +526,7 @@ def test_delete_and_reindex_report_per_file(page: Page, ui_rag: Rag, tmp_path: P
 
     undo = page.locator("#undo-delete")
     expect(undo).to_have_text("Undo: restore doomed.md")
+    assert_styled_alike(page, {"#undo-delete": "#reindex"})
     undo.click()
     expect(report.locator("tr", has_text="doomed.md")).to_contain_text("added", timeout=ANSWER_TIMEOUT)
     expect(page.locator("#notes-table")).to_contain_text("doomed.md")
