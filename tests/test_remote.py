@@ -328,6 +328,8 @@ def test_make_run_stopped_with_ctrl_c_or_kill_ends_without_a_make_error(tmp_path
                 end_job(make)
                 pytest.fail(f"make run did not serve within 180 s:\n{make.communicate()[0].decode()}")
             time.sleep(0.2)
+        status = httpx.get(f"{server.url}/v1/index/status", timeout=10).json()
+        assert status["last"]["added"] == 1  # the server reports the `rag index` run made before it started
         if stop == "ctrl-c":
             os.killpg(make.pid, signal.SIGINT)  # the terminal sends it to the whole job: make and the server
         else:
