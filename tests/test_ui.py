@@ -415,9 +415,13 @@ def test_a_question_sent_as_the_last_answer_arrives_is_kept(page: Page) -> None:
     box.fill("What problems do RNNs have that LSTMs fix?")  # typed and sent while the answer streams in
     box.press("Enter")
     answered(page, 2, 30_000)  # the model is warm by now: a dropped question is not waited for long
-    box.fill("How is data abstraction accomplished?")  # sent the moment the answer is in
+    box.fill("How is data abstraction accomplished?")  # sent the moment the answer is in, Enter pressed twice
+    box.press("Enter")
     box.press("Enter")
     answered(page, 3, 30_000)
+    page.wait_for_timeout(1000)  # the second Enter's turn: on the emptied box, it does nothing
+    expect(page.locator("#conversation .turn")).to_have_count(3)
+    expect(page.locator(".toast-body")).to_have_count(0)  # nor says anything
     asked = page.locator("#conversation .bubble.question").all_inner_texts()
     assert asked[1:] == ["What problems do RNNs have that LSTMs fix?", "How is data abstraction accomplished?"]
     expect(box).to_have_value("")
