@@ -16,8 +16,11 @@ LAST_RUN_FILE = "last-index-run.json"
 
 def save_last_run(data_dir: Path, status: IndexStatus) -> None:
     """Record how the run that just ended went; a folder that can't be written only loses the record."""
-    record = {"finished_at": status.finished_at, "error": status.error,
-              "last": asdict(status.last) if status.last else None}
+    record = {
+        "finished_at": status.finished_at,
+        "error": status.error,
+        "last": asdict(status.last) if status.last else None,
+    }
     path = data_dir / LAST_RUN_FILE
     try:
         data_dir.mkdir(parents=True, exist_ok=True)
