@@ -333,7 +333,7 @@ def test_make_run_stopped_with_ctrl_c_or_kill_ends_without_a_make_error(tmp_path
         if stop == "ctrl-c":
             os.killpg(make.pid, signal.SIGINT)  # the terminal sends it to the whole job: make and the server
         else:
-            os.kill(server.pid, signal.SIGTERM)  # `kill`, `docker stop`
+            os.kill(server.pid, signal.SIGTERM)  # `kill`
         out = make.communicate(timeout=60)[0].decode()
     finally:
         end_job(make)
