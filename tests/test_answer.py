@@ -15,7 +15,7 @@ from llm_standin import StandInLLM, running
 from rag.answer.compose import unit_texts
 from rag.answer.note import NoteView
 from rag.answer.question import comparison_sides, resolve_followup
-from rag.answer.reading import dangles, defines, is_quotable
+from rag.answer.reading import dangles, defines_name, is_quotable
 from rag.answer.render import compose
 from rag.answer.select import Candidate, choose
 from rag.answer.units import split_passage
@@ -212,8 +212,8 @@ def test_a_code_block_defining_a_name_the_question_asks_about_reads_as_its_answe
     view = view_of("```python\ndef set_open_params(\n    model='gpt-3.5-turbo',\n):\n    pass\n```\n\n"
                    "```js\nconst debounce = (fn, ms) => fn\n```\n\n```python\nparams = set_open_params()\n```")
     blocks = [u for u in view.units if u.kind == "code"]
-    assert defines(blocks[0], ["set_open_params"]) and defines(blocks[1], ["debounce"])
-    assert not defines(blocks[2], ["set_open_params"])  # a call is no definition
+    assert defines_name(blocks[0], ["set_open_params"]) and defines_name(blocks[1], ["debounce"])
+    assert not defines_name(blocks[2], ["set_open_params"])  # a call is no definition
 
 
 def test_a_list_is_read_whole_across_chunk_ends_and_cited_to_each_chunk() -> None:

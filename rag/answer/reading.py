@@ -146,8 +146,8 @@ def reads_as_prose(view: NoteView, i: int, asked: Asked) -> bool:
     asks about ("default params in set_open_params?": its `def` line says them), or the answer a Q&A note gives
     its question ("You have to find all files larger than 20MB. How?" and the command under it)."""
     unit = view.units[i]
-    return explains_itself(unit) or (asked.result and is_output(unit)) or defines(unit, literal_tokens(asked.text)) \
-        or answers_its_heading(view, i)
+    return explains_itself(unit) or (asked.result and is_output(unit)) \
+        or defines_name(unit, literal_tokens(asked.text)) or answers_its_heading(view, i)
 
 
 def answers_its_heading(view: NoteView, i: int) -> bool:
@@ -159,7 +159,7 @@ def answers_its_heading(view: NoteView, i: int) -> bool:
 DEFINED = r"(?:^|\n)\s*(?:(?:async\s+)?def|class|function|func|fn|struct|interface|type|const|let|var)\s+{}\b"
 
 
-def defines(unit: Unit, names: Sequence[str]) -> bool:
+def defines_name(unit: Unit, names: Sequence[str]) -> bool:
     """True if a code block defines one of these names (def, class, function, const ...)."""
     names = [n.rstrip("()") for n in names if not n[0].isdigit()]
     return unit.kind == "code" and any(re.search(DEFINED.format(re.escape(n)), unit.text) for n in names)
