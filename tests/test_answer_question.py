@@ -20,6 +20,11 @@ from rag.models import Passage
      ["bloom filter: can it give false negatives", "bloom filter false negatives false positives"]),
     ("ways to evaluate an LLM + the weakness of each",
      ["ways to evaluate an LLM", "ways evaluate llm the weakness of each"]),
+    ("tar: packing a folder with gzip, and listing an archive's files",  # two things asked after a colon
+     ["tar: packing a folder with gzip, and listing an archive's files", "tar packing a folder with gzip",
+      "tar listing an archive's files"]),
+    ("python: how do I read a file, and what encoding?", ["python: how do I read a file",
+                                                         "python read file what encoding"]),
 ])
 def test_a_multi_part_question_gives_parts_that_carry_its_subject(question: str, expected: list[str]) -> None:
     assert question_parts(question) == expected
