@@ -131,3 +131,16 @@ def test_an_interjection_is_no_part_of_the_question_and_results_are_asked_for() 
         "and how do I run that wasm file outside the browser"]  # one part, not "nice" and the question
     assert read_question("what error do I get if I assign a longer list to a slice?").result
     assert not read_question("what is a slice?").result
+
+
+@pytest.mark.parametrize(("question", "sides"), [
+    ("rust: what can't you do with a value while it's borrowed immutably vs mutably?",
+     (["value", "borrowed", "immutably"], ["value", "borrowed", "mutably"])),
+    ("l2 vs l1 regularisation", (["l2", "regularisation"], ["l1", "regularisation"])),
+    ("pre-order vs post-order traversal", (["pre-order", "traversal"], ["post-order", "traversal"])),
+    ("hard link vs symlink", (["hard", "link"], ["symlink"])),  # no variant of one word: nothing shared
+    ("MAE vs MSE loss", (["mae"], ["mse", "loss"])),
+])
+def test_sides_one_word_apart_share_the_other_sides_words(question: str, sides: tuple[list[str], list[str]]) -> None:
+    compared = compared_sides(question)
+    assert compared is not None and compared[:2] == sides

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -250,7 +251,35 @@ def compared_sides(question: str) -> tuple[list[str], list[str], list[str]] | No
     side_b = content_words(side_b_text)[:SIDE_WORDS]
     if not side_a or not side_b:
         return None
+    side_a, side_b = shared_words(side_a, side_b)
     return side_a, side_b, [*before, *content_words(rest)]  # "pros n cons of A vs B": A's pros and cons
+
+
+def shared_words(side_a: list[str], side_b: list[str]) -> tuple[list[str], list[str]]:
+    """Sides that name one word apart share the other side's words: "borrowed immutably vs mutably" is
+    "borrowed mutably", "l2 vs l1 regularisation" is "l2 regularisation"; "hard link vs symlink" shares none."""
+    if len(side_b) == 1 < len(side_a) and parallel(side_a[-1], side_b[0]):
+        return side_a, [*side_a[:-1], *side_b]
+    if len(side_a) == 1 < len(side_b) and parallel(side_a[0], side_b[0]):
+        return [*side_a, *side_b[1:]], side_b
+    return side_a, side_b
+
+
+CONTRAST_PREFIXES = {"", "im", "in", "un", "non", "dis", "ir", "il", "de", "pre", "post", "over", "under", "sub",
+                     "super", "inter", "intra", "multi", "single", "semi"}
+
+
+def parallel(a: str, b: str) -> bool:
+    """True if two words are variants of one another: the same word under contrasting prefixes (immutably /
+    mutably, pre-order / post-order) or numbers (l1 / l2); "link" and "symlink" are not."""
+    a, b = a.replace("-", ""), b.replace("-", "")
+    if a == b:
+        return False
+    stem = os.path.commonprefix([a[::-1], b[::-1]])[::-1]
+    if len(stem) >= 4 and {a[: -len(stem)], b[: -len(stem)]} <= CONTRAST_PREFIXES:
+        return True
+    numbered = re.fullmatch(r"([a-z]+)\d+", a)
+    return numbered is not None and re.fullmatch(rf"{numbered.group(1)}\d+", b) is not None
 
 
 def table_aspects(question: str) -> list[str]:
