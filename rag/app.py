@@ -12,19 +12,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.errors import InvalidInput, NotFound, TooLarge
+from rag.index.timing import Stages
 from rag.models import Answer, IndexReport, IndexStatus, Passage, SourceInfo
 from rag.settings import Settings, load_settings
-from rag.store import ChromaStore, UnitVectorStore
-from rag.timing import Stages
+from rag.store.chunks import ChromaStore, UnitVectorStore
 
 if TYPE_CHECKING:
     from rag.answer import Answerer
-    from rag.chunk import Budget
-    from rag.embed import Embedder
-    from rag.index import Progress
+    from rag.embed.base import Embedder
+    from rag.index.run import Progress
+    from rag.index.trash import Trash
+    from rag.ingest.chunk import Budget
     from rag.quiz import Quiz
-    from rag.retrieve import Mode, Retriever
-    from rag.trash import Trash
+    from rag.retrieve.hybrid import Mode, Retriever
 
 log = logging.getLogger(__name__)
 MAX_K = 50
@@ -47,7 +47,7 @@ class Rag:
 
     @cached_property
     def embedder(self) -> Embedder:
-        from rag.embed import build_embedder
+        from rag.embed.base import build_embedder
 
         return build_embedder(self.settings)
 
@@ -60,7 +60,7 @@ class Rag:
     @cached_property
     def answer_embedder(self) -> Embedder:
         """The answer stage's embedder: the search's ONNX model at RAG_ANSWER_PRECISION; any other, the search's."""
-        from rag.onnx_embed import OnnxEmbedder
+        from rag.embed.onnx import OnnxEmbedder
 
         embedder = self.embedder
         return embedder.at_precision(self.settings.answer_precision) if isinstance(embedder, OnnxEmbedder) else embedder
@@ -77,7 +77,7 @@ class Rag:
 
     @cached_property
     def retriever(self) -> Retriever:
-        from rag.retrieve import Retriever
+        from rag.retrieve.hybrid import Retriever
 
         return Retriever(self.store, self.embedder)
 
@@ -105,7 +105,7 @@ class Rag:
 
     @cached_property
     def budget(self) -> Budget:
-        from rag.chunk import Budget
+        from rag.ingest.chunk import Budget
         from rag.tokens import count_budget_tokens
 
         embedder = self.embedder
@@ -139,7 +139,7 @@ class Rag:
         A run in progress (the folder watcher's, another request's) is waited for up to `wait` seconds, then
         IndexBusy.
         """
-        from rag.index import index_lock
+        from rag.index.run import index_lock
 
         with index_lock(self.settings.data_dir, wait):
             return self._tracked_run(paths, rebuild, progress, allow_empty)
@@ -168,7 +168,7 @@ class Rag:
 
     def _index(self, paths: Sequence[Path], rebuild: bool, progress: Progress, allow_empty: bool) -> IndexReport:
         """One index run, under the lock: the chunks, then the answer units of the notes that changed."""
-        from rag.index import index_notes
+        from rag.index.run import index_notes
 
         seen = [0]  # the chunks' total: the units' progress goes on from there
 
@@ -217,9 +217,9 @@ class Rag:
         lock is held (waiting up to `wait` seconds for a run in progress), so no other run sees them half-way;
         if saving or indexing fails, the folder is put back as it was.
         """
-        from rag.index import index_lock
+        from rag.index.run import index_lock
+        from rag.index.uploads import check_note_bytes, note_name, restore, save_note
         from rag.ingest import check_corpus_dir
-        from rag.uploads import check_note_bytes, note_name, restore, save_note
 
         check_corpus_dir(self.settings.corpus_dir)
         checked = [(note_name(name), data) for name, data in notes]
@@ -239,9 +239,9 @@ class Rag:
     def remove_note(self, source: str, progress: Progress | None = None, wait: float = 0.0) -> IndexReport:
         """Move a note's file to the trash and its chunks out of the index (waiting up to `wait` seconds for a run
         in progress); the file comes back if the index run fails. `restore_note` undoes it."""
-        from rag.index import index_lock
+        from rag.index.run import index_lock
+        from rag.index.uploads import note_path
         from rag.ingest import check_corpus_dir
-        from rag.uploads import note_path
 
         check_corpus_dir(self.settings.corpus_dir)
         path = note_path(self.settings.corpus_dir, source)
@@ -259,9 +259,9 @@ class Rag:
 
     def restore_note(self, source: str, progress: Progress | None = None, wait: float = 0.0) -> IndexReport:
         """Bring the newest deleted copy of a note back into the corpus folder and index it."""
-        from rag.index import index_lock
+        from rag.index.run import index_lock
+        from rag.index.uploads import note_path
         from rag.ingest import check_corpus_dir
-        from rag.uploads import note_path
 
         check_corpus_dir(self.settings.corpus_dir)
         note_path(self.settings.corpus_dir, source)  # a name, not a way out of the folder
@@ -270,7 +270,7 @@ class Rag:
 
     @cached_property
     def trash(self) -> Trash:
-        from rag.trash import Trash
+        from rag.index.trash import Trash
 
         return Trash(self.settings.data_dir, self.settings.trash_days)
 

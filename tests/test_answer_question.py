@@ -6,8 +6,8 @@ import pytest
 
 from rag.answer.evidence import judge, share_present
 from rag.answer.question import compared_sides, language, question_parts, table_aspects, wants_code, wants_table
-from rag.intents import intents
 from rag.models import Passage
+from rag.retrieve.intents import intents
 
 
 @pytest.mark.parametrize(("question", "expected"), [

@@ -15,7 +15,7 @@ import pytest
 from conftest import REAL_NOTE, ChromaServer
 
 from rag.app import Rag
-from rag.retrieve import GENERATION_TTL
+from rag.retrieve.hybrid import GENERATION_TTL
 
 ROOT = Path(__file__).resolve().parent.parent
 RAG_BIN = str(Path(sys.executable).parent / "rag")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.chunk import Budget, chunk_note, embed_view, parse_blocks
-from rag.embed import load_tokenizer, model_max_tokens, packaged_model_path
+from rag.embed.base import load_tokenizer, model_max_tokens, packaged_model_path
 from rag.ingest import Skipped, load_note, read_note
+from rag.ingest.chunk import Budget, chunk_note, embed_view, parse_blocks
 from rag.models import Chunk, Note
 from rag.tokens import count_budget_tokens
 
@@ -130,14 +130,14 @@ def test_notebook_cells_stay_with_their_code(model_tokens, limit):
 
 
 def test_a_notes_title_comes_from_its_file_name():
-    from rag.chunk import note_title
+    from rag.ingest.chunk import note_title
 
     assert note_title("Notes/2023-09-12 Meeting with Steph.md") == "2023-09-12 Meeting with Steph"
     assert note_title("tldr/git-rebase.md") == "git rebase" and note_title("self_attention.ipynb") == "self attention"
 
 
 def test_a_cell_ends_at_prose_that_names_code_in_parentheses():
-    from rag.chunk import parse_blocks
+    from rag.ingest.chunk import parse_blocks
 
     lines = ["In [1]:", "class Parent:", "    def __init__(self):", "        self.x = 1", "", "",
              "In Python, **child classes inherit variables set in the parent's `__init__()` method**.",
@@ -449,8 +449,8 @@ def test_clean_markdown_notes_keep_the_paths_their_headings_give():
     CommonMark walk of its `#` and setext headings (markdown-it-py; one inside a quote or a list heads nothing)."""
     from markdown_it import MarkdownIt
 
-    from rag.chunk import clean_heading
-    from rag.headings import OUTLINE, heading_at
+    from rag.ingest.chunk import clean_heading
+    from rag.ingest.headings import OUTLINE, heading_at
 
     root = Path(__file__).resolve().parent.parent / "eval" / "multi" / "corpus"
     handbook = Path(__file__).resolve().parent / "notes" / "system-design-primer.md"  # see tests/notes/SOURCES.md

@@ -20,7 +20,7 @@ PROBE = """
 import atexit, json, sys
 atexit.register(lambda: print("MODULES=" + json.dumps(sorted(m for m in {heavy} if m in sys.modules)), file=sys.stderr))
 sys.argv = ["rag", *{args}]
-from rag.cli import main
+from rag.cli.commands import main
 main()
 """
 

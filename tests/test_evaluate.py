@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from rag.errors import InvalidInput
-from rag.evaluate import evaluate_file, is_relevant, load_questions, rank_metrics
+from rag.evaluate.retrieval import evaluate_file, is_relevant, load_questions, rank_metrics
 from rag.models import Passage
 
 NOTE = """# Cats
@@ -54,7 +54,7 @@ def test_a_question_naming_its_note_is_relevant_only_from_that_note():
 
 
 def test_multi_note_sets_are_reported_per_format_and_style(make_rag, tmp_path):
-    from rag.evaluate_answers import evaluate_answers, format_answer_report
+    from rag.evaluate.answers import evaluate_answers, format_answer_report
 
     rag = make_rag()
     (rag.settings.corpus_dir / "pets").mkdir()
@@ -140,14 +140,14 @@ def test_eval_on_a_tiny_corpus(make_rag, tmp_path):
 
 
 def test_facets_are_matched_as_eval_readme_says() -> None:
-    from rag.evaluate_answers import facets_covered
+    from rag.evaluate.answers import facets_covered
 
     answer = "**Use** `Adam` or RMSProp   for noisy data [1]"
     assert facets_covered([["adam or rmsprop"], ["SGD", "momentum"], ["NOISY DATA"]], answer) == 2
 
 
 def test_answers_are_scored_per_kind_with_refusals_both_ways(make_rag, tmp_path):
-    from rag.evaluate_answers import evaluate_answers, format_answer_report
+    from rag.evaluate.answers import evaluate_answers, format_answer_report
 
     rag = make_rag()
     (rag.settings.corpus_dir / "tiny.md").write_text(NOTE)
@@ -170,7 +170,7 @@ def test_answers_are_scored_per_kind_with_refusals_both_ways(make_rag, tmp_path)
 
 
 def test_an_answer_file_without_facets_is_refused_with_what_to_add(tmp_path):
-    from rag.evaluate_answers import load_answer_questions
+    from rag.evaluate.answers import load_answer_questions
 
     path = tmp_path / "q.jsonl"
     path.write_text('{"id": "x", "question": "why?", "kind": "factual"}\n')

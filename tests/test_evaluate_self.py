@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from rag.app import Rag
-from rag.evaluate_self import PairScore, evaluate_self, figures, format_self_report, sample, score_pair
+from rag.evaluate.self_check import PairScore, evaluate_self, figures, format_self_report, sample, score_pair
 from rag.models import Answer, Citation, Passage
 from rag.quiz.cards import Card, Point
 

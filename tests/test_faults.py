@@ -24,12 +24,12 @@ import pytest
 from conftest import REAL_NOTE, ChromaServer, make_settings
 from llm_standin import running
 
-from rag.api import create_app
 from rag.app import Rag
 from rag.errors import StoreUnavailable
-from rag.retrieve import GENERATION_TTL
+from rag.retrieve.hybrid import GENERATION_TTL
+from rag.serve.api import create_app
 from rag.settings import load_settings
-from rag.store import ChromaStore
+from rag.store.chunks import ChromaStore
 
 RAG_BIN = str(Path(sys.executable).parent / "rag")
 WORDS = (

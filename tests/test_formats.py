@@ -15,13 +15,13 @@ from llm_standin import running
 from nbformat import v4
 from test_ingest_pages import NotesPDF, notebook_bytes, notes_pdf
 
-from rag.api import create_app
 from rag.app import Rag
-from rag.embed import Embedder
+from rag.embed.base import Embedder
 from rag.errors import NotFound
 from rag.ingest import NOTE_SUFFIXES, load_note
 from rag.ingest.registry import loader_for
 from rag.models import Location, Note, locate
+from rag.serve.api import create_app
 from ui.render import Turn, render_conversation
 
 KEY = "formats-key-0123456789"

@@ -10,7 +10,7 @@ import pytest
 
 from rag.app import Rag
 from rag.errors import IndexBusy, IndexMismatch, InvalidInput, NotFound
-from rag.index import index_lock
+from rag.index.run import index_lock
 
 SECTION = "## {name}\n\n{body}\n"
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.chunk import Budget, chunk_note
 from rag.ingest.base import Extracted
+from rag.ingest.chunk import Budget, chunk_note
 from rag.ingest.pdf import load_pdf
 from rag.models import Note, Segment, locate
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from rag.lexical import LexicalIndex, with_operators
-from rag.store import StoredChunk
+from rag.retrieve.lexical import LexicalIndex, with_operators
+from rag.store.chunks import StoredChunk
 
 TEXTS = [
     ("Logistic Regression", "Logistic regression predicts a probability with the sigmoid function."),

@@ -19,8 +19,8 @@ from llm_standin import running
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
-from rag.api import create_app
 from rag.app import Rag
+from rag.serve.api import create_app
 
 KEY = "mcp-test-key"
 RAG_BIN = str(Path(sys.executable).parent / "rag")

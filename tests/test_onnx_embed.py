@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag import onnx_embed
-from rag.embed import SentenceTransformerEmbedder, packaged_model_path
+from rag.embed import onnx as onnx_embed
+from rag.embed.base import SentenceTransformerEmbedder, packaged_model_path
+from rag.embed.onnx import OnnxEmbedder, weights_key
 from rag.errors import InvalidInput, RagError
-from rag.onnx_embed import OnnxEmbedder, weights_key
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_NOTE = ROOT / "corpus" / "interview-notes.md"
@@ -116,8 +116,8 @@ def test_runs_without_torch(fp32: OnnxEmbedder, onnx_cache: Path):
     code = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from rag.embed import packaged_model_path\n"
-        "from rag.onnx_embed import OnnxEmbedder\n"
+        "from rag.embed.base import packaged_model_path\n"
+        "from rag.embed.onnx import OnnxEmbedder\n"
         f"model = OnnxEmbedder(packaged_model_path(), Path({str(onnx_cache)!r}), 'fp32')\n"
         "assert model.embed(['x']).shape == (1, 384)\n"
         "model.count_tokens('x')\n"
@@ -158,7 +158,7 @@ def fake_build(source: Path, calls: list[Path]):  # type: ignore[no-untyped-def]
 
 
 def test_changed_weights_trigger_rebuild(fp32: OnnxEmbedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    import rag.onnx_export
+    import rag.embed.export
 
     model_dir = tmp_path / "model"
     shutil.copytree(packaged_model_path(), model_dir)
@@ -166,7 +166,7 @@ def test_changed_weights_trigger_rebuild(fp32: OnnxEmbedder, tmp_path: Path, mon
     cache.mkdir()
     shutil.copyfile(fp32.model_path(), cache / fp32.model_path().name)
     calls: list[Path] = []
-    monkeypatch.setattr(rag.onnx_export, "build_onnx_model", fake_build(fp32.model_path(), calls))
+    monkeypatch.setattr(rag.embed.export, "build_onnx_model", fake_build(fp32.model_path(), calls))
 
     OnnxEmbedder(model_dir, cache, "fp32").embed(["same weights: the cached file is reused"])
     assert calls == []
@@ -185,12 +185,12 @@ def test_changed_weights_trigger_rebuild(fp32: OnnxEmbedder, tmp_path: Path, mon
 
 
 def test_unreadable_cached_file_is_rebuilt(fp32: OnnxEmbedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    import rag.onnx_export
+    import rag.embed.export
 
     model = OnnxEmbedder(packaged_model_path(), tmp_path, "fp32")
     model.model_path().write_bytes(b"not an onnx model")
     calls: list[Path] = []
-    monkeypatch.setattr(rag.onnx_export, "build_onnx_model", fake_build(fp32.model_path(), calls))
+    monkeypatch.setattr(rag.embed.export, "build_onnx_model", fake_build(fp32.model_path(), calls))
     assert model.embed(["x"]).shape == (1, 384)
     assert calls == [model.model_path()]
 
@@ -212,13 +212,13 @@ def test_weights_hash_is_memoised(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 def test_failed_export_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    import rag.onnx_export
+    import rag.embed.export
 
     def broken_export(model_dir: Path, out: Path) -> Path:
         out.write_bytes(b"half a model")  # what a crash mid-export leaves behind
         return out
 
-    monkeypatch.setattr(rag.onnx_export, "export_transformer", broken_export)
+    monkeypatch.setattr(rag.embed.export, "export_transformer", broken_export)
     model = OnnxEmbedder(packaged_model_path(), tmp_path, "fp32")
     with pytest.raises(RagError, match="RAG_EMBED_BACKEND=torch"):
         model.embed(["x"])
@@ -229,7 +229,7 @@ def test_failed_export_leaves_no_file(tmp_path: Path, monkeypatch: pytest.Monkey
 def test_cached_models_are_fused(fp32: OnnxEmbedder, int8: OnnxEmbedder):
     import onnx
 
-    from rag.onnx_export import op_counts
+    from rag.embed.export import op_counts
 
     assert op_counts(onnx.load(str(fp32.model_path())))["Attention"] == 6
     int8_ops = op_counts(onnx.load(str(int8.model_path())))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rag.chunk import embed_view
 from rag.ingest import read_note
+from rag.ingest.chunk import embed_view
+from rag.ingest.plain import plain_math, search_text
 from rag.models import Note
-from rag.plain import plain_math, search_text
 
 MULTI = Path(__file__).resolve().parent.parent / "eval" / "multi" / "corpus"
 

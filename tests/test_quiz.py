@@ -15,12 +15,12 @@ from conftest import REAL_NOTE
 from llm_standin import running
 
 from rag.answer.note import NoteView
-from rag.api import create_app
 from rag.app import Rag
-from rag.embed import Embedder, VectorCache
+from rag.embed.base import Embedder, VectorCache
 from rag.errors import InvalidInput, NotFound, NothingToStudy
 from rag.models import Passage
 from rag.quiz import Card, derive_cards, grade_answer
+from rag.serve.api import create_app
 
 KEY = "quiz-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -605,9 +605,9 @@ def test_data_folder_holds_the_schedule(study_rag: Rag) -> None:
 def test_rag_quiz_goes_through_the_server_holding_the_folder(study_rag: Rag, monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
-    from rag.api import package_version
-    from rag.cli import cli
-    from rag.presence import announce, hold_for_serving, server_record
+    from rag.cli.commands import cli
+    from rag.index.presence import announce, hold_for_serving, server_record
+    from rag.serve.api import package_version
 
     settings = study_rag.settings
     monkeypatch.setenv("RAG_CORPUS_DIR", str(settings.corpus_dir))
@@ -617,7 +617,7 @@ def test_rag_quiz_goes_through_the_server_holding_the_folder(study_rag: Rag, mon
     def no_local_quiz(*args: object) -> None:
         raise AssertionError("the CLI opened the folder itself instead of asking the server")
 
-    monkeypatch.setattr("rag.cli_quiz.LocalQuiz.__init__", no_local_quiz)
+    monkeypatch.setattr("rag.cli.quiz.LocalQuiz.__init__", no_local_quiz)
     with hold_for_serving(settings.data_dir), running(create_app(study_rag, with_ui=False)) as url:
         port = int(url.rsplit(":", 1)[1])
         with announce(settings.data_dir, server_record(settings, "127.0.0.1", port, package_version())):

@@ -11,14 +11,14 @@ from conftest import REAL_NOTE
 from rich.console import Console
 
 from rag.answer.note import NoteView
-from rag.api_quiz import AnswerOut, PointOut
-from rag.cli_quiz import show_result
-from rag.embed import Embedder, VectorCache
+from rag.cli.quiz import show_result
+from rag.embed.base import Embedder, VectorCache
 from rag.models import Passage
 from rag.quiz import Card, derive_cards, grade_answer
 from rag.quiz.agreement import find_cards, grade_all, rates, read_labelled
 from rag.quiz.maths import judge, parse_formula
 from rag.quiz.typed_math import typed_formulas
+from rag.serve.quiz import AnswerOut, PointOut
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOOM_NOTE = r"""# Bloom filter

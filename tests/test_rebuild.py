@@ -16,9 +16,9 @@ from conftest import ChromaServer
 from llm_standin import running
 from test_index import snapshot, write_notes
 
-from rag.api import create_app
 from rag.app import Rag
-from rag.store import REBUILD_INFIX
+from rag.serve.api import create_app
+from rag.store.chunks import REBUILD_INFIX
 
 KILLED_REBUILD = """
 from rag.app import build
@@ -80,7 +80,7 @@ def test_a_rebuild_killed_half_way_leaves_the_old_index_serving_and_the_next_run
     corpus = rag.settings.corpus_dir
     many_notes(corpus)
     env = {**os.environ, "RAG_DATA_DIR": str(rag.settings.data_dir), "RAG_CORPUS_DIR": str(corpus)}
-    indexed = subprocess.run([sys.executable, "-m", "rag.cli", "index", "--json"], env=env, check=True,
+    indexed = subprocess.run([sys.executable, "-m", "rag", "index", "--json"], env=env, check=True,
                              capture_output=True, text=True)
     chunks = json.loads(indexed.stdout)["chunks"]
     child = subprocess.Popen([sys.executable, "-c", KILLED_REBUILD], env=env, stdout=subprocess.PIPE, text=True)

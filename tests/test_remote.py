@@ -23,10 +23,10 @@ import httpx
 import pytest
 from conftest import TEST_CACHE
 
-from rag.cli import local_only
+from rag.cli.commands import local_only
+from rag.cli.remote import RemoteRag
 from rag.errors import AuthError, NotFound, ServerRunning, ServerUnreachable
-from rag.presence import RECORD_NAME, ServerRecord, announce, find_server, hold_for_serving, read_record
-from rag.remote import RemoteRag
+from rag.index.presence import RECORD_NAME, ServerRecord, announce, find_server, hold_for_serving, read_record
 from rag.settings import load_settings
 
 KEY = "remote-test-key"
@@ -35,7 +35,7 @@ PROBE = """
 import atexit, json, sys
 atexit.register(lambda: print("MODULES=" + json.dumps(sorted(m for m in {store} if m in sys.modules)), file=sys.stderr))
 sys.argv = ["rag", *{args}]
-from rag.cli import main
+from rag.cli.commands import main
 main()
 """
 BIRDS = ("# Birds\n\n## Penguins\n\nPenguins are flightless birds of the southern hemisphere.\n\n"
@@ -57,7 +57,7 @@ class Served:
     def start(self, timeout: float = 180.0) -> None:
         """Start the server and wait (bounded) until its record is written and /health answers."""
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--port", "0"], env=self.env,
+            self.proc = subprocess.Popen([sys.executable, "-m", "rag", "serve", "--port", "0"], env=self.env,
                                          stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -221,7 +221,7 @@ def test_the_index_progress_comes_from_the_server(served: Served):
     # On a terminal, `rag index` draws that bar.
     leader, follower = pty.openpty()
     env = {**with_key(served), "TERM": "xterm", "COLUMNS": "100"}
-    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "index", "--rebuild"], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "rag", "index", "--rebuild"], env=env,
                             stdin=subprocess.DEVNULL, stdout=follower, stderr=follower)
     os.close(follower)
     screen, deadline = b"", time.monotonic() + 300

@@ -7,8 +7,7 @@ import time
 import pytest
 
 from rag.errors import InvalidInput, NotFound, TooLarge
-from rag.intents import intents
-from rag.retrieve import (
+from rag.retrieve.hybrid import (
     GENERATION_TTL,
     Ranked,
     by_intent,
@@ -19,7 +18,8 @@ from rag.retrieve import (
     rank,
     rrf_fuse,
 )
-from rag.store import StoredChunk
+from rag.retrieve.intents import intents
+from rag.store.chunks import StoredChunk
 
 
 def row(id_: str, start: int = 1, end: int = 5, source: str = "a.md", text: str | None = None) -> StoredChunk:
@@ -132,7 +132,7 @@ def test_a_search_may_skip_the_thread_pool_only_when_it_cannot_wait(make_rag, mo
     assert rag.search("acorns", 1) and rag.search_cannot_wait()  # embedded store, snapshot just checked
 
     later = time.monotonic() + GENERATION_TTL + 1
-    monkeypatch.setattr("rag.retrieve.time.monotonic", lambda: later)
+    monkeypatch.setattr("rag.retrieve.hybrid.time.monotonic", lambda: later)
     assert not rag.search_cannot_wait()  # the next search asks the store whether the snapshot is stale
     monkeypatch.undo()
 

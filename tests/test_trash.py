@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rag.errors import NotFound, SourceExists
-from rag.trash import RECORD, Trash
+from rag.index.trash import RECORD, Trash
 
 
 def test_the_newest_copy_comes_back_to_its_place_and_old_copies_expire(tmp_path: Path) -> None:

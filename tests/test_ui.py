@@ -24,7 +24,7 @@ from playwright.sync_api import Browser, Dialog, Page, expect
 from test_ingest_pages import NotesPDF, notes_pdf
 
 from rag.app import Rag
-from rag.embed import Embedder
+from rag.embed.base import Embedder
 from rag.errors import AuthError, InvalidInput, NotFound, TooLarge
 from rag.models import Answer, Citation, IndexReport, IndexStatus, Passage
 from rag.settings import load_settings
@@ -247,8 +247,8 @@ def test_remove_note_stays_inside_the_corpus(make_rag) -> None:
 
 def make_app(rag: Rag) -> FastAPI:
     """The real app when rag.api exists (it mounts the UI at "/"), else the UI on a bare FastAPI app."""
-    if importlib.util.find_spec("rag.api") is not None:
-        from rag.api import create_app
+    if importlib.util.find_spec("rag.serve.api") is not None:
+        from rag.serve.api import create_app
 
         return create_app(rag)
     return mount_ui(FastAPI(), rag)

@@ -22,14 +22,14 @@ from llm_standin import running
 from nbformat import v4
 from watchfiles import Change
 
-from rag.api import create_app, describe_service
 from rag.app import Rag
-from rag.embed import Embedder
+from rag.embed.base import Embedder
 from rag.errors import IndexBusy, NotFound, StoreUnavailable
-from rag.index import Progress, index_lock
+from rag.index.run import Progress, index_lock
+from rag.index.watch import MAX_DELAY_SECONDS, QUIET_SECONDS, NoteChanges, Schedule, Watcher, watch_root
 from rag.models import IndexReport
+from rag.serve.api import create_app, describe_service
 from rag.settings import load_settings
-from rag.watch import MAX_DELAY_SECONDS, QUIET_SECONDS, NoteChanges, Schedule, Watcher, watch_root
 
 WAIT = 30.0  # seconds: every wait on the watcher is bounded by this
 SOURDOUGH = """# Sourdough starter
@@ -347,7 +347,7 @@ def test_the_watcher_waits_for_another_run_and_then_runs(watched: Watched) -> No
 
 
 def test_a_failing_run_is_logged_and_watching_goes_on(watched: Watched, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="rag.watch")
+    caplog.set_level(logging.INFO, logger="rag.index.watch")
     corpus = watched.corpus
     (corpus / "sourdough.md").unlink()  # an empty folder would remove every note: the run refuses
     watched.settled(2)

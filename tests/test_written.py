@@ -20,9 +20,9 @@ from llm_standin import StandInLLM, running
 from rag.answer.exact import missing, swapped, terms_of
 from rag.answer.reply import read_reply
 from rag.answer.screen import ReplyRejected, screen
-from rag.api_models import answer_out
 from rag.app import Rag
-from rag.embed import Embedder
+from rag.embed.base import Embedder
+from rag.serve.models import answer_out
 from ui.render import render_answer
 
 NOTE = """# Fine-tuning large models

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 from pydantic import ValidationError
 
-from rag.api_models import AskRequest, answer_out
 from rag.errors import RagError
+from rag.serve.models import AskRequest, answer_out
 
 if TYPE_CHECKING:
     from rag.app import Rag

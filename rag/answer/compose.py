@@ -28,10 +28,10 @@ from rag.errors import InvalidInput, LLMError, StoreUnavailable
 from rag.models import Answer, Passage
 
 if TYPE_CHECKING:
-    from rag.embed import Embedder, VectorCache
-    from rag.retrieve import Retriever
+    from rag.embed.base import Embedder, VectorCache
+    from rag.retrieve.hybrid import Retriever
     from rag.settings import Settings
-    from rag.store import UnitVectorStore
+    from rag.store.chunks import UnitVectorStore
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class Answerer:
                  unit_store: UnitVectorStore | None = None) -> None:
         from cachetools import LRUCache
 
-        from rag.embed import VectorCache
+        from rag.embed.base import VectorCache
 
         self.settings = settings
         self.retriever = retriever

@@ -9,9 +9,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
-from rag.api_chat import get_rag
-from rag.api_models import NOT_BLANK, error_docs
 from rag.quiz import Card, Point, Result, Scheduled, Stats
+from rag.serve.models import NOT_BLANK, error_docs
+from rag.serve.openai import get_rag
 
 Grade = Literal["again", "hard", "good", "easy"]
 

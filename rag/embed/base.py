@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
     from rag.settings import Settings
-    from rag.store import UnitVectorStore
+    from rag.store.chunks import UnitVectorStore
 
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
 CACHED_TEXTS = 20_000  # vectors kept by VectorCache: some 30 MB at 384 dimensions
@@ -116,7 +116,7 @@ def build_embedder(settings: Settings) -> Embedder:
     if not settings.embed_model:
         path = packaged_model_path()
         if settings.embed_backend in ("auto", "onnx"):
-            from rag.onnx_embed import OnnxEmbedder
+            from rag.embed.onnx import OnnxEmbedder
 
             return OnnxEmbedder(path, settings.data_dir / "onnx", settings.embed_precision)
         return SentenceTransformerEmbedder(str(path))

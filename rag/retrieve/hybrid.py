@@ -9,11 +9,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from rag.embed import Embedder
-from rag.intents import OPPOSITE, intents, labels_intent
-from rag.lexical import LexicalIndex
+from rag.embed.base import Embedder
 from rag.models import Passage
-from rag.store import ChromaStore, StoredChunk
+from rag.retrieve.intents import OPPOSITE, intents, labels_intent
+from rag.retrieve.lexical import LexicalIndex
+from rag.store.chunks import ChromaStore, StoredChunk
 
 Mode = Literal["dense", "lexical", "hybrid", "rrf"]
 RRF_K = 60  # the constant of Cormack et al. (2009); damps the weight of the very first ranks

@@ -14,10 +14,10 @@ from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from rag.api_models import K, error_docs
 from rag.app import Rag
 from rag.errors import InvalidInput
 from rag.models import Answer
+from rag.serve.models import K, error_docs
 
 MODEL_ID = "notes-rag"
 PIECE_WORDS = 8  # words per streamed chunk: small enough to look live, few enough to stay cheap

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag.errors import InvalidInput
-from rag.evaluate import Question, load_questions, load_styles
+from rag.evaluate.retrieval import Question, load_questions, load_styles
 
 if TYPE_CHECKING:
     from rag.app import Rag

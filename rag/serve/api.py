@@ -27,9 +27,25 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from rag.api_chat import get_rag, openai_error, speaks_openai
-from rag.api_chat import router as chat_router
-from rag.api_models import (
+from rag.app import WRITE_WAIT_SECONDS, Rag
+from rag.errors import (
+    ERROR_HEADER,
+    AuthError,
+    IndexBusy,
+    IndexFailed,
+    IndexMismatch,
+    InvalidInput,
+    LLMError,
+    NotFound,
+    RagError,
+    SourceExists,
+    StoreUnavailable,
+    TooLarge,
+)
+from rag.index.presence import announce, base_url, server_record
+from rag.index.uploads import note_name
+from rag.ingest import check_corpus_dir, corpus_path
+from rag.serve.models import (
     PATTERN_WORDS,
     AskRequest,
     AskResponse,
@@ -48,26 +64,10 @@ from rag.api_models import (
     status_out,
     summary_out,
 )
-from rag.api_quiz import quiz_router
-from rag.app import WRITE_WAIT_SECONDS, Rag
-from rag.errors import (
-    ERROR_HEADER,
-    AuthError,
-    IndexBusy,
-    IndexFailed,
-    IndexMismatch,
-    InvalidInput,
-    LLMError,
-    NotFound,
-    RagError,
-    SourceExists,
-    StoreUnavailable,
-    TooLarge,
-)
-from rag.ingest import check_corpus_dir, corpus_path
-from rag.presence import announce, base_url, server_record
+from rag.serve.openai import get_rag, openai_error, speaks_openai
+from rag.serve.openai import router as chat_router
+from rag.serve.quiz import quiz_router
 from rag.settings import Settings
-from rag.uploads import note_name
 
 log = logging.getLogger(__name__)
 
@@ -292,7 +292,7 @@ class UploadLimit:
 @asynccontextmanager
 async def watching(app: FastAPI) -> AsyncIterator[None]:
     """Watch the corpus folder while the server runs (RAG_WATCH, `rag serve --watch`)."""
-    from rag.watch import Watcher
+    from rag.index.watch import Watcher
 
     watcher = Watcher(app.state.rag)
     watcher.start()
@@ -310,8 +310,8 @@ def create_app(rag: Rag, with_ui: bool = True) -> FastAPI:
     """
     from fastapi_offline import FastAPIOffline
 
-    from rag.cli_quiz import quiz_client
-    from rag.mcp_server import build_mcp
+    from rag.cli.quiz import quiz_client
+    from rag.serve.mcp import build_mcp
 
     mcp = build_mcp(rag, cache(lambda: quiz_client(rag)), package_version())
     # Stateless JSON: each request stands alone, so it scales like the REST routes; `host` turns on the SDK's
@@ -478,7 +478,7 @@ def serve(rag: Rag, host_asked_by: str = "RAG_HOST") -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
     settings = rag.settings
     if settings.watch:
-        from rag.watch import watch_root
+        from rag.index.watch import watch_root
 
         watch_root(settings)  # a missing folder is a one-line error now, not a failed start-up later
         logging.getLogger("watchfiles").setLevel(logging.WARNING)  # it logs every batch of changes at INFO

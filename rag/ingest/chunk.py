@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from rag.headings import (
+from rag.ingest.headings import (
     CELL_MARKER,
     FENCE,
     HEADING,
@@ -18,8 +18,8 @@ from rag.headings import (
     is_title,
     plain_text,
 )
+from rag.ingest.plain import search_text
 from rag.models import Chunk, Note
-from rag.plain import search_text
 
 # A line of prose after a notebook cell: starts with a capital, ends like a sentence.
 PROSE = re.compile(r"^[A-Z*][^={}]{30,}[.:?!)]\s*$")  # starts and ends like a sentence, no assignment or braces

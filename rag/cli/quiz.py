@@ -12,9 +12,9 @@ from rag.errors import NothingToStudy
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from rag.api_quiz import AnswerOut, CardOut, StatsOut
     from rag.app import Rag
-    from rag.remote import RemoteRag
+    from rag.cli.remote import RemoteRag
+    from rag.serve.quiz import AnswerOut, CardOut, StatsOut
 
 GRADES = ("again", "hard", "good", "easy")
 
@@ -38,28 +38,28 @@ class LocalQuiz:
         self.quiz = rag.quiz
 
     def next(self, source: str | None, topic: str | None) -> CardOut:
-        from rag.api_quiz import card_out
+        from rag.serve.quiz import card_out
 
         return card_out(self.quiz.next(source, topic))
 
     def check(self, card_id: str, answer: str) -> AnswerOut:
-        from rag.api_quiz import result_out
+        from rag.serve.quiz import result_out
 
         return result_out(self.quiz.check(card_id, answer))
 
     def answer(self, card_id: str, answer: str, grade: str | None) -> AnswerOut:
-        from rag.api_quiz import result_out
+        from rag.serve.quiz import result_out
 
         return result_out(self.quiz.answer(card_id, answer, grade))
 
     def stats(self) -> StatsOut:
-        from rag.api_quiz import stats_out
+        from rag.serve.quiz import stats_out
 
         return stats_out(self.quiz.stats())
 
 
 def quiz_client(rag: Rag | RemoteRag) -> QuizClient:
-    from rag.remote import RemoteRag
+    from rag.cli.remote import RemoteRag
 
     return rag.quiz_client() if isinstance(rag, RemoteRag) else LocalQuiz(rag)
 

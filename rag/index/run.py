@@ -13,13 +13,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from rag.chunk import Budget, chunk_note, embed_view
-from rag.embed import Embedder
+from rag.embed.base import Embedder
 from rag.errors import IndexBusy, IndexFailed, IndexMismatch, InvalidInput, StoreUnavailable
+from rag.index.timing import Stages
 from rag.ingest import CorpusScan, Skipped, read_note, scan_corpus, source_name
+from rag.ingest.chunk import Budget, chunk_note, embed_view
 from rag.models import Chunk, FileReport, IndexReport, Note, overlapping
-from rag.store import ChromaStore, StoredChunk
-from rag.timing import Stages
+from rag.store.chunks import ChromaStore, StoredChunk
 
 log = logging.getLogger(__name__)
 EMBED_BATCH = 32

@@ -16,13 +16,13 @@ import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError, ToolError
 
-from rag.api_models import AskResponse, SearchResponse, SourcesResponse, answer_out, passage_out, sources_out
-from rag.api_quiz import AnswerOut, CardOut, Grade
 from rag.errors import AuthError, NotFound, RagError
+from rag.serve.models import AskResponse, SearchResponse, SourcesResponse, answer_out, passage_out, sources_out
+from rag.serve.quiz import AnswerOut, CardOut, Grade
 
 if TYPE_CHECKING:
     from rag.app import Rag
-    from rag.remote import RemoteRag
+    from rag.cli.remote import RemoteRag
 
 T = TypeVar("T")
 INSTRUCTIONS = """These are the user's own study notes (markdown, PDFs, notebooks, Word and web pages).
@@ -121,8 +121,8 @@ def check_key(rag: Rag | RemoteRag, ctx: Context[Any, Any]) -> None:
 
 def note_text(rag: Rag | RemoteRag, source: str) -> str:
     """The indexed note's text, read by its loader."""
+    from rag.index.uploads import note_path
     from rag.ingest import read_note
-    from rag.uploads import note_path
 
     if source not in {s.source for s in rag.sources()}:
         raise NotFound(f"no note named {source}: list_notes lists them")

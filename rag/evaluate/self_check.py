@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from rag.answer.question import content_words
 from rag.errors import NotFound
-from rag.evaluate import ANSWER_PASSAGES
+from rag.evaluate.retrieval import ANSWER_PASSAGES
 from rag.models import Answer
 from rag.quiz.cards import Card, derive_cards
 

@@ -13,7 +13,12 @@ from urllib.parse import quote
 import httpx
 
 from rag import errors
-from rag.api_models import (
+from rag.app import check_k, check_query
+from rag.errors import AuthError, InvalidInput, NotFound, RagError, ServerUnreachable, StoreUnavailable, TooLarge
+from rag.index.presence import ServerRecord
+from rag.ingest import corpus_names
+from rag.models import Answer, FileReport, IndexReport, Passage, SourceInfo
+from rag.serve.models import (
     AskResponse,
     IndexStatusOut,
     IndexSummary,
@@ -22,16 +27,11 @@ from rag.api_models import (
     citation_from,
     passage_from,
 )
-from rag.app import check_k, check_query
-from rag.errors import AuthError, InvalidInput, NotFound, RagError, ServerUnreachable, StoreUnavailable, TooLarge
-from rag.ingest import corpus_names
-from rag.models import Answer, FileReport, IndexReport, Passage, SourceInfo
-from rag.presence import ServerRecord
 from rag.settings import Settings
 
 if TYPE_CHECKING:
-    from rag.api_quiz import AnswerOut, CardOut, StatsOut
-    from rag.index import Progress
+    from rag.index.run import Progress
+    from rag.serve.quiz import AnswerOut, CardOut, StatsOut
 
 CONNECT_TIMEOUT = 3.0  # the server is on this machine: it connects at once or not at all
 READ_TIMEOUT = 120.0  # a search or an answer, even while an index run keeps the server busy
@@ -180,24 +180,24 @@ class RemoteQuiz:
         self.remote = remote
 
     def next(self, source: str | None, topic: str | None) -> CardOut:
-        from rag.api_quiz import CardOut
+        from rag.serve.quiz import CardOut
 
         params = {k: v for k, v in (("source", source), ("topic", topic)) if v}
         return CardOut.model_validate(self.remote.call("GET", "/v1/quiz/next", params=params))
 
     def check(self, card_id: str, answer: str) -> AnswerOut:
-        from rag.api_quiz import AnswerOut
+        from rag.serve.quiz import AnswerOut
 
         return AnswerOut.model_validate(self.remote.call("POST", f"/v1/quiz/{card_id}/check", json={"answer": answer}))
 
     def answer(self, card_id: str, answer: str, grade: str | None) -> AnswerOut:
-        from rag.api_quiz import AnswerOut
+        from rag.serve.quiz import AnswerOut
 
         body = {"answer": answer, "grade": grade}
         return AnswerOut.model_validate(self.remote.call("POST", f"/v1/quiz/{card_id}/answer", json=body))
 
     def stats(self) -> StatsOut:
-        from rag.api_quiz import StatsOut
+        from rag.serve.quiz import StatsOut
 
         return StatsOut.model_validate(self.remote.call("GET", "/v1/quiz/stats"))
 

@@ -16,8 +16,8 @@ from rag.errors import RagError
 
 if TYPE_CHECKING:
     from rag.app import Rag
+    from rag.cli.remote import RemoteRag
     from rag.models import IndexReport
-    from rag.remote import RemoteRag
     from rag.settings import Settings
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -41,14 +41,14 @@ def open_notes(**overrides: object) -> Iterator[Rag | RemoteRag]:
     """The `rag serve` holding the data folder, through its API; else the folder itself, held so that no
     server opens the same store until the command is done."""
     from rag.app import Rag
-    from rag.presence import find_server
+    from rag.index.presence import find_server
 
     settings = load(**overrides)
     with find_server(settings.data_dir) as record:
         if record is None:
             yield Rag(settings)
             return
-        from rag.remote import RemoteRag
+        from rag.cli.remote import RemoteRag
 
         with RemoteRag(record, settings) as remote:
             yield remote
@@ -120,7 +120,7 @@ def search(
         rag.warm_up()
         results = rag.search(query, k, source or [], tags=tag or [])
     if as_json:
-        from rag.api_models import passage_out
+        from rag.serve.models import passage_out
 
         emit_json({"query": query, "results": [passage_out(p).model_dump() for p in results]})
         return
@@ -136,7 +136,7 @@ def ask(question: str, k: KOption = 5, source: SourceOption = None, tag: TagOpti
     with open_notes() as rag:
         answer = rag.ask(question, k, sources=source or [], tags=tag or [])
     if as_json:
-        from rag.api_models import answer_out
+        from rag.serve.models import answer_out
 
         emit_json(answer_out(answer).model_dump())
         return
@@ -151,7 +151,7 @@ def sources(as_json: JsonFlag = False) -> None:
     with open_notes() as rag:
         infos = rag.sources()
     if as_json:
-        from rag.api_models import sources_out
+        from rag.serve.models import sources_out
 
         emit_json(sources_out(infos).model_dump())
         return
@@ -184,7 +184,7 @@ def restore(name: Annotated[str, typer.Argument(help="The deleted note's name, a
 @cli.command()
 def trash(as_json: JsonFlag = False) -> None:
     """The deleted notes kept in the trash, oldest first (RAG_TRASH_DAYS days)."""
-    from rag.trash import Trash
+    from rag.index.trash import Trash
 
     settings = load()
     kept = Trash(settings.data_dir, settings.trash_days).list()
@@ -199,7 +199,7 @@ def trash(as_json: JsonFlag = False) -> None:
 
 def emit_report(report: IndexReport, as_json: bool) -> None:
     if as_json:
-        from rag.api_models import summary_out
+        from rag.serve.models import summary_out
 
         emit_json(summary_out(report).model_dump())
     else:
@@ -214,7 +214,7 @@ def quiz(
     """Study mode: cards from your notes one at a time, graded against them, scheduled by spaced repetition."""
     from rich.console import Console
 
-    from rag.cli_quiz import quiz_client, run_quiz
+    from rag.cli.quiz import quiz_client, run_quiz
 
     with open_notes() as rag:
         run_quiz(quiz_client(rag), source, topic, Console(highlight=False))
@@ -228,9 +228,9 @@ def serve(
         "--watch", help="Re-index the notes folder a moment after its notes change (RAG_WATCH=1).")] = False,
 ) -> None:
     """The REST API and the web UI in one process; the other `rag` commands go through it while it runs."""
-    from rag.api import serve as run_server
     from rag.app import Rag
-    from rag.presence import hold_for_serving
+    from rag.index.presence import hold_for_serving
+    from rag.serve.api import serve as run_server
 
     settings = load(host=host, port=port, watch=watch or None)
     with hold_for_serving(settings.data_dir):
@@ -241,10 +241,10 @@ def serve(
 def mcp() -> None:
     """Serve the notes to an AI assistant over the Model Context Protocol on stdin and stdout (the command for
     its config file); through `rag serve` while one runs."""
-    from rag.api import package_version
     from rag.app import Rag
-    from rag.cli_quiz import quiz_client
-    from rag.mcp_server import build_mcp
+    from rag.cli.quiz import quiz_client
+    from rag.serve.api import package_version
+    from rag.serve.mcp import build_mcp
 
     with open_notes() as rag:
         if isinstance(rag, Rag):
@@ -300,7 +300,7 @@ def local_only(settings: Settings) -> Iterator[Rag]:
     """The folder itself; ServerRunning while a server holds its embedded store."""
     from rag.app import Rag
     from rag.errors import ServerRunning
-    from rag.presence import find_server
+    from rag.index.presence import find_server
 
     if settings.chroma_url:  # the store is a Chroma server: any number of processes may use it
         yield Rag(settings)
@@ -314,8 +314,8 @@ def local_only(settings: Settings) -> Iterator[Rag]:
 
 
 def run_eval(rag: Rag, files: list[Path] | None, k: int, source: str, precision: list[str], as_json: bool) -> None:
-    from rag.evaluate import evaluate_file, evaluate_precision, format_report
-    from rag.evaluate_answers import evaluate_answers, format_answer_report, has_facets
+    from rag.evaluate.answers import evaluate_answers, format_answer_report, has_facets
+    from rag.evaluate.retrieval import evaluate_file, evaluate_precision, format_report
 
     reports = []
     for file in files or [Path("eval/dev_questions.jsonl"), Path("eval/answer_questions.jsonl")]:
@@ -336,7 +336,7 @@ def run_eval(rag: Rag, files: list[Path] | None, k: int, source: str, precision:
 def run_self_eval(rag: Rag, sources: list[str], limit: int | None, as_json: bool) -> None:
     from dataclasses import asdict
 
-    from rag.evaluate_self import evaluate_self, format_self_report
+    from rag.evaluate.self_check import evaluate_self, format_self_report
 
     if sys.stderr.isatty() and not as_json:
         from rich.progress import Progress

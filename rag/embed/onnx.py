@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.embed import load_tokenizer, model_label, model_max_tokens
+from rag.embed.base import load_tokenizer, model_label, model_max_tokens
 from rag.errors import InvalidInput, NotFound, RagError
 
 if TYPE_CHECKING:
@@ -224,7 +224,7 @@ def _build(model_dir: Path, dest: Path, precision: str) -> None:
     """Export the model to `dest`, wrapping any failure in a RagError that says what to do."""
     logger.info("Exporting %s to ONNX (%s), once; this takes a few seconds", model_dir, precision)
     try:
-        from rag.onnx_export import build_onnx_model
+        from rag.embed.export import build_onnx_model
 
         build_onnx_model(model_dir, dest, precision)
     except Exception as exc:  # torch, transformers, onnx and ORT each raise their own types

@@ -10,8 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from rag.plain import search_text
-from rag.store import StoredChunk
+from rag.ingest.plain import search_text
+from rag.store.chunks import StoredChunk
 
 WORD = re.compile(r"[a-z_][a-z0-9_]*(?:\+\+|#)?")  # "c++", "c#" and "__init__" are words; hyphens split
 # Words that say nothing about what a question is about (the answer stage reads questions with them too).
@@ -169,7 +169,7 @@ def lexical_text(row: StoredChunk) -> str:
 @lru_cache(maxsize=1)
 def english_words() -> frozenset[str]:
     """The whole words of the packaged model's WordPiece vocabulary: common English, never "corrected"."""
-    from rag.embed import packaged_model_path
+    from rag.embed.base import packaged_model_path
 
     path = packaged_model_path() / "vocab.txt"
     if not path.is_file():

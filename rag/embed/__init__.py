@@ -1,0 +1,1 @@
+"""Embedding: the Embedder protocol, the ONNX runtime and its export, the reference back-end, the vector cache."""
