@@ -47,7 +47,7 @@ class Rag:
 
     @cached_property
     def embedder(self) -> Embedder:
-        from rag.embed.base import build_embedder
+        from rag.embed import build_embedder
 
         return build_embedder(self.settings)
 

@@ -19,7 +19,8 @@ from rag.answer.render import compose
 from rag.answer.select import Candidate, choose
 from rag.answer.units import split_passage
 from rag.app import Rag
-from rag.embed.base import Embedder, VectorCache
+from rag.embed.base import Embedder
+from rag.embed.cache import VectorCache
 from rag.models import Answer, Passage
 
 NOTE = """# Support Vector Machines

@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from rag.embed import onnx as onnx_embed
-from rag.embed.base import SentenceTransformerEmbedder, packaged_model_path
+from rag.embed.base import packaged_model_path
 from rag.embed.onnx import OnnxEmbedder, weights_key
+from rag.embed.reference import SentenceTransformerEmbedder
 from rag.errors import InvalidInput, RagError
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,7 +16,8 @@ from llm_standin import running
 
 from rag.answer.note import NoteView
 from rag.app import Rag
-from rag.embed.base import Embedder, VectorCache
+from rag.embed.base import Embedder
+from rag.embed.cache import VectorCache
 from rag.errors import InvalidInput, NotFound, NothingToStudy
 from rag.models import Passage
 from rag.quiz import Card, derive_cards, grade_answer

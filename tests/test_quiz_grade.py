@@ -12,7 +12,8 @@ from rich.console import Console
 
 from rag.answer.note import NoteView
 from rag.cli.quiz import show_result
-from rag.embed.base import Embedder, VectorCache
+from rag.embed.base import Embedder
+from rag.embed.cache import VectorCache
 from rag.models import Passage
 from rag.quiz import Card, derive_cards, grade_answer
 from rag.quiz.agreement import find_cards, grade_all, rates, read_labelled

@@ -28,7 +28,8 @@ from rag.errors import InvalidInput, LLMError, StoreUnavailable
 from rag.models import Answer, Passage
 
 if TYPE_CHECKING:
-    from rag.embed.base import Embedder, VectorCache
+    from rag.embed.base import Embedder
+    from rag.embed.cache import VectorCache
     from rag.retrieve.hybrid import Retriever
     from rag.settings import Settings
     from rag.store.chunks import UnitVectorStore
@@ -50,7 +51,7 @@ class Answerer:
                  unit_store: UnitVectorStore | None = None) -> None:
         from cachetools import LRUCache
 
-        from rag.embed.base import VectorCache
+        from rag.embed.cache import VectorCache
 
         self.settings = settings
         self.retriever = retriever

@@ -198,7 +198,7 @@ def evaluate_precision(rag: Rag, path: Path, k: int, source: str, precision: str
     import tempfile
 
     from rag.app import Rag as Container
-    from rag.embed.base import build_embedder
+    from rag.embed import build_embedder
 
     with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
         settings = rag.settings.model_copy(update={
