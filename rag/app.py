@@ -15,7 +15,8 @@ from rag.errors import InvalidInput, NotFound, TooLarge
 from rag.index.timing import Stages
 from rag.models import Answer, IndexReport, IndexStatus, Passage, SourceInfo
 from rag.settings import Settings, load_settings
-from rag.store.chunks import ChromaStore, UnitVectorStore
+from rag.store.chunks import ChromaStore
+from rag.store.units import UnitVectorStore
 
 if TYPE_CHECKING:
     from rag.answer import Answerer

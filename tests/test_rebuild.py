@@ -17,8 +17,8 @@ from llm_standin import running
 from test_index import snapshot, write_notes
 
 from rag.app import Rag
-from rag.serve.api import create_app
-from rag.store.chunks import REBUILD_INFIX
+from rag.serve.app import create_app
+from rag.store.pointer import REBUILD_INFIX
 
 KILLED_REBUILD = """
 from rag.app import build

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from rag.embed.cache import VectorCache
     from rag.retrieve.hybrid import Retriever
     from rag.settings import Settings
-    from rag.store.chunks import UnitVectorStore
+    from rag.store.units import UnitVectorStore
 
 log = logging.getLogger(__name__)
 
