@@ -8,7 +8,9 @@ import pytest
 
 from rag.embed.base import load_tokenizer, model_max_tokens, packaged_model_path
 from rag.ingest import Skipped, load_note, read_note
-from rag.ingest.chunk import Budget, chunk_note, embed_view, parse_blocks
+from rag.ingest.chunk import Budget, chunk_note
+from rag.ingest.paths import parse_blocks
+from rag.ingest.view import embed_view
 from rag.models import Chunk, Note
 from rag.tokens import count_budget_tokens
 
@@ -137,7 +139,7 @@ def test_a_notes_title_comes_from_its_file_name():
 
 
 def test_a_cell_ends_at_prose_that_names_code_in_parentheses():
-    from rag.ingest.chunk import parse_blocks
+    from rag.ingest.paths import parse_blocks
 
     lines = ["In [1]:", "class Parent:", "    def __init__(self):", "        self.x = 1", "", "",
              "In Python, **child classes inherit variables set in the parent's `__init__()` method**.",
@@ -449,8 +451,8 @@ def test_clean_markdown_notes_keep_the_paths_their_headings_give():
     CommonMark walk of its `#` and setext headings (markdown-it-py; one inside a quote or a list heads nothing)."""
     from markdown_it import MarkdownIt
 
-    from rag.ingest.chunk import clean_heading
     from rag.ingest.headings import OUTLINE, heading_at
+    from rag.ingest.paths import clean_heading
 
     root = Path(__file__).resolve().parent.parent / "eval" / "multi" / "corpus"
     handbook = Path(__file__).resolve().parent / "notes" / "system-design-primer.md"  # see tests/notes/SOURCES.md

@@ -17,7 +17,7 @@ from docx.oxml.ns import qn
 from rag.ingest import Skipped, load_note
 from rag.ingest import docx as docx_loader
 from rag.ingest import html as html_loader
-from rag.ingest.chunk import parse_blocks
+from rag.ingest.paths import parse_blocks
 from rag.ingest.text import load_markdown, load_text
 from rag.models import Note, locate
 

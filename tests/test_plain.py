@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from rag.ingest import read_note
-from rag.ingest.chunk import embed_view
 from rag.ingest.plain import plain_math, search_text
+from rag.ingest.view import embed_view
 from rag.models import Note
 
 MULTI = Path(__file__).resolve().parent.parent / "eval" / "multi" / "corpus"

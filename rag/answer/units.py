@@ -6,10 +6,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from rag.ingest.chunk import CELL_MARKER, FENCE, HEADING, cell_end, front_matter_end, plain_share, run_end
-from rag.ingest.chunk import LIST_ITEM as ITEM
-from rag.ingest.chunk import TABLE_ROW as ROW
-from rag.ingest.headings import RUN_IN, heading_at, plain_text
+from rag.ingest.blocks import cell_end, front_matter_end, plain_share, run_end
+from rag.ingest.headings import CELL_MARKER, FENCE, HEADING, RUN_IN, heading_at, plain_text
+from rag.ingest.headings import LIST_ITEM as ITEM
+from rag.ingest.headings import TABLE_ROW as ROW
 from rag.models import Passage
 
 SEPARATOR_ROW = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}[-:| \t]*$")

@@ -17,7 +17,8 @@ from rag.embed.base import Embedder
 from rag.errors import IndexBusy, IndexFailed, IndexMismatch, InvalidInput, StoreUnavailable
 from rag.index.timing import Stages
 from rag.ingest import CorpusScan, Skipped, read_note, scan_corpus, source_name
-from rag.ingest.chunk import Budget, chunk_note, embed_view
+from rag.ingest.chunk import Budget, chunk_note
+from rag.ingest.view import embed_view
 from rag.models import Chunk, FileReport, IndexReport, Note, overlapping
 from rag.store.chunks import ChromaStore, StoredChunk
 
