@@ -34,7 +34,8 @@ from schemathesis.checks import (
 
 from rag.app import Rag
 from rag.embed.base import Embedder
-from rag.serve.api import create_app, is_loopback, listen_host
+from rag.serve.app import create_app
+from rag.serve.server import is_loopback, listen_host
 from rag.settings import load_settings
 
 KEY = "test-key-0123456789"
@@ -440,12 +441,12 @@ def test_unexpected_errors_are_500_without_internals(read_rag: Rag) -> None:
             raise RuntimeError("/secret/path exploded")
 
     broken = Broken(read_rag.settings, embedder=read_rag.embedder)
-    logging.getLogger("rag.serve.api").disabled = True  # the expected error would clutter the output
+    logging.getLogger("rag.serve.errors").disabled = True  # the expected error would clutter the output
     try:
         with running(create_app(broken, with_ui=False)) as url:
             response = httpx.post(f"{url}/v1/search", json={"query": "x"})
     finally:
-        logging.getLogger("rag.serve.api").disabled = False
+        logging.getLogger("rag.serve.errors").disabled = False
     assert response.status_code == 500
     assert response.json()["detail"].startswith("internal error: RuntimeError") and "secret" not in response.text
 
@@ -557,7 +558,7 @@ def test_an_unknown_v1_path_is_404_in_the_routes_shape_with_the_ui_mounted(ui_ba
 def test_without_a_key_only_loopback_is_served(caplog: pytest.LogCaptureFixture) -> None:
     assert listen_host(load_settings(host="127.0.0.1")) == "127.0.0.1"
     assert listen_host(load_settings(host="0.0.0.0", api_key="k")) == "0.0.0.0"
-    with caplog.at_level(logging.WARNING, logger="rag.serve.api"):
+    with caplog.at_level(logging.WARNING, logger="rag.serve.server"):
         assert listen_host(load_settings(host="0.0.0.0")) == "127.0.0.1"
     assert "RAG_HOST=0.0.0.0 is ignored: RAG_API_KEY is not set" in caplog.text
     assert is_loopback("::1") and is_loopback("localhost") and not is_loopback("example.org")

@@ -27,7 +27,7 @@ from llm_standin import running
 from rag.app import Rag
 from rag.errors import StoreUnavailable
 from rag.retrieve.hybrid import GENERATION_TTL
-from rag.serve.api import create_app
+from rag.serve.app import create_app
 from rag.settings import load_settings
 from rag.store.chunks import ChromaStore
 

@@ -21,7 +21,7 @@ from rag.errors import NotFound
 from rag.ingest import NOTE_SUFFIXES, load_note
 from rag.ingest.registry import loader_for
 from rag.models import Location, Note, locate
-from rag.serve.api import create_app
+from rag.serve.app import create_app
 from ui.render import Turn, render_conversation
 
 KEY = "formats-key-0123456789"

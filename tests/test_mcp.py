@@ -20,7 +20,7 @@ from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from rag.app import Rag
-from rag.serve.api import create_app
+from rag.serve.app import create_app
 
 KEY = "mcp-test-key"
 RAG_BIN = str(Path(sys.executable).parent / "rag")

@@ -21,7 +21,7 @@ from rag.embed.cache import VectorCache
 from rag.errors import InvalidInput, NotFound, NothingToStudy
 from rag.models import Passage
 from rag.quiz import Card, derive_cards, grade_answer
-from rag.serve.api import create_app
+from rag.serve.app import create_app
 
 KEY = "quiz-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -618,7 +618,7 @@ def test_rag_quiz_goes_through_the_server_holding_the_folder(study_rag: Rag, mon
     def no_local_quiz(*args: object) -> None:
         raise AssertionError("the CLI opened the folder itself instead of asking the server")
 
-    monkeypatch.setattr("rag.cli.quiz.LocalQuiz.__init__", no_local_quiz)
+    monkeypatch.setattr("rag.serve.quiz.LocalQuiz.__init__", no_local_quiz)
     with hold_for_serving(settings.data_dir), running(create_app(study_rag, with_ui=False)) as url:
         port = int(url.rsplit(":", 1)[1])
         with announce(settings.data_dir, server_record(settings, "127.0.0.1", port, package_version())):

@@ -17,7 +17,7 @@ from test_ui import VISIBLE_TEXT, open_page
 from rag.app import Rag
 from rag.embed.base import Embedder
 from rag.quiz import Card, Grade, Point, Result, Scheduled, Stats, TopicStats
-from rag.serve.api import create_app
+from rag.serve.app import create_app
 from rag.settings import load_settings
 from ui.quiz import CHART_TOPICS, render_card, render_chart, render_result
 

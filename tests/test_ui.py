@@ -247,8 +247,8 @@ def test_remove_note_stays_inside_the_corpus(make_rag) -> None:
 
 def make_app(rag: Rag) -> FastAPI:
     """The real app when rag.api exists (it mounts the UI at "/"), else the UI on a bare FastAPI app."""
-    if importlib.util.find_spec("rag.serve.api") is not None:
-        from rag.serve.api import create_app
+    if importlib.util.find_spec("rag.serve.app") is not None:
+        from rag.serve.app import create_app
 
         return create_app(rag)
     return mount_ui(FastAPI(), rag)

@@ -28,7 +28,8 @@ from rag.errors import IndexBusy, NotFound, StoreUnavailable
 from rag.index.run import Progress, index_lock
 from rag.index.watch import MAX_DELAY_SECONDS, QUIET_SECONDS, NoteChanges, Schedule, Watcher, watch_root
 from rag.models import IndexReport
-from rag.serve.api import create_app, describe_service
+from rag.serve.app import create_app
+from rag.serve.server import describe_service
 from rag.settings import load_settings
 
 WAIT = 30.0  # seconds: every wait on the watcher is bounded by this

@@ -230,7 +230,7 @@ def serve(
     """The REST API and the web UI in one process; the other `rag` commands go through it while it runs."""
     from rag.app import Rag
     from rag.index.presence import hold_for_serving
-    from rag.serve.api import serve as run_server
+    from rag.serve.server import serve as run_server
 
     settings = load(host=host, port=port, watch=watch or None)
     with hold_for_serving(settings.data_dir):

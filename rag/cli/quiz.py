@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import click
 import typer
@@ -14,52 +14,15 @@ if TYPE_CHECKING:
 
     from rag.app import Rag
     from rag.cli.remote import RemoteRag
-    from rag.serve.quiz import AnswerOut, CardOut, StatsOut
+    from rag.serve.quiz import AnswerOut, QuizClient
 
 GRADES = ("again", "hard", "good", "easy")
 
 
-class QuizClient(Protocol):
-    """Study mode as the terminal uses it, in the API's shapes: a local `Rag.quiz` or the server's routes."""
-
-    def next(self, source: str | None, topic: str | None) -> CardOut: ...
-
-    def check(self, card_id: str, answer: str) -> AnswerOut: ...
-
-    def answer(self, card_id: str, answer: str, grade: str | None) -> AnswerOut: ...
-
-    def stats(self) -> StatsOut: ...
-
-
-class LocalQuiz:
-    """`Rag.quiz` in this process."""
-
-    def __init__(self, rag: Rag) -> None:
-        self.quiz = rag.quiz
-
-    def next(self, source: str | None, topic: str | None) -> CardOut:
-        from rag.serve.quiz import card_out
-
-        return card_out(self.quiz.next(source, topic))
-
-    def check(self, card_id: str, answer: str) -> AnswerOut:
-        from rag.serve.quiz import result_out
-
-        return result_out(self.quiz.check(card_id, answer))
-
-    def answer(self, card_id: str, answer: str, grade: str | None) -> AnswerOut:
-        from rag.serve.quiz import result_out
-
-        return result_out(self.quiz.answer(card_id, answer, grade))
-
-    def stats(self) -> StatsOut:
-        from rag.serve.quiz import stats_out
-
-        return stats_out(self.quiz.stats())
-
-
 def quiz_client(rag: Rag | RemoteRag) -> QuizClient:
+    """Study mode through the server when one holds the data folder, else in this process."""
     from rag.cli.remote import RemoteRag
+    from rag.serve.quiz import LocalQuiz
 
     return rag.quiz_client() if isinstance(rag, RemoteRag) else LocalQuiz(rag)
 

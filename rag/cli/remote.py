@@ -174,7 +174,7 @@ class RemoteRag:
 
 
 class RemoteQuiz:
-    """`rag quiz`'s calls (see rag/cli_quiz.py) done by the server: the same shapes, the same exceptions."""
+    """`rag quiz`'s calls (rag.serve.quiz.QuizClient) done by the server: the same shapes, the same exceptions."""
 
     def __init__(self, remote: RemoteRag) -> None:
         self.remote = remote

@@ -9,7 +9,7 @@ schedule, so over HTTP it needs the API key, as every write does (over stdio the
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import anyio
@@ -18,11 +18,11 @@ from mcp.server.mcpserver.exceptions import ResourceError, ResourceNotFoundError
 
 from rag.errors import AuthError, NotFound, RagError
 from rag.serve.models import AskResponse, SearchResponse, SourcesResponse, answer_out, passage_out, sources_out
-from rag.serve.quiz import AnswerOut, CardOut, Grade
+from rag.serve.quiz import AnswerOut, CardOut, Grade, QuizClient
 
 if TYPE_CHECKING:
-    from rag.app import Rag
-    from rag.cli.remote import RemoteRag
+    from rag.models import Answer, Passage, SourceInfo
+    from rag.settings import Settings
 
 T = TypeVar("T")
 INSTRUCTIONS = """These are the user's own study notes (markdown, PDFs, notebooks, Word and web pages).
@@ -33,18 +33,29 @@ note as the resource note://{source}. To quiz the user, get a card with next_qui
 and grade it with grade_quiz_answer."""
 
 
-class Deck(Protocol):
-    """Study mode in the API's shapes: `Rag.quiz` in this process, or a running server's routes."""
+class Notes(Protocol):
+    """What the tools read: `Rag` in this process, or `RemoteRag`, a running server's API (`rag mcp` beside it)."""
 
-    def next(self, source: str | None, topic: str | None) -> CardOut: ...
+    settings: Settings
 
-    def answer(self, card_id: str, answer: str, grade: str | None) -> AnswerOut: ...
+    def search(self, query: str, k: int, sources: Sequence[str], *, tags: Sequence[str]) -> list[Passage]: ...
+
+    def ask(self, question: str, k: int, *, sources: Sequence[str], history: Sequence[tuple[str, str]]) -> Answer: ...
+
+    def sources(self) -> list[SourceInfo]: ...
 
 
-def build_mcp(rag: Rag | RemoteRag, deck: Callable[[], Deck], version: str = "") -> MCPServer:
+def build_mcp(rag: Notes, deck: Callable[[], QuizClient], version: str = "") -> MCPServer:
     """An MCP server over the notes `rag` reads (in this process or through a running server), studying the deck
     `deck` gives (made on first use: study mode opens its schedule only when asked)."""
     mcp = MCPServer("notes-rag", instructions=INSTRUCTIONS, version=version)
+    add_note_tools(mcp, rag)
+    add_quiz_tools(mcp, rag, deck)
+    return mcp
+
+
+def add_note_tools(mcp: MCPServer, rag: Notes) -> None:
+    """search_notes, ask_notes, list_notes and the note:// resource."""
 
     @mcp.tool(description="Search the user's notes: the k passages that best match the query (hybrid: meaning "
               "and words), each with its note, line numbers, heading path and page or cell.")
@@ -68,6 +79,16 @@ def build_mcp(rag: Rag | RemoteRag, deck: Callable[[], Deck], version: str = "")
     async def list_notes() -> SourcesResponse:
         return sources_out(await off_loop(rag.sources))
 
+    @mcp.resource("note://{+source}", name="note", mime_type="text/markdown",
+                  description="A note's text as it is indexed (line i is the note's line i; a PDF, notebook, Word "
+                  "file or web page as the markdown read from it).")
+    async def note(source: str) -> str:
+        return await off_loop(lambda: note_text(rag, source), resource=True)
+
+
+def add_quiz_tools(mcp: MCPServer, rag: Notes, deck: Callable[[], QuizClient]) -> None:
+    """next_quiz_card, and grade_quiz_answer (a write: over HTTP it needs the API key)."""
+
     @mcp.tool(description="The next study card from the notes (due ones first, then new ones): a question and "
               "where its answer is. Show the question to the user, not the answer lines.")
     async def next_quiz_card(source: str | None = None, topic: str | None = None) -> CardOut:
@@ -82,14 +103,6 @@ def build_mcp(rag: Rag | RemoteRag, deck: Callable[[], Deck], version: str = "")
         except AuthError as exc:
             raise ToolError(str(exc)) from exc
         return await off_loop(lambda: deck().answer(card_id, answer, grade))
-
-    @mcp.resource("note://{+source}", name="note", mime_type="text/markdown",
-                  description="A note's text as it is indexed (line i is the note's line i; a PDF, notebook, Word "
-                  "file or web page as the markdown read from it).")
-    async def note(source: str) -> str:
-        return await off_loop(lambda: note_text(rag, source), resource=True)
-
-    return mcp
 
 
 async def off_loop(work: Callable[[], T], resource: bool = False) -> T:
@@ -108,7 +121,7 @@ def pairs(history: list[dict[str, str]]) -> list[tuple[str, str]]:
     return [(str(turn.get("role", "")), str(turn.get("content", ""))) for turn in history]
 
 
-def check_key(rag: Rag | RemoteRag, ctx: Context[Any, Any]) -> None:
+def check_key(rag: Notes, ctx: Context[Any, Any]) -> None:
     """Over HTTP, a write needs `Authorization: Bearer <RAG_API_KEY>` when a key is set."""
     headers = ctx.headers
     key = rag.settings.api_key
@@ -119,7 +132,7 @@ def check_key(rag: Rag | RemoteRag, ctx: Context[Any, Any]) -> None:
         raise AuthError("grading changes the study schedule: send Authorization: Bearer <RAG_API_KEY>")
 
 
-def note_text(rag: Rag | RemoteRag, source: str) -> str:
+def note_text(rag: Notes, source: str) -> str:
     """The indexed note's text, read by its loader."""
     from rag.index.uploads import note_path
     from rag.ingest import read_note

@@ -229,23 +229,6 @@ class ErrorOut(BaseModel):
     detail: str = Field(description="What went wrong and what to do.")
 
 
-# What each error status means, for the OpenAPI schema; each route lists the ones it can answer.
-ERROR_MEANINGS = {
-    401: "Missing or wrong API key",
-    404: "Unknown note, path or model",
-    409: "An index run is in progress, the note exists, or the index needs `rag index --rebuild`",
-    413: "Question or upload over the limit",
-    422: "Invalid input: a body that is not JSON, a field out of range, an unsafe name",
-    500: "The index run failed (the old index keeps serving); the message names the note",
-    503: "The vector store is unreachable",
-}
-
-
-def error_docs(*statuses: int, model: type[BaseModel] = ErrorOut) -> dict[int | str, dict[str, Any]]:
-    """The `responses` of a route that can answer these error statuses, all with `model` as the body."""
-    return {status: {"model": model, "description": ERROR_MEANINGS[status]} for status in statuses}
-
-
 def passage_fields(p: Passage) -> dict[str, Any]:
     """A passage's JSON fields: its segments only as the `location` they give."""
     where = p.location

@@ -14,19 +14,16 @@ from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from rag.app import Rag
 from rag.errors import InvalidInput
 from rag.models import Answer
-from rag.serve.models import K, error_docs
+from rag.serve.api import get_rag
+from rag.serve.errors import error_docs
+from rag.serve.models import K
 
 MODEL_ID = "notes-rag"
 PIECE_WORDS = 8  # words per streamed chunk: small enough to look live, few enough to stay cheap
 
 router = APIRouter(tags=["openai"])
-
-
-def get_rag(request: Request) -> Rag:
-    return request.app.state.rag  # type: ignore[no-any-return]
 
 
 class ChatMessage(BaseModel):
@@ -163,8 +160,6 @@ def stream_chunks(completion_id: str, created: int, model: str, content: str) ->
 
 
 MODEL = ModelOut(id=MODEL_ID)
-OPENAI_PATHS = ("/v1/chat/", "/v1/models")
-ERROR_TYPES = {401: "authentication_error", 403: "permission_error", 429: "rate_limit_error"}
 
 
 @router.get("/v1/models", response_model=ModelList)
@@ -184,15 +179,3 @@ def retrieve_model(model_id: ModelName) -> ModelOut:
     `openai/gpt-4o`) whose `root` is `notes-rag`, so a client that checks its fixed model name before chatting
     finds it."""
     return MODEL if model_id == MODEL_ID else ModelOut(id=model_id)
-
-
-def speaks_openai(path: str) -> bool:
-    """True for the routes OpenAI clients call: their errors come in OpenAI's shape."""
-    return path.startswith(OPENAI_PATHS)
-
-
-def openai_error(status: int, message: str, param: str | None = None) -> dict[str, Any]:
-    """`{"error": {"message", "type", "param", "code"}}`, so an OpenAI client shows the message."""
-    kind = ERROR_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
-    code = "model_not_found" if status == 404 and "model" in message else None
-    return {"error": {"message": message, "type": kind, "param": param, "code": code}}

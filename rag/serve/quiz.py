@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Protocol
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 
 from rag.quiz import Card, Point, Result, Scheduled, Stats
-from rag.serve.models import NOT_BLANK, error_docs
-from rag.serve.openai import get_rag
+from rag.serve.api import get_rag
+from rag.serve.errors import error_docs
+from rag.serve.models import NOT_BLANK
+
+if TYPE_CHECKING:
+    from rag.app import Rag
 
 Grade = Literal["again", "hard", "good", "easy"]
 
@@ -116,6 +120,38 @@ def stats_out(s: Stats) -> StatsOut:
     return StatsOut(cards=s.cards, due=s.due, new=s.new, reviewed=s.reviewed, retention=s.retention,
                     new_today=s.new_today, new_per_day=s.new_per_day,
                     by_topic=[TopicOut(**vars(t)) for t in s.by_topic])
+
+
+class QuizClient(Protocol):
+    """Study mode in the API's shapes, as the terminal and the MCP tools use it: `Rag.quiz` in this process
+    (LocalQuiz) or a running server's routes (rag.cli.remote.RemoteQuiz)."""
+
+    def next(self, source: str | None, topic: str | None) -> CardOut: ...
+
+    def check(self, card_id: str, answer: str) -> AnswerOut: ...
+
+    def answer(self, card_id: str, answer: str, grade: str | None) -> AnswerOut: ...
+
+    def stats(self) -> StatsOut: ...
+
+
+class LocalQuiz:
+    """`Rag.quiz` in this process."""
+
+    def __init__(self, rag: Rag) -> None:
+        self.quiz = rag.quiz
+
+    def next(self, source: str | None, topic: str | None) -> CardOut:
+        return card_out(self.quiz.next(source, topic))
+
+    def check(self, card_id: str, answer: str) -> AnswerOut:
+        return result_out(self.quiz.check(card_id, answer))
+
+    def answer(self, card_id: str, answer: str, grade: str | None) -> AnswerOut:
+        return result_out(self.quiz.answer(card_id, answer, grade))
+
+    def stats(self) -> StatsOut:
+        return stats_out(self.quiz.stats())
 
 
 def quiz_router(require_key: Callable[..., Any]) -> APIRouter:
