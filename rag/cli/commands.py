@@ -17,6 +17,7 @@ from rag.errors import RagError
 if TYPE_CHECKING:
     from rag.app import Rag
     from rag.cli.remote import RemoteRag
+    from rag.embed.base import Embedder
     from rag.models import IndexReport
     from rag.settings import Settings
 
@@ -314,13 +315,17 @@ def local_only(settings: Settings) -> Iterator[Rag]:
 
 
 def run_eval(rag: Rag, files: list[Path] | None, k: int, source: str, precision: list[str], as_json: bool) -> None:
+    from rag.app import Rag
     from rag.evaluate.answers import evaluate_answers, format_answer_report, has_facets
     from rag.evaluate.retrieval import evaluate_file, evaluate_precision, format_report
+
+    def container(settings: Settings, embedder: Embedder) -> Rag:
+        return Rag(settings, embedder=embedder)
 
     reports = []
     for file in files or [Path("eval/dev_questions.jsonl"), Path("eval/answer_questions.jsonl")]:
         report = evaluate_file(rag, file, k, source)
-        report["precisions"] = {p: evaluate_precision(rag, file, k, source, p) for p in precision}
+        report["precisions"] = {p: evaluate_precision(rag, file, k, source, p, container) for p in precision}
         if has_facets(file):
             report["answers"] = evaluate_answers(rag, file)
         reports.append(report)

@@ -13,7 +13,7 @@ from rag.errors import InvalidInput
 from rag.evaluate.retrieval import Question, load_questions, load_styles
 
 if TYPE_CHECKING:
-    from rag.app import Rag
+    from rag.evaluate.retrieval import Rag
 
 
 def load_answer_questions(path: Path) -> list[Question]:

@@ -10,18 +10,46 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rag.answer.question import resolve_followup
 from rag.errors import InvalidInput, NotFound
 from rag.models import Passage
 
 if TYPE_CHECKING:
-    from rag.app import Rag
+    from collections.abc import Callable
+
+    from rag.answer import Answerer
+    from rag.embed.base import Embedder
+    from rag.models import Answer, IndexReport, SourceInfo
+    from rag.retrieve.hybrid import Mode
+    from rag.settings import Settings
 
 VARIANTS = ("dense", "lexical", "rrf", "hybrid")
 ANSWER_PASSAGES = 5  # abstention is judged on what `rag ask` answers from by default
 SHIPPED = "hybrid"
+
+
+class Rag(Protocol):
+    """What `rag eval` measures: the container (`rag.app.Rag`), which the CLI passes in."""
+
+    settings: Settings
+
+    @property
+    def embedder(self) -> Embedder: ...
+
+    @property
+    def answerer(self) -> Answerer: ...
+
+    def warm_up(self) -> None: ...
+
+    def search(self, query: str, k: int = ..., sources: Sequence[str] = ..., mode: Mode = ...) -> list[Passage]: ...
+
+    def ask(self, question: str, k: int = ..., history: Sequence[tuple[str, str]] = ...) -> Answer: ...
+
+    def sources(self) -> list[SourceInfo]: ...
+
+    def index(self) -> IndexReport: ...
 
 
 @dataclass(frozen=True)
@@ -193,11 +221,12 @@ def evaluate_file(rag: Rag, path: Path, k: int = 10, source: str = "interview-no
             "embedder": rag.embedder.id, "variants": variants}
 
 
-def evaluate_precision(rag: Rag, path: Path, k: int, source: str, precision: str) -> dict[str, Any]:
-    """The shipped variant with the ONNX model at another precision, on a throwaway index of the same notes."""
+def evaluate_precision(rag: Rag, path: Path, k: int, source: str, precision: str,
+                       container: Callable[[Settings, Embedder], Rag]) -> dict[str, Any]:
+    """The shipped variant with the ONNX model at another precision, on a throwaway index of the same notes
+    (in the container `container` builds)."""
     import tempfile
 
-    from rag.app import Rag as Container
     from rag.embed import build_embedder
 
     with tempfile.TemporaryDirectory(prefix="rag-eval-") as tmp:
@@ -205,7 +234,7 @@ def evaluate_precision(rag: Rag, path: Path, k: int, source: str, precision: str
             "data_dir": Path(tmp), "embed_precision": precision, "chroma_url": None, "embed_backend": "onnx"})
         # Reuse the exported models cached under the real data folder.
         embedder = build_embedder(settings.model_copy(update={"data_dir": rag.settings.data_dir}))
-        other = Container(settings, embedder=embedder)
+        other = container(settings, embedder)
         other.index()
         return evaluate_variant(other, require_gold(load_questions(path), path), k, source, SHIPPED)
 

@@ -18,7 +18,7 @@ from rag.quiz.cards import Card, derive_cards
 
 if TYPE_CHECKING:
     from rag.answer.note import NoteView
-    from rag.app import Rag
+    from rag.evaluate.retrieval import Rag
 
 SAMPLE_SEED = "rag-eval-self"  # with the note's name: a note's sample stays put when other notes come and go
 NOTES_SHOWN = 15  # per-note lines in the text report (JSON has every note)

@@ -9,7 +9,7 @@ import time
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import watchfiles
 from watchfiles import Change, DefaultFilter
@@ -18,7 +18,7 @@ from rag.errors import IndexBusy, NotFound, RagError, StoreUnavailable
 from rag.ingest import NOTE_SUFFIXES
 
 if TYPE_CHECKING:
-    from rag.app import Rag
+    from rag.index.run import Progress
     from rag.models import IndexReport
     from rag.settings import Settings
 
@@ -96,6 +96,14 @@ class Schedule:
         self.not_before = 0.0
 
 
+class Indexer(Protocol):
+    """What the watcher runs: `Rag` (its settings name the folder; `index` brings the index in line with it)."""
+
+    settings: Settings
+
+    def index(self, *, progress: Progress | None) -> IndexReport: ...
+
+
 class Watcher:
     """A thread that watches the corpus folder and runs `Rag.index` once its notes stop changing.
 
@@ -103,7 +111,7 @@ class Watcher:
     meanwhile go into the next run. A failed run is logged; the watching goes on.
     """
 
-    def __init__(self, rag: Rag, quiet: float = QUIET_SECONDS, max_delay: float = MAX_DELAY_SECONDS) -> None:
+    def __init__(self, rag: Indexer, quiet: float = QUIET_SECONDS, max_delay: float = MAX_DELAY_SECONDS) -> None:
         self.rag = rag
         self.quiet, self.max_delay = quiet, max_delay
         self._stop = threading.Event()
