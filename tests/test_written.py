@@ -22,6 +22,7 @@ from rag.answer.reply import read_reply
 from rag.answer.screen import ReplyRejected, screen
 from rag.app import Rag
 from rag.embed.base import Embedder
+from rag.models import answer_json
 from rag.serve.models import answer_out
 from ui.render import render_answer
 
@@ -250,6 +251,7 @@ def test_the_api_and_the_chat_show_each_sentence_and_what_supports_it(rag: Rag,
     standin.reply = "QLoRA quantises the frozen base weights to 4 bits. Bananas are yellow and sweet."
     answer = rag.ask(QLORA, k=3)
     out = answer_out(answer).model_dump()
+    assert answer_json(answer) == answer_out(answer).model_dump(mode="json")  # the web UI's `/answer` data
     kept, dropped = out["sentences"]
     assert kept["supported"] and kept["cites"] == [{"n": 1, "start_line": line_of("QLoRA quantises"),
                                                    "end_line": line_of("QLoRA quantises")}]
