@@ -24,6 +24,7 @@ from rag.store.chunks import ChromaStore, StoredChunk
 
 log = logging.getLogger(__name__)
 EMBED_BATCH = 32
+KEPT = " (the previously indexed version is kept)"  # said of a skipped note whose old version stays
 Progress = Callable[[int, int], None]  # (chunks embedded so far, chunks to embed)
 
 
@@ -137,13 +138,18 @@ def index_notes(
             store.abandon()
         raise
     if rebuild:
-        failed = [f for f in report.files if f.status == "failed"]
-        if failed:
-            store.abandon()
-            raise IndexFailed(f"the rebuild failed for {', '.join(f.source for f in failed)} ({failed[0].reason}); "
-                              "the previous index is still in service: fix the note or retry `rag index --rebuild`")
-        serving.switch_to(store)
+        finish_rebuild(serving, store, report)
     return replace(report, seconds=round(time.perf_counter() - started, 3))
+
+
+def finish_rebuild(serving: ChromaStore, rebuilt: ChromaStore, report: IndexReport) -> None:
+    """Put the rebuilt collection in service, or drop it if a note failed (the serving one stays)."""
+    failed = [f for f in report.files if f.status == "failed"]
+    if failed:
+        rebuilt.abandon()
+        raise IndexFailed(f"the rebuild failed for {', '.join(f.source for f in failed)} ({failed[0].reason}); "
+                          "the previous index is still in service: fix the note or retry `rag index --rebuild`")
+    serving.switch_to(rebuilt)
 
 
 def index_files(corpus_dir: Path, scan: CorpusScan, store: ChromaStore, embedder: Embedder, budget: Budget,
@@ -151,7 +157,6 @@ def index_files(corpus_dir: Path, scan: CorpusScan, store: ChromaStore, embedder
                 max_note_bytes: int | None, stages: Stages) -> IndexReport:
     """Diff the scanned notes against the store and write what changed (see `index_notes`)."""
     started = time.perf_counter()
-    files = scan.notes
     indexed_at = datetime.now(UTC).isoformat(timespec="seconds")
     by_source: dict[str, dict[str, StoredChunk]] = defaultdict(dict)
     with stages.timed("store"):
@@ -160,33 +165,16 @@ def index_files(corpus_dir: Path, scan: CorpusScan, store: ChromaStore, embedder
     recut = bool(by_source) and store.chunker_id() != budget.id  # chunking changed: diff every note
 
     kept_skipped = any(s.source in by_source for s in scan.skipped)
-    if not files and not kept_skipped and by_source and not paths and not rebuild and not allow_empty:
+    if not scan.notes and not kept_skipped and by_source and not paths and not rebuild and not allow_empty:
         raise InvalidInput(
             f"the corpus folder {corpus_dir} has no notes, so indexing it would remove all {len(by_source)} "
             "indexed notes; check the folder (RAG_CORPUS_DIR), or run `rag index --rebuild` to empty the index"
         )
-    kept = " (the previously indexed version is kept)"
-    reports = [FileReport(s.source, "skipped", s.reason + (kept if s.source in by_source else ""),
+    reports = [FileReport(s.source, "skipped", s.reason + (KEPT if s.source in by_source else ""),
                           len(by_source.get(s.source, {}))) for s in scan.skipped]
-    plans: list[FilePlan] = []
     on_disk: set[str] = {s.source for s in scan.skipped}  # a note that became a link out keeps its chunks
-    for path in files:
-        source = source_name(path, corpus_dir)
-        on_disk.add(source)
-        with stages.timed("read"):
-            note = read_note(path, source, max_note_bytes)
-        existing = by_source.get(source, {})
-        if isinstance(note, Skipped):
-            reports.append(FileReport(source, "skipped", note.reason + (kept if existing else ""), len(existing)))
-        elif existing and not recut and {r.file_sha256 for r in existing.values()} == {note.sha256}:
-            reports.append(FileReport(source, "unchanged", "", len(existing)))
-        else:
-            try:
-                with stages.timed("chunk"):
-                    plans.append(plan_file(note, budget, existing, indexed_at))
-            except Exception as exc:  # one note the chunker chokes on must not stop the others
-                log.exception("chunking %s failed", source)
-                reports.append(FileReport(source, "failed", f"could not be chunked: {exc}"))
+    plans = plan_notes(scan.notes, corpus_dir, by_source, recut, budget, indexed_at, max_note_bytes, stages,
+                       reports, on_disk)
 
     reports += apply_plans(plans, store, embedder, progress, stages)
     if not paths:
@@ -196,6 +184,32 @@ def index_files(corpus_dir: Path, scan: CorpusScan, store: ChromaStore, embedder
     if plans or rebuild or recut or any(r.status == "removed" for r in reports) or store.embedder_id() is None:
         store.mark_written(embedder.id, budget.id if not any(r.status == "failed" for r in reports) else None)
     return summarize(sorted(reports, key=lambda r: r.source), store.count(), time.perf_counter() - started)
+
+
+def plan_notes(files: Sequence[Path], corpus_dir: Path, by_source: dict[str, dict[str, StoredChunk]], recut: bool,
+               budget: Budget, indexed_at: str, max_note_bytes: int | None, stages: Stages,
+               reports: list[FileReport], on_disk: set[str]) -> list[FilePlan]:
+    """Read and chunk each note that changed into the plan of its writes; the others are reported as they are
+    (`reports`), and every note read is counted as on disk (`on_disk`)."""
+    plans: list[FilePlan] = []
+    for path in files:
+        source = source_name(path, corpus_dir)
+        on_disk.add(source)
+        with stages.timed("read"):
+            note = read_note(path, source, max_note_bytes)
+        existing = by_source.get(source, {})
+        if isinstance(note, Skipped):
+            reports.append(FileReport(source, "skipped", note.reason + (KEPT if existing else ""), len(existing)))
+        elif existing and not recut and {r.file_sha256 for r in existing.values()} == {note.sha256}:
+            reports.append(FileReport(source, "unchanged", "", len(existing)))
+        else:
+            try:
+                with stages.timed("chunk"):
+                    plans.append(plan_file(note, budget, existing, indexed_at))
+            except Exception as exc:  # one note the chunker chokes on must not stop the others
+                log.exception("chunking %s failed", source)
+                reports.append(FileReport(source, "failed", f"could not be chunked: {exc}"))
+    return plans
 
 
 def apply_plans(plans: list[FilePlan], store: ChromaStore, embedder: Embedder,
