@@ -9,11 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import make_settings
 from docx import Document
-from llm_standin import running
 from nbformat import v4
-from test_ingest_pages import NotesPDF, notebook_bytes, notes_pdf
 
 from rag.app import Rag
 from rag.embed.base import Embedder
@@ -23,6 +20,9 @@ from rag.ingest.registry import loader_for
 from rag.models import Location, Note, answer_json, locate
 from rag.serve.app import create_app
 from rag.serve.models import answer_out
+from tests.conftest import make_settings
+from tests.ingest.test_pages import NotesPDF, notebook_bytes, notes_pdf
+from tests.llm_standin import running
 from ui.render import Turn, render_conversation
 
 KEY = "formats-key-0123456789"

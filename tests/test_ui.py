@@ -19,15 +19,15 @@ from urllib.parse import urlsplit
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from llm_standin import running
 from playwright.sync_api import Browser, Dialog, Page, expect
-from test_ingest_pages import NotesPDF, notes_pdf
 
 from rag.app import Rag
 from rag.embed.base import Embedder
 from rag.errors import AuthError, InvalidInput, NotFound, TooLarge
 from rag.models import Answer, Citation, IndexReport, IndexStatus, Passage
 from rag.settings import load_settings
+from tests.ingest.test_pages import NotesPDF, notes_pdf
+from tests.llm_standin import running
 from ui import build_ui, mount_ui
 from ui.chat import pieces, respond
 from ui.notes import check_key, safe_name

@@ -14,7 +14,7 @@ from rag.ingest.chunk import Budget, chunk_note
 from rag.ingest.pdf import load_pdf
 from rag.models import Note, Segment, locate
 
-CORPUS = Path(__file__).resolve().parent.parent / "eval" / "multi" / "corpus"
+CORPUS = Path(__file__).resolve().parents[2] / "eval" / "multi" / "corpus"
 TIPS = CORPUS / "stanford-cs230" / "cheatsheet-deep-learning-tips-tricks.pdf"
 STATES = CORPUS / "stanford-cs221" / "cheatsheet-states-models.pdf"
 PRODUCTIVITY = CORPUS / "mit-15-003" / "study-guide-engineering-productivity-tips.pdf"

@@ -18,7 +18,7 @@ from rag.embed.onnx import OnnxEmbedder, weights_key
 from rag.embed.reference import SentenceTransformerEmbedder
 from rag.errors import InvalidInput, RagError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 REAL_NOTE = ROOT / "corpus" / "interview-notes.md"
 LONG_TEXT = "Inheritance lets a child class reuse and extend its parent's behaviour. " * 40
 

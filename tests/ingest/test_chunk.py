@@ -14,7 +14,7 @@ from rag.ingest.view import embed_view
 from rag.models import Chunk, Note
 from rag.tokens import count_budget_tokens
 
-REAL_NOTE = Path(__file__).resolve().parent.parent / "corpus" / "interview-notes.md"
+REAL_NOTE = Path(__file__).resolve().parents[2] / "corpus" / "interview-notes.md"
 
 
 @pytest.fixture(scope="module")
@@ -454,8 +454,8 @@ def test_clean_markdown_notes_keep_the_paths_their_headings_give():
     from rag.ingest.headings import OUTLINE, heading_at
     from rag.ingest.paths import clean_heading
 
-    root = Path(__file__).resolve().parent.parent / "eval" / "multi" / "corpus"
-    handbook = Path(__file__).resolve().parent / "notes" / "system-design-primer.md"  # see tests/notes/SOURCES.md
+    root = Path(__file__).resolve().parents[2] / "eval" / "multi" / "corpus"
+    handbook = Path(__file__).resolve().parents[1] / "notes" / "system-design-primer.md"  # see tests/notes/SOURCES.md
     parser = MarkdownIt("commonmark")
     compared = 0
     for path in [*sorted(root.rglob("*.md")), handbook]:

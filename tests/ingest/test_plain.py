@@ -9,7 +9,7 @@ from rag.ingest.plain import plain_math, search_text
 from rag.ingest.view import embed_view
 from rag.models import Note
 
-MULTI = Path(__file__).resolve().parent.parent / "eval" / "multi" / "corpus"
+MULTI = Path(__file__).resolve().parents[2] / "eval" / "multi" / "corpus"
 
 
 def test_a_link_reads_as_its_words_and_an_image_as_its_alt_text():

@@ -17,8 +17,6 @@ from pathlib import Path
 import httpx
 import nbformat
 import pytest
-from conftest import free_port, make_settings
-from llm_standin import running
 from nbformat import v4
 from watchfiles import Change
 
@@ -31,6 +29,8 @@ from rag.models import IndexReport
 from rag.serve.app import create_app
 from rag.serve.server import describe_service
 from rag.settings import load_settings
+from tests.conftest import free_port, make_settings
+from tests.llm_standin import running
 
 WAIT = 30.0  # seconds: every wait on the watcher is bounded by this
 SOURDOUGH = """# Sourdough starter

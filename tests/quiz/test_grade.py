@@ -7,7 +7,6 @@ import io
 from pathlib import Path
 
 import pytest
-from conftest import REAL_NOTE
 from rich.console import Console
 
 from rag.answer.note import NoteView
@@ -20,8 +19,9 @@ from rag.quiz.agreement import find_cards, grade_all, rates, read_labelled
 from rag.quiz.maths import judge, parse_formula
 from rag.quiz.typed_math import typed_formulas
 from rag.serve.quiz import AnswerOut, PointOut
+from tests.conftest import REAL_NOTE
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BLOOM_NOTE = r"""# Bloom filter
 
 ## False positives

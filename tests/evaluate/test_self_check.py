@@ -18,7 +18,7 @@ from rag.evaluate.self_check import PairScore, evaluate_self, figures, format_se
 from rag.models import Answer, Citation, Passage
 from rag.quiz.cards import Card, Point
 
-TEST_CACHE = Path(__file__).resolve().parent.parent / ".rag-test"  # where conftest's embedder caches ONNX
+TEST_CACHE = Path(__file__).resolve().parents[2] / ".rag-test"  # where conftest's embedder caches ONNX
 QA_NOTE = """# Networking
 
 **What is a subnet mask?**

@@ -21,8 +21,8 @@ from rag.ingest.paths import parse_blocks
 from rag.ingest.text import load_markdown, load_text
 from rag.models import Note, locate
 
-REAL_NOTE = Path(__file__).resolve().parent.parent / "corpus" / "interview-notes.md"
-REAL_PAGES = Path(__file__).resolve().parent.parent / "eval" / "multi" / "corpus"
+REAL_NOTE = Path(__file__).resolve().parents[2] / "corpus" / "interview-notes.md"
+REAL_PAGES = Path(__file__).resolve().parents[2] / "eval" / "multi" / "corpus"
 
 
 def note_of(raw: bytes, source: str) -> Note:

@@ -19,10 +19,8 @@ import httpx
 import openai
 import pytest
 import schemathesis
-from conftest import REAL_NOTE, free_port, make_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
-from llm_standin import running
 from openai import OpenAI
 from schemathesis import GenerationMode
 from schemathesis.checks import (
@@ -37,6 +35,8 @@ from rag.embed.base import Embedder
 from rag.serve.app import create_app
 from rag.serve.server import is_loopback, listen_host
 from rag.settings import load_settings
+from tests.conftest import REAL_NOTE, free_port, make_settings
+from tests.llm_standin import running
 
 KEY = "test-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}

@@ -12,13 +12,13 @@ import threading
 from pathlib import Path
 
 import httpx
-from conftest import ChromaServer
-from llm_standin import running
-from test_index import snapshot, write_notes
 
 from rag.app import Rag
 from rag.serve.app import create_app
 from rag.store.pointer import REBUILD_INFIX
+from tests.conftest import ChromaServer
+from tests.index.test_index import snapshot, write_notes
+from tests.llm_standin import running
 
 KILLED_REBUILD = """
 from rag.app import build

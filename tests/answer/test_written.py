@@ -14,8 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import make_settings
-from llm_standin import StandInLLM, running
 
 from rag.answer.exact import missing, swapped, terms_of
 from rag.answer.reply import read_reply
@@ -24,6 +22,8 @@ from rag.app import Rag
 from rag.embed.base import Embedder
 from rag.models import answer_json
 from rag.serve.models import answer_out
+from tests.conftest import make_settings
+from tests.llm_standin import StandInLLM, running
 from ui.render import render_answer
 
 NOTE = """# Fine-tuning large models

@@ -11,8 +11,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import REAL_NOTE
-from llm_standin import running
 
 from rag.answer.note import NoteView
 from rag.app import Rag
@@ -22,6 +20,8 @@ from rag.errors import InvalidInput, NotFound, NothingToStudy
 from rag.models import Passage
 from rag.quiz import Card, derive_cards, grade_answer
 from rag.serve.app import create_app
+from tests.conftest import REAL_NOTE
+from tests.llm_standin import running
 
 KEY = "quiz-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -637,7 +637,7 @@ def test_rag_quiz_goes_through_the_server_holding_the_folder(study_rag: Rag, mon
 
 
 def test_the_llm_words_the_question_and_the_answer_stays_the_notes(make_rag: Callable[..., Rag]) -> None:
-    from llm_standin import StandInLLM
+    from tests.llm_standin import StandInLLM
 
     standin = StandInLLM()
     with running(standin.app()) as url:
@@ -659,7 +659,7 @@ def test_the_llm_words_the_question_and_the_answer_stays_the_notes(make_rag: Cal
 
 # --- cards from real notes of every format (eval/multi) ----------------------------------------------------------
 
-MULTI = Path(__file__).resolve().parents[1] / "eval" / "multi" / "corpus"
+MULTI = Path(__file__).resolve().parents[2] / "eval" / "multi" / "corpus"
 
 
 def multi_cards(source: str) -> dict[str, Card]:

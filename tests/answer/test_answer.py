@@ -8,8 +8,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from conftest import make_settings
-from llm_standin import StandInLLM, running
 
 from rag.answer.compose import unit_texts
 from rag.answer.note import NoteView
@@ -22,6 +20,8 @@ from rag.app import Rag
 from rag.embed.base import Embedder
 from rag.embed.cache import VectorCache
 from rag.models import Answer, Passage
+from tests.conftest import make_settings
+from tests.llm_standin import StandInLLM, running
 
 NOTE = """# Support Vector Machines
 

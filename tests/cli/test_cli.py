@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-TEST_CACHE = Path(__file__).resolve().parent.parent / ".rag-test"  # where conftest's embedder caches ONNX
+TEST_CACHE = Path(__file__).resolve().parents[2] / ".rag-test"  # where conftest's embedder caches ONNX
 
 HEAVY = ("torch", "transformers", "sentence_transformers")
 # Runs the CLI in-process, then reports which heavy modules got imported.

@@ -14,13 +14,13 @@ from typing import Any
 import anyio
 import httpx2
 import pytest
-from conftest import REAL_NOTE, TEST_CACHE, make_settings
-from llm_standin import running
 from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 
 from rag.app import Rag
 from rag.serve.app import create_app
+from tests.conftest import REAL_NOTE, TEST_CACHE, make_settings
+from tests.llm_standin import running
 
 KEY = "mcp-test-key"
 RAG_BIN = str(Path(sys.executable).parent / "rag")

@@ -21,13 +21,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import TEST_CACHE
 
 from rag.cli.commands import local_only
 from rag.cli.remote import RemoteRag
 from rag.errors import AuthError, NotFound, ServerRunning, ServerUnreachable
 from rag.index.presence import RECORD_NAME, ServerRecord, announce, find_server, hold_for_serving, read_record
 from rag.settings import load_settings
+from tests.conftest import TEST_CACHE
 
 KEY = "remote-test-key"
 STORE = ("chromadb", "onnxruntime", "torch")
