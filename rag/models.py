@@ -235,7 +235,7 @@ class IndexReport:
     embedded: int
     files: list[FileReport]
     units: int = 0  # answer units (sentences, items...) embedded and stored for answers, beyond the chunks
-    trash: str = ""  # a deleted note: where its file went (rag.trash), to be restored from
+    trash: str = ""  # a deleted note: where its file went (rag.index.trash), to be restored from
     stages: dict[str, float] = field(default_factory=dict)  # seconds per stage: read, chunk, embed, store, bm25, units
 
 

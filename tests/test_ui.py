@@ -246,7 +246,7 @@ def test_remove_note_stays_inside_the_corpus(make_rag) -> None:
 
 
 def make_app(rag: Rag) -> FastAPI:
-    """The real app when rag.api exists (it mounts the UI at "/"), else the UI on a bare FastAPI app."""
+    """The real app when rag.serve.app exists (it mounts the UI at "/"), else the UI on a bare FastAPI app."""
     if importlib.util.find_spec("rag.serve.app") is not None:
         from rag.serve.app import create_app
 

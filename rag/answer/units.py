@@ -61,7 +61,7 @@ def split_passage(passage: Passage, index: int = 0) -> list[Unit]:
     """Cut a passage into answer units, each with the note's line numbers."""
     lines = passage.text.split("\n")
     context = passage.heading.split(" > ")[-1].strip() if passage.heading else ""
-    plain = plain_text(passage.source)  # headings as the chunker reads them (rag.headings)
+    plain = plain_text(passage.source)  # headings as the chunker reads them (rag.ingest.headings)
     front = front_matter_end(lines) if passage.start_line == 1 else -1
     units: list[Unit] = []
     i = open_code_end(lines, plain) + 1

@@ -29,7 +29,7 @@ class Block:
 def read_blocks(lines: list[str], plain: bool = False) -> list[Block]:
     """The note's blocks in order, each with its kind and lines (no heading paths yet).
 
-    `plain`: a plain-text note (`rag.headings.plain_text`), where `#` lines may be shell comments.
+    `plain`: a plain-text note (`rag.ingest.headings.plain_text`), where `#` lines may be shell comments.
     """
     blocks: list[Block] = []
     i = front_matter_end(lines) + 1

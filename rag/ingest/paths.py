@@ -13,7 +13,7 @@ from rag.ingest.headings import CELL_MARKER, HEADING, OUTLINE, is_title
 CLOSING_OFFER = re.compile(r"^(?=.*\byou).*[?!][*_]*[ \t]*$", re.IGNORECASE)
 OFFER = re.compile(r"\b(?:let me know|feel free|would you like|do you want|want me to|shall I|happy to help"
                    r"|if you(?:'re| are) interested|hope this helps)\b", re.IGNORECASE)
-Open = tuple[float, str, int]  # an open heading: (level, title, tier); see rag.headings.Heading
+Open = tuple[float, str, int]  # an open heading: (level, title, tier); see rag.ingest.headings.Heading
 UNTITLED: Open = (1.0, "", OUTLINE)  # an answer that starts without a title is open like a `#` that names nothing
 SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
 # A longer "heading" is prose set as a heading; every chunk below inherits it, so keep it short
@@ -24,13 +24,13 @@ MAX_TITLE = 60
 def parse_blocks(lines: list[str], plain: bool = False) -> list[Block]:
     """Blocks of the note with the heading path each one sits under, where the note's topics really end.
 
-    `plain`: a plain-text note (`rag.headings.plain_text`), where `#` lines may be shell comments.
+    `plain`: a plain-text note (`rag.ingest.headings.plain_text`), where `#` lines may be shell comments.
     """
     return with_paths(read_blocks(lines, plain), lines)
 
 
 # Markdown's rule: a heading is open until the next heading at its level or above. A question line in bold or
-# a <summary> (rag.headings) heads its answer one level below the heading it sits under, and any heading of the
+# a <summary> (rag.ingest.headings) heads its answer one level below the heading it sits under, and any heading of the
 # outline ends it. Notebook exports of pasted chatbot answers start new topics without one; four more signs end
 # what is open:
 #   1. a topic title (`### Topic` then sections at a level it skipped, after siblings at its own level; or the

@@ -17,7 +17,7 @@ SPACES = re.compile(r"[ \t]{2,}")
 
 def embed_view(heading: str, text: str) -> str:
     """What the embedder sees: the heading path, then the text without markdown noise, tables as sentences,
-    links by their words and formulas without formatting commands (rag.plain)."""
+    links by their words and formulas without formatting commands (rag.ingest.plain)."""
     text = linear_tables(text)
     return strip_markup(search_text(f"{heading}\n{text}" if heading else text))
 

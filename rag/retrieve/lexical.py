@@ -162,7 +162,7 @@ def with_operators(text: str) -> str:
 
 def lexical_text(row: StoredChunk) -> str:
     """What BM25 sees: the heading path counts, as it does for the embedder; links and formulas as search reads
-    them (rag.plain)."""
+    them (rag.ingest.plain)."""
     return with_operators(search_text(f"{row.heading}\n{row.text}"))
 
 

@@ -81,7 +81,7 @@ async def rag_error(request: Request, exc: Exception) -> JSONResponse:
     status = status_for(exc)
     if status >= 500:
         log.error("%s %s -> %s: %s", request.method, request.url.path, status, exc)
-    # The class name lets a client (rag/remote.py) raise the very exception the server met.
+    # The class name lets a client (rag/cli/remote.py) raise the very exception the server met.
     headers = {ERROR_HEADER: type(exc).__name__, **({"WWW-Authenticate": "Bearer"} if status == 401 else {}),
                **({"Retry-After": str(RETRY_AFTER_SECONDS)} if isinstance(exc, IndexBusy) else {})}
     return error_response(request, status, str(exc), headers=headers)

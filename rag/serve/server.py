@@ -69,7 +69,7 @@ def listen_socket(host: str, port: int) -> socket.socket:
 def serve(rag: Rag, host_asked_by: str = "RAG_HOST") -> None:
     """`rag serve`: warm the model, listen, leave the address in the data folder, serve until interrupted.
 
-    The caller holds the data folder (`rag.presence.hold_for_serving`), so no other process has its store open.
+    The caller holds the data folder (`rag.index.presence.hold_for_serving`), so no other process has its store open.
     A missing corpus folder or a port that is taken is a one-line error (RagError) before anything starts.
     """
     import uvicorn

@@ -1,4 +1,4 @@
-"""One writer per data folder: while a real `rag serve` runs, the CLI goes through its API (rag/remote.py).
+"""One writer per data folder: while a real `rag serve` runs, the CLI goes through its API (rag/cli/remote.py).
 
 The server is `rag serve --port 0` in a subprocess over a temp data folder, with the real model and embedded
 Chroma. Each CLI run reports which modules it imported: a command that went through the server never
