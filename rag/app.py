@@ -42,9 +42,23 @@ class Rag:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self._index_runs = 0  # index runs in progress in this process (the API runs them in threads)
-        self.status = IndexStatus(False)  # of this process's index runs
+        self._status: IndexStatus | None = None
         if embedder is not None:  # tests share one loaded model between containers
             self.__dict__["embedder"] = embedder
+
+    @property
+    def status(self) -> IndexStatus:
+        """The index run in progress, or how the last one ended: at first the one recorded in the data folder,
+        which may be another process's (`rag index` before `rag serve`)."""
+        if self._status is None:
+            from rag.index.last_run import load_last_run
+
+            self._status = load_last_run(self.settings.data_dir)
+        return self._status
+
+    @status.setter
+    def status(self, status: IndexStatus) -> None:
+        self._status = status
 
     @cached_property
     def embedder(self) -> Embedder:
@@ -133,24 +147,28 @@ class Rag:
             model.result()
             lexical.result()
 
-    def index(self, paths: Sequence[Path] = (), rebuild: bool = False,
-              progress: Progress | None = None, allow_empty: bool = False, wait: float = 0.0) -> IndexReport:
+    def index(self, paths: Sequence[Path] = (), rebuild: bool = False, progress: Progress | None = None,
+              allow_empty: bool = False, wait: float = 0.0, background: bool = False) -> IndexReport:
         """Bring the index in line with the corpus folder (or the given paths); see `index_notes`.
 
         A run in progress (the folder watcher's, another request's) is waited for up to `wait` seconds, then
-        IndexBusy.
+        IndexBusy. A `background` run (the folder watcher's) that changes nothing leaves `status` saying what
+        the run before it did.
         """
         from rag.index.run import index_lock
 
         with index_lock(self.settings.data_dir, wait):
-            return self._tracked_run(paths, rebuild, progress, allow_empty)
+            return self._tracked_run(paths, rebuild, progress, allow_empty, background)
 
     def _tracked_run(self, paths: Sequence[Path], rebuild: bool, progress: Progress | None,
-                     allow_empty: bool) -> IndexReport:
-        """One index run, under the lock, shown in `status` as it goes."""
+                     allow_empty: bool, background: bool = False) -> IndexReport:
+        """One index run, under the lock, shown in `status` as it goes and recorded in the data folder."""
+        from rag.index.last_run import save_last_run
+
         self._index_runs += 1
-        self.status = IndexStatus(True, started_at=now(), finished_at=self.status.finished_at,
-                                  last=self.status.last, stage="chunks")
+        before = self.status
+        self.status = IndexStatus(True, started_at=now(), finished_at=before.finished_at, last=before.last,
+                                  stage="chunks")
 
         def tracked(done: int, total: int) -> None:
             self.status = replace(self.status, done=done, total=total)
@@ -161,10 +179,18 @@ class Rag:
             report = self._index(paths, rebuild, tracked, allow_empty)
         except BaseException as exc:
             self.status = replace(self.status, running=False, finished_at=now(), error=str(exc) or repr(exc), stage="")
+            if isinstance(exc, Exception):  # not a run cut short by Ctrl-C or a watcher that is stopping
+                save_last_run(self.settings.data_dir, self.status)
             raise
         finally:
             self._index_runs -= 1
+        if background and not (report.added or report.updated or report.removed) and before.finished_at \
+                and before.error is None:
+            # e.g. the watcher seeing an upload that its own run has indexed already: that run is the news
+            self.status = before
+            return report
         self.status = replace(self.status, running=False, finished_at=now(), last=report, error=None, stage="")
+        save_last_run(self.settings.data_dir, self.status)
         return report
 
     def _index(self, paths: Sequence[Path], rebuild: bool, progress: Progress, allow_empty: bool) -> IndexReport:

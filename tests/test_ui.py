@@ -29,6 +29,7 @@ from rag.settings import load_settings
 from tests.ingest.test_pages import NotesPDF, notes_pdf
 from tests.llm_standin import running
 from ui import build_ui, mount_ui
+from ui.blocks import STATUS_SECONDS
 from ui.chat import pieces, respond
 from ui.notes import check_key, safe_name
 from ui.render import Turn, render_conversation, render_sources, render_status
@@ -90,6 +91,23 @@ def test_card_marks_only_the_quoted_lines_when_the_answer_skips_some() -> None:
     cited = re.findall(r'<span class="ln cited"><span class="no">(\d+)</span>', html)
     assert cited == ["11", "13", "14"] * 2  # the excerpt and the full passage
     assert "lines 11–14" in html
+
+
+def excerpt_numbers(html: str) -> list[str]:
+    """The line numbers (and "…" folds) a card's excerpt shows, in order."""
+    excerpt = html.split('<div class="excerpt">')[1].split("</div>")[0]
+    return [number or "…" for number in re.findall(r'<span class="no">(\d+)</span>|class="ln more"', excerpt)]
+
+
+def test_the_excerpt_shows_every_cited_line_however_long() -> None:
+    note = "\n".join(f"line {n}" for n in range(1, 23))  # a 22-line block quoted whole, as a code block is
+    whole = Citation(1, Passage("n.md#0001", "n.md", 1, 22, "Top", note), 1, 22)
+    html = render_conversation([Turn("q?", Answer("q?", "q?", "code [1]", True, "extractive", [whole]))])
+    assert excerpt_numbers(html) == [str(n) for n in range(1, 23)]  # not cut after 12 lines
+    far = Citation(1, Passage("n.md#0001", "n.md", 1, 22, "Top", note), 3, 19, ((3, 4), (9, 9), (18, 19)))
+    html = render_conversation([Turn("q?", Answer("q?", "q?", "a [1]. b [1].", True, "extractive", [far]))])
+    shown = [str(n) for n in range(2, 11)] + ["…"] + [str(n) for n in range(17, 21)]
+    assert excerpt_numbers(html) == shown  # two uncited lines are shown, six are folded
 
 
 def test_formulas_become_math_spans_and_keep_their_backslashes() -> None:
@@ -155,7 +173,7 @@ def test_status_line_says_what_the_last_run_did_and_what_is_watched() -> None:
                                                                    "corpus/", today)
     units = render_status(IndexStatus(True, done=300, total=900, stage="units"), None, today)
     assert "the notes are searchable; preparing answers, 300 of 900 texts embedded" in units
-    assert "No index run since the server started" in render_status(IndexStatus(False), None, today)
+    assert "No index run recorded yet" in render_status(IndexStatus(False), None, today)
 
 
 class FakeRag:
@@ -326,11 +344,16 @@ def ask(page: Page, question: str) -> None:
     turns = page.locator("#conversation .turn").count()
     page.fill("#question textarea", question)
     page.press("#question textarea", "Enter")
+    answered(page, turns + 1)
+
+
+def answered(page: Page, turns: int, timeout: float = ANSWER_TIMEOUT) -> None:
+    """Wait until the conversation has `turns` turns and none is still streaming."""
     page.wait_for_function(
         "n => document.querySelectorAll('#conversation .turn').length === n"
         " && !document.querySelector('#conversation .turn.streaming')",
-        arg=turns + 1,
-        timeout=ANSWER_TIMEOUT,
+        arg=turns,
+        timeout=timeout,
     )
 
 
@@ -384,6 +407,43 @@ def test_follow_up_uses_the_conversation_and_new_chat_clears_it(page: Page) -> N
     expect(page.locator(".examples button").first).to_be_visible()
 
 
+def test_a_question_sent_as_the_last_answer_arrives_is_kept(page: Page) -> None:
+    box = page.locator("#question textarea")
+    box.fill(SVM_QUESTION)
+    box.press("Enter")
+    page.wait_for_selector("#conversation .turn.streaming .bubble.answer:not(.pending)", timeout=ANSWER_TIMEOUT)
+    box.fill("What problems do RNNs have that LSTMs fix?")  # typed and sent while the answer streams in
+    box.press("Enter")
+    answered(page, 2, 30_000)  # the model is warm by now: a dropped question is not waited for long
+    box.fill("How is data abstraction accomplished?")  # sent the moment the answer is in, Enter pressed twice
+    box.press("Enter")
+    box.press("Enter")
+    answered(page, 3, 30_000)
+    page.wait_for_timeout(1000)  # the second Enter's turn: on the emptied box, it does nothing
+    expect(page.locator("#conversation .turn")).to_have_count(3)
+    expect(page.locator(".toast-body")).to_have_count(0)  # nor says anything
+    asked = page.locator("#conversation .bubble.question").all_inner_texts()
+    assert asked[1:] == ["What problems do RNNs have that LSTMs fix?", "How is data abstraction accomplished?"]
+    expect(box).to_have_value("")
+    expect(page.locator("#conversation .turn").last.locator(".card").first).to_be_visible()
+
+
+# The part of an element's box on screen: inside the window and every scrolling box around it.
+SHOWN_BOX = """el => { const r = el.getBoundingClientRect(); let top = 0, bottom = window.innerHeight;
+  for (let box = el.parentElement; box; box = box.parentElement) {
+    if (getComputedStyle(box).overflowY === 'visible') continue;
+    const b = box.getBoundingClientRect(); top = Math.max(top, b.top); bottom = Math.min(bottom, b.bottom); }
+  return {top: r.top, bottom: r.bottom, shownTop: top, shownBottom: bottom}; }"""
+
+
+def test_a_new_answer_scrolls_into_view(page: Page) -> None:
+    ask(page, "What is the difference between compile-time and runtime polymorphism?")  # a tall answer first
+    ask(page, "What problems do RNNs have that LSTMs fix?")
+    body = page.locator("#conversation .turn").last.locator(".bubble.answer")
+    box = body.evaluate(SHOWN_BOX)
+    assert box["shownTop"] <= box["top"] and box["bottom"] <= box["shownBottom"], box  # all of it, not its title
+
+
 def test_a_question_the_notes_do_not_cover_is_marked(page: Page) -> None:
     ask(page, "What is the boiling point of tungsten?")
     expect(page.locator("#conversation .not-found")).to_contain_text("Not in your notes")
@@ -420,6 +480,20 @@ def test_html_in_a_note_is_shown_as_text_and_never_runs(page: Page, requested: l
     assert_all_local(requested)
 
 
+# What makes a button look like the theme's: its variant's classes and the computed look (not its width).
+BUTTON_LOOK = """el => [el.className.replace(/svelte-\\S+/g, '').trim().split(/\\s+/).sort().join(' '),
+  ...['backgroundColor', 'color', 'borderRadius', 'borderTopWidth', 'borderTopColor', 'fontFamily', 'fontSize',
+      'fontWeight', 'paddingTop', 'paddingLeft', 'boxShadow'].map(p => getComputedStyle(el)[p])]"""
+
+
+def assert_styled_alike(page: Page, pairs: dict[str, str]) -> None:
+    """Each button looks as the page's own button it is paired with."""
+    page.mouse.move(0, 0)  # a hovered button has another background,
+    page.wait_for_timeout(500)  # reached by a transition
+    for button, like in pairs.items():
+        assert page.locator(button).evaluate(BUTTON_LOOK) == page.locator(like).evaluate(BUTTON_LOOK), button
+
+
 def test_delete_and_reindex_report_per_file(page: Page, ui_rag: Rag, tmp_path: Path) -> None:
     (ui_rag.settings.corpus_dir / "doomed.md").write_text("# Doomed\n\nThis note will be deleted.\n")
     (ui_rag.settings.corpus_dir / "binary.md").write_bytes(b"\x00\xff\xfe not text")
@@ -431,28 +505,24 @@ def test_delete_and_reindex_report_per_file(page: Page, ui_rag: Rag, tmp_path: P
     expect(report.locator("tr", has_text="interview-notes.md")).to_contain_text("unchanged")
     page.click("#delete-choice input")
     page.get_by_role("option", name="doomed.md").click()
-    asked: list[str] = []
-
-    def answer(dialog: Dialog) -> None:  # cancel the first confirm dialog, accept the second
-        asked.append(dialog.message)
-        if len(asked) == 1:
-            dialog.dismiss()
-        else:
-            dialog.accept()
-
-    page.on("dialog", answer)
+    dialogs: list[Dialog] = []
+    page.on("dialog", lambda dialog: dialogs.append(dialog))  # the question is asked in the page, not by the browser
+    panel = page.locator("#delete-confirm")
+    expect(panel).to_be_hidden()
     page.click("#delete-note")
-    deadline = time.monotonic() + 10
-    while not asked and time.monotonic() < deadline:
-        page.wait_for_timeout(50)
-    assert asked and "doomed.md" in asked[0]
+    expect(panel).to_contain_text("Delete the note “doomed.md”?")
+    assert_styled_alike(page, {"#delete-yes": "#delete-note", "#delete-cancel": "#reindex"})
+    page.click("#delete-cancel")
+    expect(panel).to_be_hidden()
     expect(page.locator("#index-progress")).to_be_hidden()  # a cancelled delete changes nothing
     expect(page.locator("#notes-table")).to_contain_text("doomed.md")
     expect(report.locator("tr", has_text="doomed.md")).to_contain_text("added")
     assert (ui_rag.settings.corpus_dir / "doomed.md").exists()
     page.click("#delete-note")
+    page.click("#delete-yes")
     expect(report.locator("tr", has_text="doomed.md")).to_contain_text("removed", timeout=ANSWER_TIMEOUT)
-    assert len(asked) == 2 and "doomed.md" in asked[1]
+    expect(panel).to_be_hidden()
+    assert not dialogs
     expect(page.locator("#notes-table")).not_to_contain_text("doomed.md")
     assert not (ui_rag.settings.corpus_dir / "doomed.md").exists()
     trashed = [t.source for t in ui_rag.trash.list()]
@@ -460,6 +530,7 @@ def test_delete_and_reindex_report_per_file(page: Page, ui_rag: Rag, tmp_path: P
 
     undo = page.locator("#undo-delete")
     expect(undo).to_have_text("Undo: restore doomed.md")
+    assert_styled_alike(page, {"#undo-delete": "#reindex"})
     undo.click()
     expect(report.locator("tr", has_text="doomed.md")).to_contain_text("added", timeout=ANSWER_TIMEOUT)
     expect(page.locator("#notes-table")).to_contain_text("doomed.md")
@@ -519,8 +590,22 @@ def test_highlighted_lines_are_exactly_the_cited_ones(page: Page, ui_rag: Rag) -
         for excerpt in (card.locator(".excerpt").first, card.locator(".excerpt.full")):
             numbers = [int(n) for n in excerpt.locator(".ln.cited .no").all_text_contents()]
             wanted = [n for start, end in citation.quoted for n in range(start, end + 1)]
-            assert numbers == wanted[: len(numbers)] and (numbers == wanted or excerpt.locator(".more").count())
+            assert numbers == wanted  # all of them, however far apart
             assert excerpt.evaluate(TINTED_LINES) == numbers
+
+
+def test_a_card_shows_the_cited_lines_under_their_own_heading(page: Page, ui_rag: Rag) -> None:
+    ask(page, "How do I do KNN imputation in Python?")  # a 22-line code block: the KNN lines are its last
+    excerpt = page.locator("#conversation .turn").last.locator(".card").first.locator(".excerpt").first
+    expect(excerpt.locator(".ln.cited", has_text="knn_imputer = KNNImputer(n_neighbors=5)")).to_be_visible()
+    question = "What are the limitations of IoU loss?"  # its chunk starts under "Benefits of IoU Loss"
+    ask(page, question)
+    cited = ui_rag.ask(question).citations[0]
+    card = page.locator("#conversation .turn").last.locator(".card").first
+    expect(card.locator(".heading")).to_have_text(cited.passage.heading)
+    assert cited.passage.heading.endswith("Limitations of IoU Loss")
+    first = card.locator(".excerpt").first.locator(".ln.cited .no").first.inner_text()
+    assert first == str(cited.cited_start) and cited.cited_start > cited.passage.start_line
 
 
 def test_copy_button_copies_the_answer_with_its_citations(browser: Browser, base_url: str) -> None:
@@ -707,3 +792,45 @@ def follow_the_folder(page: Page, rag: Rag) -> None:
     expect(table).not_to_contain_text("sourdough.md")
     page.click("#delete-choice input")
     expect(page.get_by_role("option")).to_have_text([re.compile(r"^\W*quokka\.md$")])
+
+
+OTTER_NOTE = "# Otters\n\nSea otters hold hands while they sleep so that they do not drift apart.\n"
+
+
+def test_the_status_line_keeps_an_uploads_run_over_the_watchers_look_after_it(
+    browser: Browser, watched_url: tuple[Rag, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rag, url = watched_url
+    looked: list[IndexReport] = []  # the watcher's runs
+    index = rag.index
+
+    def counted(*args: Any, **kwargs: Any) -> IndexReport:
+        report = index(*args, **kwargs)
+        looked.append(report)
+        return report
+
+    monkeypatch.setattr(rag, "index", counted)
+    with open_page(browser, url, "watching-upload") as page:
+        upload(page, tmp_path, "otters.md", OTTER_NOTE)
+        deadline = time.monotonic() + 30
+        while not any(r.unchanged and not r.added for r in looked):  # it saw the upload, indexed already
+            assert time.monotonic() < deadline, "the watcher did not look at the uploaded note"
+            page.wait_for_timeout(100)
+        page.get_by_role("tab", name="Notes").click()
+        page.wait_for_timeout(STATUS_SECONDS * 1000 + 500)  # a status tick after the watcher's run
+        expect(page.locator("#index-status")).to_contain_text("Last index run")
+        expect(page.locator("#index-status")).to_contain_text(": 1 added, 0 updated, 0 removed")
+
+
+def test_a_server_started_after_an_index_run_reports_it(
+    browser: Browser, tmp_path: Path, embedder: Embedder
+) -> None:
+    settings = load_settings(corpus_dir=tmp_path / "corpus", data_dir=tmp_path / "data")
+    settings.corpus_dir.mkdir()
+    (settings.corpus_dir / "otters.md").write_text(OTTER_NOTE, encoding="utf-8")
+    Rag(settings, embedder=embedder).index()  # `make run`: `rag index`, then `rag serve` in a new process
+    with running(make_app(Rag(settings, embedder=embedder)), timeout=60) as url, \
+            open_page(browser, f"{url}/", "started-after-index") as page:
+        page.get_by_role("tab", name="Notes").click()
+        expect(page.locator("#index-status")).to_contain_text(
+            re.compile(r"Last index run \d\d:\d\d:\d\d UTC: 1 added, 0 updated, 0 removed"))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from html import escape
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
@@ -110,7 +112,9 @@ def chat_tab(rag: Rag) -> gr.Dropdown:
 
     outputs = [conversation, turns, question, examples]
     inputs = [question, turns, k, sources, mode]
-    question.submit(ask, inputs, outputs, api_name="ask", show_progress="hidden")
+    # A question sent while the last answer is still arriving (Enter pressed as it appears) runs once that one is
+    # done, reading the box then; Gradio's default ("once") would drop it and leave it in the box.
+    question.submit(ask, inputs, outputs, api_name="ask", show_progress="hidden", trigger_mode="always_last")
     for button in buttons:
         button.click(lambda q: q, button, question, api_visibility="private", queue=False).then(
             ask, inputs, outputs, api_visibility="private", show_progress="hidden"
@@ -129,9 +133,30 @@ def chat_tab(rag: Rag) -> gr.Dropdown:
     return sources
 
 
-def notes_controls(rag: Rag) -> tuple[gr.Textbox, gr.File, gr.Button, gr.Dropdown, gr.Button, gr.Button, gr.Checkbox,
-                                      gr.Button]:
-    """The API key (when one is set), upload, delete and re-index controls."""
+@dataclass(frozen=True)
+class Confirm:
+    """The question asked before a delete, in the page with its own buttons (not the browser's confirm())."""
+
+    box: gr.Column
+    question: gr.HTML
+    yes: gr.Button
+    no: gr.Button
+
+
+def confirm_panel() -> Confirm:
+    """The hidden confirmation panel, shown under the Delete button when it is pressed."""
+    # a panel column, not a gr.Group: a group flattens the buttons in it (no radius, no border)
+    with gr.Column(visible=False, variant="panel", elem_id="delete-confirm") as box:
+        question = gr.HTML(elem_classes="confirm-question", padding=True)
+        with gr.Row():
+            yes = gr.Button("Delete", variant="stop", elem_id="delete-yes")
+            no = gr.Button("Cancel", elem_id="delete-cancel")
+    return Confirm(box, question, yes, no)
+
+
+def notes_controls(rag: Rag) -> tuple[gr.Textbox, gr.File, gr.Button, gr.Dropdown, gr.Button, Confirm, gr.Button,
+                                      gr.Checkbox, gr.Button]:
+    """The API key (when one is set), upload, delete (with its confirmation) and re-index controls."""
     key = gr.Textbox(
         label="API key",
         type="password",
@@ -143,15 +168,20 @@ def notes_controls(rag: Rag) -> tuple[gr.Textbox, gr.File, gr.Button, gr.Dropdow
     with gr.Row():
         victim = gr.Dropdown([], label="Delete a note", elem_id="delete-choice", scale=3)
         remove = gr.Button("Delete", variant="stop", elem_id="delete-note", scale=1)
+    confirm = confirm_panel()
     undo = gr.Button("Undo delete", visible=False, elem_id="undo-delete")  # shown after a delete, naming the note
     rebuild = gr.Checkbox(label="Rebuild from scratch", value=False)
     again = gr.Button("Re-index", elem_id="reindex")
-    return key, files, add, victim, remove, undo, rebuild, again
+    return key, files, add, victim, remove, confirm, undo, rebuild, again
 
 
-# The browser asks before a note is deleted, naming it; the answer goes to the hidden `confirmed` box.
-CONFIRM_DELETE_JS = """(source, key, confirmed) => [source, key,
-  !!source && window.confirm(`Delete the note “${source}”? Its file moves to the trash; Undo brings it back.`)]"""
+def ask_to_delete(source: str | None) -> tuple[Any, str, str]:
+    """Show the confirmation naming the note (what its Delete button deletes, whatever is picked meanwhile)."""
+    if not source:
+        raise gr.Error("Pick a note to delete first.", print_exception=False)
+    question = (f"<p>Delete the note <b>“{escape(source)}”</b>? Its file moves to the trash; "
+                "<b>Undo</b> brings it back.</p>")
+    return gr.update(visible=True), question, source
 
 
 def notes_tab(rag: Rag, restrict: gr.Dropdown) -> tuple[list[gr.Component], gr.HTML, gr.State]:
@@ -164,27 +194,24 @@ def notes_tab(rag: Rag, restrict: gr.Dropdown) -> tuple[list[gr.Component], gr.H
             slot = gr.HTML(elem_id="index-progress", visible=False)
             report = gr.HTML(elem_id="index-report")
         with gr.Column(scale=2):
-            key, files, add, victim, remove, undo, rebuild, again = notes_controls(rag)
-    confirmed = gr.Checkbox(False, visible="hidden", elem_id="delete-confirmed")
+            controls = notes_controls(rag)
+    asked = gr.State(None)  # the note the confirmation names
     deleted = gr.State(None)  # the note this page deleted last: what Undo restores
-    listing: list[gr.Component] = [table, victim, restrict]
+    listing: list[gr.Component] = [table, controls[3], restrict]
     seen = gr.State(None)  # what this page's list shows; see follow_index
-    controls = (key, files, add, victim, remove, undo, rebuild, again)
-    wire_notes(rag, [report, *listing], slot, seen, controls, confirmed, deleted)
+    wire_notes(rag, [report, *listing], slot, seen, controls, asked, deleted)
     return listing, status, seen
 
 
 def wire_notes(rag: Rag, changed: list[gr.Component], slot: gr.HTML, seen: gr.State, controls: tuple[Any, ...],
-               confirmed: gr.Checkbox, deleted: gr.State) -> None:
+               asked: gr.State, deleted: gr.State) -> None:
     """The Notes tab's buttons: each write runs with its progress bar in `slot`, then updates what is `changed`."""
-    key, files, add, victim, remove, undo, rebuild, again = controls
+    key, files, add, victim, remove, confirm, undo, rebuild, again = controls
 
     def on_upload(files: list[str] | None, key: str | None, progress: gr.Progress = PROGRESS) -> Any:
         return notes.upload(rag, files, key, progress)
 
-    def on_delete(source: str | None, key: str | None, confirmed: bool, progress: gr.Progress = PROGRESS) -> Any:
-        if source and not confirmed:  # "Cancel" in the browser's confirm dialog
-            return (gr.update(),) * 6
+    def on_delete(source: str | None, key: str | None, progress: gr.Progress = PROGRESS) -> Any:
         done = notes.delete(rag, source, key, progress)
         return (*done, gr.update(visible=True, value=f"Undo: restore {source}"), source)
 
@@ -206,9 +233,11 @@ def wire_notes(rag: Rag, changed: list[gr.Component], slot: gr.HTML, seen: gr.St
         ).then(lambda: notes.seen_now(rag), None, seen, **quick)
 
     run(add.click(show_slot, None, slot, **quick), on_upload, [files, key]).then(lambda: None, None, files, **quick)
-    asked = remove.click(lambda _s, _k, ok: (ok, gr.update(visible=bool(ok))), [victim, key, confirmed],
-                         [confirmed, slot], js=CONFIRM_DELETE_JS, **quick)
-    run(asked, on_delete, [victim, key, confirmed], [undo, deleted])
+    remove.click(ask_to_delete, victim, [confirm.box, confirm.question, asked], api_visibility="private")
+    confirm.no.click(lambda: (gr.update(visible=False), None), None, [confirm.box, asked], **quick)
+    yes = confirm.yes.click(lambda: (gr.update(visible=False), gr.update(visible=True)), None, [confirm.box, slot],
+                            **quick)
+    run(yes, on_delete, [asked, key], [undo, deleted])
     run(undo.click(show_slot, None, slot, **quick), on_undo, [deleted, key], [undo, deleted])
     run(again.click(show_slot, None, slot, **quick), on_reindex, [rebuild, key])
 

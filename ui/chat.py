@@ -63,8 +63,9 @@ def respond(
     """Show the question, ask the notes, stream the answer, then show its source cards."""
     question = (question or "").strip()
     hidden = gr.update(visible=False)
+    # An empty box asks nothing and says nothing, as any chat box does: a second Enter pressed while the first
+    # one's answer arrives runs afterwards, on the emptied box.
     if not question:
-        gr.Warning("Type a question first.")
         yield render_conversation(turns), turns, "", gr.update()
         return
     yield render_conversation([*turns, Turn(question)]), turns, "", hidden

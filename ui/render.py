@@ -21,8 +21,8 @@ CODE_CLOSE = re.compile(r"</(?:code|pre)>")
 # $$..$$ and \[..\] are display formulas, \(..\) inline ones; a lone $ is not (notes quote shell and C++).
 MATH = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)", re.S)
 FORMULA = re.compile(r"KATEXFORMULA(\d+)X")  # a formula's stand-in while the Markdown around it is rendered
-EXCERPT_LINES = 12  # longer cited spans are cut in the card; the <details> holds them all
 CONTEXT_LINES = 1  # uncited lines shown around the cited ones, so the highlight reads as one
+FOLD_LINES = 2  # a longer run of uncited lines between two cited spans is folded into "…"; <details> has it all
 
 
 @dataclass(frozen=True)
@@ -150,21 +150,35 @@ def numbered_lines(citation: Citation, first: int, last: int) -> str:
     return "".join(rows)  # no literal newlines: each line is a block-level span
 
 
-def render_card(citation: Citation, turn: int | str) -> str:
-    """One numbered source card: note, heading path, line range, the cited lines, the full passage."""
+def excerpt_windows(citation: Citation) -> list[tuple[int, int]]:
+    """The line ranges a card's excerpt shows: every quoted span, whatever its length, with its context lines."""
     p = citation.passage
-    start, end = citation.cited_start, citation.cited_end
-    cut = min(end, start + EXCERPT_LINES - 1)
-    more = '<span class="ln more">…</span>' if cut < end else ""
-    before = start - CONTEXT_LINES
-    after = cut + CONTEXT_LINES if cut == end else cut  # a cut excerpt ends in "…" instead
+    windows: list[tuple[int, int]] = []
+    for start, end in citation.quoted:
+        first, last = max(p.start_line, start - CONTEXT_LINES), min(p.end_line, end + CONTEXT_LINES)
+        if windows and first <= windows[-1][1] + FOLD_LINES + 1:
+            windows[-1] = (windows[-1][0], max(windows[-1][1], last))
+        else:
+            windows.append((first, last))
+    return windows
+
+
+def render_excerpt(citation: Citation) -> str:
+    """The cited lines, numbered and marked; a long uncited stretch between them is one "…" row."""
+    more = '<span class="ln more">…</span>'
+    return more.join(numbered_lines(citation, first, last) for first, last in excerpt_windows(citation))
+
+
+def render_card(citation: Citation, turn: int | str) -> str:
+    """One numbered source card: note, heading of the quoted lines, line range, the cited lines, the full passage."""
+    p = citation.passage
     heading = f'<span class="heading" title="{escape(p.heading)}">{escape(p.heading)}</span>' if p.heading else ""
     return (
         f'<div class="card" id="{card_id(turn, citation.n)}" tabindex="-1">'
         f'<div class="card-head"><span class="num">{citation.n}</span>'
         f'<span class="src">{escape(p.source)}</span>{heading}'
         f'<span class="lines">{where(citation)}</span></div>'
-        f'<div class="excerpt">{numbered_lines(citation, before, after)}{more}</div>'
+        f'<div class="excerpt">{render_excerpt(citation)}</div>'
         f"<details><summary>Full passage ({line_range(p.start_line, p.end_line)})</summary>"
         f'<div class="excerpt full">{numbered_lines(citation, p.start_line, p.end_line)}</div></details>'
         "</div>"
@@ -326,7 +340,7 @@ def render_status(status: IndexStatus, watching: str | None = None, today: datet
             line += ": the notes are searchable; preparing answers"
         line += (", " if status.stage == "units" else ": ") + counted if counted else ""
     elif status.finished_at is None:
-        line = "No index run since the server started"
+        line = "No index run recorded yet"
     elif status.error is not None:
         failed = True
         line = f"Last index run {clock(status.finished_at, today)} failed: {status.error}"

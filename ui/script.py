@@ -49,12 +49,18 @@ typeset();
 # Gradio's page has a <base href>, so a plain "#t0-c1" link would navigate to the base URL (dropping
 # ?__theme=dark and the conversation): jumps are done here.
 CONVERSATION_JS = """
-let seen = 0;
+let seen = 0, following = false;
 new MutationObserver(() => {
   // Gradio's autoscroll gives up once a tall answer pushes the bottom out of reach: bring each new
-  // question to the top instead, so its answer streams in below it.
+  // question to the top instead, so its answer streams in below it. Scrolled once, it would stop where
+  // the page ended while the answer was still "Searching…": it is kept at the top until the answer is in.
   const turns = element.querySelectorAll('.turn');
-  if (turns.length > seen) turns[turns.length - 1].scrollIntoView({block: 'start'});
+  const last = turns[turns.length - 1];
+  if (turns.length > seen) following = true;
+  if (following && last) {
+    last.scrollIntoView({block: 'start'});
+    following = last.classList.contains('streaming');
+  }
   seen = turns.length;
   typeset();
 }).observe(element, {childList: true, subtree: true});

@@ -24,6 +24,7 @@ from rag.answer.question import (
 from rag.answer.reading import Reading, is_quotable
 from rag.answer.render import compose, compose_table
 from rag.answer.table import MAX_ANCHORS, Grid, build_grid, covers_aspects
+from rag.answer.units import BANNER_RULE
 from rag.errors import InvalidInput, LLMError, StoreUnavailable
 from rag.models import Answer, Passage
 
@@ -109,11 +110,17 @@ class Answerer:
         if mode not in (None, "extractive", "llm"):
             raise InvalidInput(f"mode must be 'extractive' or 'llm', got {mode!r}")
         search_query = resolve_followup(question, history, self.settings.max_query_chars)
-        passages = self.retriever.search(search_query, k, sources)
-        corrected = self.retriever.correct(search_query)
-        asked = read_question(self.retriever.correct(question), corrected, said_before(history, search_query, question))
-        reading = self.read(asked, passages)
-        verdict = self.judge(reading, corrected, passages)
+        passages, reading, verdict = self.consider(question, search_query, history, k, sources)
+        if not verdict.answered and search_query == question and history:
+            # A follow-up can name a subject of its own and still mean the conversation's ("why is saying 'just'
+            # bad?" after "what should instructors avoid?"): asked with the conversation's topic, it may be answered.
+            joined = resolve_followup(question, history, self.settings.max_query_chars, always=True)
+            second = self.consider(question, joined, history, k, sources)
+            # ... if its own words match the passages the topic brings as well as those they found alone (the
+            # topic's words alone would answer anything asked after it: "what is label smoothing?" finds better)
+            if second[2].answered and second[1].own_coverage >= reading.own_coverage:
+                search_query, (passages, reading, verdict) = joined, second
+        asked = reading.asked
         if not verdict.answered:
             return Answer(question, search_query, not_covered_text(passages, verdict.absent), False, "extractive", [])
         reading = self.widen(reading, passages, sources)
@@ -131,6 +138,15 @@ class Answerer:
         if not citations:  # nothing quotable was chosen: an empty "answer" would pass for one
             return Answer(question, search_query, not_covered_text(passages), False, "extractive", [])
         return self.write(Answer(question, search_query, text, True, "extractive", citations), history, mode)
+
+    def consider(self, question: str, search_query: str, history: Sequence[tuple[str, str]], k: int,
+                 sources: Sequence[str]) -> tuple[list[Passage], Reading, Verdict]:
+        """The passages found for a search query, the question read against them, and whether they answer it."""
+        passages = self.retriever.search(search_query, k, sources)
+        corrected = self.retriever.correct(search_query)
+        asked = read_question(self.retriever.correct(question), corrected, said_before(history, search_query, question))
+        reading = self.read(asked, passages)
+        return passages, reading, self.judge(reading, corrected, passages)
 
     def widen(self, reading: Reading, passages: list[Passage], sources: Sequence[str]) -> Reading:
         """The reading with the passages a closer look needs: each part of a multi-part question searched
@@ -209,7 +225,7 @@ class Answerer:
         places: dict[tuple[str, int], tuple[NoteView, int, int]] = {}
         for rank, p in enumerate(passages):
             view = views[p.source]
-            for i in view.units_in(p.start_line, p.end_line):
+            for i in view.units_over(p.start_line, p.end_line):
                 places.setdefault((p.source, i), (view, i, rank))
             for i in code_after(view, p.end_line, code_language) if code_language else ():
                 places.setdefault((p.source, i), (view, i, rank))
@@ -255,7 +271,10 @@ def unit_view(view: NoteView, i: int) -> str:
     unit = view.units[i]
     lead = view.units[unit.lead].text[:VIEW_CHARS] if unit.lead is not None else ""
     context = unit.context or view.title
-    parts = [context, lead, unit.text[: 2 * VIEW_CHARS if unit.kind == "code" else VIEW_CHARS]]
+    text = unit.text
+    if unit.kind == "code":  # a banner's rule lines say nothing and would fill the embedder's window
+        text = "\n".join(line for line in text.split("\n") if not BANNER_RULE.match(line))
+    parts = [context, lead, text[: 2 * VIEW_CHARS if unit.kind == "code" else VIEW_CHARS]]
     return "\n".join(p for p in parts if p)
 
 

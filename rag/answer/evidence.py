@@ -39,8 +39,21 @@ def judge(coverage: float, floor: float, absent: Sequence[str], question: str,
         return Verdict(False, tuple(absent))
     if coverage >= floor:
         return Verdict(True)
-    rescued = coverage >= floor - RESCUE_MARGIN and share_present(question, passages[:RESCUE_PASSAGES]) >= RESCUE_SHARE
+    top = passages[:RESCUE_PASSAGES]
+    rescued = coverage >= floor - RESCUE_MARGIN and (share_present(question, top) >= RESCUE_SHARE
+                                                     or writes_identifier(question, top))
     return Verdict(rescued)
+
+
+# A name from code: snake_case, camelCase, dotted or called ("set_open_params", "fit()", "df.merge").
+IDENTIFIER = re.compile(r"\b(?:\w+_\w+|[a-z]+[A-Z]\w*|\w+(?:\.\w+)+|\w+\(\))")
+
+
+def writes_identifier(question: str, passages: Sequence[Passage]) -> bool:
+    """True if the question names something from code that the passages write as it is: the notes have it."""
+    names = {m.group().rstrip("()") for m in IDENTIFIER.finditer(question)}
+    names = {n for n in names if len(n) >= 4 and not n.replace(".", "").isdigit()}
+    return any(re.search(rf"(?<!\w){re.escape(n)}(?!\w)", f"{p.heading}\n{p.text}") for n in names for p in passages)
 
 
 def share_present(question: str, passages: Sequence[Passage]) -> float:

@@ -59,6 +59,15 @@ class NoteView:
         hi = bisect.bisect_right(self.first_unit_at, end_line)
         return list(range(lo, hi))
 
+    def units_over(self, start_line: int, end_line: int) -> list[int]:
+        """Indices of the units over the lines: those starting within them and a code block running into them
+        (one a chunk boundary cuts is read whole; lists and tables are widened when quoted)."""
+        inside = self.units_in(start_line, end_line)
+        lo = inside[0] if inside else bisect.bisect_left(self.first_unit_at, start_line)
+        before = self.units[lo - 1] if lo else None
+        runs_in = before is not None and before.kind == "code" and before.end_line >= start_line
+        return [lo - 1, *inside] if runs_in else inside
+
     def chunk_of(self, line: int) -> Passage:
         """The chunk a line is cited to: the last one starting at or before it."""
         n = max(0, bisect.bisect_right(self._starts, line) - 1)

@@ -35,12 +35,14 @@ SIDE_SPLIT = re.compile(r"\s+(?:vs\.?|versus|compared (?:to|with)|over|or)\s+|\s
 BETWEEN = re.compile(r"\bbetween\s+(.+?)\s+and\s+(.+)", re.I)
 
 
-def resolve_followup(question: str, history: Sequence[tuple[str, str]], limit: int = 2000) -> str:
-    """The question with the previous question's topic prepended when it only makes sense as a follow-up."""
+def resolve_followup(question: str, history: Sequence[tuple[str, str]], limit: int = 2000,
+                     always: bool = False) -> str:
+    """The question with the previous question's topic prepended when it only makes sense as a follow-up (with
+    `always`, whenever there is a previous question)."""
     earlier = [content for role, content in history if role == "user" and content.strip()]
     if not earlier:
         return question
-    if not refers_back(question, earlier[-1]):
+    if not always and not refers_back(question, earlier[-1]):
         return question
     # The previous question may itself be a follow-up: resolve it against what came before it.
     previous = resolve_followup(earlier[-1], [("user", c) for c in earlier[:-1]], limit)
@@ -115,6 +117,8 @@ PART_SPLIT = re.compile(r"\?+\s+|\s+\+\s+|\s*;\s*|,?\s+and\s+(?=(?:what|when|whe
 ASPECTS = re.compile(r"(?:[-:–]|\bon|\bin terms of)\s+((?:[\w /-]+,\s*)+[\w /-]+?,?\s+(?:and|&)\s+[\w /-]+)", re.I)
 
 
+# "find command: files bigger than 20MB, and files changed in the last hour": two things asked after a colon
+COLON_PAIR = re.compile(r":\s+([^,:;?]+?),\s+and\s+([^,:;?]+)", re.I)
 ASPECT_PAIR = re.compile(r"(?:\s[-:–]|\bon|\bin terms of)\s+([\w /-]+?\s+(?:and|&)\s+[\w /-]+)", re.I)  # "- X and Y"
 TABLE_FILLER = re.compile(r"^(?:(?:a |in a )?table(?: of| with| w/)?|side by side|compare)\s*", re.I)
 
@@ -202,6 +206,10 @@ def question_parts(question: str) -> list[str]:
     clauses = [pieces[0][0], *(text for text, own in pieces[1:] if own or ASKS.match(text))]
     subject = " ".join(content_words(clauses[0]))
     parts = [clauses[0], *(f"{subject} {c}" for c in clauses[1:])]
+    pair = COLON_PAIR.search(question)
+    if pair and all(len(content_words(side)) >= 2 for side in pair.groups()):
+        about = " ".join(content_words(question[: pair.start()]))
+        parts += [f"{about} {side.strip()}" for side in pair.groups()]
     aspects = ASPECTS.search(question)
     if aspects:
         about = " ".join(content_words(question[: aspects.start()]))

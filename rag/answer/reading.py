@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -21,6 +22,7 @@ TOPIC_BONUS = 0.1  # a follow-up's unit that names the conversation's topic (in 
 ALREADY_SAID = 0.2  # less relevance for a unit the previous answer quoted, when the question follows it up
 SIGNPOST = 0.15  # less relevance for a sentence that announces or points elsewhere ("We will compare ...")
 LITERAL_BONUS = 0.15  # times the share of the question's numbers and identifiers the unit writes as they are
+CODE_MARGIN = 0.3  # a code question gets the best code block unless a line is this much more relevant
 FOLLOW_UP_WEIGHT = 0.7  # weight of the follow-up question itself against the query resolved with its topic
 
 
@@ -56,6 +58,11 @@ class Reading:
         """
         return float(self.sims[:, self.n_main - 1].max()) if len(self.places) else 0.0
 
+    @property
+    def own_coverage(self) -> float:
+        """The best similarity of one quotable unit to the question as asked (without a follow-up's topic)."""
+        return float(self.sims[:, 0].max()) if len(self.places) else 0.0
+
     def has_code(self, asked_language: str) -> bool:
         """True if a code block of the passages is in the language asked for."""
         return any(v.units[i].kind == "code" and unit_language(v, i) == asked_language for v, i, _ in self.places)
@@ -68,11 +75,15 @@ class Reading:
         code = [c for c in candidates if c.view.units[c.index].kind == "code" and not is_output(c.view.units[c.index])
                 and code_lines(c.view.units[c.index]) >= 1]
         in_language = [c for c in code if unit_language(c.view, c.index) == asked.language]
-        if asked.code and code:  # a named language is a constraint: no Python block for a C++ question
-            best = max(in_language or code, key=lambda c: c.rel)
+        best = max(in_language or code, key=lambda c: c.rel) if asked.code and code else None
+        # a named language is a constraint (no Python block for a C++ question, whatever the prose says); code
+        # of no named language far less relevant than the best line is no answer (a cheat sheet writes its
+        # commands as inline code, not in a block)
+        top = max((c.rel for c in candidates), default=0.0)
+        if best is not None and ((asked.language and in_language) or best.rel >= top - CODE_MARGIN):
             return [(best.view, i) for i in code_answer(best.view, best.index)], []
         prose = [c for c in candidates
-                 if c.view.units[c.index].kind != "code" or reads_as_prose(c.view.units[c.index], asked)]
+                 if c.view.units[c.index].kind != "code" or reads_as_prose(c.view, c.index, asked)]
         return choose(prose, len(asked.parts), table=asked.table, quoting=quoting, listing=asked.listing,
                       formula=asked.formula)
 
@@ -95,7 +106,7 @@ class Reading:
         for n, (view, i, rank) in enumerate(self.places):
             unit = view.units[i]
             if not is_quotable(unit) or not quoting.allows(unit) or dangles(view, i) or (
-                    unit.kind == "code" and not asked.code and not reads_as_prose(unit, asked)):
+                    unit.kind == "code" and not asked.code and not reads_as_prose(view, i, asked)):
                 continue
             prior = PASSAGE_PRIOR / (1 + rank)
             on_topic = not topic or bool(topic & word_keys(content_words(f"{' '.join(view.paths[i])} {unit.text}")))
@@ -129,10 +140,29 @@ def literal_in(token: str, text: str) -> bool:
     return re.search(rf"(?<![\w.]){re.escape(token)}(?![\w])", text) is not None
 
 
-def reads_as_prose(unit: Unit, asked: Asked) -> bool:
-    """A code block that can answer a question not asking for code: a commented stanza, or what the code
-    printed when the question asks what it gives ("what error do I get if ...")."""
-    return explains_itself(unit) or (asked.result and is_output(unit))
+def reads_as_prose(view: NoteView, i: int, asked: Asked) -> bool:
+    """A code block that can answer a question not asking for code: a commented stanza, what the code printed
+    when the question asks what it gives ("what error do I get if ..."), the definition of a name the question
+    asks about ("default params in set_open_params?": its `def` line says them), or the answer a Q&A note gives
+    its question ("You have to find all files larger than 20MB. How?" and the command under it)."""
+    unit = view.units[i]
+    return explains_itself(unit) or (asked.result and is_output(unit)) \
+        or defines_name(unit, literal_tokens(asked.text)) or answers_its_heading(view, i)
+
+
+def answers_its_heading(view: NoteView, i: int) -> bool:
+    """True if a unit comes straight under a heading that asks a question: it is that question's answer."""
+    above = view.units[i - 1] if i else None
+    return above is not None and above.kind == "heading" and above.text.rstrip("*_ ").endswith("?")
+
+
+DEFINED = r"(?:^|\n)\s*(?:(?:async\s+)?def|class|function|func|fn|struct|interface|type|const|let|var)\s+{}\b"
+
+
+def defines_name(unit: Unit, names: Sequence[str]) -> bool:
+    """True if a code block defines one of these names (def, class, function, const ...)."""
+    names = [n.rstrip("()") for n in names if not n[0].isdigit()]
+    return unit.kind == "code" and any(re.search(DEFINED.format(re.escape(n)), unit.text) for n in names)
 
 
 def code_lines(unit: Unit) -> int:

@@ -101,7 +101,7 @@ class Indexer(Protocol):
 
     settings: Settings
 
-    def index(self, *, progress: Progress | None) -> IndexReport: ...
+    def index(self, *, progress: Progress | None, background: bool) -> IndexReport: ...
 
 
 class Watcher:
@@ -174,7 +174,7 @@ class Watcher:
     def _run(self, schedule: Schedule) -> None:
         """One index run; a busy index or a store that is down is tried again, other failures wait for a change."""
         try:
-            report = self.rag.index(progress=self._check_stop)
+            report = self.rag.index(progress=self._check_stop, background=True)
         except IndexBusy:
             schedule.retry(time.monotonic() + BUSY_RETRY_SECONDS)
             return

@@ -34,6 +34,10 @@ OPERATOR = re.compile(r"(?<![\w!$%@^&*<>?~=+#-])(?!-+(?:\s|$))[!$%@^&<>?~-](?:[!
                       r"(?=[\s,;:.)'\"`]|$)")
 SYMBOL_NAMES = {"!": "bang", "$": "dollar", "%": "percent", "@": "at", "^": "caret", "&": "amp", "<": "lt",
                 ">": "gt", "?": "qmark", "~": "tilde", "-": "dash"}
+# An English word in capitals is a keyword or an acronym ("WHERE vs HAVING", "REST"): also written as its own
+# word, so notes that write it that way rank above prose that uses the common word ("where", "having"). An
+# acronym that is no English word ("SVM") needs no second word: it would only count twice.
+CAPITALS = re.compile(r"\b[A-Z][A-Z0-9_]*[A-Z]\b")
 MIN_CORRECTED = 5  # shorter words are left alone: too many real words lie one edit apart
 
 
@@ -150,14 +154,13 @@ class LexicalIndex:
 
 
 def with_operators(text: str) -> str:
-    """The text with each operator it uses also written as one word BM25 keeps ("echo $@" -> "… op_dollar_at")."""
-    found = OPERATOR.findall(text)
-    if not found:
-        return text
+    """The text with each operator it uses also written as one word BM25 keeps ("echo $@" -> "… op_dollar_at"),
+    and each word in capitals as a keyword ("WHERE" -> "… kw_where")."""
     words = ["op_" + "_".join(SYMBOL_NAMES.get(ch, ch) for ch in op if not ch.isalnum())
              + ("_" + "".join(ch for ch in op if ch.isalnum()) if any(ch.isalnum() for ch in op) else "")
-             for op in found]
-    return f"{text}\n{' '.join(words)}"
+             for op in OPERATOR.findall(text)]
+    words += ["kw_" + word.lower() for word in CAPITALS.findall(text) if word.lower() in english_words()]
+    return f"{text}\n{' '.join(words)}" if words else text
 
 
 def lexical_text(row: StoredChunk) -> str:

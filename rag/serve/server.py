@@ -97,15 +97,17 @@ def serve(rag: Rag, host_asked_by: str = "RAG_HOST") -> None:
     # Start-up leaves ~200k long-lived objects (Gradio, chromadb, ORT); a full collection walking them
     # pauses every request for ~90 ms. Frozen, they are never scanned again.
     gc.freeze()
-    # uvicorn shuts down on SIGTERM, then raises it again: as SystemExit it unwinds through `announce`,
-    # which removes the record (the default action would end the process on the spot).
+    # uvicorn shuts down on SIGTERM or SIGINT (Ctrl-C), then raises it again: as SystemExit it unwinds through
+    # `announce`, which removes the record (the default action would end the process on the spot).
     signal.signal(signal.SIGTERM, exit_on_signal)
+    signal.signal(signal.SIGINT, exit_on_signal)
     with announce(settings.data_dir, server_record(settings, host, port, package_version())):
         uvicorn.Server(config).run(sockets=[sock])
 
 
 def exit_on_signal(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
+    # Stopping when asked is a clean end, status 0: 130 or 143 would read as a failure ("make: *** Error 143").
+    raise SystemExit(0)
 
 
 def describe_service(rag: Rag, base: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -12,7 +13,7 @@ import pytest
 from rag.answer.compose import unit_texts
 from rag.answer.note import NoteView
 from rag.answer.question import comparison_sides, resolve_followup
-from rag.answer.reading import dangles, is_quotable
+from rag.answer.reading import dangles, defines_name, is_quotable
 from rag.answer.render import compose
 from rag.answer.select import Candidate, choose
 from rag.answer.units import split_passage
@@ -22,6 +23,8 @@ from rag.embed.cache import VectorCache
 from rag.models import Answer, Passage
 from tests.conftest import make_settings
 from tests.llm_standin import StandInLLM, running
+
+MULTI = Path(__file__).resolve().parent.parent / "eval" / "multi" / "corpus"
 
 NOTE = """# Support Vector Machines
 
@@ -195,6 +198,23 @@ def test_a_lead_in_with_nothing_after_it_is_not_quoted() -> None:
     assert [u.kind for u in view.units] == ["sentence", "sentence"] and dangles(view, 1)
     led = view_of("It comes in two kinds, split by when the call is bound:\n- Compile time.\n- Run time.")
     assert not dangles(led, 0)
+
+
+def test_a_code_block_a_chunk_boundary_cuts_is_read_whole_from_the_later_chunk() -> None:
+    # pe-lecture.ipynb: the chunk retrieved starts one line into the `def set_open_params(` block
+    view = view_of("Setup:\n```python\ndef set_open_params(\n    model='gpt-3.5-turbo',\n):\n    return {}\n```",
+                   chunk_lines=2)
+    code = next(i for i, u in enumerate(view.units) if u.kind == "code")
+    assert view.units[code].start_line == 2 and code not in view.units_in(3, 4)
+    assert code in view.units_over(3, 4) and view.units_over(1, 1) == view.units_in(1, 1)
+
+
+def test_a_code_block_defining_a_name_the_question_asks_about_reads_as_its_answer() -> None:
+    view = view_of("```python\ndef set_open_params(\n    model='gpt-3.5-turbo',\n):\n    pass\n```\n\n"
+                   "```js\nconst debounce = (fn, ms) => fn\n```\n\n```python\nparams = set_open_params()\n```")
+    blocks = [u for u in view.units if u.kind == "code"]
+    assert defines_name(blocks[0], ["set_open_params"]) and defines_name(blocks[1], ["debounce"])
+    assert not defines_name(blocks[2], ["set_open_params"])  # a call is no definition
 
 
 def test_a_list_is_read_whole_across_chunk_ends_and_cited_to_each_chunk() -> None:
@@ -512,8 +532,20 @@ def test_a_cells_output_answers_a_question_about_what_the_code_gives() -> None:
     view = view_of("# Slices\n\nYou cannot grow an array this way:\n\n```python\na[2:5] = [1, 2, 3, 4]\n```\n\n"
                    "```output\ncannot copy sequence with size 4 to array axis with dimension 3\n```")
     output = next(i for i, u in enumerate(view.units) if u.text.startswith("```output"))
-    assert reads_as_prose(view.units[output], read_question("what error do I get if I assign a longer list?"))
-    assert not reads_as_prose(view.units[output], read_question("how do slices work?"))
+    assert reads_as_prose(view, output, read_question("what error do I get if I assign a longer list?"))
+    assert not reads_as_prose(view, output, read_question("how do slices work?"))
+
+
+def test_a_command_straight_under_a_question_heading_is_its_answer() -> None:
+    from rag.answer.question import read_question
+    from rag.answer.reading import reads_as_prose
+
+    # sysadmin-skills' Q&A: a <summary> question, then only the command that answers it
+    view = view_of("## You have to find all files larger than 20MB. How you do it?\n\n```bash\n"
+                   "find / -type f -size +20M\n```\n\n## Setup\n\n```bash\napt install findutils\n```")
+    blocks = [i for i, u in enumerate(view.units) if u.kind == "code"]
+    asked = read_question("which files are bigger than 20 megabytes?")
+    assert reads_as_prose(view, blocks[0], asked) and not reads_as_prose(view, blocks[1], asked)
 
 
 def test_a_part_of_the_question_nothing_answers_is_named() -> None:
@@ -569,6 +601,35 @@ def test_a_follow_up_quotes_what_the_previous_answer_did_not(make_rag) -> None:
     more = rag.ask("tell me more about it", 5, history)
     assert more.answered and more.search_query != "tell me more about it"
     assert "Srivastava" in more.text and "zeroes random activations" not in more.text
+
+
+def test_a_follow_up_naming_its_own_subject_is_answered_from_the_conversations_topic(make_rag) -> None:
+    # eval/multi m178 (The Carpentries' Word note, CC BY): asked alone, "saying 'just'" finds other notes
+    rag = make_rag()
+    for note in ["carpentries/Carpentries_MotivationDemotivation.docx", "d2l/beam-search.md",
+                 "prompt-engineering-guide/prompts-reliability.md",
+                 "stanford-cs230/cheatsheet-recurrent-neural-networks.pdf"]:
+        shutil.copy(MULTI / note, rag.settings.corpus_dir)
+    rag.index()
+    history = [("user", "what should instructors avoid doing - the demotivation list"),
+               ("assistant", "Don't use the J word ('just') or feign surprise. [1]")]
+    answer = rag.ask("why is saying 'just' bad?", 5, history)
+    assert answer.answered and "trivial" in answer.text
+    assert {c.passage.source for c in answer.citations} == {"Carpentries_MotivationDemotivation.docx"}
+    # the topic's words alone answer nothing asked after it
+    assert not rag.ask("what is the capital of Peru?", 5, history).answered
+
+
+def test_a_cheat_sheets_inline_commands_answer_a_code_question_over_a_weaker_code_block(make_rag) -> None:
+    # tldr writes its commands as inline code lines; learnxinyminutes' git note has fenced blocks on other commands
+    rag = make_rag()
+    for note in ["tldr/git-bisect.md", "learnxinyminutes/git.md"]:
+        shutil.copy(MULTI / note, rag.settings.corpus_dir)
+    rag.index()
+    answer = rag.ask("script to let git bisect test each commit by itself? which exit status is good?")
+    assert answer.answered and "git bisect run" in answer.text and "git checkout" not in answer.text
+    # a question naming its language still gets that language's block
+    assert "```" in rag.ask("bash code to create a new branch and switch to it with git checkout").text
 
 
 def test_follow_up_of_a_follow_up_keeps_the_original_topic() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.evidence import judge, share_present
+from rag.answer.evidence import judge, share_present, writes_identifier
 from rag.answer.question import compared_sides, language, question_parts, table_aspects, wants_code, wants_table
 from rag.models import Passage
 from rag.retrieve.intents import intents
@@ -20,6 +20,11 @@ from rag.retrieve.intents import intents
      ["bloom filter: can it give false negatives", "bloom filter false negatives false positives"]),
     ("ways to evaluate an LLM + the weakness of each",
      ["ways to evaluate an LLM", "ways evaluate llm the weakness of each"]),
+    ("tar: packing a folder with gzip, and listing an archive's files",  # two things asked after a colon
+     ["tar: packing a folder with gzip, and listing an archive's files", "tar packing a folder with gzip",
+      "tar listing an archive's files"]),
+    ("python: how do I read a file, and what encoding?", ["python: how do I read a file",
+                                                         "python read file what encoding"]),
 ])
 def test_a_multi_part_question_gives_parts_that_carry_its_subject(question: str, expected: list[str]) -> None:
     assert question_parts(question) == expected
@@ -80,6 +85,16 @@ def test_refusal_by_evidence() -> None:
     assert share_present("how do i fix a BiRNN", near) == 1.0  # "fix" is what is asked, not what about
     assert share_present("BiRNN translation difference formula", near) == 1.0  # asked of any subject
     assert share_present("BiRNN translation decoding", near) < 1.0
+
+
+def test_a_name_from_code_the_passages_write_is_evidence() -> None:
+    near = [passage('```python\ndef set_open_params(model="gpt-3.5-turbo", temperature=0.7):\n```')]
+    asked = "default params in set_open_params? model, temperature"
+    assert writes_identifier(asked, near) and judge(0.41, 0.52, [], asked, near).answered
+    # the same question about a name the passages don't write stays refused, as does one naming no code
+    assert not judge(0.41, 0.52, [], "default params in get_open_params? model", near).answered
+    assert not writes_identifier("default params? model, temperature", near)
+    assert not writes_identifier("what changed in 3.11?", [passage("Python 3.11 is faster.")])  # a version
 
 
 def test_a_table_question_names_its_sides_and_the_aspects_it_wants_compared() -> None:

@@ -7,6 +7,7 @@ imports chromadb or onnxruntime, so it cannot have opened the store or the model
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pty
@@ -27,7 +28,7 @@ from rag.cli.remote import RemoteRag
 from rag.errors import AuthError, NotFound, ServerRunning, ServerUnreachable
 from rag.index.presence import RECORD_NAME, ServerRecord, announce, find_server, hold_for_serving, read_record
 from rag.settings import load_settings
-from tests.conftest import TEST_CACHE
+from tests.conftest import ROOT, TEST_CACHE, free_port
 
 KEY = "remote-test-key"
 STORE = ("chromadb", "onnxruntime", "torch")
@@ -294,7 +295,7 @@ def test_serve_removes_its_record_on_exit_and_a_killed_servers_record_is_ignored
     for sig in (signal.SIGTERM, signal.SIGINT):  # `kill`, and Ctrl-C
         server.start()
         assert record.exists()
-        server.stop(sig)
+        assert server.stop(sig) == 0  # stopped as asked: a clean end
         assert not record.exists(), server.log()
 
     server.start()
@@ -307,6 +308,51 @@ def test_serve_removes_its_record_on_exit_and_a_killed_servers_record_is_ignored
     code, out, _, modules = run(server.env, "sources")
     server.stop()
     assert code == 0 and "birds.md" in out and modules == []
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+@pytest.mark.parametrize("stop", ["ctrl-c", "kill"])
+def test_make_run_stopped_with_ctrl_c_or_kill_ends_without_a_make_error(tmp_path: Path, embedder, stop: str):
+    venv = Path(sys.executable).parent.parent
+    if not (venv / "bin" / "rag").exists():
+        pytest.skip("make run starts the rag command of the venv, which this one has not")
+    env = {**folder(tmp_path, **{"birds.md": BIRDS}), "RAG_PORT": str(free_port()), "PYTHONPATH": str(ROOT)}
+    record = Path(env["RAG_DATA_DIR"]) / RECORD_NAME
+    # -o: the venv counts as installed, so the test never reinstalls it; a session of its own, as a shell's job
+    make = subprocess.Popen(["make", "-C", str(ROOT), f"VENV={venv}", "-o", f"{venv}/.installed", "run"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        while (server := read_record(record.parent)) is None or not healthy(server.url):
+            if make.poll() is not None or time.monotonic() > deadline:
+                end_job(make)
+                pytest.fail(f"make run did not serve within 180 s:\n{make.communicate()[0].decode()}")
+            time.sleep(0.2)
+        status = httpx.get(f"{server.url}/v1/index/status", timeout=10).json()
+        assert status["last"]["added"] == 1  # the server reports the `rag index` run made before it started
+        if stop == "ctrl-c":
+            os.killpg(make.pid, signal.SIGINT)  # the terminal sends it to the whole job: make and the server
+        else:
+            os.kill(server.pid, signal.SIGTERM)  # `kill`
+        out = make.communicate(timeout=60)[0].decode()
+    finally:
+        end_job(make)
+    assert "***" not in out and "Error" not in out, out  # no "make: *** [Makefile:28: run] Error 143"
+    assert "Finished server process" in out and not record.exists()
+    assert make.returncode == (-signal.SIGINT if stop == "ctrl-c" else 0)  # make itself ends by the Ctrl-C
+
+
+def end_job(job: subprocess.Popen[bytes]) -> None:
+    """Kill what is left of a job started in a session of its own."""
+    with contextlib.suppress(ProcessLookupError):  # every process of it has ended
+        os.killpg(job.pid, signal.SIGKILL)
+
+
+def healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health", timeout=5).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 def test_a_record_of_a_dead_or_foreign_process_is_ignored(tmp_path: Path, embedder):

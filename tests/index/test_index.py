@@ -10,7 +10,9 @@ import pytest
 
 from rag.app import Rag
 from rag.errors import IndexBusy, IndexMismatch, InvalidInput, NotFound
+from rag.index.last_run import LAST_RUN_FILE
 from rag.index.run import index_lock
+from rag.models import IndexStatus
 
 SECTION = "## {name}\n\n{body}\n"
 
@@ -318,3 +320,34 @@ def test_the_status_says_when_the_notes_are_searchable_and_answers_are_being_pre
     assert stages[0] == "chunks" and stages[-1] == "units" and stages == sorted(stages)  # chunks first, then units
     assert all(found for stage, found in seen if stage == "units")  # searchable while the units are embedded
     assert rag.status.stage == "" and not rag.status.running
+
+
+def test_the_last_run_is_recorded_for_the_next_process(make_rag):
+    """`make run` indexes with `rag index`, then `rag serve` starts: the server reports that run."""
+    rag = make_rag()
+    path = write_notes(rag.settings.corpus_dir, n_sections=2)
+    report = rag.index()
+    served = make_rag()  # a new container over the same folders, as a server started afterwards is
+    assert served.status == IndexStatus(False, finished_at=rag.status.finished_at, last=report)
+    path.unlink()
+    with pytest.raises(InvalidInput):
+        rag.index()  # an emptied folder is refused: recorded as the last run's failure, with the report before
+    failed = make_rag().status
+    assert failed.error and "corpus" in failed.error and failed.last == report and not failed.running
+    (rag.settings.data_dir / LAST_RUN_FILE).write_text("{not json", encoding="utf-8")
+    assert make_rag().status == IndexStatus(False)  # a damaged record is no record
+
+
+def test_a_background_run_that_changes_nothing_leaves_the_status_to_the_run_before_it(make_rag):
+    rag = make_rag()
+    path = write_notes(rag.settings.corpus_dir, n_sections=2)
+    rag.index(background=True)  # nothing before it: even a watcher's run is news
+    added = rag.status
+    assert added.last and added.last.added == 1
+    rag.index(background=True)  # the watcher seeing a note another run indexed already
+    assert rag.status == added and make_rag().status.finished_at == added.finished_at  # nor is its record
+    rag.index()  # asked for: reported, though it changed nothing
+    assert rag.status.last and rag.status.last.added == 0 and rag.status.last.unchanged == 1
+    path.write_text(path.read_text() + "\nA new line.\n")
+    rag.index(background=True)
+    assert rag.status.last and rag.status.last.updated == 1

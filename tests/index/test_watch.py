@@ -173,8 +173,8 @@ class RecordingRag(Rag):
         self.api_calls += 1
         return super().add_notes(notes, overwrite, progress, wait)
 
-    def index(self, paths: Sequence[Path] = (), rebuild: bool = False,
-              progress: Progress | None = None, allow_empty: bool = False, wait: float = 0.0) -> IndexReport:
+    def index(self, paths: Sequence[Path] = (), rebuild: bool = False, progress: Progress | None = None,
+              allow_empty: bool = False, wait: float = 0.0, background: bool = False) -> IndexReport:
         if threading.current_thread().name != "rag-watch":
             self.api_calls += 1
         if self.fail_next is not None:
@@ -190,7 +190,7 @@ class RecordingRag(Rag):
 
         started = time.monotonic()
         try:
-            report = super().index(paths, rebuild, held, allow_empty, wait)
+            report = super().index(paths, rebuild, held, allow_empty, wait, background)
         except IndexBusy:
             self.busy += 1
             raise

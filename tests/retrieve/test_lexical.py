@@ -46,3 +46,16 @@ def test_operators_are_words_bm25_keeps() -> None:
         "variables hold text; a rule has a target and prerequisites",
     ], 1)]
     assert LexicalIndex(rows).search("what are $@ and $<", 3)[0][0].id == "n1"
+
+
+def test_words_in_capitals_are_keywords_that_rank_the_notes_writing_them() -> None:
+    # mit-15-003's SQL guide writes WHERE and HAVING in a table; prose uses "where" and "having" as English
+    rows = [("Filtering", "| WHERE | HAVING |\n| rows | aggregates |"),
+            ("Travel", "Where you stay matters: having a map helps, and where to eat, having cash."),
+            ("Joins", "An inner join keeps rows where both sides match.")]
+    lexical = LexicalIndex([StoredChunk(f"n{n}", "n.md", n, n, h, t, n, "sha", "now")
+                            for n, (h, t) in enumerate(rows, 1)])
+    assert with_operators("SELECT a WHERE b").endswith("kw_select kw_where")
+    assert with_operators("an SVM") == "an SVM"  # no English word: "svm" says it already
+    assert [row.heading for row, _ in lexical.search("WHERE vs HAVING", 3)][0] == "Filtering"
+    assert [row.heading for row, _ in lexical.search("where vs having", 3)][0] == "Travel"  # English, as typed
