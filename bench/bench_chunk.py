@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rag.app import build  # noqa: E402
-from rag.chunk import Budget, chunk_note  # noqa: E402
 from rag.ingest import load_note  # noqa: E402
+from rag.ingest.chunk import Budget, chunk_note  # noqa: E402
 from rag.models import Note  # noqa: E402
 
 NOTE = ROOT / "corpus" / "interview-notes.md"

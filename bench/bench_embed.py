@@ -22,8 +22,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag.embed import Embedder, SentenceTransformerEmbedder, load_tokenizer, packaged_model_path  # noqa: E402
-from rag.onnx_embed import OnnxEmbedder  # noqa: E402
+from rag.embed.base import Embedder, load_tokenizer, packaged_model_path  # noqa: E402
+from rag.embed.onnx import OnnxEmbedder  # noqa: E402
+from rag.embed.reference import SentenceTransformerEmbedder  # noqa: E402
 from rag.settings import apply_offline_env  # noqa: E402
 
 NOTE = ROOT / "corpus" / "interview-notes.md"
@@ -32,12 +33,13 @@ BACKENDS = ("torch", "onnx-fp32", "onnx-int8")
 COLD_START = """
 import sys, time
 from pathlib import Path
-from rag.embed import SentenceTransformerEmbedder, packaged_model_path
+from rag.embed.base import packaged_model_path
+from rag.embed.reference import SentenceTransformerEmbedder
 backend, cache = sys.argv[1], Path(sys.argv[2])
 if backend == "torch":
     model = SentenceTransformerEmbedder(str(packaged_model_path()))
 else:
-    from rag.onnx_embed import OnnxEmbedder
+    from rag.embed.onnx import OnnxEmbedder
     model = OnnxEmbedder(packaged_model_path(), cache, backend.split("-")[1])
 model.embed(["how does super().__init__ work?"])
 print(time.time())

@@ -84,7 +84,7 @@ def main() -> None:
     cold = []
     for _ in range(3):
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "rag.cli", "search", "svm kernel", "-k", "1"], env=env,
+        subprocess.run([sys.executable, "-m", "rag", "search", "svm kernel", "-k", "1"], env=env,
                        check=True, capture_output=True)
         cold.append(time.perf_counter() - t0)
 

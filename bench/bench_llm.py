@@ -34,8 +34,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from rag.app import Rag  # noqa: E402
-from rag.evaluate import Question  # noqa: E402
-from rag.evaluate_answers import facets_covered, load_answer_questions  # noqa: E402
+from rag.evaluate.answers import facets_covered, load_answer_questions  # noqa: E402
+from rag.evaluate.retrieval import Question  # noqa: E402
 from rag.models import Answer  # noqa: E402
 from rag.settings import load_settings  # noqa: E402
 

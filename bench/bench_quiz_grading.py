@@ -10,7 +10,8 @@ import argparse
 import time
 from pathlib import Path
 
-from rag.embed import VectorCache, build_embedder
+from rag.embed import build_embedder
+from rag.embed.cache import VectorCache
 from rag.quiz.agreement import PASSING, find_cards, grade_all, read_labelled, table_text
 from rag.settings import load_settings
 

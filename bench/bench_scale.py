@@ -24,11 +24,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from rag.app import Rag  # noqa: E402
-from rag.chunk import chunk_note, embed_view  # noqa: E402
 from rag.ingest import read_note  # noqa: E402
+from rag.ingest.chunk import chunk_note  # noqa: E402
+from rag.ingest.view import embed_view  # noqa: E402
 from rag.models import Note  # noqa: E402
 from rag.settings import load_settings  # noqa: E402
-from rag.store import StoredChunk  # noqa: E402
+from rag.store.chunks import StoredChunk  # noqa: E402
 
 NOTE = ROOT / "corpus" / "interview-notes.md"
 DIM = 384

@@ -12,19 +12,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rag.errors import InvalidInput, NotFound, TooLarge
+from rag.index.timing import Stages
 from rag.models import Answer, IndexReport, IndexStatus, Passage, SourceInfo
 from rag.settings import Settings, load_settings
-from rag.store import ChromaStore, UnitVectorStore
-from rag.timing import Stages
+from rag.store.chunks import ChromaStore
+from rag.store.units import UnitVectorStore
 
 if TYPE_CHECKING:
     from rag.answer import Answerer
-    from rag.chunk import Budget
-    from rag.embed import Embedder
-    from rag.index import Progress
+    from rag.embed.base import Embedder
+    from rag.index.run import Progress
+    from rag.index.trash import Trash
+    from rag.ingest.chunk import Budget
     from rag.quiz import Quiz
-    from rag.retrieve import Mode, Retriever
-    from rag.trash import Trash
+    from rag.retrieve.hybrid import Mode, Retriever
 
 log = logging.getLogger(__name__)
 MAX_K = 50
@@ -50,7 +51,7 @@ class Rag:
         """The index run in progress, or how the last one ended: at first the one recorded in the data folder,
         which may be another process's (`rag index` before `rag serve`)."""
         if self._status is None:
-            from rag.last_run import load_last_run
+            from rag.index.last_run import load_last_run
 
             self._status = load_last_run(self.settings.data_dir)
         return self._status
@@ -74,7 +75,7 @@ class Rag:
     @cached_property
     def answer_embedder(self) -> Embedder:
         """The answer stage's embedder: the search's ONNX model at RAG_ANSWER_PRECISION; any other, the search's."""
-        from rag.onnx_embed import OnnxEmbedder
+        from rag.embed.onnx import OnnxEmbedder
 
         embedder = self.embedder
         return embedder.at_precision(self.settings.answer_precision) if isinstance(embedder, OnnxEmbedder) else embedder
@@ -91,7 +92,7 @@ class Rag:
 
     @cached_property
     def retriever(self) -> Retriever:
-        from rag.retrieve import Retriever
+        from rag.retrieve.hybrid import Retriever
 
         return Retriever(self.store, self.embedder)
 
@@ -119,7 +120,7 @@ class Rag:
 
     @cached_property
     def budget(self) -> Budget:
-        from rag.chunk import Budget
+        from rag.ingest.chunk import Budget
         from rag.tokens import count_budget_tokens
 
         embedder = self.embedder
@@ -154,7 +155,7 @@ class Rag:
         IndexBusy. A `background` run (the folder watcher's) that changes nothing leaves `status` saying what
         the run before it did.
         """
-        from rag.index import index_lock
+        from rag.index.run import index_lock
 
         with index_lock(self.settings.data_dir, wait):
             return self._tracked_run(paths, rebuild, progress, allow_empty, background)
@@ -162,7 +163,7 @@ class Rag:
     def _tracked_run(self, paths: Sequence[Path], rebuild: bool, progress: Progress | None,
                      allow_empty: bool, background: bool = False) -> IndexReport:
         """One index run, under the lock, shown in `status` as it goes and recorded in the data folder."""
-        from rag.last_run import save_last_run
+        from rag.index.last_run import save_last_run
 
         self._index_runs += 1
         before = self.status
@@ -194,7 +195,7 @@ class Rag:
 
     def _index(self, paths: Sequence[Path], rebuild: bool, progress: Progress, allow_empty: bool) -> IndexReport:
         """One index run, under the lock: the chunks, then the answer units of the notes that changed."""
-        from rag.index import index_notes
+        from rag.index.run import index_notes
 
         seen = [0]  # the chunks' total: the units' progress goes on from there
 
@@ -243,9 +244,9 @@ class Rag:
         lock is held (waiting up to `wait` seconds for a run in progress), so no other run sees them half-way;
         if saving or indexing fails, the folder is put back as it was.
         """
-        from rag.index import index_lock
+        from rag.index.run import index_lock
+        from rag.index.uploads import check_note_bytes, note_name, restore, save_note
         from rag.ingest import check_corpus_dir
-        from rag.uploads import check_note_bytes, note_name, restore, save_note
 
         check_corpus_dir(self.settings.corpus_dir)
         checked = [(note_name(name), data) for name, data in notes]
@@ -265,9 +266,9 @@ class Rag:
     def remove_note(self, source: str, progress: Progress | None = None, wait: float = 0.0) -> IndexReport:
         """Move a note's file to the trash and its chunks out of the index (waiting up to `wait` seconds for a run
         in progress); the file comes back if the index run fails. `restore_note` undoes it."""
-        from rag.index import index_lock
+        from rag.index.run import index_lock
+        from rag.index.uploads import note_path
         from rag.ingest import check_corpus_dir
-        from rag.uploads import note_path
 
         check_corpus_dir(self.settings.corpus_dir)
         path = note_path(self.settings.corpus_dir, source)
@@ -285,9 +286,9 @@ class Rag:
 
     def restore_note(self, source: str, progress: Progress | None = None, wait: float = 0.0) -> IndexReport:
         """Bring the newest deleted copy of a note back into the corpus folder and index it."""
-        from rag.index import index_lock
+        from rag.index.run import index_lock
+        from rag.index.uploads import note_path
         from rag.ingest import check_corpus_dir
-        from rag.uploads import note_path
 
         check_corpus_dir(self.settings.corpus_dir)
         note_path(self.settings.corpus_dir, source)  # a name, not a way out of the folder
@@ -296,7 +297,7 @@ class Rag:
 
     @cached_property
     def trash(self) -> Trash:
-        from rag.trash import Trash
+        from rag.index.trash import Trash
 
         return Trash(self.settings.data_dir, self.settings.trash_days)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-ERROR_HEADER = "X-Rag-Error"  # the API names the class of the error it answers with, for rag/remote.py
+ERROR_HEADER = "X-Rag-Error"  # the API names the class of the error it answers with, for rag/cli/remote.py
 
 
 class RagError(Exception):

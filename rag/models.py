@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -184,6 +185,32 @@ class Answer:
     extractive: Answer | None = None  # a written answer: the notes' own lines it was written from
 
 
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    """The answer in the JSON shape of `POST /v1/ask` (JSON types only), for the web UI's data endpoint."""
+    return {"question": answer.question, "search_query": answer.search_query, "answer": answer.text,
+            "answered": answer.answered, "mode": answer.mode, "citations": [citation_json(c) for c in answer.citations],
+            "note": answer.note, "sentences": [attribution_json(a) for a in answer.sentences]}
+
+
+def passage_json(p: Passage) -> dict[str, Any]:
+    """A passage's JSON fields: its segments only as the `location` they give."""
+    where = p.location
+    return {"id": p.id, "source": p.source, "start_line": p.start_line, "end_line": p.end_line,
+            "heading": p.heading, "text": p.text, "score": float(p.score),
+            "scores": {name: float(v) for name, v in p.scores.items()}, "location": where.as_dict() if where else None}
+
+
+def citation_json(c: Citation) -> dict[str, Any]:
+    return {**passage_json(c.passage), "n": c.n, "cited_start_line": c.cited_start, "cited_end_line": c.cited_end,
+            "quoted": [{"start_line": a, "end_line": b} for a, b in c.quoted],
+            "cited_location": c.location.as_dict() if c.location else None}
+
+
+def attribution_json(a: Attribution) -> dict[str, Any]:
+    return {"text": a.text, "kind": a.kind, "supported": a.supported, "support": float(a.support),
+            "cites": [{"n": n, "start_line": start, "end_line": end} for n, start, end in a.cites], "reason": a.reason}
+
 @dataclass(frozen=True)
 class FileReport:
     """What an index run did to one file."""
@@ -208,7 +235,7 @@ class IndexReport:
     embedded: int
     files: list[FileReport]
     units: int = 0  # answer units (sentences, items...) embedded and stored for answers, beyond the chunks
-    trash: str = ""  # a deleted note: where its file went (rag.trash), to be restored from
+    trash: str = ""  # a deleted note: where its file went (rag.index.trash), to be restored from
     stages: dict[str, float] = field(default_factory=dict)  # seconds per stage: read, chunk, embed, store, bm25, units
 
 

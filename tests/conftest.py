@@ -18,7 +18,8 @@ import pytest
 from playwright.sync_api import Browser, sync_playwright
 
 from rag.app import Rag
-from rag.embed import Embedder, build_embedder
+from rag.embed import build_embedder
+from rag.embed.base import Embedder
 from rag.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import REAL_NOTE, ChromaServer
 
 from rag.app import Rag
-from rag.retrieve import GENERATION_TTL
+from rag.retrieve.hybrid import GENERATION_TTL
+from tests.conftest import REAL_NOTE, ChromaServer
 
 ROOT = Path(__file__).resolve().parent.parent
 RAG_BIN = str(Path(sys.executable).parent / "rag")

@@ -21,15 +21,15 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from conftest import REAL_NOTE, ChromaServer, make_settings
-from llm_standin import running
 
-from rag.api import create_app
 from rag.app import Rag
 from rag.errors import StoreUnavailable
-from rag.retrieve import GENERATION_TTL
+from rag.retrieve.hybrid import GENERATION_TTL
+from rag.serve.app import create_app
 from rag.settings import load_settings
-from rag.store import ChromaStore
+from rag.store.chunks import ChromaStore
+from tests.conftest import REAL_NOTE, ChromaServer, make_settings
+from tests.llm_standin import running
 
 RAG_BIN = str(Path(sys.executable).parent / "rag")
 WORDS = (
@@ -299,7 +299,7 @@ def test_two_index_runs_at_once_one_runs_the_others_wait_then_get_409(make_rag):
     assert rag.search("acorns", 1)[0].source == "trees.md"
 
 
-# --- bad input (what tests/test_api.py does not already cover) ----------------------------------------------
+# --- bad input (what tests/serve/test_api.py does not already cover) ----------------------------------------------
 
 KEY = "faults-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}

@@ -9,19 +9,20 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import make_settings
 from docx import Document
-from llm_standin import running
 from nbformat import v4
-from test_ingest_pages import NotesPDF, notebook_bytes, notes_pdf
 
-from rag.api import create_app
 from rag.app import Rag
-from rag.embed import Embedder
+from rag.embed.base import Embedder
 from rag.errors import NotFound
 from rag.ingest import NOTE_SUFFIXES, load_note
 from rag.ingest.registry import loader_for
-from rag.models import Location, Note, locate
+from rag.models import Location, Note, answer_json, locate
+from rag.serve.app import create_app
+from rag.serve.models import answer_out
+from tests.conftest import make_settings
+from tests.ingest.test_pages import NotesPDF, notebook_bytes, notes_pdf
+from tests.llm_standin import running
 from ui.render import Turn, render_conversation
 
 KEY = "formats-key-0123456789"
@@ -125,6 +126,7 @@ def test_a_question_finds_the_note_of_each_kind(mixed: Rag, question: str, sourc
     assert top.source == source and words in top.text
     answer = mixed.ask(question)
     assert answer.answered and answer.citations[0].passage.source == source and words in answer.text
+    assert answer_json(answer) == answer_out(answer).model_dump(mode="json")  # the web UI's `/answer`: the API's
 
 
 def test_a_pdf_citation_names_its_page_and_the_lines_on_it(mixed: Rag) -> None:

@@ -9,16 +9,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from llm_standin import running
 from playwright.sync_api import Browser, Page, expect
-from test_quiz import STUDY_NOTE
-from test_ui import VISIBLE_TEXT, open_page
 
-from rag.api import create_app
 from rag.app import Rag
-from rag.embed import Embedder
+from rag.embed.base import Embedder
 from rag.quiz import Card, Grade, Point, Result, Scheduled, Stats, TopicStats
+from rag.serve.app import create_app
 from rag.settings import load_settings
+from tests.llm_standin import running
+from tests.quiz.test_quiz import STUDY_NOTE
+from tests.test_ui import VISIBLE_TEXT, open_page
 from ui.quiz import CHART_TOPICS, render_card, render_chart, render_result
 
 TIMEOUT = 60_000  # ms: the first card also builds the lexical index on 2 cores

@@ -19,15 +19,15 @@ from urllib.parse import urlsplit
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from llm_standin import running
 from playwright.sync_api import Browser, Dialog, Page, expect
-from test_ingest_pages import NotesPDF, notes_pdf
 
 from rag.app import Rag
-from rag.embed import Embedder
+from rag.embed.base import Embedder
 from rag.errors import AuthError, InvalidInput, NotFound, TooLarge
 from rag.models import Answer, Citation, IndexReport, IndexStatus, Passage
 from rag.settings import load_settings
+from tests.ingest.test_pages import NotesPDF, notes_pdf
+from tests.llm_standin import running
 from ui import build_ui, mount_ui
 from ui.blocks import STATUS_SECONDS
 from ui.chat import pieces, respond
@@ -264,9 +264,9 @@ def test_remove_note_stays_inside_the_corpus(make_rag) -> None:
 
 
 def make_app(rag: Rag) -> FastAPI:
-    """The real app when rag.api exists (it mounts the UI at "/"), else the UI on a bare FastAPI app."""
-    if importlib.util.find_spec("rag.api") is not None:
-        from rag.api import create_app
+    """The real app when rag.serve.app exists (it mounts the UI at "/"), else the UI on a bare FastAPI app."""
+    if importlib.util.find_spec("rag.serve.app") is not None:
+        from rag.serve.app import create_app
 
         return create_app(rag)
     return mount_ui(FastAPI(), rag)

@@ -194,10 +194,19 @@ def notes_tab(rag: Rag, restrict: gr.Dropdown) -> tuple[list[gr.Component], gr.H
             slot = gr.HTML(elem_id="index-progress", visible=False)
             report = gr.HTML(elem_id="index-report")
         with gr.Column(scale=2):
-            key, files, add, victim, remove, confirm, undo, rebuild, again = notes_controls(rag)
+            controls = notes_controls(rag)
     asked = gr.State(None)  # the note the confirmation names
     deleted = gr.State(None)  # the note this page deleted last: what Undo restores
-    listing: list[gr.Component] = [table, victim, restrict]
+    listing: list[gr.Component] = [table, controls[3], restrict]
+    seen = gr.State(None)  # what this page's list shows; see follow_index
+    wire_notes(rag, [report, *listing], slot, seen, controls, asked, deleted)
+    return listing, status, seen
+
+
+def wire_notes(rag: Rag, changed: list[gr.Component], slot: gr.HTML, seen: gr.State, controls: tuple[Any, ...],
+               asked: gr.State, deleted: gr.State) -> None:
+    """The Notes tab's buttons: each write runs with its progress bar in `slot`, then updates what is `changed`."""
+    key, files, add, victim, remove, confirm, undo, rebuild, again = controls
 
     def on_upload(files: list[str] | None, key: str | None, progress: gr.Progress = PROGRESS) -> Any:
         return notes.upload(rag, files, key, progress)
@@ -212,8 +221,6 @@ def notes_tab(rag: Rag, restrict: gr.Dropdown) -> tuple[list[gr.Component], gr.H
     def on_reindex(rebuild: bool, key: str | None, progress: gr.Progress = PROGRESS) -> Any:
         return notes.reindex(rag, rebuild, key, progress)
 
-    changed = [report, *listing]
-    seen = gr.State(None)  # what this page's list shows; see follow_index
     quick: dict[str, Any] = {"api_visibility": "private", "queue": False}
 
     def show_slot() -> Any:
@@ -233,7 +240,6 @@ def notes_tab(rag: Rag, restrict: gr.Dropdown) -> tuple[list[gr.Component], gr.H
     run(yes, on_delete, [asked, key], [undo, deleted])
     run(undo.click(show_slot, None, slot, **quick), on_undo, [deleted, key], [undo, deleted])
     run(again.click(show_slot, None, slot, **quick), on_reindex, [rebuild, key])
-    return listing, status, seen
 
 
 STATUS_SECONDS = 2.0  # how often an open Notes tab looks at the index status (an in-memory read)

@@ -5,28 +5,41 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
-from pydantic import ValidationError
 
-from rag.api_models import AskRequest, answer_out
+from rag.app import MAX_K
 from rag.errors import RagError
+from rag.models import answer_json
 
 if TYPE_CHECKING:
     from rag.app import Rag
+
+ROLES = ("user", "assistant")
 
 
 def answer_data(
     rag: Rag, question: str, history: list[dict[str, str]] | None, sources: list[str] | None, k: float
 ) -> dict[str, Any]:
     """The cited answer as a JSON-able dict; a bad input or a refusal is a `gr.Error` with the server's message."""
+    turns = checked_history(history or [])
     try:
-        whole = isinstance(k, float) and k.is_integer()  # a UI number field sends 5.0
-        fields = {"question": question, "history": history or [], "sources": sources or [], "k": int(k) if whole else k}
-        ask = AskRequest.model_validate(fields)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise gr.Error(f"invalid request: {problems}", print_exception=False) from None
-    try:
-        answer = rag.ask(ask.question, ask.k, [(m.role, m.content) for m in ask.history], ask.mode, ask.sources)
+        answer = rag.ask(question, checked_k(k), turns, None, sources or [])
     except RagError as exc:
         raise gr.Error(str(exc), print_exception=False) from None
-    return answer_out(answer).model_dump(mode="json")
+    return answer_json(answer)
+
+
+def checked_k(k: float) -> int:
+    """k as a whole number of passages (a UI number field sends 5.0), within the API's range."""
+    whole = (isinstance(k, int) and not isinstance(k, bool)) or (isinstance(k, float) and k.is_integer())
+    if not whole or not 1 <= k <= MAX_K:
+        raise gr.Error(f"invalid request: k: a whole number from 1 to {MAX_K}, not {k!r}", print_exception=False)
+    return int(k)
+
+
+def checked_history(history: list[dict[str, str]]) -> list[tuple[str, str]]:
+    """Earlier turns as (role, content) pairs; a turn that is not a user's or assistant's text is refused."""
+    for i, turn in enumerate(history):
+        if not isinstance(turn, dict) or turn.get("role") not in ROLES or not isinstance(turn.get("content"), str):
+            raise gr.Error(f"invalid request: history.{i}: a turn is {{'role': 'user' or 'assistant', 'content': "
+                           "text}", print_exception=False)
+    return [(turn["role"], turn["content"]) for turn in history]

@@ -5,6 +5,7 @@ Formulas are typeset with KaTeX as in the chat (`ui.render.with_math`, `ui.scrip
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
@@ -153,6 +154,18 @@ def wire(rag: Rag, card_id: gr.State, topic: gr.Textbox, source: gr.Dropdown, nx
     private: dict[str, Any] = {"api_visibility": "private"}
     shown = [card_id, card, answer, result, grades, progress, chart]
 
+    show_next, on_select, on_check, grader = quiz_handlers(rag)
+    tab.select(on_select, [topic, source], [*shown, source], show_progress="hidden", **private)
+    nxt.click(show_next, [topic, source], shown, **private)
+    topic.submit(show_next, [topic, source], shown, **private)
+    check.click(on_check, [card_id, answer], [result, grades, *buttons], **private)
+    for grade, button in zip(GRADES, buttons):
+        button.click(grader(grade), [card_id, answer, key, topic, source], shown, **private)
+
+
+def quiz_handlers(rag: Rag) -> tuple[Callable[..., Any], ...]:
+    """The study tab's event handlers over `rag.quiz`: next card, tab selected, check, and a grade button's."""
+
     def show_next(topic: str | None, source: str | None, note: str = "") -> tuple[Any, ...]:
         try:
             s: Scheduled | None = rag.quiz.next(source or None, topic or None)
@@ -168,15 +181,7 @@ def wire(rag: Rag, card_id: gr.State, topic: gr.Textbox, source: gr.Dropdown, nx
         return (*show_next(topic, source), gr.update(choices=notes, value=source if source in notes else None))
 
     def on_check(card: str | None, text: str) -> tuple[Any, ...]:
-        if not card:
-            return "<p>No card: press “Next card”.</p>", gr.update(visible=False), *[gr.update()] * len(GRADES)
-        try:
-            r = rag.quiz.check(card, text)
-        except RagError as exc:
-            return f'<p class="error">{html.escape(str(exc))}</p>', gr.update(visible=False), \
-                *[gr.update()] * len(GRADES)
-        variants = [gr.update(variant="primary" if g == r.grade.suggested else "secondary") for g in GRADES]
-        return render_result(r), gr.update(visible=True), *variants
+        return check_answer(rag, card, text)
 
     def grader(grade: str) -> Any:
         def on_grade(card: str | None, text: str, key: str | None, topic: str | None,
@@ -191,9 +196,17 @@ def wire(rag: Rag, card_id: gr.State, topic: gr.Textbox, source: gr.Dropdown, nx
 
         return on_grade
 
-    tab.select(on_select, [topic, source], [*shown, source], show_progress="hidden", **private)
-    nxt.click(show_next, [topic, source], shown, **private)
-    topic.submit(show_next, [topic, source], shown, **private)
-    check.click(on_check, [card_id, answer], [result, grades, *buttons], **private)
-    for grade, button in zip(GRADES, buttons):
-        button.click(grader(grade), [card_id, answer, key, topic, source], shown, **private)
+    return show_next, on_select, on_check, grader
+
+
+def check_answer(rag: Rag, card: str | None, text: str) -> tuple[Any, ...]:
+    """The answer graded without scheduling: the result, the grade buttons shown, the suggested one primary."""
+    if not card:
+        return "<p>No card: press “Next card”.</p>", gr.update(visible=False), *[gr.update()] * len(GRADES)
+    try:
+        r = rag.quiz.check(card, text)
+    except RagError as exc:
+        return f'<p class="error">{html.escape(str(exc))}</p>', gr.update(visible=False), \
+            *[gr.update()] * len(GRADES)
+    variants = [gr.update(variant="primary" if g == r.grade.suggested else "secondary") for g in GRADES]
+    return render_result(r), gr.update(visible=True), *variants

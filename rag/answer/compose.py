@@ -29,10 +29,11 @@ from rag.errors import InvalidInput, LLMError, StoreUnavailable
 from rag.models import Answer, Passage
 
 if TYPE_CHECKING:
-    from rag.embed import Embedder, VectorCache
-    from rag.retrieve import Retriever
+    from rag.embed.base import Embedder
+    from rag.embed.cache import VectorCache
+    from rag.retrieve.hybrid import Retriever
     from rag.settings import Settings
-    from rag.store import UnitVectorStore
+    from rag.store.units import UnitVectorStore
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class Answerer:
                  unit_store: UnitVectorStore | None = None) -> None:
         from cachetools import LRUCache
 
-        from rag.embed import VectorCache
+        from rag.embed.cache import VectorCache
 
         self.settings = settings
         self.retriever = retriever

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from rag.answer.question import GENERIC, content_words
-from rag.intents import INTENTS
 from rag.models import Passage
+from rag.retrieve.intents import INTENTS
 
 # Calibrated on eval/calibration_questions.jsonl and eval/dev_questions.jsonl (see README, "Not in your notes").
 ABSENT_BAR = 0.62  # a question naming something the notes never use needs at least this similarity

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from rag.answer.note import NoteView
 from rag.answer.question import content_words, language
 from rag.answer.units import is_lead_in
-from rag.intents import OPPOSITE, labels_intent
+from rag.retrieve.intents import OPPOSITE, labels_intent
 
 INTENT_BONUS = 0.12  # a unit under a label that announces what the question wants ("Solutions", "Limitations")
 OPPOSITE_PENALTY = 0.2  # a unit under the opposite label ("Advantages" when disadvantages are asked)

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from rag.answer.units import Unit, split_passage
-from rag.chunk import note_title, parse_blocks
-from rag.headings import plain_text
+from rag.ingest.chunk import note_title
+from rag.ingest.headings import plain_text
+from rag.ingest.paths import parse_blocks
 from rag.models import Passage
 
 QUOTE_MARK = re.compile(r"^ {0,3}(?:> ?)+")

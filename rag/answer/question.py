@@ -7,8 +7,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.intents import intents
-from rag.lexical import STOPWORDS
+from rag.retrieve.intents import intents
+from rag.retrieve.lexical import STOPWORDS
 
 INTERJECTION = re.compile(r"^\s*(?:(?:ok(?:ay)?|nice|cool|great|thanks|thank you|right|hmm+|got it)\b\W*)+", re.I)
 FOLLOW_UP_START = re.compile(r"^(?:(?:ok(?:ay)?|nice|cool|great|thanks|right|hmm+)\W+)*"

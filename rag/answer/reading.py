@@ -13,7 +13,7 @@ from rag.answer.note import NoteView
 from rag.answer.question import Asked, content_words
 from rag.answer.select import Candidate, Picked, Quoting, choose, code_answer, is_filler
 from rag.answer.units import PLACEHOLDER, Unit, explains_itself, is_lead_in, is_output, is_signpost
-from rag.intents import intents
+from rag.retrieve.intents import intents
 
 PASSAGE_PRIOR = 0.25  # a unit of a better-ranked passage gets up to this much extra relevance
 PART_WEIGHT = 0.8  # a part's best unit is found by the part (with its subject), a little by the whole question

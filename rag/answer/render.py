@@ -11,7 +11,7 @@ from rag.answer.markup import without_markup
 from rag.answer.note import NoteView
 from rag.answer.table import Grid, clean_title
 from rag.answer.units import Unit, is_lead_in
-from rag.chunk import note_title
+from rag.ingest.chunk import note_title
 from rag.models import Citation, Passage, locate
 
 NUMBERED = re.compile(r"^(\s*)(\d{1,3})([.)])(\s+)")

@@ -95,6 +95,28 @@ def choose(candidates: Sequence[Candidate], n_parts: int, budget: int = BUDGET,
     candidates = [c for c in candidates if quoting.allows(c.view.units[c.index])]
     if not candidates:
         return [], []
+    best = best_candidate(candidates, n_parts, table, formula)
+    if listing and n_parts <= 1 and best.view.units[best.index].kind != "item":  # "what are the X": X's parts
+        parts = outline(best.view, best.index, listing, budget, quoting.allows)
+        if parts:
+            return without_dangling([(best.view, i) for i in parts]), []
+    sections = [(best.view, answer_section(best.view, best.index, budget), [best.index])]
+    missing = add_part_sections(sections, candidates, best, n_parts, part_floor, budget)
+    scores = {(id(c.view), c.index): c.rel for c in candidates}
+    anchor = best.view.units[best.index]
+    whole_list = bool(listing) and (anchor.kind == "item" or is_lead_in(anchor))  # a list asked for, found as one
+    widening = MAX_WIDENING if whole_list else min(MAX_WIDENING, 1 + WIDENING * (len(sections) - 1))  # each part
+    budget = int(budget * widening)  # needs some room
+    share = budget // len(sections)
+    picked: list[tuple[NoteView, int]] = []
+    for view, section, anchors in sections:
+        picked += [(view, i) for i in trim(view, section, anchors, scores, share, quoting)]
+    return without_dangling(in_note_order(picked)), missing
+
+
+def best_candidate(candidates: Sequence[Candidate], n_parts: int, table: bool, formula: bool) -> Candidate:
+    """The unit an answer is built around: the most relevant one, or one of what the question asks for (its
+    intent's label, a formula, a table row) nearly as relevant."""
     best = max(candidates, key=lambda c: c.rel)
     labelled = [c for c in candidates if c.on_intent] if n_parts <= 1 else []  # a part's intent is its own
     if labelled and max(c.rel for c in labelled) >= best.rel - INTENT_GAP:  # "downsides of X": X's limitations
@@ -105,11 +127,13 @@ def choose(candidates: Sequence[Candidate], n_parts: int, budget: int = BUDGET,
     rows = [c for c in candidates if c.view.units[c.index].kind == "row"] if table else []
     if rows and max(c.rel for c in rows) >= best.rel - INTENT_GAP:  # "... side by side": the notes' own table
         best = max(rows, key=lambda c: c.rel)
-    if listing and n_parts <= 1 and best.view.units[best.index].kind != "item":  # "what are the X": X's parts
-        parts = outline(best.view, best.index, listing, budget, quoting.allows)
-        if parts:
-            return without_dangling([(best.view, i) for i in parts]), []
-    sections = [(best.view, answer_section(best.view, best.index, budget), [best.index])]
+    return best
+
+
+def add_part_sections(sections: list[tuple[NoteView, Section, list[int]]], candidates: Sequence[Candidate],
+                      best: Candidate, n_parts: int, part_floor: float, budget: int) -> list[int]:
+    """Each part of a multi-part question: the section around its best unit added to `sections` (or that unit to
+    a section already there); the parts nothing in the notes answers."""
     missing = []
     for part in range(n_parts if n_parts > 1 else 0):
         top = max(candidates, key=lambda c: c.parts[part])
@@ -128,16 +152,7 @@ def choose(candidates: Sequence[Candidate], n_parts: int, budget: int = BUDGET,
             holding[0][2].append(top.index)
         elif len(sections) < MAX_SECTIONS:
             sections.append((top.view, answer_section(top.view, top.index, budget), [top.index]))
-    scores = {(id(c.view), c.index): c.rel for c in candidates}
-    anchor = best.view.units[best.index]
-    whole_list = bool(listing) and (anchor.kind == "item" or is_lead_in(anchor))  # a list asked for, found as one
-    widening = MAX_WIDENING if whole_list else min(MAX_WIDENING, 1 + WIDENING * (len(sections) - 1))  # each part
-    budget = int(budget * widening)  # needs some room
-    share = budget // len(sections)
-    picked: list[tuple[NoteView, int]] = []
-    for view, section, anchors in sections:
-        picked += [(view, i) for i in trim(view, section, anchors, scores, share, quoting)]
-    return without_dangling(in_note_order(picked)), missing
+    return missing
 
 
 def code_answer(view: NoteView, i: int) -> list[int]:

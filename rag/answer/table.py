@@ -16,7 +16,7 @@ import numpy as np
 
 from rag.answer.note import NoteView, Section
 from rag.answer.question import content_words, mentions
-from rag.intents import intents, labels_intent
+from rag.retrieve.intents import intents, labels_intent
 
 LABEL = re.compile(r"^[\s>*+\-\d.)]*\*\*([^*]{1,60}?)(?::\*\*|\*\*\s*:)")  # "- **LoRA**: ...", "5. **Strengths:**"
 NUMBERING = re.compile(r"^[\s#>*+\-]*(?:\d{1,3}(?:\.\d{1,3})*[.)]?|[a-z][.)])?\s*")

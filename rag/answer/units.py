@@ -6,10 +6,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from rag.chunk import CELL_MARKER, FENCE, HEADING, cell_end, front_matter_end, plain_share, run_end
-from rag.chunk import LIST_ITEM as ITEM
-from rag.chunk import TABLE_ROW as ROW
-from rag.headings import RUN_IN, heading_at, plain_text
+from rag.ingest.blocks import cell_end, front_matter_end, plain_share, run_end
+from rag.ingest.headings import CELL_MARKER, FENCE, HEADING, RUN_IN, heading_at, plain_text
+from rag.ingest.headings import LIST_ITEM as ITEM
+from rag.ingest.headings import TABLE_ROW as ROW
 from rag.models import Passage
 
 SEPARATOR_ROW = re.compile(r"^[ \t]*\|?[ \t]*:?-{2,}[-:| \t]*$")
@@ -61,7 +61,7 @@ def split_passage(passage: Passage, index: int = 0) -> list[Unit]:
     """Cut a passage into answer units, each with the note's line numbers."""
     lines = passage.text.split("\n")
     context = passage.heading.split(" > ")[-1].strip() if passage.heading else ""
-    plain = plain_text(passage.source)  # headings as the chunker reads them (rag.headings)
+    plain = plain_text(passage.source)  # headings as the chunker reads them (rag.ingest.headings)
     front = front_matter_end(lines) if passage.start_line == 1 else -1
     units: list[Unit] = []
     i = open_code_end(lines, plain) + 1

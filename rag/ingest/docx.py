@@ -21,9 +21,9 @@ from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
-from rag.headings import PROSE_WORDS
 from rag.ingest.base import Extracted, Unreadable
 from rag.ingest.docx_styles import HEADING_STYLE, MONOSPACE, Styles, W, num_pr, read_styles
+from rag.ingest.headings import PROSE_WORDS
 from rag.ingest.omml import M, equation_latex
 
 MAX_DOCX_BYTES = 50_000_000

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from rag.headings import ADORNMENT, LIST_ITEM
+from rag.ingest.headings import ADORNMENT, LIST_ITEM
 
 # Code typed without a fence also indents under a line: a block is an outline only if no line reads as code.
 CODE_LINE = re.compile(

@@ -39,8 +39,9 @@ from typing import Any
 
 from rag.ingest.base import Extracted, Unreadable
 from rag.ingest.pdf_headings import HEADING_SCALE, body_size, heading_levels
+from rag.ingest.pdf_lines import Cell, Line
 from rag.ingest.pdf_running import drop_running_lines
-from rag.ingest.pdf_tables import CELL_GAP, Cell, read_tables
+from rag.ingest.pdf_tables import CELL_GAP, read_tables
 from rag.models import Segment
 
 MAX_PAGES = 2000  # pages after this are not read (a cut marker says so)
@@ -76,20 +77,6 @@ class Style:
     bottom: float = 0.0
     left: float = 0.0
     bold: bool = False
-
-
-@dataclass(frozen=True)
-class Line:
-    """A non-blank line of a page's text: the font size it starts in, where it sits, and how its type looks."""
-
-    text: str
-    size: float  # of its first character
-    bottom: float = 0.0  # of its first character's box, in points from the page's foot
-    left: float = 0.0  # of its first character's box, in points from the page's left edge
-    end_size: float = 0.0  # of its last character: a heading is large from end to end
-    bold: bool = False  # its first and last characters are bold
-    cells: tuple[Cell, ...] = ()  # its pieces between wide gaps, one at least (pdf_tables.py)
-    table: bool = False  # a markdown table's line, made from a table's cells
 
 
 def load_pdf(raw: bytes, source: str) -> Extracted:

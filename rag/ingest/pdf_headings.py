@@ -22,7 +22,7 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from rag.ingest.pdf import Line
+    from rag.ingest.pdf_lines import Line
 
 HEADING_SCALE = 1.2  # a line this much larger than the body text is a heading
 MAX_HEADING_CHARS = 80

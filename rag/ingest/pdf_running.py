@@ -14,7 +14,7 @@ from collections import Counter
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from rag.ingest.pdf import Line
+    from rag.ingest.pdf_lines import Line
 
 EDGE_LINES = 2  # how many lines at the top and at the bottom of a page may be a running header or footer
 PAGE_NUMBER = re.compile(r"^(?:page\s+)?[-–—(\[]?\s*\d{1,5}\s*[-–—)\]]?(?:\s*(?:/|of)\s*\d{1,5})?$", re.IGNORECASE)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from rag.ingest.pdf_headings import heading_text
 
 if TYPE_CHECKING:
-    from rag.ingest.pdf import Line
+    from rag.ingest.pdf_lines import Cell, Line
 
 CELL_GAP = 1.0  # a gap between two characters of a line this many times its font size parts two cells
 MAX_LABEL_CHARS = 40  # a header cell is a short label
@@ -36,15 +36,6 @@ ITEM_STEP = 1.5  # a step between a column's lines this much wider than its usua
 WRAP_STEP = 1.3  # times the font size: the step of a cell's text wrapped onto its next line, at most
 BULLET = re.compile(r"^(?:[-•●▪◦‣∙·○■□▫◆◇►▸✓✔➢➤–—]\s)")
 FORMULA = re.compile(r"[=<>≈∈∑∀|{}]")
-
-
-@dataclass(frozen=True)
-class Cell:
-    """A piece of a line between two wide gaps: its text and its left and right sides (points)."""
-
-    text: str
-    left: float
-    right: float
 
 
 @dataclass(frozen=True)

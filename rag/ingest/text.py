@@ -12,7 +12,7 @@ import yaml
 from rag.ingest.base import Extracted, Unreadable
 from rag.ingest.outlines import as_lists
 
-FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")  # as rag.chunk reads it
+FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})")  # as rag.ingest.blocks reads it
 CODE_SPAN = re.compile(r"(`+)(?!`).+?(?<!`)\1(?!`)")
 # `[[Target#Heading|alias]]`, `![[embed]]`; not after a word character, so `data[['col']]` stays code.
 WIKILINK = re.compile(r"(?<![\w\]])(!?)\[\[([^\[\]\n|]+?)(?:\|([^\[\]\n]*))?\]\]")

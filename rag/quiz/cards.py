@@ -12,7 +12,7 @@ from rag.answer.note import NoteView
 from rag.answer.question import content_words
 from rag.answer.select import is_filler
 from rag.answer.units import PLACEHOLDER, is_lead_in
-from rag.chunk import FENCE
+from rag.ingest.headings import FENCE
 from rag.quiz.card import KINDS, RULES, Card, Point, answers_here, card_id, make_card, merge_nested, point
 from rag.quiz.cells import cell_cards
 from rag.quiz.commands import COMMENT, command_cards

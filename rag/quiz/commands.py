@@ -11,7 +11,8 @@ from collections.abc import Iterator
 
 from rag.answer.note import NoteView
 from rag.answer.units import Unit, is_lead_in, is_output
-from rag.chunk import FENCE, note_title
+from rag.ingest.chunk import note_title
+from rag.ingest.headings import FENCE
 from rag.quiz.card import Card, Point, make_card
 from rag.quiz.wording import GENERIC_NAME, VAGUE, heading_title, lower_first, shares_word, word_set
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from rag.answer.note import NoteView
 from rag.answer.units import SENTENCE_END, is_lead_in
-from rag.headings import RUN_IN
+from rag.ingest.headings import RUN_IN
 from rag.quiz.card import Card, Point, answers_here, make_card, point
 from rag.quiz.wording import (
     LIST_NOUNS,

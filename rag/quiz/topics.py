@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from rag.answer.note import NoteView
 from rag.answer.units import is_lead_in, is_output
-from rag.chunk import plain_share
+from rag.ingest.blocks import plain_share
 from rag.quiz.card import Card, Point, answers_here, make_card, merge_nested, point
 from rag.quiz.terms import definition_card, plural_verb
 from rag.quiz.wording import GENERIC_WORDS, asks, explain, heading_title, names_topic, shares_word, term_case, word_set

@@ -6,7 +6,7 @@ import re
 
 from rag.answer.note import NoteView
 from rag.answer.question import content_words
-from rag.chunk import note_title
+from rag.ingest.chunk import note_title
 
 
 def word_set(text: str) -> frozenset[str]:

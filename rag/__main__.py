@@ -1,0 +1,5 @@
+"""`python -m rag`: the `rag` command."""
+
+from rag.cli import main
+
+main()

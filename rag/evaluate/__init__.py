@@ -1,0 +1,1 @@
+"""`rag eval`: retrieval, answers, and the self-check over the cards the notes pose."""
