@@ -25,6 +25,7 @@ from rag.settings import Settings, load_settings
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpus"
 REAL_NOTE = CORPUS / "interview-notes.md"
+MULTI = ROOT / "eval" / "multi" / "corpus"  # other people's notes in every format (eval/multi/SOURCES.md)
 TEST_CACHE = ROOT / ".rag-test"
 CHROMIUM_ARGS = [
     "--headless",

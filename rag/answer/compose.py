@@ -42,7 +42,7 @@ PART_PASSAGES = 2
 MAX_PART_SEARCHES = 4  # passages searched for each further part of a multi-part question
 VIEW_CHARS = 400  # of a unit (twice that of code) are embedded: enough to place it, cheap to embed
 NO_LLM = "no LLM endpoint is configured (RAG_LLM_BASE_URL); this is the extractive answer"
-NOTE_VIEWS = 16  # notes kept parsed (keyed by their chunks, so an edit is read afresh)
+NOTE_VIEWS = 64  # notes kept parsed (keyed by their chunks, so an edit is read afresh); 16 made warm asks reparse
 
 
 class Answerer:

@@ -75,6 +75,7 @@ def serve(rag: Rag, host_asked_by: str = "RAG_HOST") -> None:
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets its own logger to DEBUG ("Building index ...")
     settings = rag.settings
     if settings.watch:
         from rag.index.watch import watch_root

@@ -21,10 +21,8 @@ from rag.app import Rag
 from rag.embed.base import Embedder
 from rag.embed.cache import VectorCache
 from rag.models import Answer, Passage
-from tests.conftest import make_settings
+from tests.conftest import MULTI, make_settings
 from tests.llm_standin import StandInLLM, running
-
-MULTI = Path(__file__).resolve().parent.parent / "eval" / "multi" / "corpus"
 
 NOTE = """# Support Vector Machines
 

@@ -13,6 +13,7 @@ from rag.ingest.paths import parse_blocks
 from rag.ingest.view import embed_view
 from rag.models import Chunk, Note
 from rag.tokens import count_budget_tokens
+from tests.conftest import MULTI
 
 REAL_NOTE = Path(__file__).resolve().parents[2] / "corpus" / "interview-notes.md"
 
@@ -454,7 +455,7 @@ def test_clean_markdown_notes_keep_the_paths_their_headings_give():
     from rag.ingest.headings import OUTLINE, heading_at
     from rag.ingest.paths import clean_heading
 
-    root = Path(__file__).resolve().parents[2] / "eval" / "multi" / "corpus"
+    root = MULTI
     handbook = Path(__file__).resolve().parents[1] / "notes" / "system-design-primer.md"  # see tests/notes/SOURCES.md
     parser = MarkdownIt("commonmark")
     compared = 0

@@ -20,9 +20,10 @@ from rag.ingest import html as html_loader
 from rag.ingest.paths import parse_blocks
 from rag.ingest.text import load_markdown, load_text
 from rag.models import Note, locate
+from tests.conftest import MULTI
 
 REAL_NOTE = Path(__file__).resolve().parents[2] / "corpus" / "interview-notes.md"
-REAL_PAGES = Path(__file__).resolve().parents[2] / "eval" / "multi" / "corpus"
+REAL_PAGES = MULTI
 
 
 def note_of(raw: bytes, source: str) -> Note:

@@ -13,8 +13,9 @@ from rag.ingest.base import Extracted
 from rag.ingest.chunk import Budget, chunk_note
 from rag.ingest.pdf import load_pdf
 from rag.models import Note, Segment, locate
+from tests.conftest import MULTI
 
-CORPUS = Path(__file__).resolve().parents[2] / "eval" / "multi" / "corpus"
+CORPUS = MULTI
 TIPS = CORPUS / "stanford-cs230" / "cheatsheet-deep-learning-tips-tricks.pdf"
 STATES = CORPUS / "stanford-cs221" / "cheatsheet-states-models.pdf"
 PRODUCTIVITY = CORPUS / "mit-15-003" / "study-guide-engineering-productivity-tips.pdf"

@@ -8,8 +8,9 @@ import pytest
 
 from rag.ingest.pdf import load_pdf
 from rag.models import Location, locate
+from tests.conftest import MULTI
 
-CORPUS = Path(__file__).resolve().parents[2] / "eval" / "multi" / "corpus"
+CORPUS = MULTI
 RNN = CORPUS / "stanford-cs230" / "cheatsheet-recurrent-neural-networks.pdf"
 TIPS = CORPUS / "stanford-cs230" / "cheatsheet-deep-learning-tips-tricks.pdf"
 SQL = CORPUS / "mit-15-003" / "study-guide-data-retrieval-with-sql.pdf"

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from rag.ingest import read_note
 from rag.ingest.plain import plain_math, search_text
 from rag.ingest.view import embed_view
 from rag.models import Note
-
-MULTI = Path(__file__).resolve().parents[2] / "eval" / "multi" / "corpus"
+from tests.conftest import MULTI
 
 
 def test_a_link_reads_as_its_words_and_an_image_as_its_alt_text():

@@ -19,7 +19,7 @@ from rag.quiz.agreement import find_cards, grade_all, rates, read_labelled
 from rag.quiz.maths import judge, parse_formula
 from rag.quiz.typed_math import typed_formulas
 from rag.serve.quiz import AnswerOut, PointOut
-from tests.conftest import REAL_NOTE
+from tests.conftest import MULTI, REAL_NOTE
 
 ROOT = Path(__file__).resolve().parents[2]
 BLOOM_NOTE = r"""# Bloom filter
@@ -117,7 +117,7 @@ def test_formulas_are_compared_as_expressions(expected: str, given: str, verdict
 def test_the_grader_agrees_with_labelled_answers(vectors: VectorCache, name: str, right_pass: float,
                                                   wrong_fail: float) -> None:
     items = read_labelled(ROOT / "eval" / name)
-    found = find_cards(items, lambda s: REAL_NOTE if s == REAL_NOTE.name else ROOT / "eval" / "multi" / "corpus" / s)
+    found = find_cards(items, lambda s: REAL_NOTE if s == REAL_NOTE.name else MULTI / s)
     assert all(i.card_id in found for i in items), "a labelled card is no longer made: update eval/"
     measured = rates(grade_all(items, found, vectors.embed))
     assert measured["right_pass"] >= right_pass and measured["wrong_fail"] >= wrong_fail, measured

@@ -20,7 +20,7 @@ from rag.errors import InvalidInput, NotFound, NothingToStudy
 from rag.models import Passage
 from rag.quiz import Card, derive_cards, grade_answer
 from rag.serve.app import create_app
-from tests.conftest import REAL_NOTE
+from tests.conftest import MULTI, REAL_NOTE
 from tests.llm_standin import running
 
 KEY = "quiz-key-0123456789"
@@ -659,7 +659,6 @@ def test_the_llm_words_the_question_and_the_answer_stays_the_notes(make_rag: Cal
 
 # --- cards from real notes of every format (eval/multi) ----------------------------------------------------------
 
-MULTI = Path(__file__).resolve().parents[2] / "eval" / "multi" / "corpus"
 
 
 def multi_cards(source: str) -> dict[str, Card]:
