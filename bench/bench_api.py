@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
@@ -134,6 +135,7 @@ async def drive(url: str, endpoint: str, clients: int, total: int) -> Run:
     """`clients` concurrent workers send `total` requests between them, each waiting for its answer."""
     latencies: list[float] = []
     errors = 0
+    failures: Counter[str] = Counter()
     counter = iter(range(total))
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
@@ -145,8 +147,11 @@ async def drive(url: str, endpoint: str, clients: int, total: int) -> Run:
                 try:
                     response = await client.post(f"/v1/{endpoint}", json=body_for(endpoint, n))
                     ok = response.status_code == 200
-                except httpx.HTTPError:
+                    if not ok:
+                        failures[f"{response.status_code} {response.text[:200]}"] += 1
+                except httpx.HTTPError as exc:
                     ok = False
+                    failures[f"{type(exc).__name__}: {exc}"[:200]] += 1
                 if ok:
                     latencies.append(time.perf_counter() - started)
                 else:
@@ -154,6 +159,8 @@ async def drive(url: str, endpoint: str, clients: int, total: int) -> Run:
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(clients)))
+    for reason, count in failures.items():  # an error is worth knowing by its cause, not only its count
+        print(f"  {endpoint} at {clients} clients: {count} x {reason}")
     return Run(endpoint, clients, latencies, errors, time.perf_counter() - started)
 
 
