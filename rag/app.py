@@ -206,8 +206,9 @@ class Rag:
         stages = Stages()
         report = index_notes(self.settings.corpus_dir, self.store, self.embedder, self.budget,
                              paths, rebuild, chunk_progress, allow_empty, self.settings.max_note_bytes, stages)
-        with stages.timed("bm25"):
-            self.retriever.refresh(force=True)
+        with stages.timed("bm25"):  # rebuilt when the run wrote; else the next search finds it as it was
+            if any(f.status in ("added", "updated", "removed") for f in report.files):
+                self.retriever.refresh(force=True)
         self.status = replace(self.status, stage="units")  # searchable from here on
         with stages.timed("units"):
             report = self.prepare_answers(report, seen[0], progress)

@@ -16,8 +16,9 @@ from pathlib import Path
 from rag.embed.base import Embedder
 from rag.errors import IndexBusy, IndexFailed, IndexMismatch, InvalidInput, StoreUnavailable
 from rag.index.timing import Stages
-from rag.ingest import CorpusScan, Skipped, read_note, scan_corpus, source_name
+from rag.ingest import CorpusScan, Skipped, load_note, scan_corpus, source_name
 from rag.ingest.chunk import Budget, chunk_note
+from rag.ingest.registry import raw_sha256, read_raw
 from rag.ingest.view import embed_view
 from rag.models import Chunk, FileReport, IndexReport, Note, overlapping
 from rag.store.chunks import ChromaStore, StoredChunk
@@ -195,13 +196,16 @@ def plan_notes(files: Sequence[Path], corpus_dir: Path, by_source: dict[str, dic
     for path in files:
         source = source_name(path, corpus_dir)
         on_disk.add(source)
-        with stages.timed("read"):
-            note = read_note(path, source, max_note_bytes)
         existing = by_source.get(source, {})
+        with stages.timed("read"):
+            raw = read_raw(path, source)
+            known = not isinstance(raw, Skipped) and {r.file_sha256 for r in existing.values()} == {raw_sha256(raw)}
+            if known and not recut:  # the same bytes: not loaded again (a PDF or notebook costs its parse)
+                reports.append(FileReport(source, "unchanged", "", len(existing)))
+                continue
+            note = raw if isinstance(raw, Skipped) else load_note(raw, source, max_note_bytes)
         if isinstance(note, Skipped):
             reports.append(FileReport(source, "skipped", note.reason + (KEPT if existing else ""), len(existing)))
-        elif existing and not recut and {r.file_sha256 for r in existing.values()} == {note.sha256}:
-            reports.append(FileReport(source, "unchanged", "", len(existing)))
         else:
             try:
                 with stages.timed("chunk"):

@@ -46,11 +46,21 @@ class Skipped:
 
 def read_note(path: Path, source: str, max_bytes: int | None = None) -> Note | Skipped:
     """Read and load one note; a file that can't be read, or has more text than `max_bytes`, comes back as Skipped."""
+    raw = read_raw(path, source)
+    return raw if isinstance(raw, Skipped) else load_note(raw, source, max_bytes)
+
+
+def read_raw(path: Path, source: str) -> bytes | Skipped:
+    """A note file's bytes, or why they can't be read."""
     try:
-        raw = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         return Skipped(source, f"cannot read file: {exc.strerror}")
-    return load_note(raw, source, max_bytes)
+
+
+def raw_sha256(raw: bytes) -> str:
+    """The hash a note is known by: of its file's bytes, so an unchanged file is known before it is loaded."""
+    return hashlib.sha256(raw).hexdigest()
 
 
 def load_note(raw: bytes, source: str, max_bytes: int | None = None) -> Note | Skipped:
@@ -70,7 +80,7 @@ def load_note(raw: bytes, source: str, max_bytes: int | None = None) -> Note | S
         return Skipped(source, "empty note" if kind == "text" else "no text in it")
     if kind != "text" and max_bytes is not None and (size := len(extracted.text.encode())) > max_bytes:
         return Skipped(source, "its text is " + over_cap(size, max_bytes))
-    return Note(source=source, text=extracted.text, sha256=hashlib.sha256(raw).hexdigest(),
+    return Note(source=source, text=extracted.text, sha256=raw_sha256(raw),
                 segments=extracted.segments, tags=extracted.tags, aliases=extracted.aliases, kind=kind)
 
 

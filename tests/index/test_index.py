@@ -93,6 +93,22 @@ def test_add_edit_rename_delete(make_rag, embedder):
     assert gone.removed == 1 and gone.chunks == 0 and rag.store.count() == 0 == rag.unit_store.count()
 
 
+def test_an_unchanged_note_is_known_by_its_bytes_and_not_loaded_again(make_rag, monkeypatch):
+    rag = make_rag()
+    (rag.settings.corpus_dir / "a.md").write_text("# A\n\nAlpha is the first letter.\n")
+    rag.index()
+
+    def no_loading(*args: object, **kwargs: object) -> None:
+        raise AssertionError("an unchanged note was loaded again")
+
+    monkeypatch.setattr("rag.index.run.load_note", no_loading)
+    report = rag.index()
+    assert [(f.source, f.status) for f in report.files] == [("a.md", "unchanged")]
+    (rag.settings.corpus_dir / "a.md").write_text("# A\n\nAlpha is the first Greek letter.\n")
+    with pytest.raises(AssertionError, match="loaded again"):  # changed bytes are loaded
+        rag.index()
+
+
 def test_moved_chunks_are_relabelled_not_re_embedded(make_rag, embedder):
     rag, counter = counting_rag(make_rag, embedder)
     path = write_notes(rag.settings.corpus_dir)
