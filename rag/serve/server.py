@@ -75,7 +75,9 @@ def serve(rag: Rag, host_asked_by: str = "RAG_HOST") -> None:
     import uvicorn
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(name)s: %(message)s")
-    logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets its own logger to DEBUG ("Building index ...")
+    import bm25s  # noqa: F401  (imported first: on import it sets its own logger to DEBUG, "Building index ...")
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
     settings = rag.settings
     if settings.watch:
         from rag.index.watch import watch_root
