@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rag.answer.question import GENERIC, content_words
+from rag.answer.question import GENERIC, content_words, literal_in, literal_tokens
 from rag.models import Passage
 from rag.retrieve.intents import INTENTS
 
@@ -45,15 +45,11 @@ def judge(coverage: float, floor: float, absent: Sequence[str], question: str,
     return Verdict(rescued)
 
 
-# A name from code: snake_case, camelCase, dotted or called ("set_open_params", "fit()", "df.merge").
-IDENTIFIER = re.compile(r"\b(?:\w+_\w+|[a-z]+[A-Z]\w*|\w+(?:\.\w+)+|\w+\(\))")
-
-
 def writes_identifier(question: str, passages: Sequence[Passage]) -> bool:
-    """True if the question names something from code that the passages write as it is: the notes have it."""
-    names = {m.group().rstrip("()") for m in IDENTIFIER.finditer(question)}
-    names = {n for n in names if len(n) >= 4 and not n.replace(".", "").isdigit()}
-    return any(re.search(rf"(?<!\w){re.escape(n)}(?!\w)", f"{p.heading}\n{p.text}") for n in names for p in passages)
+    """True if the question names something from code (not a number) that the passages write as it is: the notes
+    have it ("default params in set_open_params?")."""
+    names = [n.rstrip("()") for n in literal_tokens(question) if not n[0].isdigit()]
+    return any(literal_in(n, f"{p.heading}\n{p.text}") for n in names if len(n) >= 4 for p in passages)
 
 
 def share_present(question: str, passages: Sequence[Passage]) -> float:

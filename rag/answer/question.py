@@ -319,6 +319,7 @@ class Asked:
     compared: tuple[list[str], list[str], list[str]] | None  # "A vs B ...": A's words, B's words, what is asked
     result: bool = False  # ... for what code gives (an output, an error)
     said: str = ""  # a follow-up's previous answer, normalised (said_before): not worth saying again
+    literals: tuple[str, ...] = ()  # what it writes as the notes would: numbers, names from code
 
     def already_said(self, text: str) -> bool:
         """True if a follow-up's previous answer quoted this text already."""
@@ -342,6 +343,21 @@ def said_before(history: Sequence[tuple[str, str]], query: str, question: str) -
     return plain_words(answers[-1]) if answers else ""
 
 
+# What a question writes as the notes would: 1.5, set_open_params, _start, fit()
+LITERAL = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])|(?<![\w.])_?[A-Za-z]\w*_\w*|(?<!\w)_[A-Za-z]\w*|\b\w+\(\)")
+
+
+def literal_tokens(question: str) -> list[str]:
+    """What a question writes as the notes would (numbers, identifiers): a unit that writes them too is the one
+    it asks about ("petal length 5, width 1.5": `predict_proba([[5, 1.5]])`)."""
+    return list(dict.fromkeys(LITERAL.findall(question)))
+
+
+def literal_in(token: str, text: str) -> bool:
+    """True if a text writes a literal as it is (not inside a longer name or number)."""
+    return re.search(rf"(?<![\w.]){re.escape(token)}(?![\w])", text) is not None
+
+
 def read_question(question: str, query: str | None = None, said: str = "") -> Asked:
     """Read a question (and the query it is searched with, if a follow-up's topic was added) once."""
     query = query or question
@@ -351,5 +367,5 @@ def read_question(question: str, query: str | None = None, said: str = "") -> As
         formula=wants_formula(question), references=wants_references(question), questions=wants_questions(question),
         listing=tuple(listed_subject(question)), own_subject=names_subject(question),
         aspects=tuple(table_aspects(question)), compared=compared_sides(question) or compared_sides(query),
-        result=wants_result(question), said=said,
+        result=wants_result(question), said=said, literals=tuple(literal_tokens(question)),
     )

@@ -10,7 +10,7 @@ import numpy as np
 
 from rag.answer.labels import adjustment, on_intent, unit_language, word_keys
 from rag.answer.note import NoteView
-from rag.answer.question import Asked, content_words
+from rag.answer.question import Asked, content_words, literal_in
 from rag.answer.select import Candidate, Picked, Quoting, choose, code_answer, is_filler
 from rag.answer.units import PLACEHOLDER, Unit, explains_itself, is_lead_in, is_output, is_signpost
 from rag.retrieve.intents import intents
@@ -101,7 +101,7 @@ class Reading:
         words = [content_words(text) for text in texts]
         # A follow-up ("how do I stop it from overfitting?") stays with the conversation's topic ("U-Net")
         topic = {w.rstrip("s")[:5] for w in words[0] if w not in set(content_words(asked.text))}
-        literals = literal_tokens(asked.text)
+        literals = asked.literals
         found = []
         for n, (view, i, rank) in enumerate(self.places):
             unit = view.units[i]
@@ -126,18 +126,6 @@ class Reading:
         return found
 
 
-# What a question writes as the notes would: 1.5, set_open_params, _start, fit()
-LITERAL = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])|(?<![\w.])_?[A-Za-z]\w*_\w*|(?<!\w)_[A-Za-z]\w*|\b\w+\(\)")
-
-
-def literal_tokens(question: str) -> list[str]:
-    """What a question writes as the notes would (numbers, identifiers): a unit that writes them too is the one
-    it asks about ("petal length 5, width 1.5": `predict_proba([[5, 1.5]])`)."""
-    return list(dict.fromkeys(LITERAL.findall(question)))
-
-
-def literal_in(token: str, text: str) -> bool:
-    return re.search(rf"(?<![\w.]){re.escape(token)}(?![\w])", text) is not None
 
 
 def reads_as_prose(view: NoteView, i: int, asked: Asked) -> bool:
@@ -147,7 +135,7 @@ def reads_as_prose(view: NoteView, i: int, asked: Asked) -> bool:
     its question ("You have to find all files larger than 20MB. How?" and the command under it)."""
     unit = view.units[i]
     return explains_itself(unit) or (asked.result and is_output(unit)) \
-        or defines_name(unit, literal_tokens(asked.text)) or answers_its_heading(view, i)
+        or defines_name(unit, asked.literals) or answers_its_heading(view, i)
 
 
 def answers_its_heading(view: NoteView, i: int) -> bool:

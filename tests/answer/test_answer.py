@@ -395,7 +395,7 @@ def test_an_item_that_says_something_then_asks_is_a_note_and_a_pages_citations_a
 
 
 def test_the_numbers_and_identifiers_a_question_writes_find_the_unit_that_writes_them() -> None:
-    from rag.answer.reading import literal_in, literal_tokens
+    from rag.answer.question import literal_in, literal_tokens
 
     assert literal_tokens("what does it give for petal length 5, width 1.5 with set_open_params or fit()?") == [
         "5", "1.5", "set_open_params", "fit()"]
